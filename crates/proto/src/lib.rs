@@ -1,0 +1,11 @@
+//! Wire and API types shared by the Optralis agent, server and tests.
+//!
+//! Serde only, no IO: this crate is the contract. A field renamed here is a breaking change
+//! for agents already deployed, so new fields are added with `#[serde(default)]`.
+
+pub mod agent;
+pub mod api;
+
+/// Path prefix of every agent-facing route.
+pub const AGENT_API_PREFIX: &str = "/api/v1/agent";
+pub mod interval;

@@ -1,0 +1,100 @@
+//! Agent-facing routes: enrollment and report ingest.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::StatusCode;
+use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse};
+use optralis_proto::api::ErrorDetail;
+use serde::Serialize;
+
+use super::{Agent, ApiError, AppState, parse_json};
+use crate::ingest::{RawBatch, check_batch};
+use crate::store::StoreError;
+
+pub async fn enroll(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EnrollResponse>, ApiError> {
+    let body = body.map_err(ApiError::from_body)?;
+    let req: EnrollRequest = parse_json(&body)?;
+    if req.fingerprint.len() < 16 || req.fingerprint.len() > 128 {
+        return Err(ApiError::invalid_field("fingerprint", "must be 16 to 128 characters"));
+    }
+    crate::ingest::validate_facts(&req.facts)
+        .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    let org = match state.store.org_for_enroll_key(&req.enroll_key).await {
+        Ok(org) => org,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::Unauthorized("invalid or revoked enrollment key"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let enrolled = state.store.enroll(&org, &req.fingerprint, &req.facts).await?;
+    tracing::info!(machine = %enrolled.machine_id, hostname = %req.facts.hostname, "machine enrolled");
+    Ok(Json(EnrollResponse {
+        machine_id: enrolled.machine_id.to_string(),
+        machine_token: enrolled.token,
+        last_seq: enrolled.last_seq,
+    }))
+}
+
+/// The ingest reply: the acknowledgement, plus an error naming the first rejected field.
+#[derive(Serialize)]
+pub struct IngestReply {
+    #[serde(flatten)]
+    ack: IngestResponse,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorDetail>,
+}
+
+/// Stores a batch and acknowledges exactly what was committed. 200 when every report was
+/// accepted, 422 when some were rejected (the valid ones are still stored and acknowledged).
+pub async fn reports(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<IngestReply>), ApiError> {
+    let body = body.map_err(ApiError::from_body)?;
+    let batch: RawBatch = parse_json(&body)?;
+    let limits = &state.settings.ingest;
+    if batch.reports.len() > limits.max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} reports in one batch; at most {} are accepted",
+            batch.reports.len(),
+            limits.max_batch
+        )));
+    }
+    let now = state.store.now_ms();
+    let checked = check_batch(&batch, now, limits);
+    let outcome = state.store.ingest_reports(&agent, &checked.valid).await?;
+    tracing::debug!(
+        machine = %agent.machine_id,
+        inserted = outcome.inserted,
+        duplicates = outcome.duplicates,
+        rejected = checked.rejected.len(),
+        "reports ingested"
+    );
+    for r in &checked.rejected {
+        tracing::warn!(machine = %agent.machine_id, field = %r.field, message = %r.message, "report rejected");
+    }
+    let next_interval_s = checked
+        .valid
+        .iter()
+        .max_by_key(|r| r.ts_ms)
+        .map(|r| state.settings.thresholds.interval_for(r));
+    let error = checked.rejected.first().map(|r| ErrorDetail {
+        code: "invalid_report".to_owned(),
+        message: format!("{}: {}", r.field, r.message),
+        field: Some(r.field.clone()),
+    });
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let ack = IngestResponse {
+        accepted: checked.valid.iter().map(|r| r.seq).collect(),
+        rejected: checked.rejected,
+        next_interval_s,
+        server_time_ms: now,
+    };
+    Ok((status, Json(IngestReply { ack, error })))
+}

@@ -1,0 +1,44 @@
+//! Health, the metric catalog, and the JSON 404.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use optralis_proto::api::{Health, MetricCatalog, MetricInfo};
+
+use super::{ApiError, AppState};
+use crate::store::METRICS;
+
+/// 200 once the database answers; 503 otherwise.
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let (status, text) = match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    };
+    let body = Health {
+        status: text.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: state.store.backend_name().to_owned(),
+    };
+    (status, Json(body))
+}
+
+pub async fn metric_catalog() -> Json<MetricCatalog> {
+    Json(MetricCatalog {
+        metrics: METRICS
+            .iter()
+            .map(|m| MetricInfo {
+                name: m.name.to_owned(),
+                unit: m.unit.to_owned(),
+                scope: m.scope.as_str().to_owned(),
+                description: m.description.to_owned(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}

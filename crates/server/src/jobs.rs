@@ -1,0 +1,44 @@
+//! Background maintenance: rollups every minute, retention every ten. Ends on shutdown.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::store::{Retention, Store};
+
+const ROLLUP_EVERY: Duration = Duration::from_secs(60);
+/// Retention runs once every this many rollup ticks.
+const RETENTION_EVERY_TICKS: u32 = 10;
+
+pub fn spawn_maintenance(
+    store: Store,
+    retention: Retention,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ROLLUP_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u32 = 0;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => break,
+            }
+            match store.run_rollups().await {
+                Ok(steps) if steps > 0 => tracing::debug!(steps, "rollups updated"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "rollup failed; will retry"),
+            }
+            if ticks % RETENTION_EVERY_TICKS == 0 {
+                match store.apply_retention(&retention).await {
+                    Ok(0) => {}
+                    Ok(rows) => tracing::info!(rows, "retention removed expired samples"),
+                    Err(e) => tracing::warn!(error = %e, "retention failed; will retry"),
+                }
+            }
+            ticks = ticks.wrapping_add(1);
+        }
+        tracing::debug!("maintenance stopped");
+    })
+}

@@ -1,0 +1,16 @@
+//! Optralis server: enrollment, ingest, storage and the REST API.
+//!
+//! Boundaries (see docs/ARCHITECTURE.md): `api` turns HTTP into store calls and owns every
+//! status code; `ingest` checks what agents send; `store` is the only code that speaks SQL;
+//! `jobs` runs maintenance in the background.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod ids;
+pub mod ingest;
+pub mod jobs;
+pub mod secret;
+pub mod store;
+
+pub use api::{ApiSettings, AppState, app};

@@ -1,0 +1,133 @@
+//! Machines: enrollment, agent identity, and the fleet listing.
+
+use optralis_proto::agent::HostFacts;
+use optralis_proto::api::{LatestValues, Machine};
+
+use super::{Result, Store, StoreError, new_secret, on_reader, on_writer};
+use crate::ids::{MachineId, OrgId};
+use crate::secret::{SecretKind, digest};
+
+#[derive(Debug, Clone)]
+pub struct EnrolledMachine {
+    pub machine_id: MachineId,
+    pub token: String,
+    pub last_seq: u64,
+}
+
+/// An agent, as established from its machine token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentIdentity {
+    pub org_id: OrgId,
+    pub machine_id: MachineId,
+}
+
+const MACHINE_COLUMNS: &str =
+    "id, hostname, facts, enrolled_ms, last_seen_ms, latest FROM machines WHERE org_id = $1";
+
+impl Store {
+    /// Enrolls a machine, or re-enrolls it: the same fingerprint in the same organisation
+    /// keeps its id and history and gets a fresh token (the old one stops working).
+    pub async fn enroll(
+        &self,
+        org: &OrgId,
+        fingerprint: &str,
+        facts: &HostFacts,
+    ) -> Result<EnrolledMachine> {
+        let token = new_secret(SecretKind::MachineToken)?;
+        let facts_json =
+            serde_json::to_string(facts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let new_id = MachineId::new_random();
+        let now = self.now_ms();
+        let row = on_writer!(self, pool => {
+            sqlx::query_as::<_, (String, i64)>(
+                "INSERT INTO machines (id, org_id, fingerprint, hostname, facts, token_hash, enrolled_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (org_id, fingerprint) DO UPDATE SET \
+                   hostname = excluded.hostname, facts = excluded.facts, token_hash = excluded.token_hash \
+                 RETURNING id, last_seq",
+            )
+            .bind(new_id.as_str())
+            .bind(org.as_str())
+            .bind(fingerprint)
+            .bind(&facts.hostname)
+            .bind(&facts_json)
+            .bind(digest(&token))
+            .bind(now)
+            .fetch_one(pool)
+            .await
+        })?;
+        let (id, last_seq) = row;
+        Ok(EnrolledMachine {
+            machine_id: MachineId::from_db(id),
+            token,
+            last_seq: u64::try_from(last_seq).unwrap_or(0),
+        })
+    }
+
+    /// The machine a token belongs to, if the token is current.
+    pub async fn agent_for_token(&self, token: &str) -> Result<AgentIdentity> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String)>("SELECT id, org_id FROM machines WHERE token_hash = $1")
+                .bind(digest(token))
+                .fetch_optional(pool)
+                .await
+        })?;
+        let (id, org_id) = row.ok_or(StoreError::NotFound)?;
+        Ok(AgentIdentity {
+            org_id: OrgId::from_db(org_id),
+            machine_id: MachineId::from_db(id),
+        })
+    }
+
+    pub async fn list_machines(&self, org: &OrgId) -> Result<Vec<Machine>> {
+        let sql = format!("SELECT {MACHINE_COLUMNS} ORDER BY hostname, id");
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, MachineRow>(&sql).bind(org.as_str()).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(machine_from_row).collect()
+    }
+
+    /// One machine of `org`; another organisation's machine is [`StoreError::NotFound`].
+    pub async fn get_machine(&self, org: &OrgId, id: &MachineId) -> Result<Machine> {
+        let sql = format!("SELECT {MACHINE_COLUMNS} AND id = $2");
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, MachineRow>(&sql)
+                .bind(org.as_str())
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await
+        })?;
+        machine_from_row(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Fails with [`StoreError::NotFound`] unless `id` is a machine of `org`.
+    pub(crate) async fn check_machine(&self, org: &OrgId, id: &MachineId) -> Result<()> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, String>("SELECT id FROM machines WHERE org_id = $1 AND id = $2")
+                .bind(org.as_str())
+                .bind(id.as_str())
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(|_| ()).ok_or(StoreError::NotFound)
+    }
+}
+
+/// `id, hostname, facts, enrolled_ms, last_seen_ms, latest`
+type MachineRow = (String, String, String, i64, Option<i64>, Option<String>);
+
+fn machine_from_row(row: MachineRow) -> Result<Machine> {
+    let (id, hostname, facts, enrolled_at_ms, last_seen_ms, latest) = row;
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    Ok(Machine {
+        id,
+        hostname,
+        facts: serde_json::from_str(&facts).map_err(corrupt)?,
+        enrolled_at_ms,
+        last_seen_ms,
+        latest: latest
+            .map(|l| serde_json::from_str::<LatestValues>(&l))
+            .transpose()
+            .map_err(corrupt)?,
+    })
+}

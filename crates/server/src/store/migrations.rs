@@ -1,0 +1,33 @@
+//! Schema migrations, embedded in the binary: one folder per backend.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
+    let migrations = list
+        .iter()
+        .map(|&(version, name, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(name),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
+    migrator(&[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))])
+});
+
+pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
+    migrator(&[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))])
+});

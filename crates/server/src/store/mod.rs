@@ -1,0 +1,161 @@
+//! The one storage API over two backends: embedded SQLite (default) and PostgreSQL.
+//!
+//! Each query is written once and compiled for both pools by [`on_reader!`] / [`on_writer!`];
+//! only what truly differs (connection set-up, migrations) is per backend. Every call on
+//! tenant data takes the caller's [`OrgId`](crate::ids::OrgId).
+
+mod catalog;
+mod credentials;
+mod ingest;
+mod machines;
+mod migrations;
+mod orgs;
+mod rollup;
+mod series;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::clock::SharedClock;
+
+pub use catalog::{METRICS, MetricDef, Scope, find_metric};
+pub use credentials::{ApiTokenInfo, Principal, Role};
+pub use ingest::IngestOutcome;
+pub use machines::{AgentIdentity, EnrolledMachine};
+pub use rollup::{DAY_MS, Retention, Tier};
+pub use series::SeriesQuery;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("no randomness available: {0}")]
+    Random(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+enum Backend {
+    /// SQLite allows one writer at a time: writes go through a single connection so they
+    /// queue in the pool instead of failing with SQLITE_BUSY; reads use their own pool.
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to a pool that may only read.
+macro_rules! on_reader {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite { read: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to a pool that may write.
+macro_rules! on_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use {on_reader, on_writer};
+
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    clock: SharedClock,
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` or `postgres://…` and brings the schema up to date.
+    pub async fn connect(url: &str, clock: SharedClock) -> Result<Self> {
+        let backend = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::BadUrl(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-16000");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            migrations::SQLITE.run(&write).await?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.read_only(true))
+                .await?;
+            Backend::Sqlite { read, write }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options =
+                PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            migrations::POSTGRES.run(&pool).await?;
+            Backend::Postgres(pool)
+        } else {
+            return Err(StoreError::BadUrl(format!(
+                "{url:?}: expected sqlite://PATH or postgres://…"
+            )));
+        };
+        let store = Self { backend, clock };
+        store.ensure_default_org().await?;
+        Ok(store)
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> Result<()> {
+        on_reader!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+fn new_secret(kind: crate::secret::SecretKind) -> Result<String> {
+    crate::secret::generate(kind).map_err(|e| StoreError::Random(e.to_string()))
+}

@@ -1,0 +1,259 @@
+//! Rollups (5 min from raw, 1 h from 5 min) and retention.
+//!
+//! Invariant: every raw sample older than `rollup_state.done_until_ms` of a tier is counted in
+//! that tier. The job advances the watermark; an ingest that stores samples below it moves it
+//! back (to the start of their hour), so backfilled data is rolled up too. On PostgreSQL the
+//! job holds an advisory lock that ingest transactions share, so no sample commits unseen
+//! while a range is being rolled up; SQLite has one writer, which gives the same guarantee.
+
+use sqlx::Row;
+
+use super::catalog::{METRICS, Scope};
+use super::{Backend, Result, Store, on_writer};
+
+pub const MINUTE_MS: i64 = 60_000;
+pub const FIVE_MIN_MS: i64 = 5 * MINUTE_MS;
+pub const HOUR_MS: i64 = 60 * MINUTE_MS;
+pub const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Advisory lock key shared by ingest (shared) and rollups (exclusive) on PostgreSQL.
+pub(super) const ROLLUP_LOCK: i64 = 0x6f70_7472_616c;
+
+/// Samples this recent are left for the next run: their reports may still be in flight.
+const GRACE_MS: i64 = 2 * MINUTE_MS;
+
+/// At most this much is rolled up per transaction, so one run never holds the writer long.
+const MAX_SPAN_MS: i64 = 6 * HOUR_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    Raw,
+    FiveMin,
+    Hour,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Raw => "raw",
+            Tier::FiveMin => "5m",
+            Tier::Hour => "1h",
+        }
+    }
+    pub fn bucket_ms(self) -> i64 {
+        match self {
+            Tier::Raw => 0,
+            Tier::FiveMin => FIVE_MIN_MS,
+            Tier::Hour => HOUR_MS,
+        }
+    }
+    pub(super) fn table(self) -> &'static str {
+        match self {
+            Tier::Raw => "metrics_raw",
+            Tier::FiveMin => "rollup_5m",
+            Tier::Hour => "rollup_1h",
+        }
+    }
+}
+
+/// How long each tier keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw_ms: i64,
+    pub five_min_ms: i64,
+    pub hour_ms: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            raw_ms: 7 * DAY_MS,
+            five_min_ms: 90 * DAY_MS,
+            hour_ms: 730 * DAY_MS,
+        }
+    }
+}
+
+impl Retention {
+    pub fn of(&self, tier: Tier) -> i64 {
+        match tier {
+            Tier::Raw => self.raw_ms,
+            Tier::FiveMin => self.five_min_ms,
+            Tier::Hour => self.hour_ms,
+        }
+    }
+}
+
+fn floor(ts: i64, bucket: i64) -> i64 {
+    ts - ts.rem_euclid(bucket)
+}
+
+/// Upserts 5-minute buckets of one metric from raw samples in `[$1, $2)`.
+fn five_min_sql(metric: &super::MetricDef) -> String {
+    let (table, instance) = metric.scope.table();
+    let col = metric.column;
+    let (inst_select, inst_group) = match instance {
+        Some(c) => (c.to_owned(), format!(", {c}")),
+        None => ("''".to_owned(), String::new()),
+    };
+    format!(
+        "INSERT INTO rollup_5m (machine_id, metric, instance, bucket_ms, min_v, max_v, sum_v, count_v) \
+         SELECT machine_id, '{name}', {inst_select}, (ts_ms / {b}) * {b}, \
+                MIN({col}), MAX({col}), SUM({col}), COUNT({col}) \
+         FROM {table} WHERE ts_ms >= $1 AND ts_ms < $2 AND {col} IS NOT NULL \
+         GROUP BY machine_id{inst_group}, (ts_ms / {b}) * {b} \
+         ON CONFLICT (machine_id, metric, instance, bucket_ms) DO UPDATE SET \
+           min_v = excluded.min_v, max_v = excluded.max_v, \
+           sum_v = excluded.sum_v, count_v = excluded.count_v",
+        name = metric.name,
+        b = FIVE_MIN_MS,
+    )
+}
+
+const HOUR_SQL: &str = "INSERT INTO rollup_1h (machine_id, metric, instance, bucket_ms, min_v, max_v, sum_v, count_v) \
+     SELECT machine_id, metric, instance, (bucket_ms / 3600000) * 3600000, \
+            MIN(min_v), MAX(max_v), SUM(sum_v), SUM(count_v) \
+     FROM rollup_5m WHERE bucket_ms >= $1 AND bucket_ms < $2 \
+     GROUP BY machine_id, metric, instance, (bucket_ms / 3600000) * 3600000 \
+     ON CONFLICT (machine_id, metric, instance, bucket_ms) DO UPDATE SET \
+       min_v = excluded.min_v, max_v = excluded.max_v, \
+       sum_v = excluded.sum_v, count_v = excluded.count_v";
+
+impl Store {
+    /// Brings both rollup tiers up to date. Returns how many transactions it took.
+    pub async fn run_rollups(&self) -> Result<usize> {
+        let until = self.now_ms() - GRACE_MS;
+        let mut steps = 0;
+        while self.roll_step(Tier::FiveMin, until).await? {
+            steps += 1;
+        }
+        while self.roll_step(Tier::Hour, until).await? {
+            steps += 1;
+        }
+        Ok(steps)
+    }
+
+    /// Rolls up the next span of `tier` in one transaction; false when it is up to date.
+    async fn roll_step(&self, tier: Tier, until: i64) -> Result<bool> {
+        let bucket = tier.bucket_ms();
+        let is_pg = matches!(self.backend, Backend::Postgres(_));
+        let five_min: Vec<String> = METRICS.iter().map(five_min_sql).collect();
+        on_writer!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if is_pg {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(ROLLUP_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done: i64 = sqlx::query("SELECT done_until_ms FROM rollup_state WHERE tier = $1")
+                .bind(tier.name())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("done_until_ms")?;
+            // The hour tier reads 5-minute buckets, so it may not pass their watermark.
+            let limit = match tier {
+                Tier::Hour => {
+                    let five: i64 = sqlx::query("SELECT done_until_ms FROM rollup_state WHERE tier = '5m'")
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("done_until_ms")?;
+                    five.min(until)
+                }
+                _ => until,
+            };
+            // A fresh database starts at its oldest sample instead of 1970.
+            let start = if done == 0 {
+                let oldest: Option<i64> = sqlx::query(&format!(
+                    "SELECT MIN({}) AS oldest FROM {}",
+                    if tier == Tier::Hour { "bucket_ms" } else { "ts_ms" },
+                    if tier == Tier::Hour { "rollup_5m" } else { "metrics_raw" },
+                ))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("oldest")?;
+                match oldest {
+                    Some(ts) => floor(ts, bucket),
+                    None => floor(limit, bucket),
+                }
+            } else {
+                done
+            };
+            let end = floor(limit, bucket).min(start + MAX_SPAN_MS.max(bucket));
+            if end <= start {
+                if done == 0 && start > 0 {
+                    // Nothing to roll up yet: remember where to begin.
+                    sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE tier = $2")
+                        .bind(start)
+                        .bind(tier.name())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                }
+                return Ok(false);
+            }
+            match tier {
+                Tier::FiveMin => {
+                    for sql in &five_min {
+                        sqlx::query(sql).bind(start).bind(end).execute(&mut *tx).await?;
+                    }
+                }
+                Tier::Hour => {
+                    sqlx::query(HOUR_SQL).bind(start).bind(end).execute(&mut *tx).await?;
+                }
+                Tier::Raw => {}
+            }
+            sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE tier = $2")
+                .bind(end)
+                .bind(tier.name())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Deletes what each tier keeps no longer. Returns the number of rows deleted.
+    pub async fn apply_retention(&self, retention: &Retention) -> Result<u64> {
+        let now = self.now_ms();
+        let raw_cutoff = now - retention.raw_ms;
+        let mut statements: Vec<(String, i64)> = [Scope::Machine, Scope::Filesystem, Scope::Disk, Scope::Network]
+            .iter()
+            .map(|s| (format!("DELETE FROM {} WHERE ts_ms < $1", s.table().0), raw_cutoff))
+            .collect();
+        for tier in [Tier::FiveMin, Tier::Hour] {
+            statements.push((
+                format!("DELETE FROM {} WHERE bucket_ms < $1", tier.table()),
+                now - retention.of(tier),
+            ));
+        }
+        let mut deleted = 0;
+        for (sql, cutoff) in &statements {
+            deleted += on_writer!(self, pool => {
+                sqlx::query(sql).bind(cutoff).execute(pool).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(deleted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floor_handles_negative_and_exact_values() {
+        assert_eq!(floor(HOUR_MS + 5, HOUR_MS), HOUR_MS);
+        assert_eq!(floor(HOUR_MS, HOUR_MS), HOUR_MS);
+        assert_eq!(floor(-1, HOUR_MS), -HOUR_MS);
+    }
+
+    #[test]
+    fn rollup_sql_groups_by_instance_only_when_there_is_one() {
+        let cpu = super::super::find_metric("cpu.percent").unwrap();
+        let fs = super::super::find_metric("filesystem.used_percent").unwrap();
+        assert!(!five_min_sql(cpu).contains("GROUP BY machine_id,  "));
+        assert!(five_min_sql(cpu).contains("GROUP BY machine_id, (ts_ms"));
+        assert!(five_min_sql(fs).contains("GROUP BY machine_id, mount, (ts_ms"));
+    }
+}
