@@ -1,1 +1,156 @@
-fn main() {}
+//! `optralis-agent`: the edge. Parses flags, sets up logs and signals, calls the library.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use optralis_agent::collect::{Collector, Platform, native};
+use optralis_agent::config::{FileConfig, parse_interval};
+use optralis_agent::{Agent, AgentOptions, clock, state};
+
+/// Optralis agent: collects this machine's metrics and reports them to an Optralis server.
+///
+/// Settings come from (lowest first) built-in defaults, the TOML file given with --config,
+/// OPTRALIS_* environment variables, then flags.
+#[derive(Parser)]
+#[command(name = "optralis-agent", version)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "OPTRALIS_AGENT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log output: text or json. Filter with RUST_LOG (default: info).
+    #[arg(long, global = true, env = "OPTRALIS_LOG_FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Collect once and print the result (rates over one second).
+    Once {
+        /// Print the report as JSON, exactly as it would be sent.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Enroll (once) and report in a loop until SIGINT or SIGTERM.
+    Run {
+        /// Server URL, e.g. https://optralis.example.com
+        #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
+        server: Option<String>,
+        /// Enrollment key (needed only for the first run; see `optralis enroll-key create`).
+        #[arg(long, env = "OPTRALIS_ENROLL_KEY", value_name = "KEY", hide_env_values = true)]
+        enroll_key: Option<String>,
+        /// Where the enrollment and the offline buffer are kept.
+        #[arg(long, env = "OPTRALIS_STATE_DIR", value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Force a reporting interval such as 30s or 2s, overriding the adaptive one.
+        #[arg(long, env = "OPTRALIS_INTERVAL", value_name = "DURATION", value_parser = parse_interval)]
+        interval: Option<Duration>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let file = match &cli.config {
+        Some(p) => FileConfig::load(p)?,
+        None => FileConfig::default(),
+    };
+    init_logs(cli.log_format.as_deref().or(file.log_format.as_deref()));
+    match cli.command {
+        Command::Once { json } => once(json),
+        Command::Run { server, enroll_key, state_dir, interval } => {
+            let server = server
+                .or(file.server.clone())
+                .context("no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)")?;
+            if !(server.starts_with("http://") || server.starts_with("https://")) {
+                bail!("--server {server:?}: expected a URL starting with https:// or http://");
+            }
+            let interval = match (interval, &file.interval) {
+                (Some(i), _) => Some(i),
+                (None, Some(s)) => Some(parse_interval(s).map_err(anyhow::Error::msg)?),
+                (None, None) => None,
+            };
+            let opts = AgentOptions {
+                server,
+                enroll_key: enroll_key.or(file.enroll_key.clone()),
+                state_dir: state_dir.or(file.state_dir.clone()).unwrap_or_else(state::default_state_dir),
+                forced_interval: interval,
+                thresholds: file.thresholds,
+                outbox: file.outbox_limits(),
+                batch_size: 100,
+            };
+            run(opts)
+        }
+    }
+}
+
+fn init_logs(format: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if format == Some("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn once(json: bool) -> Result<()> {
+    let platform = native();
+    let facts = platform.facts();
+    let mut collector = Collector::new(platform);
+    collector.prime(Instant::now())?;
+    std::thread::sleep(Duration::from_secs(1));
+    let mut report = collector.collect(Instant::now(), clock::now_ms())?;
+    report.interval_s = 1;
+    report.facts = Some(facts);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let f = report.facts.as_ref();
+    println!("host        {}", f.map_or("", |f| f.hostname.as_str()));
+    println!("os          {} {}", f.map_or("", |f| f.os_name.as_str()), f.map_or("", |f| f.os_version.as_str()));
+    println!("cpu         {:.1} % ({} cores)", report.cpu.percent, report.cpu.per_core.len());
+    if let Some(l) = report.cpu.load1 {
+        println!("load        {l:.2}");
+    }
+    println!(
+        "memory      {:.1} % of {} MiB",
+        report.memory.used_percent(),
+        report.memory.total_bytes / (1024 * 1024)
+    );
+    for fs in &report.filesystems {
+        println!("filesystem  {} {:.1} % ({})", fs.mount, fs.used_percent(), fs.fs_type);
+    }
+    for d in &report.disks {
+        println!("disk        {} r {:.0} B/s w {:.0} B/s busy {:.1} %", d.device, d.read_bytes_per_s, d.write_bytes_per_s, d.busy_percent);
+    }
+    for n in &report.networks {
+        println!("network     {} rx {:.0} B/s tx {:.0} B/s", n.interface, n.rx_bytes_per_s, n.tx_bytes_per_s);
+    }
+    match report.cpu_temp_c {
+        Some(t) => println!("temperature {t:.1} °C"),
+        None => println!("temperature (no sensor)"),
+    }
+    println!("uptime      {} s", report.uptime_s);
+    Ok(())
+}
+
+fn run(opts: AgentOptions) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
+    }
+    tracing::info!(server = %opts.server, state_dir = %opts.state_dir.display(), "optralis-agent starting");
+    let mut agent = Agent::new(opts, native())?;
+    agent.run(&stop)?;
+    Ok(())
+}

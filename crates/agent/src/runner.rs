@@ -1,0 +1,268 @@
+//! The agent's loop: collect, queue, send what is queued, wait for the next interval.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use optralis_proto::agent::EnrollRequest;
+use optralis_proto::interval::{HEALTHY_INTERVAL_S, Thresholds};
+
+use crate::clock;
+use crate::collect::{CollectError, Collector, Platform};
+use crate::send::client::{Client, SendError};
+use crate::send::outbox::{Outbox, OutboxError, OutboxLimits};
+use crate::state::{self, Enrollment, StateError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error("not enrolled with {0}: give an enrollment key (--enroll-key or OPTRALIS_ENROLL_KEY)")]
+    NeedEnrollKey(String),
+    #[error("enrollment refused: {0}")]
+    EnrollRefused(String),
+    #[error("stopped before enrollment completed")]
+    Stopped,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentOptions {
+    pub server: String,
+    pub enroll_key: Option<String>,
+    pub state_dir: PathBuf,
+    /// Overrides both the adaptive interval and the server's directive.
+    pub forced_interval: Option<Duration>,
+    pub thresholds: Thresholds,
+    pub outbox: OutboxLimits,
+    /// Reports per request when catching up.
+    pub batch_size: usize,
+}
+
+/// What one flush achieved.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flushed {
+    pub acknowledged: usize,
+    pub rejected: usize,
+}
+
+pub struct Agent<P> {
+    opts: AgentOptions,
+    collector: Collector<P>,
+    outbox: Outbox,
+    client: Client,
+    enrollment: Option<Enrollment>,
+    facts_pending: bool,
+    server_interval: Option<u32>,
+    local_interval: u32,
+    batch_size: usize,
+}
+
+impl<P: Platform> Agent<P> {
+    pub fn new(opts: AgentOptions, platform: P) -> Result<Self, AgentError> {
+        state::ensure_dir(&opts.state_dir)?;
+        let outbox = Outbox::open(&opts.state_dir.join("outbox.redb"), opts.outbox)?;
+        let enrollment =
+            state::load_enrollment(&opts.state_dir)?.filter(|e| e.server == opts.server);
+        let mut collector = Collector::new(platform);
+        collector.prime(Instant::now())?;
+        Ok(Self {
+            client: Client::new(&opts.server),
+            batch_size: opts.batch_size.max(1),
+            collector,
+            outbox,
+            enrollment,
+            facts_pending: true,
+            server_interval: None,
+            local_interval: HEALTHY_INTERVAL_S,
+            opts,
+        })
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn machine_id(&self) -> Option<&str> {
+        self.enrollment.as_ref().map(|e| e.machine_id.as_str())
+    }
+
+    /// Enrolls unless already enrolled with this server. Same machine, same identity.
+    pub fn enroll(&mut self) -> Result<(), AgentError> {
+        if self.enrollment.is_some() {
+            return Ok(());
+        }
+        let key = self
+            .opts
+            .enroll_key
+            .clone()
+            .ok_or_else(|| AgentError::NeedEnrollKey(self.opts.server.clone()))?;
+        let platform = self.collector.platform();
+        let req = EnrollRequest {
+            enroll_key: key,
+            fingerprint: state::fingerprint(platform.machine_id(), &self.opts.state_dir)?,
+            facts: platform.facts(),
+        };
+        let resp = match self.client.enroll(&req) {
+            Ok(r) => r,
+            Err(SendError::Unavailable(m)) => return Err(AgentError::EnrollRefused(format!("server unavailable: {m}"))),
+            Err(e) => return Err(AgentError::EnrollRefused(e.to_string())),
+        };
+        self.outbox.continue_after(resp.last_seq)?;
+        let enrollment = Enrollment {
+            server: self.opts.server.clone(),
+            machine_id: resp.machine_id,
+            machine_token: resp.machine_token,
+        };
+        state::save_enrollment(&self.opts.state_dir, &enrollment)?;
+        tracing::info!(machine_id = %enrollment.machine_id, server = %self.opts.server, "enrolled");
+        self.enrollment = Some(enrollment);
+        Ok(())
+    }
+
+    /// Collects one report and queues it. The queue is on disk before anything is sent.
+    pub fn collect(&mut self) -> Result<u64, AgentError> {
+        let interval = self.current_interval().as_secs() as u32;
+        let mut report = self.collector.collect(Instant::now(), clock::now_ms())?;
+        report.interval_s = interval.max(1);
+        if self.facts_pending {
+            report.facts = Some(self.collector.platform().facts());
+        }
+        self.local_interval = self.opts.thresholds.interval_for(&report);
+        let seq = self.outbox.push(report.ts_ms, |seq, stats| {
+            report.seq = seq;
+            report.outbox = stats;
+            report
+        })?;
+        Ok(seq)
+    }
+
+    /// Sends everything queued, oldest first, in batches. Stops at the first failure and
+    /// leaves the rest queued for the next attempt.
+    pub fn flush(&mut self) -> Result<Flushed, SendError> {
+        let mut done = Flushed::default();
+        loop {
+            let Some(enrollment) = self.enrollment.clone() else {
+                return Err(SendError::Unauthorized("not enrolled".into()));
+            };
+            let batch = self
+                .outbox
+                .peek(self.batch_size)
+                .map_err(|e| SendError::Unavailable(format!("outbox: {e}")))?;
+            if batch.is_empty() {
+                return Ok(done);
+            }
+            match self.client.send_reports(&enrollment.machine_token, &batch, clock::now_ms()) {
+                Ok(reply) => {
+                    for r in &reply.rejected {
+                        tracing::error!(seq = ?r.seq, field = %r.field, message = %r.message, "server rejected a report; dropping it");
+                    }
+                    let mut settled = reply.accepted.clone();
+                    settled.extend(reply.rejected.iter().filter_map(|r| r.seq));
+                    self.outbox
+                        .ack(&settled)
+                        .map_err(|e| SendError::Unavailable(format!("outbox: {e}")))?;
+                    done.acknowledged += reply.accepted.len();
+                    done.rejected += reply.rejected.len();
+                    self.facts_pending = false;
+                    if reply.next_interval_s.is_some() {
+                        self.server_interval = reply.next_interval_s;
+                    }
+                    if settled.is_empty() {
+                        // Nothing settled: sending the same batch again would loop.
+                        return Err(SendError::Refused { status: 200, message: "server acknowledged nothing".into() });
+                    }
+                }
+                Err(SendError::TooLarge(m)) if self.batch_size > 1 => {
+                    self.batch_size = (self.batch_size / 2).max(1);
+                    tracing::warn!(batch_size = self.batch_size, message = %m, "batch too large; sending fewer at a time");
+                }
+                Err(SendError::Unauthorized(m)) => {
+                    // The machine was deleted, or re-enrolled elsewhere: enroll again.
+                    tracing::warn!(message = %m, "machine token refused; enrolling again");
+                    self.enrollment = None;
+                    if let Err(e) = self.enroll() {
+                        return Err(SendError::Unauthorized(e.to_string()));
+                    }
+                }
+                Err(SendError::Refused { status, message }) if batch.len() == 1 => {
+                    // The server will never take this one report as it is: drop it rather
+                    // than let it block everything queued behind it.
+                    tracing::error!(seq = batch[0].seq, status, message = %message, "report refused; dropping it");
+                    self.outbox
+                        .ack(&[batch[0].seq])
+                        .map_err(|e| SendError::Unavailable(format!("outbox: {e}")))?;
+                    done.rejected += 1;
+                }
+                Err(SendError::Refused { .. }) => {
+                    // Find the culprit one report at a time.
+                    self.batch_size = 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The interval to wait before the next collection.
+    pub fn current_interval(&self) -> Duration {
+        self.opts.forced_interval.unwrap_or_else(|| {
+            Duration::from_secs(u64::from(self.server_interval.unwrap_or(self.local_interval).max(1)))
+        })
+    }
+
+    /// Runs until `stop` is set: enroll (retrying while the server is unreachable), then
+    /// collect and send every interval.
+    pub fn run(&mut self, stop: &AtomicBool) -> Result<(), AgentError> {
+        let mut backoff = Duration::from_secs(2);
+        while let Err(e) = self.enroll() {
+            match e {
+                AgentError::EnrollRefused(ref m) if m.starts_with("server unavailable") => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot enroll yet");
+                    if !sleep_unless_stopped(backoff, stop) {
+                        return Err(AgentError::Stopped);
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+                other => return Err(other),
+            }
+        }
+        loop {
+            let started = Instant::now();
+            match self.collect() {
+                Ok(seq) => tracing::debug!(seq, "report queued"),
+                Err(e) => tracing::error!(error = %e, "collection failed"),
+            }
+            match self.flush() {
+                Ok(f) if f.acknowledged > 1 => tracing::info!(reports = f.acknowledged, "backlog sent"),
+                Ok(_) => {}
+                Err(e) => {
+                    let pending = self.outbox.stats().map(|s| s.pending).unwrap_or(0);
+                    tracing::warn!(error = %e, pending, "send failed; reports stay queued");
+                }
+            }
+            let wait = self.current_interval().saturating_sub(started.elapsed());
+            if !sleep_unless_stopped(wait, stop) {
+                tracing::info!("stopping");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Sleeps for `d` in short steps; false if `stop` was set meanwhile.
+fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) -> bool {
+    let deadline = Instant::now() + d;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+    }
+}
