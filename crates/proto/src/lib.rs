@@ -9,3 +9,4 @@ pub mod api;
 /// Path prefix of every agent-facing route.
 pub const AGENT_API_PREFIX: &str = "/api/v1/agent";
 pub mod interval;
+pub mod sample;

@@ -30,8 +30,9 @@ pub fn plan(q: &SeriesQuery<'_>, now_ms: i64, retention: &Retention) -> (Tier, i
         Some(s) => (s as i64).saturating_mul(1000),
         None => {
             let auto = range / TARGET_POINTS;
-            // Whole seconds; under ~17 minutes of range every raw sample is shown as is.
-            if auto < 1000 { 0 } else { auto - auto % 1000 }
+            // Under ~17 hours every raw sample is returned as is (a thousand at the default
+            // interval); beyond, buckets of whole seconds.
+            if auto < 60_000 { 0 } else { auto - auto % 1000 }
         }
     };
     let tier = if step_ms < FIVE_MIN_MS && q.from_ms >= now_ms - retention.raw_ms {
@@ -161,7 +162,7 @@ mod tests {
         let now = 1_000 * DAY_MS;
         let r = Retention::default();
         let cases = [
-            (HOUR_MS, None, Tier::Raw, 3_000),
+            (HOUR_MS, None, Tier::Raw, 0),
             (24 * HOUR_MS, None, Tier::Raw, 86_000),
             (7 * DAY_MS - 1, None, Tier::FiveMin, 604_000),
             (30 * DAY_MS, None, Tier::FiveMin, 2_592_000),

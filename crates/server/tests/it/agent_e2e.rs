@@ -1,0 +1,144 @@
+//! The real agent (collectors of this machine, on-disk outbox, HTTP client) against the
+//! real server on a port: enrollment, an outage with a server restart in the middle, and
+//! the backlog replayed with nothing lost and nothing duplicated.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use optralis::ids::MachineId;
+use optralis::store::{Retention, SeriesQuery, find_metric};
+use optralis_agent::collect::native;
+use optralis_agent::send::outbox::OutboxLimits;
+use optralis_agent::{Agent, AgentOptions};
+use optralis_proto::interval::Thresholds;
+
+use crate::support::{Backend, RunningServer, TestDb, both_backends};
+
+both_backends!(outbox_replays_across_a_server_restart, run_loop_reports_and_stops_on_signal);
+
+fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
+    AgentOptions {
+        server: server.to_owned(),
+        enroll_key: Some(key.to_owned()),
+        state_dir: dir.to_owned(),
+        forced_interval: Some(Duration::from_millis(300)),
+        thresholds: Thresholds::default(),
+        outbox: OutboxLimits::default(),
+        batch_size: 4,
+    }
+}
+
+/// Runs blocking agent code off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
+    let store = server.store();
+    let org = store.org_by_name("default").await.unwrap();
+    let q = SeriesQuery {
+        metric: find_metric("cpu.percent").unwrap(),
+        instance: None,
+        from_ms: store.now_ms() - 3_600_000,
+        to_ms: store.now_ms() + 60_000,
+        step_s: None,
+    };
+    store.series(&org, &MachineId::from_path(machine), &q, &Retention::default()).await.unwrap().points.len()
+}
+
+async fn outbox_replays_across_a_server_restart(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = RunningServer::start(&db.url, None).await;
+    let org = server.store().org_by_name("default").await.unwrap();
+    let key = server.store().create_enroll_key(&org).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server.url, &key, dir.path());
+
+    let (agent, first) = blocking(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        agent.enroll().unwrap();
+        agent.collect().unwrap();
+        let flushed = agent.flush().unwrap();
+        (agent, flushed)
+    })
+    .await;
+    assert_eq!(first.acknowledged, 1);
+    let machine = agent.machine_id().unwrap().to_owned();
+    let addr = server.addr;
+
+    // Outage: the server goes away; ten collections queue up on disk.
+    server.stop().await;
+    let agent = blocking(move || {
+        let mut agent = agent;
+        for _ in 0..10 {
+            agent.collect().unwrap();
+            assert!(agent.flush().is_err(), "nobody is listening");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(agent.outbox().stats().unwrap().pending, 10);
+        agent
+    })
+    .await;
+
+    // The server comes back on the same address and database; the backlog drains.
+    let server = RunningServer::start(&db.url, Some(addr)).await;
+    let (agent, replay) = blocking(move || {
+        let mut agent = agent;
+        let flushed = agent.flush().unwrap();
+        (agent, flushed)
+    })
+    .await;
+    assert_eq!(replay.acknowledged, 10, "sent in batches of 4, all acknowledged");
+    assert_eq!(agent.outbox().stats().unwrap().pending, 0);
+    assert_eq!(stored_seqs(&server, &machine).await, 11, "nothing lost, nothing duplicated");
+
+    // A fresh agent state on the same machine keeps the identity and continues the
+    // sequence instead of having its reports taken for duplicates.
+    let dir2 = tempfile::tempdir().unwrap();
+    let opts = options(&server.url, &key, dir2.path());
+    let again = blocking(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        agent.enroll().unwrap();
+        agent.collect().unwrap();
+        let flushed = agent.flush().unwrap();
+        (agent.machine_id().unwrap().to_owned(), flushed)
+    })
+    .await;
+    assert_eq!(again.0, machine);
+    assert_eq!(again.1.acknowledged, 1);
+    assert_eq!(stored_seqs(&server, &machine).await, 12);
+    server.stop().await;
+}
+
+async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = RunningServer::start(&db.url, None).await;
+    let org = server.store().org_by_name("default").await.unwrap();
+    let key = server.store().create_enroll_key(&org).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&server.url, &key, dir.path());
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let handle = std::thread::spawn(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        agent.run(&stop2).map(|()| agent.machine_id().map(str::to_owned))
+    });
+    // Wait until at least three reports are in, then stop the agent.
+    let machines = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let list = server.store().list_machines(&org).await.unwrap();
+        if let Some(m) = list.first() {
+            if stored_seqs(&server, &m.id).await >= 3 {
+                break list;
+            }
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    let id = handle.join().unwrap().unwrap();
+    assert_eq!(id.as_deref(), Some(machines[0].id.as_str()));
+    let latest = machines[0].latest.as_ref().unwrap();
+    assert!(latest.memory.total_bytes > 0, "real memory figures from this machine");
+    assert!(!latest.cpu_per_core.is_empty());
+    server.stop().await;
+}

@@ -1,0 +1,256 @@
+//! The test harness: a fresh database per test on either backend, the app behind `oneshot`
+//! or on a real port, and helpers to talk to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use optralis::clock::{Clock, ManualClock, SharedClock, SystemClock};
+use optralis::store::{AgentIdentity, Role, Store};
+use optralis::{ApiSettings, AppState, app};
+use optralis_proto::agent::HostFacts;
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body on both backends.
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::support::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::support::Backend::Postgres).await
+                }
+            )+
+        }
+    };
+}
+pub(crate) use both_backends;
+
+/// Where PostgreSQL tests create their databases. Tests fail, never skip, without it.
+pub fn postgres_admin_url() -> String {
+    std::env::var("OPTRALIS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Self { url, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for these tests and is not reachable at {admin}: {e}\n\
+                         Start it, set OPTRALIS_TEST_POSTGRES_URL, or run `cargo xtask test`, \
+                         which starts a throw-away server."
+                    )
+                });
+                let name = format!("optralis_t_{}", uuid::Uuid::new_v4().simple());
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                Self { url: format!("{base}/{name}"), _dir: None }
+            }
+        }
+    }
+}
+
+pub fn facts(hostname: &str) -> HostFacts {
+    HostFacts {
+        hostname: hostname.to_owned(),
+        os_name: "Debian GNU/Linux".into(),
+        os_version: "12".into(),
+        kernel_version: "6.1.0".into(),
+        arch: "x86_64".into(),
+        cpu_model: "Test CPU".into(),
+        cpu_physical_cores: Some(2),
+        cpu_logical_cores: 4,
+        agent_version: "0.1.0".into(),
+    }
+}
+
+/// A store with an organisation's credentials ready, and the router over it.
+pub struct TestApp {
+    /// Kept so the database lives as long as the app.
+    _db: TestDb,
+    pub store: Store,
+    pub clock: Arc<ManualClock>,
+    pub settings: Arc<ApiSettings>,
+    pub admin_token: String,
+    pub observer_token: String,
+    pub enroll_key: String,
+}
+
+/// A moment well after 1970, so retention arithmetic never goes negative.
+pub const T0: i64 = 1_790_000_000_000;
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> Self {
+        let db = TestDb::new(backend).await;
+        let clock = Arc::new(ManualClock::new(T0));
+        let store = Store::connect(&db.url, clock.clone() as SharedClock)
+            .await
+            .expect("connect store");
+        let org = store.org_by_name("default").await.expect("default org");
+        let (_, admin_token) = store.create_api_token(&org, "admin", Role::Admin).await.unwrap();
+        let (_, observer_token) =
+            store.create_api_token(&org, "observer", Role::Observer).await.unwrap();
+        let enroll_key = store.create_enroll_key(&org).await.unwrap();
+        Self {
+            _db: db,
+            store,
+            clock,
+            settings: Arc::new(ApiSettings::default()),
+            admin_token,
+            observer_token,
+            enroll_key,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn router(&self) -> axum::Router {
+        app(AppState { store: self.store.clone(), settings: self.settings.clone() })
+    }
+
+    /// Sends one request through the router; returns the status and the JSON body.
+    pub async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self.router().oneshot(req).await.expect("router never fails");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("non-JSON body ({status}): {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut req = Request::get(path);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        self.call(req.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let mut req = Request::post(path).header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        self.call(req.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()).await
+    }
+
+    /// Enrolls a machine through the API; returns (machine id, machine token).
+    pub async fn enroll(&self, hostname: &str) -> (String, String) {
+        let fingerprint = format!("fp-{hostname}-0123456789abcdef");
+        let (status, body) = self
+            .post_json(
+                "/api/v1/agent/enroll",
+                None,
+                &serde_json::json!({"enroll_key": self.enroll_key, "fingerprint": fingerprint, "facts": facts(hostname)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (
+            body["machine_id"].as_str().unwrap().to_owned(),
+            body["machine_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn agent(&self, token: &str) -> AgentIdentity {
+        self.store.agent_for_token(token).await.unwrap()
+    }
+}
+
+/// The server on a real port, restartable on the same port and database.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub url: String,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    store: Store,
+}
+
+impl RunningServer {
+    pub async fn start(db_url: &str, addr: Option<SocketAddr>) -> Self {
+        let store = Store::connect(db_url, Arc::new(SystemClock) as SharedClock).await.unwrap();
+        let listener = match addr {
+            Some(a) => {
+                // The old socket may linger for a moment after a restart.
+                let mut tries = 0;
+                loop {
+                    match tokio::net::TcpListener::bind(a).await {
+                        Ok(l) => break l,
+                        Err(e) if tries < 50 => {
+                            tries += 1;
+                            let _ = e;
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("rebind {a}: {e}"),
+                    }
+                }
+            }
+            None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        };
+        let addr = listener.local_addr().unwrap();
+        let (stop, mut rx) = watch::channel(false);
+        let state = AppState { store: store.clone(), settings: Arc::new(ApiSettings::default()) };
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await
+                .unwrap();
+        });
+        Self { addr, url: format!("http://{addr}"), stop, task, store }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops accepting, finishes in-flight requests, closes the database.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        self.store.close().await;
+    }
+}
