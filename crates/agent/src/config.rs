@@ -61,7 +61,10 @@ impl FileConfig {
         let d = OutboxLimits::default();
         OutboxLimits {
             max_reports: self.outbox.max_reports.unwrap_or(d.max_reports).max(1),
-            max_bytes: self.outbox.max_megabytes.map_or(d.max_bytes, |m| m * 1024 * 1024),
+            max_bytes: self
+                .outbox
+                .max_megabytes
+                .map_or(d.max_bytes, |m| m * 1024 * 1024),
             max_age_ms: self
                 .outbox
                 .max_age_hours

@@ -19,7 +19,12 @@ use optralis_agent::{Agent, AgentOptions, clock, state};
 #[command(name = "optralis-agent", version)]
 struct Cli {
     /// TOML configuration file.
-    #[arg(long, global = true, env = "OPTRALIS_AGENT_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "OPTRALIS_AGENT_CONFIG",
+        value_name = "FILE"
+    )]
     config: Option<PathBuf>,
     /// Log output: text or json. Filter with RUST_LOG (default: info).
     #[arg(long, global = true, env = "OPTRALIS_LOG_FORMAT", value_parser = ["text", "json"])]
@@ -42,7 +47,12 @@ enum Command {
         #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
         server: Option<String>,
         /// Enrollment key (needed only for the first run; see `optralis enroll-key create`).
-        #[arg(long, env = "OPTRALIS_ENROLL_KEY", value_name = "KEY", hide_env_values = true)]
+        #[arg(
+            long,
+            env = "OPTRALIS_ENROLL_KEY",
+            value_name = "KEY",
+            hide_env_values = true
+        )]
         enroll_key: Option<String>,
         /// Where the enrollment and the offline buffer are kept.
         #[arg(long, env = "OPTRALIS_STATE_DIR", value_name = "DIR")]
@@ -62,10 +72,15 @@ fn main() -> Result<()> {
     init_logs(cli.log_format.as_deref().or(file.log_format.as_deref()));
     match cli.command {
         Command::Once { json } => once(json),
-        Command::Run { server, enroll_key, state_dir, interval } => {
-            let server = server
-                .or(file.server.clone())
-                .context("no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)")?;
+        Command::Run {
+            server,
+            enroll_key,
+            state_dir,
+            interval,
+        } => {
+            let server = server.or(file.server.clone()).context(
+                "no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)",
+            )?;
             if !(server.starts_with("http://") || server.starts_with("https://")) {
                 bail!("--server {server:?}: expected a URL starting with https:// or http://");
             }
@@ -77,7 +92,9 @@ fn main() -> Result<()> {
             let opts = AgentOptions {
                 server,
                 enroll_key: enroll_key.or(file.enroll_key.clone()),
-                state_dir: state_dir.or(file.state_dir.clone()).unwrap_or_else(state::default_state_dir),
+                state_dir: state_dir
+                    .or(file.state_dir.clone())
+                    .unwrap_or_else(state::default_state_dir),
                 forced_interval: interval,
                 thresholds: file.thresholds,
                 outbox: file.outbox_limits(),
@@ -117,8 +134,16 @@ fn once(json: bool) -> Result<()> {
     }
     let f = report.facts.as_ref();
     println!("host        {}", f.map_or("", |f| f.hostname.as_str()));
-    println!("os          {} {}", f.map_or("", |f| f.os_name.as_str()), f.map_or("", |f| f.os_version.as_str()));
-    println!("cpu         {:.1} % ({} cores)", report.cpu.percent, report.cpu.per_core.len());
+    println!(
+        "os          {} {}",
+        f.map_or("", |f| f.os_name.as_str()),
+        f.map_or("", |f| f.os_version.as_str())
+    );
+    println!(
+        "cpu         {:.1} % ({} cores)",
+        report.cpu.percent,
+        report.cpu.per_core.len()
+    );
     if let Some(l) = report.cpu.load1 {
         println!("load        {l:.2}");
     }
@@ -128,13 +153,24 @@ fn once(json: bool) -> Result<()> {
         report.memory.total_bytes / (1024 * 1024)
     );
     for fs in &report.filesystems {
-        println!("filesystem  {} {:.1} % ({})", fs.mount, fs.used_percent(), fs.fs_type);
+        println!(
+            "filesystem  {} {:.1} % ({})",
+            fs.mount,
+            fs.used_percent(),
+            fs.fs_type
+        );
     }
     for d in &report.disks {
-        println!("disk        {} r {:.0} B/s w {:.0} B/s busy {:.1} %", d.device, d.read_bytes_per_s, d.write_bytes_per_s, d.busy_percent);
+        println!(
+            "disk        {} r {:.0} B/s w {:.0} B/s busy {:.1} %",
+            d.device, d.read_bytes_per_s, d.write_bytes_per_s, d.busy_percent
+        );
     }
     for n in &report.networks {
-        println!("network     {} rx {:.0} B/s tx {:.0} B/s", n.interface, n.rx_bytes_per_s, n.tx_bytes_per_s);
+        println!(
+            "network     {} rx {:.0} B/s tx {:.0} B/s",
+            n.interface, n.rx_bytes_per_s, n.tx_bytes_per_s
+        );
     }
     match report.cpu_temp_c {
         Some(t) => println!("temperature {t:.1} °C"),

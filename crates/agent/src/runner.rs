@@ -108,7 +108,11 @@ impl<P: Platform> Agent<P> {
         };
         let resp = match self.client.enroll(&req) {
             Ok(r) => r,
-            Err(SendError::Unavailable(m)) => return Err(AgentError::EnrollRefused(format!("server unavailable: {m}"))),
+            Err(SendError::Unavailable(m)) => {
+                return Err(AgentError::EnrollRefused(format!(
+                    "server unavailable: {m}"
+                )));
+            }
             Err(e) => return Err(AgentError::EnrollRefused(e.to_string())),
         };
         self.outbox.continue_after(resp.last_seq)?;
@@ -155,7 +159,10 @@ impl<P: Platform> Agent<P> {
             if batch.is_empty() {
                 return Ok(done);
             }
-            match self.client.send_reports(&enrollment.machine_token, &batch, clock::now_ms()) {
+            match self
+                .client
+                .send_reports(&enrollment.machine_token, &batch, clock::now_ms())
+            {
                 Ok(reply) => {
                     for r in &reply.rejected {
                         tracing::error!(seq = ?r.seq, field = %r.field, message = %r.message, "server rejected a report; dropping it");
@@ -173,7 +180,10 @@ impl<P: Platform> Agent<P> {
                     }
                     if settled.is_empty() {
                         // Nothing settled: sending the same batch again would loop.
-                        return Err(SendError::Refused { status: 200, message: "server acknowledged nothing".into() });
+                        return Err(SendError::Refused {
+                            status: 200,
+                            message: "server acknowledged nothing".into(),
+                        });
                     }
                 }
                 Err(SendError::TooLarge(m)) if self.batch_size > 1 => {
@@ -209,7 +219,9 @@ impl<P: Platform> Agent<P> {
     /// The interval to wait before the next collection.
     pub fn current_interval(&self) -> Duration {
         self.opts.forced_interval.unwrap_or_else(|| {
-            Duration::from_secs(u64::from(self.server_interval.unwrap_or(self.local_interval).max(1)))
+            Duration::from_secs(u64::from(
+                self.server_interval.unwrap_or(self.local_interval).max(1),
+            ))
         })
     }
 
@@ -236,7 +248,9 @@ impl<P: Platform> Agent<P> {
                 Err(e) => tracing::error!(error = %e, "collection failed"),
             }
             match self.flush() {
-                Ok(f) if f.acknowledged > 1 => tracing::info!(reports = f.acknowledged, "backlog sent"),
+                Ok(f) if f.acknowledged > 1 => {
+                    tracing::info!(reports = f.acknowledged, "backlog sent")
+                }
                 Ok(_) => {}
                 Err(e) => {
                     let pending = self.outbox.stats().map(|s| s.pending).unwrap_or(0);

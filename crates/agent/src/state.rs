@@ -133,5 +133,7 @@ pub fn fingerprint(os_machine_id: Option<String>, dir: &Path) -> Result<String, 
             }
         }
     };
-    Ok(hex::encode(Sha256::digest(format!("optralis-machine:{source}").as_bytes())))
+    Ok(hex::encode(Sha256::digest(
+        format!("optralis-machine:{source}").as_bytes(),
+    )))
 }

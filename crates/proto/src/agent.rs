@@ -113,7 +113,10 @@ pub struct FilesystemSample {
 impl FilesystemSample {
     /// Share of the space usable by ordinary users that is used, as `df` shows it.
     pub fn used_percent(&self) -> f64 {
-        percent(self.used_bytes, self.used_bytes.saturating_add(self.free_bytes))
+        percent(
+            self.used_bytes,
+            self.used_bytes.saturating_add(self.free_bytes),
+        )
     }
     pub fn inodes_used_percent(&self) -> Option<f64> {
         match (self.inodes_used, self.inodes_total) {

@@ -9,8 +9,8 @@ use optralis_proto::interval::Thresholds;
 use serde::Deserialize;
 
 use crate::api::ApiSettings;
-use crate::store::Retention;
 use crate::store::DAY_MS;
+use crate::store::Retention;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -64,7 +64,8 @@ impl FileConfig {
 
     pub fn retention(&self) -> Result<Retention, ConfigError> {
         let d = Retention::default();
-        let days = |v: Option<u32>, default_ms: i64| v.map_or(default_ms, |d| i64::from(d) * DAY_MS);
+        let days =
+            |v: Option<u32>, default_ms: i64| v.map_or(default_ms, |d| i64::from(d) * DAY_MS);
         let r = Retention {
             raw_ms: days(self.retention.raw_days, d.raw_ms),
             five_min_ms: days(self.retention.five_min_days, d.five_min_ms),
@@ -79,8 +80,10 @@ impl FileConfig {
     }
 
     pub fn api_settings(&self) -> Result<ApiSettings, ConfigError> {
-        let mut s = ApiSettings::default();
-        s.retention = self.retention()?;
+        let mut s = ApiSettings {
+            retention: self.retention()?,
+            ..ApiSettings::default()
+        };
         s.ingest.max_age_ms = s.retention.raw_ms;
         if let Some(max) = self.max_body_bytes {
             s.max_body_bytes = max;
@@ -98,8 +101,11 @@ pub fn default_database_url(data_dir: &Path) -> String {
 }
 
 pub fn parse_listen(s: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse()
-        .map_err(|_| ConfigError::Invalid(format!("listen: {s:?} is not an address like 127.0.0.1:8080")))
+    s.parse().map_err(|_| {
+        ConfigError::Invalid(format!(
+            "listen: {s:?} is not an address like 127.0.0.1:8080"
+        ))
+    })
 }
 
 #[cfg(test)]

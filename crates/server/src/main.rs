@@ -164,16 +164,29 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
         Command::Serve { listen, db } => serve(listen, db, file).await,
         Command::EnrollKey(EnrollKeyCommand::Create { org, db }) => {
             let store = open_store(&db, &file).await?;
-            let org_id = store.org_by_name(&org).await.with_context(|| format!("organisation {org:?}"))?;
+            let org_id = store
+                .org_by_name(&org)
+                .await
+                .with_context(|| format!("organisation {org:?}"))?;
             let key = store.create_enroll_key(&org_id).await?;
-            println!("Enrollment key for organisation {org:?} (shown once; agents use it with --enroll-key):");
+            println!(
+                "Enrollment key for organisation {org:?} (shown once; agents use it with --enroll-key):"
+            );
             println!("{key}");
             Ok(())
         }
-        Command::Token(TokenCommand::Create { role, org, name, db }) => {
+        Command::Token(TokenCommand::Create {
+            role,
+            org,
+            name,
+            db,
+        }) => {
             let store = open_store(&db, &file).await?;
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let org_id = store.org_by_name(&org).await.with_context(|| format!("organisation {org:?}"))?;
+            let org_id = store
+                .org_by_name(&org)
+                .await
+                .with_context(|| format!("organisation {org:?}"))?;
             let (info, token) = store.create_api_token(&org_id, &name, role).await?;
             println!(
                 "API token {:?} ({}, organisation {org:?}; shown once, use as Authorization: Bearer <token>):",
@@ -194,7 +207,9 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
 }
 
 async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<()> {
-    let listen = listen.or(file.listen.clone()).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let listen = listen
+        .or(file.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let addr = config::parse_listen(&listen)?;
     let settings = file.api_settings()?;
     let store = open_store(&db, &file).await?;
@@ -206,7 +221,10 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let maintenance = jobs::spawn_maintenance(store.clone(), settings.retention, stop_rx.clone());
-    let state = AppState { store: store.clone(), settings: Arc::new(settings) };
+    let state = AppState {
+        store: store.clone(),
+        settings: Arc::new(settings),
+    };
     let mut stop_signal = stop_rx;
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -228,7 +246,9 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot watch SIGTERM; only Ctrl-C stops the server");
@@ -251,7 +271,10 @@ async fn shutdown_signal() {
 mod tests {
     #[test]
     fn redact_hides_the_password() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u@h/db"
+        );
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }
 }

@@ -168,7 +168,10 @@ impl<P: Platform> Collector<P> {
                         .iter()
                         .enumerate()
                         .map(|(i, now)| {
-                            prev.cpu.per_core.get(i).map_or(0.0, |p| busy_percent(*p, *now))
+                            prev.cpu
+                                .per_core
+                                .get(i)
+                                .map_or(0.0, |p| busy_percent(*p, *now))
                         })
                         .collect(),
                     disk_rates(&prev.disks, &disks_now, secs),
@@ -219,8 +222,8 @@ fn by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &String) -> HashMap<String, T>
 
 /// Busy share between two readings, 0–100. A reset (fewer ticks than before) gives 0.
 fn busy_percent(prev: CpuTicks, now: CpuTicks) -> f64 {
-    let total = now.total.checked_sub(prev.total).unwrap_or(0);
-    let busy = now.busy.checked_sub(prev.busy).unwrap_or(0);
+    let total = now.total.saturating_sub(prev.total);
+    let busy = now.busy.saturating_sub(prev.busy);
     if total == 0 {
         0.0
     } else {
@@ -290,8 +293,14 @@ mod tests {
 
     #[test]
     fn busy_percent_is_bounded_and_survives_resets() {
-        let a = CpuTicks { busy: 100, total: 1000 };
-        let b = CpuTicks { busy: 150, total: 1100 };
+        let a = CpuTicks {
+            busy: 100,
+            total: 1000,
+        };
+        let b = CpuTicks {
+            busy: 150,
+            total: 1100,
+        };
         assert_eq!(busy_percent(a, b), 50.0);
         assert_eq!(busy_percent(b, a), 0.0);
         assert_eq!(busy_percent(a, a), 0.0);

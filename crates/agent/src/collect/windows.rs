@@ -90,7 +90,9 @@ impl Platform for WindowsPlatform {
     }
 
     fn net_counters(&self) -> Vec<NetCounters> {
-        let Ok(mut nets) = self.networks.lock() else { return Vec::new() };
+        let Ok(mut nets) = self.networks.lock() else {
+            return Vec::new();
+        };
         nets.refresh(true);
         nets.iter()
             .map(|(name, n)| NetCounters {
@@ -131,7 +133,11 @@ impl Platform for WindowsPlatform {
             os_version: System::os_version().unwrap_or_default(),
             kernel_version: System::kernel_version().unwrap_or_default(),
             arch: std::env::consts::ARCH.to_owned(),
-            cpu_model: sys.cpus().first().map(|c| c.brand().to_owned()).unwrap_or_default(),
+            cpu_model: sys
+                .cpus()
+                .first()
+                .map(|c| c.brand().to_owned())
+                .unwrap_or_default(),
             cpu_physical_cores: System::physical_core_count().map(|c| c as u32),
             cpu_logical_cores: sys.cpus().len() as u32,
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),

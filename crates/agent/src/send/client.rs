@@ -89,7 +89,12 @@ impl Client {
         }
     }
 
-    fn post(&self, path: &str, token: Option<&str>, json: &[u8]) -> Result<(u16, Vec<u8>), SendError> {
+    fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        json: &[u8],
+    ) -> Result<(u16, Vec<u8>), SendError> {
         let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::default());
         gz.write_all(json)
             .map_err(|e| SendError::Unavailable(format!("compression failed: {e}")))?;
@@ -151,7 +156,10 @@ mod tests {
 
     #[test]
     fn batch_body_is_valid_json_around_stored_reports() {
-        let q = |seq, json: &str| Queued { seq, json: json.as_bytes().to_vec() };
+        let q = |seq, json: &str| Queued {
+            seq,
+            json: json.as_bytes().to_vec(),
+        };
         let body = batch_body(&[q(1, r#"{"a":1}"#), q(2, r#"{"b":2}"#)], 42);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["sent_at_ms"], 42);

@@ -18,13 +18,13 @@ const BYTES: &str = "bytes";
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("outbox database: {0}")]
-    Db(#[from] redb::Error),
+    Db(Box<redb::Error>),
     #[error("cannot encode report: {0}")]
     Encode(#[from] serde_json::Error),
 }
 
 fn dberr<E: Into<redb::Error>>(e: E) -> OutboxError {
-    OutboxError::Db(e.into())
+    OutboxError::Db(Box::new(e.into()))
 }
 
 pub type Result<T> = std::result::Result<T, OutboxError>;
@@ -75,11 +75,7 @@ impl Outbox {
     }
 
     /// Stores the report `build` makes with the next sequence number, after making room.
-    pub fn push(
-        &self,
-        now_ms: i64,
-        build: impl FnOnce(u64, OutboxStats) -> Report,
-    ) -> Result<u64> {
+    pub fn push(&self, now_ms: i64, build: impl FnOnce(u64, OutboxStats) -> Report) -> Result<u64> {
         let tx = self.db.begin_write().map_err(dberr)?;
         let seq;
         {
@@ -93,7 +89,13 @@ impl Outbox {
             let mut bytes = get(&meta, BYTES)?;
 
             let pending = reports.len().map_err(dberr)?;
-            let report = build(seq, OutboxStats { dropped_total: dropped, pending });
+            let report = build(
+                seq,
+                OutboxStats {
+                    dropped_total: dropped,
+                    pending,
+                },
+            );
             let mut value = report.ts_ms.to_le_bytes().to_vec();
             serde_json::to_writer(&mut value, &report)?;
             let size = value.len() as u64;
@@ -105,7 +107,9 @@ impl Outbox {
                     let v = v.value();
                     (k.value(), ts_of(v), v.len() as u64)
                 });
-                let Some((old_seq, old_ts, old_size)) = oldest else { break };
+                let Some((old_seq, old_ts, old_size)) = oldest else {
+                    break;
+                };
                 let over = count + 1 > self.limits.max_reports
                     || bytes + size > self.limits.max_bytes
                     || old_ts < now_ms - self.limits.max_age_ms;
@@ -157,8 +161,13 @@ impl Outbox {
                     removed += 1;
                 }
             }
-            let bytes = meta.get(BYTES).map_err(dberr)?.map(|v| v.value()).unwrap_or(0);
-            meta.insert(BYTES, bytes.saturating_sub(freed)).map_err(dberr)?;
+            let bytes = meta
+                .get(BYTES)
+                .map_err(dberr)?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            meta.insert(BYTES, bytes.saturating_sub(freed))
+                .map_err(dberr)?;
         }
         tx.commit().map_err(dberr)?;
         Ok(removed)
@@ -169,7 +178,11 @@ impl Outbox {
         let reports = tx.open_table(REPORTS).map_err(dberr)?;
         let meta = tx.open_table(META).map_err(dberr)?;
         Ok(OutboxStats {
-            dropped_total: meta.get(DROPPED).map_err(dberr)?.map(|v| v.value()).unwrap_or(0),
+            dropped_total: meta
+                .get(DROPPED)
+                .map_err(dberr)?
+                .map(|v| v.value())
+                .unwrap_or(0),
             pending: reports.len().map_err(dberr)?,
         })
     }
@@ -180,7 +193,11 @@ impl Outbox {
         let tx = self.db.begin_write().map_err(dberr)?;
         {
             let mut meta = tx.open_table(META).map_err(dberr)?;
-            let next = meta.get(NEXT_SEQ).map_err(dberr)?.map(|v| v.value()).unwrap_or(1);
+            let next = meta
+                .get(NEXT_SEQ)
+                .map_err(dberr)?
+                .map(|v| v.value())
+                .unwrap_or(1);
             if next <= last_seq {
                 meta.insert(NEXT_SEQ, last_seq + 1).map_err(dberr)?;
             }

@@ -20,7 +20,10 @@ pub async fn enroll(
     let body = body.map_err(ApiError::from_body)?;
     let req: EnrollRequest = parse_json(&body)?;
     if req.fingerprint.len() < 16 || req.fingerprint.len() > 128 {
-        return Err(ApiError::invalid_field("fingerprint", "must be 16 to 128 characters"));
+        return Err(ApiError::invalid_field(
+            "fingerprint",
+            "must be 16 to 128 characters",
+        ));
     }
     crate::ingest::validate_facts(&req.facts)
         .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
@@ -31,7 +34,10 @@ pub async fn enroll(
         }
         Err(e) => return Err(e.into()),
     };
-    let enrolled = state.store.enroll(&org, &req.fingerprint, &req.facts).await?;
+    let enrolled = state
+        .store
+        .enroll(&org, &req.fingerprint, &req.facts)
+        .await?;
     tracing::info!(machine = %enrolled.machine_id, hostname = %req.facts.hostname, "machine enrolled");
     Ok(Json(EnrollResponse {
         machine_id: enrolled.machine_id.to_string(),
@@ -89,7 +95,11 @@ pub async fn reports(
         message: format!("{}: {}", r.field, r.message),
         field: Some(r.field.clone()),
     });
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let ack = IngestResponse {
         accepted: checked.valid.iter().map(|r| r.seq).collect(),
         rejected: checked.rejected,

@@ -12,14 +12,18 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("missing Authorization: Bearer <token>"))?;
+        .ok_or(ApiError::Unauthorized(
+            "missing Authorization: Bearer <token>",
+        ))?;
     header
         .to_str()
         .ok()
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(ApiError::Unauthorized("Authorization must be: Bearer <token>"))
+        .ok_or(ApiError::Unauthorized(
+            "Authorization must be: Bearer <token>",
+        ))
 }
 
 fn unknown_credentials(e: StoreError) -> ApiError {
@@ -37,7 +41,11 @@ impl FromRequestParts<AppState> for ApiPrincipal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        let principal = state.store.principal_for_token(token).await.map_err(unknown_credentials)?;
+        let principal = state
+            .store
+            .principal_for_token(token)
+            .await
+            .map_err(unknown_credentials)?;
         Ok(ApiPrincipal(principal))
     }
 }
@@ -50,7 +58,11 @@ impl FromRequestParts<AppState> for Agent {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        let agent = state.store.agent_for_token(token).await.map_err(unknown_credentials)?;
+        let agent = state
+            .store
+            .agent_for_token(token)
+            .await
+            .map_err(unknown_credentials)?;
         Ok(Agent(agent))
     }
 }

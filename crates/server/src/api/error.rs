@@ -107,7 +107,13 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
-        let mut response = (status, Json(ErrorBody { error: self.detail() })).into_response();
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                error: self.detail(),
+            }),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -125,7 +131,10 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Ap
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() || path == "." {
-            ApiError::bad_request("malformed_json", format!("body is not the expected JSON: {inner}"))
+            ApiError::bad_request(
+                "malformed_json",
+                format!("body is not the expected JSON: {inner}"),
+            )
         } else {
             ApiError::invalid_field(path, inner.to_string())
         }

@@ -22,7 +22,10 @@ pub async fn get_one(
     ApiPrincipal(who): ApiPrincipal,
     Path(id): Path<String>,
 ) -> Result<Json<Machine>, ApiError> {
-    let machine = state.store.get_machine(&who.org_id, &MachineId::from_path(&id)).await?;
+    let machine = state
+        .store
+        .get_machine(&who.org_id, &MachineId::from_path(&id))
+        .await?;
     Ok(Json(machine))
 }
 
@@ -45,14 +48,22 @@ pub async fn series(
     params: Result<Query<SeriesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Series>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let name = p.metric.ok_or_else(|| ApiError::invalid_field("metric", "is required"))?;
+    let name = p
+        .metric
+        .ok_or_else(|| ApiError::invalid_field("metric", "is required"))?;
     let metric = find_metric(&name).ok_or_else(|| {
-        ApiError::invalid_field("metric", format!("unknown metric {name:?}; GET /api/v1/metrics lists them"))
+        ApiError::invalid_field(
+            "metric",
+            format!("unknown metric {name:?}; GET /api/v1/metrics lists them"),
+        )
     })?;
     let instance = p.instance.as_deref().filter(|i| !i.is_empty());
     match (metric.scope, instance) {
         (Scope::Machine, Some(_)) => {
-            return Err(ApiError::invalid_field("instance", format!("{name} has no instances")));
+            return Err(ApiError::invalid_field(
+                "instance",
+                format!("{name} has no instances"),
+            ));
         }
         (scope, None) if scope != Scope::Machine => {
             return Err(ApiError::invalid_field(
@@ -68,15 +79,29 @@ pub async fn series(
         return Err(ApiError::invalid_field("from", "must be before to"));
     }
     if to - from > MAX_RANGE_MS {
-        return Err(ApiError::invalid_field("from", "range is longer than 3 years"));
+        return Err(ApiError::invalid_field(
+            "from",
+            "range is longer than 3 years",
+        ));
     }
     if p.step == Some(0) {
         return Err(ApiError::invalid_field("step", "must be 1 or more seconds"));
     }
-    let query = SeriesQuery { metric, instance, from_ms: from, to_ms: to, step_s: p.step };
+    let query = SeriesQuery {
+        metric,
+        instance,
+        from_ms: from,
+        to_ms: to,
+        step_s: p.step,
+    };
     let series = state
         .store
-        .series(&who.org_id, &MachineId::from_path(&id), &query, &state.settings.retention)
+        .series(
+            &who.org_id,
+            &MachineId::from_path(&id),
+            &query,
+            &state.settings.retention,
+        )
         .await?;
     Ok(Json(series))
 }

@@ -58,7 +58,10 @@ pub fn check_batch(batch: &RawBatch<'_>, now_ms: i64, limits: &IngestLimits) -> 
             if seen.insert(report.seq) {
                 Ok(())
             } else {
-                Err(validate::FieldError::new("seq", "appears twice in the batch"))
+                Err(validate::FieldError::new(
+                    "seq",
+                    "appears twice in the batch",
+                ))
             }
         });
         match checked {
@@ -101,6 +104,9 @@ mod tests {
     fn field_paths_name_the_report() {
         assert_eq!(field_path(2, "cpu.percent"), "reports[2].cpu.percent");
         assert_eq!(field_path(0, "."), "reports[0]");
-        assert_eq!(field_path(1, "disks[0].device"), "reports[1].disks[0].device");
+        assert_eq!(
+            field_path(1, "disks[0].device"),
+            "reports[1].disks[0].device"
+        );
     }
 }

@@ -51,7 +51,10 @@ fn finite_range(field: &str, v: f64, lo: f64, hi: f64) -> Check {
         return Err(FieldError::new(field, "must be a finite number"));
     }
     if v < lo || v > hi {
-        return Err(FieldError::new(field, format!("{v} is outside {lo}..={hi}")));
+        return Err(FieldError::new(
+            field,
+            format!("{v} is outside {lo}..={hi}"),
+        ));
     }
     Ok(())
 }
@@ -69,7 +72,10 @@ fn name(field: &str, v: &str) -> Check {
         return Err(FieldError::new(field, "must not be empty"));
     }
     if v.len() > MAX_NAME {
-        return Err(FieldError::new(field, format!("longer than {MAX_NAME} bytes")));
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_NAME} bytes"),
+        ));
     }
     if v.chars().any(char::is_control) {
         return Err(FieldError::new(field, "contains control characters"));
@@ -89,7 +95,10 @@ fn not_above(field: &str, part: u64, whole_field: &str, whole: u64) -> Check {
 
 fn count(field: &str, len: usize, limits: &IngestLimits) -> Check {
     if len > limits.max_items {
-        return Err(FieldError::new(field, format!("more than {} entries", limits.max_items)));
+        return Err(FieldError::new(
+            field,
+            format!("more than {} entries", limits.max_items),
+        ));
     }
     Ok(())
 }
@@ -98,7 +107,10 @@ fn unique<'a>(field: &str, names: impl Iterator<Item = &'a str>) -> Check {
     let mut seen = std::collections::HashSet::new();
     for (i, n) in names.enumerate() {
         if !seen.insert(n) {
-            return Err(FieldError::new(format!("{field}[{i}]"), format!("{n:?} appears twice")));
+            return Err(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("{n:?} appears twice"),
+            ));
         }
     }
     Ok(())
@@ -111,7 +123,10 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
     if r.ts_ms > now_ms + limits.max_future_ms {
         return Err(FieldError::new(
             "ts_ms",
-            format!("{} ms in the future (server time {now_ms})", r.ts_ms - now_ms),
+            format!(
+                "{} ms in the future (server time {now_ms})",
+                r.ts_ms - now_ms
+            ),
         ));
     }
     if r.ts_ms < now_ms - limits.max_age_ms {
@@ -129,28 +144,63 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
     for (i, c) in r.cpu.per_core.iter().enumerate() {
         percent(&format!("cpu.per_core[{i}]"), *c)?;
     }
-    for (field, load) in [("cpu.load1", r.cpu.load1), ("cpu.load5", r.cpu.load5), ("cpu.load15", r.cpu.load15)] {
+    for (field, load) in [
+        ("cpu.load1", r.cpu.load1),
+        ("cpu.load5", r.cpu.load5),
+        ("cpu.load15", r.cpu.load15),
+    ] {
         if let Some(l) = load {
             finite_range(field, l, 0.0, 1e6)?;
         }
     }
 
     let m = &r.memory;
-    not_above("memory.used_bytes", m.used_bytes, "memory.total_bytes", m.total_bytes)?;
-    not_above("memory.available_bytes", m.available_bytes, "memory.total_bytes", m.total_bytes)?;
-    not_above("memory.swap_used_bytes", m.swap_used_bytes, "memory.swap_total_bytes", m.swap_total_bytes)?;
+    not_above(
+        "memory.used_bytes",
+        m.used_bytes,
+        "memory.total_bytes",
+        m.total_bytes,
+    )?;
+    not_above(
+        "memory.available_bytes",
+        m.available_bytes,
+        "memory.total_bytes",
+        m.total_bytes,
+    )?;
+    not_above(
+        "memory.swap_used_bytes",
+        m.swap_used_bytes,
+        "memory.swap_total_bytes",
+        m.swap_total_bytes,
+    )?;
 
     count("filesystems", r.filesystems.len(), limits)?;
-    unique("filesystems", r.filesystems.iter().map(|f| f.mount.as_str()))?;
+    unique(
+        "filesystems",
+        r.filesystems.iter().map(|f| f.mount.as_str()),
+    )?;
     for (i, f) in r.filesystems.iter().enumerate() {
         let at = |s: &str| format!("filesystems[{i}].{s}");
         name(&at("mount"), &f.mount)?;
         name(&at("fs_type"), &f.fs_type)?;
         if f.device.len() > MAX_NAME {
-            return Err(FieldError::new(at("device"), format!("longer than {MAX_NAME} bytes")));
+            return Err(FieldError::new(
+                at("device"),
+                format!("longer than {MAX_NAME} bytes"),
+            ));
         }
-        not_above(&at("used_bytes"), f.used_bytes, &at("total_bytes"), f.total_bytes)?;
-        not_above(&at("free_bytes"), f.free_bytes, &at("total_bytes"), f.total_bytes)?;
+        not_above(
+            &at("used_bytes"),
+            f.used_bytes,
+            &at("total_bytes"),
+            f.total_bytes,
+        )?;
+        not_above(
+            &at("free_bytes"),
+            f.free_bytes,
+            &at("total_bytes"),
+            f.total_bytes,
+        )?;
         if let (Some(used), Some(total)) = (f.inodes_used, f.inodes_total) {
             not_above(&at("inodes_used"), used, &at("inodes_total"), total)?;
         }
@@ -200,7 +250,10 @@ pub fn validate_facts(f: &HostFacts) -> Check {
         ("facts.agent_version", &f.agent_version),
     ] {
         if v.len() > MAX_NAME {
-            return Err(FieldError::new(field, format!("longer than {MAX_NAME} bytes")));
+            return Err(FieldError::new(
+                field,
+                format!("longer than {MAX_NAME} bytes"),
+            ));
         }
     }
     Ok(())

@@ -25,7 +25,9 @@ impl std::str::FromStr for Role {
         match s {
             "admin" => Ok(Role::Admin),
             "observer" => Ok(Role::Observer),
-            other => Err(format!("unknown role {other:?}: expected admin or observer")),
+            other => Err(format!(
+                "unknown role {other:?}: expected admin or observer"
+            )),
         }
     }
 }

@@ -99,7 +99,12 @@ const NET: Insert = Insert {
 
 impl Insert {
     fn sql(&self, rows: usize) -> String {
-        format!("{}{}{}", self.head, placeholders(rows, self.cols), self.tail)
+        format!(
+            "{}{}{}",
+            self.head,
+            placeholders(rows, self.cols),
+            self.tail
+        )
     }
     fn chunk_rows(&self) -> usize {
         MAX_PARAMS / self.cols

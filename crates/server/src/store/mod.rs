@@ -53,7 +53,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 enum Backend {
     /// SQLite allows one writer at a time: writes go through a single connection so they
     /// queue in the pool instead of failing with SQLITE_BUSY; reads use their own pool.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 

@@ -217,10 +217,20 @@ impl Store {
     pub async fn apply_retention(&self, retention: &Retention) -> Result<u64> {
         let now = self.now_ms();
         let raw_cutoff = now - retention.raw_ms;
-        let mut statements: Vec<(String, i64)> = [Scope::Machine, Scope::Filesystem, Scope::Disk, Scope::Network]
-            .iter()
-            .map(|s| (format!("DELETE FROM {} WHERE ts_ms < $1", s.table().0), raw_cutoff))
-            .collect();
+        let mut statements: Vec<(String, i64)> = [
+            Scope::Machine,
+            Scope::Filesystem,
+            Scope::Disk,
+            Scope::Network,
+        ]
+        .iter()
+        .map(|s| {
+            (
+                format!("DELETE FROM {} WHERE ts_ms < $1", s.table().0),
+                raw_cutoff,
+            )
+        })
+        .collect();
         for tier in [Tier::FiveMin, Tier::Hour] {
             statements.push((
                 format!("DELETE FROM {} WHERE bucket_ms < $1", tier.table()),

@@ -173,7 +173,11 @@ mod tests {
             (10 * 60_000, None, Tier::Raw, 0),
         ];
         for (range, step, tier, step_ms) in cases {
-            assert_eq!(plan(&query(range, now, step), now, &r), (tier, step_ms), "range {range} step {step:?}");
+            assert_eq!(
+                plan(&query(range, now, step), now, &r),
+                (tier, step_ms),
+                "range {range} step {step:?}"
+            );
         }
     }
 }

@@ -15,7 +15,10 @@ use optralis_proto::interval::Thresholds;
 
 use crate::support::{Backend, RunningServer, TestDb, both_backends};
 
-both_backends!(outbox_replays_across_a_server_restart, run_loop_reports_and_stops_on_signal);
+both_backends!(
+    outbox_replays_across_a_server_restart,
+    run_loop_reports_and_stops_on_signal
+);
 
 fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
     AgentOptions {
@@ -44,7 +47,17 @@ async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
         to_ms: store.now_ms() + 60_000,
         step_s: None,
     };
-    store.series(&org, &MachineId::from_path(machine), &q, &Retention::default()).await.unwrap().points.len()
+    store
+        .series(
+            &org,
+            &MachineId::from_path(machine),
+            &q,
+            &Retention::default(),
+        )
+        .await
+        .unwrap()
+        .points
+        .len()
 }
 
 async fn outbox_replays_across_a_server_restart(backend: Backend) {
@@ -89,9 +102,16 @@ async fn outbox_replays_across_a_server_restart(backend: Backend) {
         (agent, flushed)
     })
     .await;
-    assert_eq!(replay.acknowledged, 10, "sent in batches of 4, all acknowledged");
+    assert_eq!(
+        replay.acknowledged, 10,
+        "sent in batches of 4, all acknowledged"
+    );
     assert_eq!(agent.outbox().stats().unwrap().pending, 0);
-    assert_eq!(stored_seqs(&server, &machine).await, 11, "nothing lost, nothing duplicated");
+    assert_eq!(
+        stored_seqs(&server, &machine).await,
+        11,
+        "nothing lost, nothing duplicated"
+    );
 
     // A fresh agent state on the same machine keeps the identity and continues the
     // sequence instead of having its reports taken for duplicates.
@@ -122,7 +142,9 @@ async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
     let stop2 = stop.clone();
     let handle = std::thread::spawn(move || {
         let mut agent = Agent::new(opts, native()).unwrap();
-        agent.run(&stop2).map(|()| agent.machine_id().map(str::to_owned))
+        agent
+            .run(&stop2)
+            .map(|()| agent.machine_id().map(str::to_owned))
     });
     // Wait until at least three reports are in, then stop the agent.
     let machines = loop {
@@ -138,7 +160,10 @@ async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
     let id = handle.join().unwrap().unwrap();
     assert_eq!(id.as_deref(), Some(machines[0].id.as_str()));
     let latest = machines[0].latest.as_ref().unwrap();
-    assert!(latest.memory.total_bytes > 0, "real memory figures from this machine");
+    assert!(
+        latest.memory.total_bytes > 0,
+        "real memory figures from this machine"
+    );
     assert!(!latest.cpu_per_core.is_empty());
     server.stop().await;
 }

@@ -32,7 +32,12 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-async fn post_reports(app: &TestApp, token: &str, body: Vec<u8>, encoding: Option<&str>) -> (StatusCode, Value) {
+async fn post_reports(
+    app: &TestApp,
+    token: &str,
+    body: Vec<u8>,
+    encoding: Option<&str>,
+) -> (StatusCode, Value) {
     let mut req = Request::post("/api/v1/agent/reports")
         .header("Content-Type", "application/json")
         .header("Authorization", format!("Bearer {token}"));
@@ -43,12 +48,25 @@ async fn post_reports(app: &TestApp, token: &str, body: Vec<u8>, encoding: Optio
 }
 
 async fn send(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
-    post_reports(app, token, gzip(&serde_json::to_vec(body).unwrap()), Some("gzip")).await
+    post_reports(
+        app,
+        token,
+        gzip(&serde_json::to_vec(body).unwrap()),
+        Some("gzip"),
+    )
+    .await
 }
 
 async fn stored_points(app: &TestApp, id: &str) -> usize {
     let (status, body) = app
-        .get(&format!("/api/v1/machines/{id}/series?metric=cpu.percent&from={}&to={}", app.now() - 3 * 3_600_000, app.now() + 600_000), Some(&app.admin_token))
+        .get(
+            &format!(
+                "/api/v1/machines/{id}/series?metric=cpu.percent&from={}&to={}",
+                app.now() - 3 * 3_600_000,
+                app.now() + 600_000
+            ),
+            Some(&app.admin_token),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["points"].as_array().unwrap().len()
@@ -63,14 +81,21 @@ async fn gzip_and_zstd_bodies_are_accepted(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["accepted"], json!([1]));
     let json = serde_json::to_vec(&batch(&[sample::report(2, now)], None)).unwrap();
-    let (status, body) = post_reports(&app, &token, zstd::encode_all(&json[..], 3).unwrap(), Some("zstd")).await;
+    let (status, body) = post_reports(
+        &app,
+        &token,
+        zstd::encode_all(&json[..], 3).unwrap(),
+        Some("zstd"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let json = serde_json::to_vec(&batch(&[sample::report(3, now)], None)).unwrap();
     let (status, _) = post_reports(&app, &token, json, None).await;
     assert_eq!(status, StatusCode::OK, "uncompressed bodies are fine too");
     assert_eq!(stored_points(&app, &id).await, 3);
     // A body that claims gzip but is not is refused without storing anything.
-    let (status, body) = post_reports(&app, &token, b"definitely not gzip".to_vec(), Some("gzip")).await;
+    let (status, body) =
+        post_reports(&app, &token, b"definitely not gzip".to_vec(), Some("gzip")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "unreadable_body");
 }
@@ -114,46 +139,97 @@ async fn bad_fields_are_named_and_good_reports_kept(backend: Backend) {
         let mut r = good(s);
         let mut at = &mut r;
         for p in &path[..path.len() - 1] {
-            at = if let Ok(i) = p.parse::<usize>() { &mut at[i] } else { &mut at[*p] };
+            at = if let Ok(i) = p.parse::<usize>() {
+                &mut at[i]
+            } else {
+                &mut at[*p]
+            };
         }
         at[path[path.len() - 1]] = v;
         r
     };
     let cases: Vec<(Value, &str)> = vec![
-        (with(2, &["cpu", "percent"], json!(150.0)), "reports[1].cpu.percent"),
-        (with(2, &["cpu", "percent"], Value::Null), "reports[1].cpu.percent"),
-        (with(2, &["memory", "total_bytes"], json!(-5)), "reports[1].memory.total_bytes"),
-        (with(2, &["memory", "used_bytes"], json!(u64::MAX)), "reports[1].memory.used_bytes"),
-        (with(2, &["filesystems", "0", "free_bytes"], json!(-1)), "reports[1].filesystems[0].free_bytes"),
-        (with(2, &["disks", "1", "busy_percent"], json!(-0.5)), "reports[1].disks[1].busy_percent"),
-        (with(2, &["networks", "0", "rx_bytes_per_s"], json!(1e300)), "reports[1].networks[0].rx_bytes_per_s"),
-        (with(2, &["ts_ms"], json!(now + 3_600_000)), "reports[1].ts_ms"),
-        (with(2, &["ts_ms"], json!(now - 30 * 86_400_000i64)), "reports[1].ts_ms"),
-        (with(2, &["cpu_temp_c"], json!(900)), "reports[1].cpu_temp_c"),
+        (
+            with(2, &["cpu", "percent"], json!(150.0)),
+            "reports[1].cpu.percent",
+        ),
+        (
+            with(2, &["cpu", "percent"], Value::Null),
+            "reports[1].cpu.percent",
+        ),
+        (
+            with(2, &["memory", "total_bytes"], json!(-5)),
+            "reports[1].memory.total_bytes",
+        ),
+        (
+            with(2, &["memory", "used_bytes"], json!(u64::MAX)),
+            "reports[1].memory.used_bytes",
+        ),
+        (
+            with(2, &["filesystems", "0", "free_bytes"], json!(-1)),
+            "reports[1].filesystems[0].free_bytes",
+        ),
+        (
+            with(2, &["disks", "1", "busy_percent"], json!(-0.5)),
+            "reports[1].disks[1].busy_percent",
+        ),
+        (
+            with(2, &["networks", "0", "rx_bytes_per_s"], json!(1e300)),
+            "reports[1].networks[0].rx_bytes_per_s",
+        ),
+        (
+            with(2, &["ts_ms"], json!(now + 3_600_000)),
+            "reports[1].ts_ms",
+        ),
+        (
+            with(2, &["ts_ms"], json!(now - 30 * 86_400_000i64)),
+            "reports[1].ts_ms",
+        ),
+        (
+            with(2, &["cpu_temp_c"], json!(900)),
+            "reports[1].cpu_temp_c",
+        ),
         (with(2, &["seq"], json!(0)), "reports[1].seq"),
-        (with(2, &["filesystems", "1", "mount"], json!("/")), "reports[1].filesystems[1]"),
+        (
+            with(2, &["filesystems", "1", "mount"], json!("/")),
+            "reports[1].filesystems[1]",
+        ),
     ];
     for (i, (bad, field)) in cases.into_iter().enumerate() {
         let base = 10 * i as u64;
         let reports = json!([good(base + 1), bad.clone(), good(base + 3)]);
         // The middle report gets its own seq so each case is new to the store.
         let mut reports = reports;
-        reports[1]["seq"] = if field.ends_with(".seq") { json!(0) } else { json!(base + 2) };
+        reports[1]["seq"] = if field.ends_with(".seq") {
+            json!(0)
+        } else {
+            json!(base + 2)
+        };
         reports[0]["seq"] = json!(base + 1);
         reports[2]["seq"] = json!(base + 3);
         let (status, body) = send(&app, &token, &json!({"reports": reports})).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {body}");
         assert_eq!(body["error"]["field"], field, "{body}");
-        assert_eq!(body["accepted"], json!([base + 1, base + 3]), "{field}: {body}");
+        assert_eq!(
+            body["accepted"],
+            json!([base + 1, base + 3]),
+            "{field}: {body}"
+        );
         assert_eq!(body["rejected"][0]["index"], 1);
     }
-    assert_eq!(stored_points(&app, &id).await, 24, "the good reports of every batch are stored");
+    assert_eq!(
+        stored_points(&app, &id).await,
+        24,
+        "the good reports of every batch are stored"
+    );
 }
 
 async fn replayed_batches_are_acknowledged_not_duplicated(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (id, token) = app.enroll("replay-1").await;
-    let reports: Vec<_> = (1..=10).map(|s| sample::report(s, app.now() - (10 - s as i64) * 1000)).collect();
+    let reports: Vec<_> = (1..=10)
+        .map(|s| sample::report(s, app.now() - (10 - s as i64) * 1000))
+        .collect();
     let b = batch(&reports, None);
     for _ in 0..3 {
         let (status, body) = send(&app, &token, &b).await;
@@ -168,10 +244,21 @@ async fn clock_skew_is_corrected(backend: Backend) {
     let (id, token) = app.enroll("skew-1").await;
     // The agent's clock is an hour fast: its reports look like they come from the future.
     let agent_now = app.now() + 3_600_000;
-    let (status, body) = send(&app, &token, &batch(&[sample::report(1, agent_now - 1000)], Some(agent_now))).await;
+    let (status, body) = send(
+        &app,
+        &token,
+        &batch(&[sample::report(1, agent_now - 1000)], Some(agent_now)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, m) = app.get(&format!("/api/v1/machines/{id}"), Some(&app.admin_token)).await;
-    assert_eq!(m["latest"]["ts_ms"], json!(app.now() - 1000), "moved onto the server's clock");
+    let (_, m) = app
+        .get(&format!("/api/v1/machines/{id}"), Some(&app.admin_token))
+        .await;
+    assert_eq!(
+        m["latest"]["ts_ms"],
+        json!(app.now() - 1000),
+        "moved onto the server's clock"
+    );
 }
 
 async fn reply_sets_the_interval(backend: Backend) {
@@ -206,7 +293,11 @@ async fn credentials_are_checked(backend: Backend) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["field"], "fingerprint");
     let (status, body) = app
-        .post_json("/api/v1/agent/enroll", None, &json!({"enroll_key": app.enroll_key, "fingerprint": "0123456789abcdef0123"}))
+        .post_json(
+            "/api/v1/agent/enroll",
+            None,
+            &json!({"enroll_key": app.enroll_key, "fingerprint": "0123456789abcdef0123"}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }

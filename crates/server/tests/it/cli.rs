@@ -49,5 +49,8 @@ fn credentials_are_printed_last_and_work() {
     assert!(err.contains("nobody"), "{err}");
     let (ok, _, err) = optralis(&["serve", "--database-url", "mysql://x"], dir.path());
     assert!(!ok);
-    assert!(err.contains("sqlite://") && err.contains("postgres://"), "{err}");
+    assert!(
+        err.contains("sqlite://") && err.contains("postgres://"),
+        "{err}"
+    );
 }

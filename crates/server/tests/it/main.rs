@@ -1,4 +1,5 @@
 //! Server integration tests: one binary, one module per area. Store and API tests run on
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 //! SQLite and on a real PostgreSQL (see `support::both_backends!`).
 
 mod support;

@@ -22,14 +22,39 @@ both_backends!(
 async fn enroll_is_stable_per_fingerprint(backend: Backend) {
     let app = TestApp::new(backend).await;
     let org = app.store.org_by_name("default").await.unwrap();
-    let first = app.store.enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1")).await.unwrap();
-    let again = app.store.enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1-renamed")).await.unwrap();
-    assert_eq!(first.machine_id, again.machine_id, "same machine keeps its id");
+    let first = app
+        .store
+        .enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1"))
+        .await
+        .unwrap();
+    let again = app
+        .store
+        .enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1-renamed"))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.machine_id, again.machine_id,
+        "same machine keeps its id"
+    );
     assert_ne!(first.token, again.token);
     // The old token stops working; the new one identifies the machine.
-    assert!(matches!(app.store.agent_for_token(&first.token).await, Err(StoreError::NotFound)));
-    assert_eq!(app.store.agent_for_token(&again.token).await.unwrap().machine_id, first.machine_id);
-    let other = app.store.enroll(&org, "fingerprint-bbbbbbbbbbbb", &facts("web-2")).await.unwrap();
+    assert!(matches!(
+        app.store.agent_for_token(&first.token).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        app.store
+            .agent_for_token(&again.token)
+            .await
+            .unwrap()
+            .machine_id,
+        first.machine_id
+    );
+    let other = app
+        .store
+        .enroll(&org, "fingerprint-bbbbbbbbbbbb", &facts("web-2"))
+        .await
+        .unwrap();
     assert_ne!(other.machine_id, first.machine_id);
     let list = app.store.list_machines(&org).await.unwrap();
     assert_eq!(list.len(), 2);
@@ -41,16 +66,26 @@ async fn ingest_is_idempotent_and_keeps_latest(backend: Backend) {
     let (id, token) = app.enroll("db-1").await;
     let agent = app.agent(&token).await;
     let now = app.now();
-    let reports: Vec<_> = (1..=5).map(|s| sample::report(s, now - (5 - s as i64) * MIN)).collect();
+    let reports: Vec<_> = (1..=5)
+        .map(|s| sample::report(s, now - (5 - s as i64) * MIN))
+        .collect();
 
     let out = app.store.ingest_reports(&agent, &reports).await.unwrap();
     assert_eq!((out.inserted, out.duplicates), (5, 0));
     // A replay after a lost acknowledgement stores nothing twice.
-    let out = app.store.ingest_reports(&agent, &reports[2..]).await.unwrap();
+    let out = app
+        .store
+        .ingest_reports(&agent, &reports[2..])
+        .await
+        .unwrap();
     assert_eq!((out.inserted, out.duplicates), (0, 3));
 
     let org = app.store.org_by_name("default").await.unwrap();
-    let m = app.store.get_machine(&org, &MachineId::from_path(&id)).await.unwrap();
+    let m = app
+        .store
+        .get_machine(&org, &MachineId::from_path(&id))
+        .await
+        .unwrap();
     let latest = m.latest.expect("latest values");
     assert_eq!(latest.ts_ms, reports[4].ts_ms);
     assert_eq!(latest.cpu_percent, reports[4].cpu.percent);
@@ -60,7 +95,11 @@ async fn ingest_is_idempotent_and_keeps_latest(backend: Backend) {
     // An older report arriving late does not replace the latest values.
     let late = sample::report(9, now - 30 * MIN);
     app.store.ingest_reports(&agent, &[late]).await.unwrap();
-    let m = app.store.get_machine(&org, &MachineId::from_path(&id)).await.unwrap();
+    let m = app
+        .store
+        .get_machine(&org, &MachineId::from_path(&id))
+        .await
+        .unwrap();
     assert_eq!(m.latest.unwrap().ts_ms, reports[4].ts_ms);
 
     let q = SeriesQuery {
@@ -70,9 +109,18 @@ async fn ingest_is_idempotent_and_keeps_latest(backend: Backend) {
         to_ms: now,
         step_s: None,
     };
-    let s = app.store.series(&org, &MachineId::from_path(&id), &q, &Retention::default()).await.unwrap();
+    let s = app
+        .store
+        .series(&org, &MachineId::from_path(&id), &q, &Retention::default())
+        .await
+        .unwrap();
     assert_eq!(s.tier, "raw");
-    assert_eq!(s.points.len(), 6, "5 reports + the late one, each once: {:?}", s.points);
+    assert_eq!(
+        s.points.len(),
+        6,
+        "5 reports + the late one, each once: {:?}",
+        s.points
+    );
 }
 
 /// One report a minute for three hours, with cpu = minute of the hour.
@@ -100,7 +148,13 @@ async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
     let cpu = find_metric("cpu.percent").unwrap();
     let r = Retention::default();
     // 5-minute buckets: minutes 0..4 of each hour average to 2.
-    let q = SeriesQuery { metric: cpu, instance: None, from_ms: start, to_ms: start + 3 * HOUR, step_s: Some(300) };
+    let q = SeriesQuery {
+        metric: cpu,
+        instance: None,
+        from_ms: start,
+        to_ms: start + 3 * HOUR,
+        step_s: Some(300),
+    };
     let s = app.store.series(&org, &machine, &q, &r).await.unwrap();
     assert_eq!(s.tier, "5m");
     assert_eq!(s.step_s, 300);
@@ -109,22 +163,48 @@ async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
     assert_eq!(s.points[11], (start + 55 * MIN, 57.0));
 
     // Hourly buckets: the mean of 0..59 is 29.5.
-    let q = SeriesQuery { step_s: Some(3600), ..q };
+    let q = SeriesQuery {
+        step_s: Some(3600),
+        ..q
+    };
     let s = app.store.series(&org, &machine, &q, &r).await.unwrap();
     assert_eq!(s.tier, "1h");
-    assert_eq!(s.points, vec![(start, 29.5), (start + HOUR, 29.5), (start + 2 * HOUR, 29.5)]);
+    assert_eq!(
+        s.points,
+        vec![
+            (start, 29.5),
+            (start + HOUR, 29.5),
+            (start + 2 * HOUR, 29.5)
+        ]
+    );
 
     // Per-filesystem series roll up per instance.
     let fs = find_metric("filesystem.used_bytes").unwrap();
-    let q = SeriesQuery { metric: fs, instance: Some("/home"), from_ms: start, to_ms: start + HOUR, step_s: Some(3600) };
+    let q = SeriesQuery {
+        metric: fs,
+        instance: Some("/home"),
+        from_ms: start,
+        to_ms: start + HOUR,
+        step_s: Some(3600),
+    };
     let s = app.store.series(&org, &machine, &q, &r).await.unwrap();
     assert_eq!(s.points.len(), 1);
     let expected = 30.0 * 1024f64.powi(3) + (1..=60).sum::<i64>() as f64 / 60.0;
-    assert!((s.points[0].1 - expected).abs() < 1e-3, "{} vs {expected}", s.points[0].1);
+    assert!(
+        (s.points[0].1 - expected).abs() < 1e-3,
+        "{} vs {expected}",
+        s.points[0].1
+    );
 
     // 30 days read from rollups stay around a thousand points.
     app.clock.set(start + 30 * 24 * HOUR);
-    let q = SeriesQuery { metric: cpu, instance: None, from_ms: app.now() - 30 * 24 * HOUR, to_ms: app.now(), step_s: None };
+    let q = SeriesQuery {
+        metric: cpu,
+        instance: None,
+        from_ms: app.now() - 30 * 24 * HOUR,
+        to_ms: app.now(),
+        step_s: None,
+    };
     let s = app.store.series(&org, &machine, &q, &r).await.unwrap();
     assert_eq!(s.tier, "5m");
     assert!(s.points.len() <= 1001);
@@ -140,11 +220,13 @@ async fn backfilled_samples_are_rolled_up(backend: Backend) {
     // A second machine comes back from an outage and backfills the first hour.
     let (_, token) = app.enroll("late-1").await;
     let agent = app.agent(&token).await;
-    let late: Vec<_> = (0..60).map(|i| {
-        let mut r = sample::report(i + 1, start + i as i64 * MIN);
-        r.cpu.percent = 80.0;
-        r
-    }).collect();
+    let late: Vec<_> = (0..60)
+        .map(|i| {
+            let mut r = sample::report(i + 1, start + i as i64 * MIN);
+            r.cpu.percent = 80.0;
+            r
+        })
+        .collect();
     app.store.ingest_reports(&agent, &late).await.unwrap();
     app.store.run_rollups().await.unwrap();
 
@@ -156,8 +238,16 @@ async fn backfilled_samples_are_rolled_up(backend: Backend) {
         step_s: Some(3600),
     };
     let r = Retention::default();
-    let late_machine = optralis::ids::MachineId::from_path(&app.store.list_machines(&org).await.unwrap()
-        .into_iter().find(|m| m.hostname == "late-1").unwrap().id);
+    let late_machine = optralis::ids::MachineId::from_path(
+        &app.store
+            .list_machines(&org)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.hostname == "late-1")
+            .unwrap()
+            .id,
+    );
     let s = app.store.series(&org, &late_machine, &q, &r).await.unwrap();
     assert_eq!(s.points, vec![(start, 80.0)]);
     // The first machine's rollups are untouched by the recomputation.
@@ -171,15 +261,39 @@ async fn retention_expires_each_tier(backend: Backend) {
     let (_, machine) = three_hours(&app, start).await;
     let org = app.store.org_by_name("default").await.unwrap();
     app.store.run_rollups().await.unwrap();
-    let r = Retention { raw_ms: 24 * HOUR, five_min_ms: 48 * HOUR, hour_ms: 72 * HOUR };
+    let r = Retention {
+        raw_ms: 24 * HOUR,
+        five_min_ms: 48 * HOUR,
+        hour_ms: 72 * HOUR,
+    };
     let cpu = find_metric("cpu.percent").unwrap();
     let count = |tier_step: Option<u64>, from: i64, to: i64| {
         let store = app.store.clone();
         let machine = machine.clone();
         let org = org.clone();
         async move {
-            let q = SeriesQuery { metric: cpu, instance: None, from_ms: from, to_ms: to, step_s: tier_step };
-            store.series(&org, &machine, &q, &Retention { raw_ms: i64::MAX / 4, five_min_ms: i64::MAX / 4, hour_ms: i64::MAX / 4 }).await.unwrap().points.len()
+            let q = SeriesQuery {
+                metric: cpu,
+                instance: None,
+                from_ms: from,
+                to_ms: to,
+                step_s: tier_step,
+            };
+            store
+                .series(
+                    &org,
+                    &machine,
+                    &q,
+                    &Retention {
+                        raw_ms: i64::MAX / 4,
+                        five_min_ms: i64::MAX / 4,
+                        hour_ms: i64::MAX / 4,
+                    },
+                )
+                .await
+                .unwrap()
+                .points
+                .len()
         }
     };
     // 30 hours later: raw gone, rollups kept.
@@ -203,7 +317,10 @@ async fn machines_are_invisible_across_organisations(backend: Backend) {
     let other = app.store.create_org("globex").await.unwrap();
     let machine = MachineId::from_path(&id);
     assert!(app.store.list_machines(&other).await.unwrap().is_empty());
-    assert!(matches!(app.store.get_machine(&other, &machine).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        app.store.get_machine(&other, &machine).await,
+        Err(StoreError::NotFound)
+    ));
     let q = SeriesQuery {
         metric: find_metric("cpu.percent").unwrap(),
         instance: None,
@@ -212,8 +329,13 @@ async fn machines_are_invisible_across_organisations(backend: Backend) {
         step_s: None,
     };
     assert!(matches!(
-        app.store.series(&other, &machine, &q, &Retention::default()).await,
+        app.store
+            .series(&other, &machine, &q, &Retention::default())
+            .await,
         Err(StoreError::NotFound)
     ));
-    assert!(matches!(app.store.create_org("globex").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        app.store.create_org("globex").await,
+        Err(StoreError::Conflict(_))
+    ));
 }

@@ -63,7 +63,10 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                Self { url, _dir: Some(dir) }
+                Self {
+                    url,
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url();
@@ -80,7 +83,10 @@ impl TestDb {
                     .await
                     .expect("create test database");
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                Self { url: format!("{base}/{name}"), _dir: None }
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                }
             }
         }
     }
@@ -123,9 +129,14 @@ impl TestApp {
             .await
             .expect("connect store");
         let org = store.org_by_name("default").await.expect("default org");
-        let (_, admin_token) = store.create_api_token(&org, "admin", Role::Admin).await.unwrap();
-        let (_, observer_token) =
-            store.create_api_token(&org, "observer", Role::Observer).await.unwrap();
+        let (_, admin_token) = store
+            .create_api_token(&org, "admin", Role::Admin)
+            .await
+            .unwrap();
+        let (_, observer_token) = store
+            .create_api_token(&org, "observer", Role::Observer)
+            .await
+            .unwrap();
         let enroll_key = store.create_enroll_key(&org).await.unwrap();
         Self {
             _db: db,
@@ -143,19 +154,29 @@ impl TestApp {
     }
 
     fn router(&self) -> axum::Router {
-        app(AppState { store: self.store.clone(), settings: self.settings.clone() })
+        app(AppState {
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+        })
     }
 
     /// Sends one request through the router; returns the status and the JSON body.
     pub async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = self.router().oneshot(req).await.expect("router never fails");
+        let resp = self
+            .router()
+            .oneshot(req)
+            .await
+            .expect("router never fails");
         let status = resp.status();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         let json = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("non-JSON body ({status}): {}", String::from_utf8_lossy(&bytes))
+                panic!(
+                    "non-JSON body ({status}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
             })
         };
         (status, json)
@@ -169,12 +190,21 @@ impl TestApp {
         self.call(req.body(Body::empty()).unwrap()).await
     }
 
-    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (StatusCode, Value) {
         let mut req = Request::post(path).header("Content-Type", "application/json");
         if let Some(t) = token {
             req = req.header("Authorization", format!("Bearer {t}"));
         }
-        self.call(req.body(Body::from(serde_json::to_vec(body).unwrap())).unwrap()).await
+        self.call(
+            req.body(Body::from(serde_json::to_vec(body).unwrap()))
+                .unwrap(),
+        )
+        .await
     }
 
     /// Enrolls a machine through the API; returns (machine id, machine token).
@@ -210,7 +240,9 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub async fn start(db_url: &str, addr: Option<SocketAddr>) -> Self {
-        let store = Store::connect(db_url, Arc::new(SystemClock) as SharedClock).await.unwrap();
+        let store = Store::connect(db_url, Arc::new(SystemClock) as SharedClock)
+            .await
+            .unwrap();
         let listener = match addr {
             Some(a) => {
                 // The old socket may linger for a moment after a restart.
@@ -231,7 +263,10 @@ impl RunningServer {
         };
         let addr = listener.local_addr().unwrap();
         let (stop, mut rx) = watch::channel(false);
-        let state = AppState { store: store.clone(), settings: Arc::new(ApiSettings::default()) };
+        let state = AppState {
+            store: store.clone(),
+            settings: Arc::new(ApiSettings::default()),
+        };
         let task = tokio::spawn(async move {
             axum::serve(listener, app(state))
                 .with_graceful_shutdown(async move {
@@ -240,7 +275,13 @@ impl RunningServer {
                 .await
                 .unwrap();
         });
-        Self { addr, url: format!("http://{addr}"), stop, task, store }
+        Self {
+            addr,
+            url: format!("http://{addr}"),
+            stop,
+            task,
+            store,
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -17,7 +17,13 @@ pub struct LinuxPlatform {
 const VIRTUAL_DISK_PREFIXES: &[&str] = &["loop", "ram", "zram", "fd"];
 
 /// Hardware monitor drivers that report the CPU package or die temperature.
-const CPU_HWMON: &[&str] = &["coretemp", "k10temp", "zenpower", "cpu_thermal", "soc_thermal"];
+const CPU_HWMON: &[&str] = &[
+    "coretemp",
+    "k10temp",
+    "zenpower",
+    "cpu_thermal",
+    "soc_thermal",
+];
 /// Thermal zone types that are the CPU.
 const CPU_ZONES: &[&str] = &["x86_pkg_temp", "cpu-thermal", "cpu_thermal", "soc-thermal"];
 
@@ -66,7 +72,10 @@ impl LinuxPlatform {
         let free_all = st.f_bfree.saturating_mul(frsize);
         let avail = st.f_bavail.saturating_mul(frsize).min(total);
         let (inodes_total, inodes_used) = if st.f_files > 0 {
-            (Some(st.f_files), Some(st.f_files.saturating_sub(st.f_ffree)))
+            (
+                Some(st.f_files),
+                Some(st.f_files.saturating_sub(st.f_ffree)),
+            )
         } else {
             (None, None)
         };
@@ -87,11 +96,15 @@ impl LinuxPlatform {
         let mut best: Option<f64> = None;
         for entry in dir.flatten() {
             let p = entry.path();
-            let Ok(name) = std::fs::read_to_string(p.join("name")) else { continue };
+            let Ok(name) = std::fs::read_to_string(p.join("name")) else {
+                continue;
+            };
             if !CPU_HWMON.contains(&name.trim()) {
                 continue;
             }
-            let Ok(files) = std::fs::read_dir(&p) else { continue };
+            let Ok(files) = std::fs::read_dir(&p) else {
+                continue;
+            };
             for f in files.flatten() {
                 let fname = f.file_name();
                 let fname = fname.to_string_lossy();
@@ -110,7 +123,9 @@ impl LinuxPlatform {
         let mut best: Option<f64> = None;
         for entry in dir.flatten() {
             let p = entry.path();
-            let Ok(kind) = std::fs::read_to_string(p.join("type")) else { continue };
+            let Ok(kind) = std::fs::read_to_string(p.join("type")) else {
+                continue;
+            };
             if CPU_ZONES.contains(&kind.trim()) {
                 if let Some(c) = read_millidegrees(&p.join("temp")) {
                     best = Some(best.map_or(c, |b| b.max(c)));
@@ -127,7 +142,10 @@ fn looks_like_partition(name: &str) -> bool {
     if name.starts_with("nvme") || name.starts_with("mmcblk") {
         return name.contains('p') && has_digit_suffix && name.rfind('p') > name.find('n');
     }
-    (name.starts_with("sd") || name.starts_with("vd") || name.starts_with("hd") || name.starts_with("xvd"))
+    (name.starts_with("sd")
+        || name.starts_with("vd")
+        || name.starts_with("hd")
+        || name.starts_with("xvd"))
         && has_digit_suffix
 }
 
@@ -135,7 +153,10 @@ fn looks_like_partition(name: &str) -> bool {
 fn read_millidegrees(path: &Path) -> Option<f64> {
     let raw: i64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
     let c = raw as f64 / 1000.0;
-    (-40.0..=150.0).contains(&c).then_some(c).filter(|c| *c != 0.0)
+    (-40.0..=150.0)
+        .contains(&c)
+        .then_some(c)
+        .filter(|c| *c != 0.0)
 }
 
 impl Platform for LinuxPlatform {
@@ -195,11 +216,16 @@ impl Platform for LinuxPlatform {
     }
 
     fn cpu_temperature(&self) -> Option<f64> {
-        self.hwmon_temperature().or_else(|| self.thermal_zone_temperature())
+        self.hwmon_temperature()
+            .or_else(|| self.thermal_zone_temperature())
     }
 
     fn facts(&self) -> HostFacts {
-        let trimmed = |rel: &str| self.read_opt(rel).map(|s| s.trim().to_owned()).unwrap_or_default();
+        let trimmed = |rel: &str| {
+            self.read_opt(rel)
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        };
         let (os_name, os_version) = self
             .read_opt("etc/os-release")
             .or_else(|| self.read_opt("usr/lib/os-release"))

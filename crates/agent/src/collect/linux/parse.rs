@@ -61,7 +61,9 @@ pub fn meminfo(text: &str) -> Result<MemorySample, CollectError> {
     let mut swap_total = 0;
     let mut swap_free = 0;
     for line in text.lines() {
-        let Some((key, rest)) = line.split_once(':') else { continue };
+        let Some((key, rest)) = line.split_once(':') else {
+            continue;
+        };
         let kib = rest
             .split_ascii_whitespace()
             .next()
@@ -144,7 +146,9 @@ fn unescape_octal(s: &str) -> String {
         if bytes[i] == b'\\' && i + 3 < bytes.len() {
             let oct = &bytes[i + 1..i + 4];
             if oct.iter().all(|b| (b'0'..=b'7').contains(b)) {
-                let v = oct.iter().fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
+                let v = oct
+                    .iter()
+                    .fold(0u32, |acc, b| acc * 8 + u32::from(b - b'0'));
                 if let Ok(v) = u8::try_from(v) {
                     out.push(v);
                     i += 4;
@@ -160,17 +164,62 @@ fn unescape_octal(s: &str) -> String {
 
 /// Filesystem types that hold no user data of their own.
 const PSEUDO_FS: &[&str] = &[
-    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
-    "devtmpfs", "efivarfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc",
-    "pstore", "ramfs", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tmpfs",
-    "tracefs", "fuse.lxcfs", "fuse.gvfsd-fuse", "fuse.portal", "iso9660", "nfsd", "zram",
+    "autofs",
+    "binfmt_misc",
+    "bpf",
+    "cgroup",
+    "cgroup2",
+    "configfs",
+    "debugfs",
+    "devpts",
+    "devtmpfs",
+    "efivarfs",
+    "fusectl",
+    "hugetlbfs",
+    "mqueue",
+    "nsfs",
+    "overlay",
+    "proc",
+    "pstore",
+    "ramfs",
+    "rpc_pipefs",
+    "securityfs",
+    "selinuxfs",
+    "squashfs",
+    "sysfs",
+    "tmpfs",
+    "tracefs",
+    "fuse.lxcfs",
+    "fuse.gvfsd-fuse",
+    "fuse.portal",
+    "iso9660",
+    "nfsd",
+    "zram",
 ];
 
 /// Network filesystems: a dead server would hang `statvfs`, so they are left out.
-const NETWORK_FS: &[&str] = &["nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "ceph"];
+const NETWORK_FS: &[&str] = &[
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "fuse.sshfs",
+    "9p",
+    "ceph",
+];
 
 /// Mount points under which only the system's own machinery lives.
-const PSEUDO_PREFIXES: &[&str] = &["/proc", "/sys", "/dev", "/run", "/snap", "/var/lib/docker/", "/var/lib/containers/", "/mnt/sandboxing"];
+const PSEUDO_PREFIXES: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/snap",
+    "/var/lib/docker/",
+    "/var/lib/containers/",
+    "/mnt/sandboxing",
+];
 
 /// The mounts worth reporting: real filesystems, each device once (bind mounts and
 /// subvolumes mounted twice are the same space), by their shortest mount point.
@@ -250,7 +299,9 @@ pub fn os_release(text: &str) -> (Option<String>, Option<String>) {
     let mut version_id = None;
     let mut version = None;
     for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else { continue };
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
         let v = v.trim().trim_matches('"').trim_matches('\'').to_owned();
         match k.trim() {
             "NAME" => name = Some(v),
@@ -285,7 +336,7 @@ pub fn cpuinfo(text: &str) -> (Option<String>, Option<u32>) {
             _ => {}
         }
     }
-    let physical = (!cores.is_empty()).then(|| cores.len() as u32);
+    let physical = (!cores.is_empty()).then_some(cores.len() as u32);
     (model, physical)
 }
 
@@ -303,7 +354,10 @@ mod tests {
 
     #[test]
     fn loadavg_needs_three_numbers() {
-        assert_eq!(loadavg("0.49 0.29 0.14 1/132 10688\n"), Some((0.49, 0.29, 0.14)));
+        assert_eq!(
+            loadavg("0.49 0.29 0.14 1/132 10688\n"),
+            Some((0.49, 0.29, 0.14))
+        );
         assert_eq!(loadavg("0.49 x"), None);
     }
 }

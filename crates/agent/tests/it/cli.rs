@@ -1,0 +1,57 @@
+//! The `optralis-agent` binary as a user runs it.
+
+use std::process::Command;
+
+use optralis_proto::agent::Report;
+
+fn agent(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_optralis-agent"))
+        .args(args)
+        .output()
+        .expect("run agent")
+}
+
+#[test]
+fn once_json_prints_a_full_collection() {
+    let out = agent(&["once", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Report = serde_json::from_slice(&out.stdout).expect("a report");
+    assert!(r.memory.total_bytes > 0);
+    assert!(!r.filesystems.is_empty());
+    assert!(r.facts.is_some_and(|f| !f.hostname.is_empty()));
+}
+
+#[test]
+fn run_explains_what_is_missing() {
+    let out = agent(&["run"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--server"));
+    let out = agent(&["run", "--server", "ftp://x"]);
+    assert!(!out.status.success());
+    let out = agent(&[
+        "run",
+        "--server",
+        "http://127.0.0.1:9",
+        "--interval",
+        "soon",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("30s"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_optralis-agent"))
+        .args(["run", "--server", "http://127.0.0.1:9", "--state-dir"])
+        .arg(dir.path())
+        .env_remove("OPTRALIS_ENROLL_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("enrollment key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

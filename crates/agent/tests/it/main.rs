@@ -1,0 +1,7 @@
+//! Agent integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod cli;
+mod collectors;
+mod outbox;
+mod state;
