@@ -1,1 +1,43 @@
-fn main() {}
+//! Developer entry points: `cargo xtask run | test | bench`.
+//!
+//! Plain std and a blocking HTTP client: the tasks start processes, wait for them, and
+//! report; they own no logic the product needs.
+
+mod bench;
+mod postgres;
+mod proc;
+mod run;
+mod test;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [--port N] [--interval 10s]   build, start the server (SQLite) and an agent for this machine
+  test                              formatting, lints and every test (starts PostgreSQL if needed)
+  bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL) and agent footprint
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("run") => run::run(rest),
+        Some("test") => test::test(rest),
+        Some("bench") => bench::bench(rest),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}
+
+/// `--name value` from an argument list.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(String::as_str)
+}

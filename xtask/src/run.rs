@@ -1,0 +1,167 @@
+//! `cargo xtask run`: the product on this machine in one command. Builds the server and the
+//! agent, starts the server on the embedded SQLite database, enrolls an agent for this
+//! machine, prints where to look, and stops both on Ctrl-C.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::proc::{self, Guard};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let port: u16 = crate::flag(args, "--port")
+        .map_or(Ok(8080), str::parse)
+        .context("--port")?;
+    let interval = crate::flag(args, "--interval").unwrap_or("10s");
+    let root = proc::root();
+    let home = root.join(".optralis");
+    let data_dir = home.join("server");
+    let state_dir = home.join("agent");
+    std::fs::create_dir_all(&data_dir)?;
+
+    println!("==> building the server and the agent (release)…");
+    proc::status(proc::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "optralis",
+        "-p",
+        "optralis-agent",
+    ]))?;
+    let bin = root.join("target/release");
+    let server_bin = bin.join("optralis");
+    let agent_bin = bin.join("optralis-agent");
+
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("http://{listen}");
+    if std::net::TcpListener::bind(&listen).is_err() {
+        anyhow::bail!(
+            "port {port} is busy: stop what uses it, or run `cargo xtask run --port 8081`"
+        );
+    }
+    println!(
+        "==> starting the server on {url} (data in {})",
+        data_dir.display()
+    );
+    let mut server = Guard::spawn(
+        "server",
+        Command::new(&server_bin)
+            .args(["serve", "--listen", &listen, "--data-dir"])
+            .arg(&data_dir)
+            .env_remove("OPTRALIS_DATABASE_URL"),
+    )?;
+    proc::wait_http_ok(
+        &format!("{url}/api/v1/health"),
+        Duration::from_secs(30),
+        &mut server,
+    )?;
+
+    let token = admin_token(&server_bin, &data_dir, &home)?;
+    let enrolled = state_dir.join("enrollment.json").exists();
+    let mut agent_cmd = Command::new(&agent_bin);
+    agent_cmd
+        .args([
+            "run",
+            "--server",
+            &url,
+            "--interval",
+            interval,
+            "--state-dir",
+        ])
+        .arg(&state_dir);
+    if !enrolled {
+        let key = last_line(&proc::output(
+            Command::new(&server_bin)
+                .args(["enroll-key", "create", "--data-dir"])
+                .arg(&data_dir),
+        )?);
+        agent_cmd.args(["--enroll-key", &key]);
+    }
+    println!("==> starting the agent for this machine (every {interval})");
+    let mut agent = Guard::spawn("agent", &mut agent_cmd)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))?;
+    }
+    print_welcome(&url, &token);
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+        // Ctrl-C reaches the children too; their exit is only an error if we were not told.
+        if let Err(e) = server.check_alive().and_then(|()| agent.check_alive()) {
+            if !stop.load(Ordering::Relaxed) {
+                return Err(e);
+            }
+        }
+    }
+    println!("\n==> stopping");
+    agent.stop();
+    server.stop();
+    Ok(())
+}
+
+/// The demo's admin API token: created once, kept in `.optralis/admin-token` (mode 0600)
+/// so every run prints the same one.
+fn admin_token(server_bin: &Path, data_dir: &Path, home: &Path) -> Result<String> {
+    let path = home.join("admin-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if !t.trim().is_empty() {
+            return Ok(t.trim().to_owned());
+        }
+    }
+    let token = last_line(&proc::output(
+        Command::new(server_bin)
+            .args([
+                "token",
+                "create",
+                "--role",
+                "admin",
+                "--name",
+                "xtask-run",
+                "--data-dir",
+            ])
+            .arg(data_dir),
+    )?);
+    std::fs::write(&path, &token)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(token)
+}
+
+fn last_line(s: &str) -> String {
+    s.trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+fn print_welcome(url: &str, token: &str) {
+    println!(
+        r#"
+Optralis is running.
+
+  API        {url}/api/v1
+  token      {token}
+             (admin of the "default" organisation; kept in .optralis/admin-token)
+
+This machine reports within seconds. Try:
+
+  export OPTRALIS_TOKEN={token}
+  curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/machines
+  ID=$(curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/machines | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" "{url}/api/v1/machines/$ID/series?metric=cpu.percent"
+  curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/metrics
+
+The web dashboard is not built yet: the API above is the interface for now.
+Press Ctrl-C to stop the server and the agent (data stays in .optralis/)."#
+    );
+}
