@@ -69,7 +69,7 @@ CREATE TABLE fs_raw (
     used_bytes           DOUBLE PRECISION NOT NULL,
     free_bytes           DOUBLE PRECISION NOT NULL,
     inodes_used_percent  DOUBLE PRECISION,
-    PRIMARY KEY (machine_id, mount, ts_ms)
+    PRIMARY KEY (machine_id, ts_ms, mount)
 );
 CREATE INDEX fs_raw_age ON fs_raw (ts_ms);
 
@@ -82,7 +82,7 @@ CREATE TABLE disk_raw (
     read_ops_per_s     DOUBLE PRECISION NOT NULL,
     write_ops_per_s    DOUBLE PRECISION NOT NULL,
     busy_percent       DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (machine_id, device, ts_ms)
+    PRIMARY KEY (machine_id, ts_ms, device)
 );
 CREATE INDEX disk_raw_age ON disk_raw (ts_ms);
 
@@ -96,7 +96,7 @@ CREATE TABLE net_raw (
     tx_errors       DOUBLE PRECISION NOT NULL,
     rx_drops        DOUBLE PRECISION NOT NULL,
     tx_drops        DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (machine_id, interface, ts_ms)
+    PRIMARY KEY (machine_id, ts_ms, interface)
 );
 CREATE INDEX net_raw_age ON net_raw (ts_ms);
 

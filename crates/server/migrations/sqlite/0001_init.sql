@@ -41,7 +41,8 @@ CREATE INDEX machines_org ON machines (org_id);
 
 -- Raw samples: one wide row per report, narrow rows per filesystem / disk / interface.
 -- No foreign keys here: they would cost a lookup per inserted row; deleting a machine
--- deletes its samples explicitly.
+-- deletes its samples explicitly. WITHOUT ROWID: the primary key is the table, one B-tree
+-- fewer to write per sample (the PostgreSQL schema differs only there).
 CREATE TABLE metrics_raw (
     machine_id           TEXT NOT NULL,
     seq                  BIGINT NOT NULL,
@@ -57,7 +58,7 @@ CREATE TABLE metrics_raw (
     cpu_temp_c           DOUBLE PRECISION,
     uptime_s             DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (machine_id, seq)
-);
+) WITHOUT ROWID;
 CREATE INDEX metrics_raw_ts ON metrics_raw (machine_id, ts_ms);
 CREATE INDEX metrics_raw_age ON metrics_raw (ts_ms);
 
@@ -69,8 +70,8 @@ CREATE TABLE fs_raw (
     used_bytes           DOUBLE PRECISION NOT NULL,
     free_bytes           DOUBLE PRECISION NOT NULL,
     inodes_used_percent  DOUBLE PRECISION,
-    PRIMARY KEY (machine_id, mount, ts_ms)
-);
+    PRIMARY KEY (machine_id, ts_ms, mount)
+) WITHOUT ROWID;
 CREATE INDEX fs_raw_age ON fs_raw (ts_ms);
 
 CREATE TABLE disk_raw (
@@ -82,8 +83,8 @@ CREATE TABLE disk_raw (
     read_ops_per_s     DOUBLE PRECISION NOT NULL,
     write_ops_per_s    DOUBLE PRECISION NOT NULL,
     busy_percent       DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (machine_id, device, ts_ms)
-);
+    PRIMARY KEY (machine_id, ts_ms, device)
+) WITHOUT ROWID;
 CREATE INDEX disk_raw_age ON disk_raw (ts_ms);
 
 CREATE TABLE net_raw (
@@ -96,8 +97,8 @@ CREATE TABLE net_raw (
     tx_errors       DOUBLE PRECISION NOT NULL,
     rx_drops        DOUBLE PRECISION NOT NULL,
     tx_drops        DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (machine_id, interface, ts_ms)
-);
+    PRIMARY KEY (machine_id, ts_ms, interface)
+) WITHOUT ROWID;
 CREATE INDEX net_raw_age ON net_raw (ts_ms);
 
 -- Rollups: min / max / sum / count per bucket, so coarser tiers and averages compose exactly.
@@ -111,7 +112,7 @@ CREATE TABLE rollup_5m (
     sum_v       DOUBLE PRECISION NOT NULL,
     count_v     BIGINT NOT NULL,
     PRIMARY KEY (machine_id, metric, instance, bucket_ms)
-);
+) WITHOUT ROWID;
 CREATE INDEX rollup_5m_age ON rollup_5m (bucket_ms);
 
 CREATE TABLE rollup_1h (
@@ -124,7 +125,7 @@ CREATE TABLE rollup_1h (
     sum_v       DOUBLE PRECISION NOT NULL,
     count_v     BIGINT NOT NULL,
     PRIMARY KEY (machine_id, metric, instance, bucket_ms)
-);
+) WITHOUT ROWID;
 CREATE INDEX rollup_1h_age ON rollup_1h (bucket_ms);
 
 -- Everything before `done_until_ms` is rolled up. Late (backfilled) samples move it back.

@@ -1,12 +1,24 @@
-//! The write path of reports: one transaction per batch, idempotent on (machine, seq).
+//! The write path of reports, idempotent on (machine, seq).
+//!
+//! Every ingest goes through one writer task that commits whatever requests are waiting in
+//! a single transaction (group commit): under load, hundreds of reports share one commit
+//! instead of queueing for the single SQLite writer or for a WAL flush each on PostgreSQL.
+//! Each request is answered only after the transaction holding its reports has committed.
+//!
+//! Rows travel to the database as one JSON array per table, expanded there by `json_each`
+//! (SQLite) or `jsonb_array_elements` (PostgreSQL): one statement text whatever the number
+//! of rows, prepared once, with one parameter.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use optralis_proto::agent::Report;
 use optralis_proto::api::LatestValues;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
 
 use super::rollup::{HOUR_MS, ROLLUP_LOCK};
 use super::{AgentIdentity, Backend, Result, Store, StoreError, on_writer};
+use crate::clock::SharedClock;
 
 /// What a committed batch changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,103 +29,21 @@ pub struct IngestOutcome {
     pub duplicates: usize,
 }
 
-/// A value bound into a multi-row insert.
-enum Val<'a> {
-    Text(&'a str),
-    Int(i64),
-    Real(f64),
-    OptReal(Option<f64>),
+/// One request's reports, waiting for the writer.
+pub(super) struct IngestJob {
+    agent: AgentIdentity,
+    reports: Vec<Report>,
+    reply: oneshot::Sender<Result<IngestOutcome>>,
 }
 
-macro_rules! bind_rows {
-    ($query:expr, $rows:expr) => {{
-        let mut q = $query;
-        for row in $rows {
-            for v in row {
-                q = match v {
-                    Val::Text(s) => q.bind(*s),
-                    Val::Int(i) => q.bind(*i),
-                    Val::Real(f) => q.bind(*f),
-                    Val::OptReal(f) => q.bind(*f),
-                };
-            }
-        }
-        q
-    }};
-}
-
-/// Bind parameters per statement stay under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
-
-/// `($1, $2), ($3, $4), …` for `rows` rows of `cols` columns.
-fn placeholders(rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            s.push('$');
-            s.push_str(&(r * cols + c + 1).to_string());
-        }
-        s.push(')');
-    }
-    s
-}
-
-struct Insert {
-    head: &'static str,
-    cols: usize,
-    tail: &'static str,
-}
-
-const WIDE: Insert = Insert {
-    head: "INSERT INTO metrics_raw (machine_id, seq, ts_ms, cpu_percent, load1, load5, load15, \
-           mem_used_percent, mem_used_bytes, mem_available_bytes, swap_used_percent, cpu_temp_c, \
-           uptime_s) VALUES ",
-    cols: 13,
-    tail: " ON CONFLICT (machine_id, seq) DO NOTHING RETURNING seq",
-};
-const FS: Insert = Insert {
-    head: "INSERT INTO fs_raw (machine_id, mount, ts_ms, used_percent, used_bytes, free_bytes, \
-           inodes_used_percent) VALUES ",
-    cols: 7,
-    tail: " ON CONFLICT (machine_id, mount, ts_ms) DO NOTHING",
-};
-const DISK: Insert = Insert {
-    head: "INSERT INTO disk_raw (machine_id, device, ts_ms, read_bytes_per_s, write_bytes_per_s, \
-           read_ops_per_s, write_ops_per_s, busy_percent) VALUES ",
-    cols: 8,
-    tail: " ON CONFLICT (machine_id, device, ts_ms) DO NOTHING",
-};
-const NET: Insert = Insert {
-    head: "INSERT INTO net_raw (machine_id, interface, ts_ms, rx_bytes_per_s, tx_bytes_per_s, \
-           rx_errors, tx_errors, rx_drops, tx_drops) VALUES ",
-    cols: 9,
-    tail: " ON CONFLICT (machine_id, interface, ts_ms) DO NOTHING",
-};
-
-impl Insert {
-    fn sql(&self, rows: usize) -> String {
-        format!(
-            "{}{}{}",
-            self.head,
-            placeholders(rows, self.cols),
-            self.tail
-        )
-    }
-    fn chunk_rows(&self) -> usize {
-        MAX_PARAMS / self.cols
-    }
-}
+/// Requests queued beyond this make callers wait before queueing (backpressure).
+pub(super) const QUEUE_DEPTH: usize = 1024;
+/// Reports per transaction at most.
+const GROUP_REPORTS: usize = 2000;
 
 impl Store {
-    /// Stores a batch of validated reports of one machine in one transaction. Reports whose
-    /// sequence number is already stored are counted as duplicates and left as they were.
+    /// Stores validated reports of one machine. Reports whose sequence number is already
+    /// stored are counted as duplicates and left as they were. Returns once committed.
     pub async fn ingest_reports(
         &self,
         agent: &AgentIdentity,
@@ -122,167 +52,446 @@ impl Store {
         if reports.is_empty() {
             return Ok(IngestOutcome::default());
         }
-        let machine = agent.machine_id.as_str();
-        let now = self.now_ms();
-        let wide: Vec<Vec<Val>> = reports.iter().map(|r| wide_row(machine, r)).collect();
-        let is_pg = matches!(self.backend, Backend::Postgres(_));
-
-        on_writer!(self, pool => {
-            let mut tx = pool.begin().await?;
-            if is_pg {
-                // Shared with other ingests, exclusive with a running rollup (see rollup.rs).
-                sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-                    .bind(ROLLUP_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let mut new_seqs = HashSet::new();
-            for chunk in wide.chunks(WIDE.chunk_rows()) {
-                let sql = WIDE.sql(chunk.len());
-                let q = bind_rows!(sqlx::query_scalar::<_, i64>(&sql), chunk);
-                new_seqs.extend(q.fetch_all(&mut *tx).await?);
-            }
-            let fresh: Vec<&Report> =
-                reports.iter().filter(|r| new_seqs.contains(&(r.seq as i64))).collect();
-
-            for (insert, rows) in [
-                (&FS, fs_rows(machine, &fresh)),
-                (&DISK, disk_rows(machine, &fresh)),
-                (&NET, net_rows(machine, &fresh)),
-            ] {
-                for chunk in rows.chunks(insert.chunk_rows()) {
-                    let sql = insert.sql(chunk.len());
-                    bind_rows!(sqlx::query(&sql), chunk).execute(&mut *tx).await?;
-                }
-            }
-
-            let max_seq = reports.iter().map(|r| r.seq as i64).max().unwrap_or(0);
-            sqlx::query(
-                "UPDATE machines SET last_seen_ms = $1, \
-                 last_seq = CASE WHEN last_seq < $2 THEN $2 ELSE last_seq END WHERE id = $3",
-            )
-            .bind(now)
-            .bind(max_seq)
-            .bind(machine)
-            .execute(&mut *tx)
-            .await?;
-
-            if let Some(newest) = fresh.iter().max_by_key(|r| r.ts_ms) {
-                let latest = serde_json::to_string(&latest_values(newest))
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query(
-                    "UPDATE machines SET latest = $1, latest_ts_ms = $2 \
-                     WHERE id = $3 AND (latest_ts_ms IS NULL OR latest_ts_ms <= $2)",
-                )
-                .bind(latest)
-                .bind(newest.ts_ms)
-                .bind(machine)
-                .execute(&mut *tx)
-                .await?;
-            }
-            if let Some(facts) = fresh.iter().rev().find_map(|r| r.facts.as_ref()) {
-                let facts_json = serde_json::to_string(facts)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query("UPDATE machines SET facts = $1, hostname = $2 WHERE id = $3")
-                    .bind(facts_json)
-                    .bind(&facts.hostname)
-                    .bind(machine)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            // Samples older than what the rollups already cover (a backfill) make them
-            // recompute from the start of that hour.
-            if let Some(oldest) = fresh.iter().map(|r| r.ts_ms).min() {
-                sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE done_until_ms > $1")
-                    .bind(oldest - oldest.rem_euclid(HOUR_MS))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(IngestOutcome {
-                inserted: fresh.len(),
-                duplicates: reports.len() - fresh.len(),
-            })
-        })
+        let (reply, answer) = oneshot::channel();
+        let job = IngestJob {
+            agent: agent.clone(),
+            reports: reports.to_vec(),
+            reply,
+        };
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Write("the store is shutting down".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Write("the writer stopped before committing".into()))?
     }
 }
 
-fn wide_row<'a>(machine: &'a str, r: &Report) -> Vec<Val<'a>> {
-    vec![
-        Val::Text(machine),
-        Val::Int(r.seq as i64),
-        Val::Int(r.ts_ms),
-        Val::Real(r.cpu.percent),
-        Val::OptReal(r.cpu.load1),
-        Val::OptReal(r.cpu.load5),
-        Val::OptReal(r.cpu.load15),
-        Val::Real(r.memory.used_percent()),
-        Val::Real(r.memory.used_bytes as f64),
-        Val::Real(r.memory.available_bytes as f64),
-        Val::Real(r.memory.swap_used_percent()),
-        Val::OptReal(r.cpu_temp_c),
-        Val::Real(r.uptime_s as f64),
-    ]
+/// The writer task: takes the waiting jobs, commits them together, answers each. It ends
+/// when every [`Store`] handle is gone.
+pub(super) async fn run_writer(
+    backend: Backend,
+    clock: SharedClock,
+    mut jobs: mpsc::Receiver<IngestJob>,
+) {
+    let sql = Statements::for_backend(&backend);
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        let mut count = group[0].reports.len();
+        while count < GROUP_REPORTS {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    count += job.reports.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let now = clock.now_ms();
+        let started = std::time::Instant::now();
+        let written = write_group(&backend, &sql, now, &group).await;
+        tracing::debug!(
+            requests = group.len(),
+            reports = count,
+            micros = started.elapsed().as_micros() as u64,
+            "ingest group committed"
+        );
+        match written {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(e) if group.len() > 1 => {
+                // One request's data must not fail the others: retry each on its own.
+                tracing::warn!(error = %e, jobs = group.len(), "group commit failed; writing requests one by one");
+                for job in group {
+                    let result = write_group(&backend, &sql, now, std::slice::from_ref(&job))
+                        .await
+                        .map(|mut o| o.pop().unwrap_or_default());
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                for job in group {
+                    let _ = job.reply.send(Err(StoreError::Write(e.to_string())));
+                }
+            }
+        }
+    }
 }
 
-fn fs_rows<'a>(machine: &'a str, reports: &[&'a Report]) -> Vec<Vec<Val<'a>>> {
-    reports
+/// Columns of a JSON row: name and PostgreSQL type (SQLite takes JSON values as they are).
+type Columns = &'static [(&'static str, &'static str)];
+
+const WIDE_COLS: Columns = &[
+    ("machine_id", "text"),
+    ("seq", "bigint"),
+    ("ts_ms", "bigint"),
+    ("cpu_percent", "float8"),
+    ("load1", "float8"),
+    ("load5", "float8"),
+    ("load15", "float8"),
+    ("mem_used_percent", "float8"),
+    ("mem_used_bytes", "float8"),
+    ("mem_available_bytes", "float8"),
+    ("swap_used_percent", "float8"),
+    ("cpu_temp_c", "float8"),
+    ("uptime_s", "float8"),
+];
+const FS_COLS: Columns = &[
+    ("machine_id", "text"),
+    ("mount", "text"),
+    ("ts_ms", "bigint"),
+    ("used_percent", "float8"),
+    ("used_bytes", "float8"),
+    ("free_bytes", "float8"),
+    ("inodes_used_percent", "float8"),
+];
+const DISK_COLS: Columns = &[
+    ("machine_id", "text"),
+    ("device", "text"),
+    ("ts_ms", "bigint"),
+    ("read_bytes_per_s", "float8"),
+    ("write_bytes_per_s", "float8"),
+    ("read_ops_per_s", "float8"),
+    ("write_ops_per_s", "float8"),
+    ("busy_percent", "float8"),
+];
+const NET_COLS: Columns = &[
+    ("machine_id", "text"),
+    ("interface", "text"),
+    ("ts_ms", "bigint"),
+    ("rx_bytes_per_s", "float8"),
+    ("tx_bytes_per_s", "float8"),
+    ("rx_errors", "float8"),
+    ("tx_errors", "float8"),
+    ("rx_drops", "float8"),
+    ("tx_drops", "float8"),
+];
+const MACHINE_COLS: Columns = &[
+    ("id", "text"),
+    ("max_seq", "bigint"),
+    ("latest_ts", "bigint"),
+    ("latest", "text"),
+    ("facts", "text"),
+    ("hostname", "text"),
+];
+
+/// The rows of parameter `$n` (a JSON array of arrays) as a derived table `v`.
+fn json_rows(backend: &Backend, cols: Columns, n: usize) -> String {
+    let select: Vec<String> = cols
         .iter()
-        .flat_map(|r| {
-            r.filesystems.iter().map(move |f| {
-                vec![
-                    Val::Text(machine),
-                    Val::Text(&f.mount),
-                    Val::Int(r.ts_ms),
-                    Val::Real(f.used_percent()),
-                    Val::Real(f.used_bytes as f64),
-                    Val::Real(f.free_bytes as f64),
-                    Val::OptReal(f.inodes_used_percent()),
-                ]
+        .enumerate()
+        .map(|(i, (name, pg_type))| match backend {
+            Backend::Sqlite { .. } => format!("value ->> {i} AS {name}"),
+            Backend::Postgres(_) => format!("(e ->> {i})::{pg_type} AS {name}"),
+        })
+        .collect();
+    match backend {
+        Backend::Sqlite { .. } => {
+            format!("(SELECT {} FROM json_each(${n})) AS v", select.join(", "))
+        }
+        Backend::Postgres(_) => {
+            format!(
+                "(SELECT {} FROM jsonb_array_elements(${n}::jsonb) AS e) AS v",
+                select.join(", ")
+            )
+        }
+    }
+}
+
+fn insert_sql(backend: &Backend, table: &str, cols: Columns, tail: &str) -> String {
+    let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let names = names.join(", ");
+    format!(
+        "INSERT INTO {table} ({names}) SELECT {names} FROM {} WHERE true {tail}",
+        json_rows(backend, cols, 1)
+    )
+}
+
+/// The statement texts of the write path for one backend, built once.
+struct Statements {
+    wide: String,
+    fs: String,
+    disk: String,
+    net: String,
+    machines: String,
+}
+
+impl Statements {
+    fn for_backend(b: &Backend) -> Self {
+        Self {
+            wide: insert_sql(
+                b,
+                "metrics_raw",
+                WIDE_COLS,
+                "ON CONFLICT (machine_id, seq) DO NOTHING RETURNING machine_id, seq",
+            ),
+            fs: insert_sql(
+                b,
+                "fs_raw",
+                FS_COLS,
+                "ON CONFLICT (machine_id, ts_ms, mount) DO NOTHING",
+            ),
+            disk: insert_sql(
+                b,
+                "disk_raw",
+                DISK_COLS,
+                "ON CONFLICT (machine_id, ts_ms, device) DO NOTHING",
+            ),
+            net: insert_sql(
+                b,
+                "net_raw",
+                NET_COLS,
+                "ON CONFLICT (machine_id, ts_ms, interface) DO NOTHING",
+            ),
+            machines: format!(
+                "UPDATE machines SET last_seen_ms = $1, \
+                 last_seq = CASE WHEN machines.last_seq < v.max_seq THEN v.max_seq ELSE machines.last_seq END, \
+                 latest = CASE WHEN v.latest IS NOT NULL \
+                   AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
+                   THEN v.latest ELSE machines.latest END, \
+                 latest_ts_ms = CASE WHEN v.latest IS NOT NULL \
+                   AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
+                   THEN v.latest_ts ELSE machines.latest_ts_ms END, \
+                 facts = COALESCE(v.facts, machines.facts), \
+                 hostname = COALESCE(v.hostname, machines.hostname) \
+                 FROM {} WHERE machines.id = v.id",
+                json_rows(b, MACHINE_COLS, 2)
+            ),
+        }
+    }
+}
+
+fn to_json<T: Serialize>(rows: &T) -> Result<String> {
+    serde_json::to_string(rows).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Writes every job's reports in one transaction; one outcome per job, in order.
+async fn write_group(
+    backend: &Backend,
+    sql: &Statements,
+    now: i64,
+    group: &[IngestJob],
+) -> Result<Vec<IngestOutcome>> {
+    let wide = to_json(
+        &group
+            .iter()
+            .flat_map(|j| {
+                j.reports
+                    .iter()
+                    .map(|r| wide_row(j.agent.machine_id.as_str(), r))
             })
+            .collect::<Vec<_>>(),
+    )?;
+    let is_pg = matches!(backend, Backend::Postgres(_));
+    let store = StoreRef { backend };
+
+    on_writer!(store, pool => {
+        let mut tx = pool.begin().await?;
+        if is_pg {
+            // Shared with other ingests, exclusive with a running rollup (see rollup.rs).
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(ROLLUP_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let t0 = std::time::Instant::now();
+        let mut inserted: HashSet<(String, i64)> = sqlx::query_as::<_, (String, i64)>(&sql.wide)
+            .bind(&wide)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+
+        // Which reports of which job are new: a (machine, seq) counts once, for the first
+        // job that carries it.
+        let fresh_by_job: Vec<Vec<&Report>> = group
+            .iter()
+            .map(|job| {
+                let machine = job.agent.machine_id.as_str();
+                job.reports
+                    .iter()
+                    .filter(|r| inserted.remove(&(machine.to_owned(), r.seq as i64)))
+                    .collect()
+            })
+            .collect();
+        let fresh = || group.iter().zip(&fresh_by_job).flat_map(|(j, f)| f.iter().map(move |r| (j.agent.machine_id.as_str(), *r)));
+
+        let t1 = t0.elapsed().as_micros() as u64;
+        let fs = to_json(&fresh().flat_map(|(m, r)| fs_rows(m, r)).collect::<Vec<_>>())?;
+        let disks = to_json(&fresh().flat_map(|(m, r)| disk_rows(m, r)).collect::<Vec<_>>())?;
+        let nets = to_json(&fresh().flat_map(|(m, r)| net_rows(m, r)).collect::<Vec<_>>())?;
+        for (statement, rows) in [(&sql.fs, fs), (&sql.disk, disks), (&sql.net, nets)] {
+            if rows != "[]" {
+                sqlx::query(statement).bind(rows).execute(&mut *tx).await?;
+            }
+        }
+
+        let t2 = t0.elapsed().as_micros() as u64;
+        let machines = to_json(&machine_updates(group, &fresh_by_job)?)?;
+        sqlx::query(&sql.machines).bind(now).bind(machines).execute(&mut *tx).await?;
+
+        // Samples older than what the rollups already cover (a backfill) make them
+        // recompute from the start of that hour.
+        if let Some(oldest) = fresh().map(|(_, r)| r.ts_ms).min() {
+            sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE done_until_ms > $1")
+                .bind(oldest - oldest.rem_euclid(HOUR_MS))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let t3 = t0.elapsed().as_micros() as u64;
+        tx.commit().await?;
+        tracing::trace!(t1, t2, t3, t4 = t0.elapsed().as_micros() as u64, "phases");
+        Ok(group
+            .iter()
+            .zip(&fresh_by_job)
+            .map(|(j, f)| IngestOutcome { inserted: f.len(), duplicates: j.reports.len() - f.len() })
+            .collect())
+    })
+}
+
+/// Lets the pool macros run on a bare backend.
+struct StoreRef<'a> {
+    backend: &'a Backend,
+}
+
+/// One machine row's changes from a group: id, max seq, newest ts, its latest values,
+/// facts and hostname (the last three as JSON text, null when unchanged).
+type MachineRow<'a> = (
+    &'a str,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<&'a str>,
+);
+
+fn machine_updates<'a>(
+    group: &'a [IngestJob],
+    fresh_by_job: &[Vec<&'a Report>],
+) -> Result<Vec<MachineRow<'a>>> {
+    // machine -> (max seq, newest fresh report, newest fresh report with facts)
+    let mut by_machine: HashMap<&str, (i64, Option<&Report>, Option<&Report>)> = HashMap::new();
+    for (job, fresh) in group.iter().zip(fresh_by_job) {
+        let entry = by_machine
+            .entry(job.agent.machine_id.as_str())
+            .or_insert((0, None, None));
+        entry.0 = job
+            .reports
+            .iter()
+            .map(|r| r.seq as i64)
+            .fold(entry.0, i64::max);
+        for r in fresh {
+            if entry.1.is_none_or(|n| r.ts_ms >= n.ts_ms) {
+                entry.1 = Some(r);
+            }
+            if r.facts.is_some() && entry.2.is_none_or(|n| r.seq >= n.seq) {
+                entry.2 = Some(r);
+            }
+        }
+    }
+    by_machine
+        .into_iter()
+        .map(|(machine, (max_seq, newest, with_facts))| {
+            let facts = with_facts.and_then(|r| r.facts.as_ref());
+            Ok((
+                machine,
+                max_seq,
+                newest.map(|r| r.ts_ms),
+                newest.map(|r| to_json(&latest_values(r))).transpose()?,
+                facts.map(to_json).transpose()?,
+                facts.map(|f| f.hostname.as_str()),
+            ))
         })
         .collect()
 }
 
-fn disk_rows<'a>(machine: &'a str, reports: &[&'a Report]) -> Vec<Vec<Val<'a>>> {
-    reports
-        .iter()
-        .flat_map(|r| {
-            r.disks.iter().map(move |d| {
-                vec![
-                    Val::Text(machine),
-                    Val::Text(&d.device),
-                    Val::Int(r.ts_ms),
-                    Val::Real(d.read_bytes_per_s),
-                    Val::Real(d.write_bytes_per_s),
-                    Val::Real(d.read_ops_per_s),
-                    Val::Real(d.write_ops_per_s),
-                    Val::Real(d.busy_percent),
-                ]
-            })
-        })
-        .collect()
+type WideRow<'a> = (
+    &'a str,
+    i64,
+    i64,
+    f64,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    f64,
+    f64,
+    f64,
+    f64,
+    Option<f64>,
+    f64,
+);
+
+fn wide_row<'a>(machine: &'a str, r: &Report) -> WideRow<'a> {
+    (
+        machine,
+        r.seq as i64,
+        r.ts_ms,
+        r.cpu.percent,
+        r.cpu.load1,
+        r.cpu.load5,
+        r.cpu.load15,
+        r.memory.used_percent(),
+        r.memory.used_bytes as f64,
+        r.memory.available_bytes as f64,
+        r.memory.swap_used_percent(),
+        r.cpu_temp_c,
+        r.uptime_s as f64,
+    )
 }
 
-fn net_rows<'a>(machine: &'a str, reports: &[&'a Report]) -> Vec<Vec<Val<'a>>> {
-    reports
-        .iter()
-        .flat_map(|r| {
-            r.networks.iter().map(move |n| {
-                vec![
-                    Val::Text(machine),
-                    Val::Text(&n.interface),
-                    Val::Int(r.ts_ms),
-                    Val::Real(n.rx_bytes_per_s),
-                    Val::Real(n.tx_bytes_per_s),
-                    Val::Real(n.rx_errors as f64),
-                    Val::Real(n.tx_errors as f64),
-                    Val::Real(n.rx_drops as f64),
-                    Val::Real(n.tx_drops as f64),
-                ]
-            })
-        })
-        .collect()
+type FsRow<'a> = (&'a str, &'a str, i64, f64, f64, f64, Option<f64>);
+
+fn fs_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = FsRow<'a>> {
+    r.filesystems.iter().map(move |f| {
+        (
+            machine,
+            f.mount.as_str(),
+            r.ts_ms,
+            f.used_percent(),
+            f.used_bytes as f64,
+            f.free_bytes as f64,
+            f.inodes_used_percent(),
+        )
+    })
+}
+
+type DiskRow<'a> = (&'a str, &'a str, i64, f64, f64, f64, f64, f64);
+
+fn disk_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = DiskRow<'a>> {
+    r.disks.iter().map(move |d| {
+        (
+            machine,
+            d.device.as_str(),
+            r.ts_ms,
+            d.read_bytes_per_s,
+            d.write_bytes_per_s,
+            d.read_ops_per_s,
+            d.write_ops_per_s,
+            d.busy_percent,
+        )
+    })
+}
+
+type NetRow<'a> = (&'a str, &'a str, i64, f64, f64, f64, f64, f64, f64);
+
+fn net_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = NetRow<'a>> {
+    r.networks.iter().map(move |n| {
+        (
+            machine,
+            n.interface.as_str(),
+            r.ts_ms,
+            n.rx_bytes_per_s,
+            n.tx_bytes_per_s,
+            n.rx_errors as f64,
+            n.tx_errors as f64,
+            n.rx_drops as f64,
+            n.tx_drops as f64,
+        )
+    })
 }
 
 fn latest_values(r: &Report) -> LatestValues {
@@ -304,16 +513,5 @@ fn latest_values(r: &Report) -> LatestValues {
         disks: r.disks.clone(),
         networks: r.networks.clone(),
         outbox_dropped_total: r.outbox.dropped_total,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::placeholders;
-
-    #[test]
-    fn placeholders_number_rows_then_columns() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholders(1, 1), "($1)");
     }
 }

@@ -57,6 +57,8 @@ impl Store {
             .await
         })?;
         let (id, last_seq) = row;
+        // The machine's previous token stops working now, not when its cache entry expires.
+        self.agents.forget_machine(&id);
         Ok(EnrolledMachine {
             machine_id: MachineId::from_db(id),
             token,
@@ -64,19 +66,27 @@ impl Store {
         })
     }
 
-    /// The machine a token belongs to, if the token is current.
+    /// The machine a token belongs to, if the token is current. Every report asks, so
+    /// answers are cached for a minute (see [`AgentCache`]).
     pub async fn agent_for_token(&self, token: &str) -> Result<AgentIdentity> {
+        let hash = digest(token);
+        let now = self.now_ms();
+        if let Some(agent) = self.agents.get(&hash, now) {
+            return Ok(agent);
+        }
         let row = on_reader!(self, pool => {
             sqlx::query_as::<_, (String, String)>("SELECT id, org_id FROM machines WHERE token_hash = $1")
-                .bind(digest(token))
+                .bind(&hash)
                 .fetch_optional(pool)
                 .await
         })?;
         let (id, org_id) = row.ok_or(StoreError::NotFound)?;
-        Ok(AgentIdentity {
+        let agent = AgentIdentity {
             org_id: OrgId::from_db(org_id),
             machine_id: MachineId::from_db(id),
-        })
+        };
+        self.agents.put(hash, agent.clone(), now);
+        Ok(agent)
     }
 
     pub async fn list_machines(&self, org: &OrgId) -> Result<Vec<Machine>> {
@@ -130,4 +140,43 @@ fn machine_from_row(row: MachineRow) -> Result<Machine> {
             .transpose()
             .map_err(corrupt)?,
     })
+}
+
+/// Machine tokens recently seen, so a report costs no database read for its credentials.
+///
+/// Entries live [`AGENT_CACHE_TTL_MS`]; this process forgets a machine's entries as soon as
+/// it re-enrolls. Another server replica sharing the database may accept a replaced token
+/// for up to the TTL.
+#[derive(Default)]
+pub(super) struct AgentCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (AgentIdentity, i64)>>,
+}
+
+pub(super) const AGENT_CACHE_TTL_MS: i64 = 60_000;
+/// Past this many entries the cache starts over rather than grow without bound.
+const AGENT_CACHE_MAX: usize = 500_000;
+
+impl AgentCache {
+    fn get(&self, hash: &str, now: i64) -> Option<AgentIdentity> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(hash)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(agent, _)| agent.clone())
+    }
+
+    fn put(&self, hash: String, agent: AgentIdentity, now: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= AGENT_CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (agent, now + AGENT_CACHE_TTL_MS));
+        }
+    }
+
+    pub(super) fn forget_machine(&self, machine_id: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (agent, _)| agent.machine_id.as_str() != machine_id);
+        }
+    }
 }

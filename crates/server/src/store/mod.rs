@@ -43,6 +43,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("could not store the reports: {0}")]
+    Write(String),
     #[error("no randomness available: {0}")]
     Random(String),
 }
@@ -85,6 +87,10 @@ pub(crate) use {on_reader, on_writer};
 pub struct Store {
     backend: Backend,
     clock: SharedClock,
+    /// The ingest writer's queue (see ingest.rs).
+    writer: tokio::sync::mpsc::Sender<ingest::IngestJob>,
+    /// Machine tokens recently seen (see machines.rs).
+    agents: std::sync::Arc<machines::AgentCache>,
 }
 
 impl Store {
@@ -125,7 +131,14 @@ impl Store {
                 "{url:?}: expected sqlite://PATH or postgres://…"
             )));
         };
-        let store = Self { backend, clock };
+        let (writer, jobs) = tokio::sync::mpsc::channel(ingest::QUEUE_DEPTH);
+        tokio::spawn(ingest::run_writer(backend.clone(), clock.clone(), jobs));
+        let store = Self {
+            backend,
+            clock,
+            writer,
+            agents: Default::default(),
+        };
         store.ensure_default_org().await?;
         Ok(store)
     }

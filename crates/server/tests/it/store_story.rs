@@ -12,6 +12,7 @@ const HOUR: i64 = 60 * MIN;
 
 both_backends!(
     enroll_is_stable_per_fingerprint,
+    concurrent_ingests_commit_together_exactly_once,
     ingest_is_idempotent_and_keeps_latest,
     series_reads_raw_then_rollups_with_exact_aggregates,
     backfilled_samples_are_rolled_up,
@@ -338,4 +339,56 @@ async fn machines_are_invisible_across_organisations(backend: Backend) {
         app.store.create_org("globex").await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+/// Many machines at once, some sending the same reports twice concurrently: the writer
+/// groups them into shared transactions, and every report is stored exactly once.
+async fn concurrent_ingests_commit_together_exactly_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let now = app.now();
+    let mut tasks = Vec::new();
+    let mut ids = Vec::new();
+    for m in 0..12 {
+        let (id, token) = app.enroll(&format!("burst-{m}")).await;
+        ids.push(id);
+        let agent = app.agent(&token).await;
+        for copy in 0..2 {
+            let store = app.store.clone();
+            let agent = agent.clone();
+            tasks.push(tokio::spawn(async move {
+                let reports: Vec<_> = (1..=5)
+                    .map(|s| sample::report(s, now - (10 - s as i64) * MIN))
+                    .collect();
+                let out = store.ingest_reports(&agent, &reports).await.unwrap();
+                (copy, out)
+            }));
+        }
+    }
+    let mut inserted = 0;
+    for t in tasks {
+        let (_, out) = t.await.unwrap();
+        assert_eq!(out.inserted + out.duplicates, 5);
+        inserted += out.inserted;
+    }
+    assert_eq!(
+        inserted,
+        12 * 5,
+        "each report stored by exactly one of its two senders"
+    );
+    let org = app.store.org_by_name("default").await.unwrap();
+    for id in ids {
+        let q = SeriesQuery {
+            metric: find_metric("disk.busy_percent").unwrap(),
+            instance: Some("sda"),
+            from_ms: now - HOUR,
+            to_ms: now,
+            step_s: None,
+        };
+        let s = app
+            .store
+            .series(&org, &MachineId::from_path(&id), &q, &Retention::default())
+            .await
+            .unwrap();
+        assert_eq!(s.points.len(), 5);
+    }
 }
