@@ -59,7 +59,12 @@ pub struct Agent<P> {
     server_interval: Option<u32>,
     local_interval: u32,
     batch_size: usize,
+    /// When the collector took its first reading; rates need some time after it.
+    primed_at: Option<Instant>,
 }
+
+/// Shortest span the first report's rates may cover.
+const FIRST_RATE_SPAN: Duration = Duration::from_secs(1);
 
 impl<P: Platform> Agent<P> {
     pub fn new(opts: AgentOptions, platform: P) -> Result<Self, AgentError> {
@@ -68,7 +73,8 @@ impl<P: Platform> Agent<P> {
         let enrollment =
             state::load_enrollment(&opts.state_dir)?.filter(|e| e.server == opts.server);
         let mut collector = Collector::new(platform);
-        collector.prime(Instant::now())?;
+        let primed_at = Instant::now();
+        collector.prime(primed_at)?;
         Ok(Self {
             client: Client::new(&opts.server),
             batch_size: opts.batch_size.max(1),
@@ -78,6 +84,7 @@ impl<P: Platform> Agent<P> {
             facts_pending: true,
             server_interval: None,
             local_interval: HEALTHY_INTERVAL_S,
+            primed_at: Some(primed_at),
             opts,
         })
     }
@@ -129,6 +136,10 @@ impl<P: Platform> Agent<P> {
 
     /// Collects one report and queues it. The queue is on disk before anything is sent.
     pub fn collect(&mut self) -> Result<u64, AgentError> {
+        if let Some(primed) = self.primed_at.take() {
+            // A CPU percentage over a few milliseconds says nothing: let a second pass.
+            std::thread::sleep(FIRST_RATE_SPAN.saturating_sub(primed.elapsed()));
+        }
         let interval = self.current_interval().as_secs() as u32;
         let mut report = self.collector.collect(Instant::now(), clock::now_ms())?;
         report.interval_s = interval.max(1);
