@@ -34,16 +34,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         .map_or(Ok(1), str::parse)
         .context("--batch")?;
 
-    println!("==> building release binaries");
-    proc::status(proc::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "optralis",
-        "-p",
-        "optralis-agent",
-    ]))?;
-    let bin = proc::root().join("target/release");
+    let bin = proc::build_release()?;
     let mut out = String::new();
     out.push_str(&format!(
         "Machine: {} cores, {}; load generator on the same machine.\n\n",

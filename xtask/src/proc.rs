@@ -19,6 +19,13 @@ pub fn cargo() -> Command {
     c
 }
 
+/// Builds the server and the agent with the release profile; returns where they are.
+pub fn build_release() -> Result<PathBuf> {
+    println!("==> building the server and the agent (release)…");
+    status(cargo().args(["build", "--release", "-p", "optralis", "-p", "optralis-agent"]))?;
+    Ok(root().join("target/release"))
+}
+
 /// Runs a command to completion, failing with its name if it fails.
 pub fn status(cmd: &mut Command) -> Result<()> {
     let what = format!("{cmd:?}");

@@ -23,16 +23,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let state_dir = home.join("agent");
     std::fs::create_dir_all(&data_dir)?;
 
-    println!("==> building the server and the agent (release)…");
-    proc::status(proc::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "optralis",
-        "-p",
-        "optralis-agent",
-    ]))?;
-    let bin = root.join("target/release");
+    let bin = proc::build_release()?;
     let server_bin = bin.join("optralis");
     let agent_bin = bin.join("optralis-agent");
 

@@ -298,7 +298,6 @@ async fn write_group(
                 .execute(&mut *tx)
                 .await?;
         }
-        let t0 = std::time::Instant::now();
         let mut inserted: HashSet<(String, i64)> = sqlx::query_as::<_, (String, i64)>(&sql.wide)
             .bind(&wide)
             .fetch_all(&mut *tx)
@@ -320,7 +319,6 @@ async fn write_group(
             .collect();
         let fresh = || group.iter().zip(&fresh_by_job).flat_map(|(j, f)| f.iter().map(move |r| (j.agent.machine_id.as_str(), *r)));
 
-        let t1 = t0.elapsed().as_micros() as u64;
         let fs = to_json(&fresh().flat_map(|(m, r)| fs_rows(m, r)).collect::<Vec<_>>())?;
         let disks = to_json(&fresh().flat_map(|(m, r)| disk_rows(m, r)).collect::<Vec<_>>())?;
         let nets = to_json(&fresh().flat_map(|(m, r)| net_rows(m, r)).collect::<Vec<_>>())?;
@@ -330,7 +328,6 @@ async fn write_group(
             }
         }
 
-        let t2 = t0.elapsed().as_micros() as u64;
         let machines = to_json(&machine_updates(group, &fresh_by_job)?)?;
         sqlx::query(&sql.machines).bind(now).bind(machines).execute(&mut *tx).await?;
 
@@ -342,9 +339,7 @@ async fn write_group(
                 .execute(&mut *tx)
                 .await?;
         }
-        let t3 = t0.elapsed().as_micros() as u64;
         tx.commit().await?;
-        tracing::trace!(t1, t2, t3, t4 = t0.elapsed().as_micros() as u64, "phases");
         Ok(group
             .iter()
             .zip(&fresh_by_job)
