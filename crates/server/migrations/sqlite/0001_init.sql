@@ -57,49 +57,29 @@ CREATE TABLE metrics_raw (
     swap_used_percent    DOUBLE PRECISION NOT NULL,
     cpu_temp_c           DOUBLE PRECISION,
     uptime_s             DOUBLE PRECISION NOT NULL,
+    -- Ingest is idempotent on this key.
     PRIMARY KEY (machine_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX metrics_raw_ts ON metrics_raw (machine_id, ts_ms);
 CREATE INDEX metrics_raw_age ON metrics_raw (ts_ms);
 
-CREATE TABLE fs_raw (
-    machine_id           TEXT NOT NULL,
-    mount                TEXT NOT NULL,
-    ts_ms                BIGINT NOT NULL,
-    used_percent         DOUBLE PRECISION NOT NULL,
-    used_bytes           DOUBLE PRECISION NOT NULL,
-    free_bytes           DOUBLE PRECISION NOT NULL,
-    inodes_used_percent  DOUBLE PRECISION,
-    PRIMARY KEY (machine_id, ts_ms, mount)
+-- Per-instance samples (filesystem, disk, interface) in one table, keyed so that all the
+-- rows of one report are adjacent: one page written per report instead of one per kind.
+-- v1…v6 are the kind's figures, in the order of the metric catalog (store/catalog.rs).
+CREATE TABLE instance_raw (
+    machine_id  TEXT NOT NULL,
+    ts_ms       BIGINT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('fs', 'disk', 'net')),
+    instance    TEXT NOT NULL,
+    v1          DOUBLE PRECISION,
+    v2          DOUBLE PRECISION,
+    v3          DOUBLE PRECISION,
+    v4          DOUBLE PRECISION,
+    v5          DOUBLE PRECISION,
+    v6          DOUBLE PRECISION,
+    PRIMARY KEY (machine_id, ts_ms, kind, instance)
 ) WITHOUT ROWID;
-CREATE INDEX fs_raw_age ON fs_raw (ts_ms);
-
-CREATE TABLE disk_raw (
-    machine_id         TEXT NOT NULL,
-    device             TEXT NOT NULL,
-    ts_ms              BIGINT NOT NULL,
-    read_bytes_per_s   DOUBLE PRECISION NOT NULL,
-    write_bytes_per_s  DOUBLE PRECISION NOT NULL,
-    read_ops_per_s     DOUBLE PRECISION NOT NULL,
-    write_ops_per_s    DOUBLE PRECISION NOT NULL,
-    busy_percent       DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (machine_id, ts_ms, device)
-) WITHOUT ROWID;
-CREATE INDEX disk_raw_age ON disk_raw (ts_ms);
-
-CREATE TABLE net_raw (
-    machine_id      TEXT NOT NULL,
-    interface       TEXT NOT NULL,
-    ts_ms           BIGINT NOT NULL,
-    rx_bytes_per_s  DOUBLE PRECISION NOT NULL,
-    tx_bytes_per_s  DOUBLE PRECISION NOT NULL,
-    rx_errors       DOUBLE PRECISION NOT NULL,
-    tx_errors       DOUBLE PRECISION NOT NULL,
-    rx_drops        DOUBLE PRECISION NOT NULL,
-    tx_drops        DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (machine_id, ts_ms, interface)
-) WITHOUT ROWID;
-CREATE INDEX net_raw_age ON net_raw (ts_ms);
+CREATE INDEX instance_raw_age ON instance_raw (ts_ms);
 
 -- Rollups: min / max / sum / count per bucket, so coarser tiers and averages compose exactly.
 CREATE TABLE rollup_5m (

@@ -23,13 +23,13 @@ impl Scope {
         }
     }
 
-    /// Raw table and the column naming the instance, if any.
-    pub(crate) fn table(self) -> (&'static str, Option<&'static str>) {
+    /// Raw table, and for per-instance scopes the `kind` its rows carry there.
+    pub(crate) fn raw(self) -> (&'static str, Option<&'static str>) {
         match self {
             Scope::Machine => ("metrics_raw", None),
-            Scope::Filesystem => ("fs_raw", Some("mount")),
-            Scope::Disk => ("disk_raw", Some("device")),
-            Scope::Network => ("net_raw", Some("interface")),
+            Scope::Filesystem => ("instance_raw", Some("fs")),
+            Scope::Disk => ("instance_raw", Some("disk")),
+            Scope::Network => ("instance_raw", Some("net")),
         }
     }
 }
@@ -123,105 +123,105 @@ pub static METRICS: &[MetricDef] = &[
     m(
         "filesystem.used_percent",
         Filesystem,
-        "used_percent",
+        "v1",
         "%",
         "Space used, as df shows it",
     ),
     m(
         "filesystem.used_bytes",
         Filesystem,
-        "used_bytes",
+        "v2",
         "B",
         "Space used",
     ),
     m(
         "filesystem.free_bytes",
         Filesystem,
-        "free_bytes",
+        "v3",
         "B",
         "Space free for ordinary users",
     ),
     m(
         "filesystem.inodes_used_percent",
         Filesystem,
-        "inodes_used_percent",
+        "v4",
         "%",
         "Inodes used",
     ),
     m(
         "disk.read_bytes_per_s",
         Disk,
-        "read_bytes_per_s",
+        "v1",
         "B/s",
         "Bytes read",
     ),
     m(
         "disk.write_bytes_per_s",
         Disk,
-        "write_bytes_per_s",
+        "v2",
         "B/s",
         "Bytes written",
     ),
     m(
         "disk.read_ops_per_s",
         Disk,
-        "read_ops_per_s",
+        "v3",
         "ops/s",
         "Read operations",
     ),
     m(
         "disk.write_ops_per_s",
         Disk,
-        "write_ops_per_s",
+        "v4",
         "ops/s",
         "Write operations",
     ),
     m(
         "disk.busy_percent",
         Disk,
-        "busy_percent",
+        "v5",
         "%",
         "Time with IO in flight",
     ),
     m(
         "network.rx_bytes_per_s",
         Network,
-        "rx_bytes_per_s",
+        "v1",
         "B/s",
         "Bytes received",
     ),
     m(
         "network.tx_bytes_per_s",
         Network,
-        "tx_bytes_per_s",
+        "v2",
         "B/s",
         "Bytes sent",
     ),
     m(
         "network.rx_errors",
         Network,
-        "rx_errors",
+        "v3",
         "count",
         "Receive errors in the interval",
     ),
     m(
         "network.tx_errors",
         Network,
-        "tx_errors",
+        "v4",
         "count",
         "Transmit errors in the interval",
     ),
     m(
         "network.rx_drops",
         Network,
-        "rx_drops",
+        "v5",
         "count",
         "Received packets dropped in the interval",
     ),
     m(
         "network.tx_drops",
         Network,
-        "tx_drops",
+        "v6",
         "count",
         "Sent packets dropped in the interval",
     ),

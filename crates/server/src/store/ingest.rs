@@ -140,35 +140,17 @@ const WIDE_COLS: Columns = &[
     ("cpu_temp_c", "float8"),
     ("uptime_s", "float8"),
 ];
-const FS_COLS: Columns = &[
+const INSTANCE_COLS: Columns = &[
     ("machine_id", "text"),
-    ("mount", "text"),
     ("ts_ms", "bigint"),
-    ("used_percent", "float8"),
-    ("used_bytes", "float8"),
-    ("free_bytes", "float8"),
-    ("inodes_used_percent", "float8"),
-];
-const DISK_COLS: Columns = &[
-    ("machine_id", "text"),
-    ("device", "text"),
-    ("ts_ms", "bigint"),
-    ("read_bytes_per_s", "float8"),
-    ("write_bytes_per_s", "float8"),
-    ("read_ops_per_s", "float8"),
-    ("write_ops_per_s", "float8"),
-    ("busy_percent", "float8"),
-];
-const NET_COLS: Columns = &[
-    ("machine_id", "text"),
-    ("interface", "text"),
-    ("ts_ms", "bigint"),
-    ("rx_bytes_per_s", "float8"),
-    ("tx_bytes_per_s", "float8"),
-    ("rx_errors", "float8"),
-    ("tx_errors", "float8"),
-    ("rx_drops", "float8"),
-    ("tx_drops", "float8"),
+    ("kind", "text"),
+    ("instance", "text"),
+    ("v1", "float8"),
+    ("v2", "float8"),
+    ("v3", "float8"),
+    ("v4", "float8"),
+    ("v5", "float8"),
+    ("v6", "float8"),
 ];
 const MACHINE_COLS: Columns = &[
     ("id", "text"),
@@ -214,9 +196,7 @@ fn insert_sql(backend: &Backend, table: &str, cols: Columns, tail: &str) -> Stri
 /// The statement texts of the write path for one backend, built once.
 struct Statements {
     wide: String,
-    fs: String,
-    disk: String,
-    net: String,
+    instances: String,
     machines: String,
 }
 
@@ -229,23 +209,11 @@ impl Statements {
                 WIDE_COLS,
                 "ON CONFLICT (machine_id, seq) DO NOTHING RETURNING machine_id, seq",
             ),
-            fs: insert_sql(
+            instances: insert_sql(
                 b,
-                "fs_raw",
-                FS_COLS,
-                "ON CONFLICT (machine_id, ts_ms, mount) DO NOTHING",
-            ),
-            disk: insert_sql(
-                b,
-                "disk_raw",
-                DISK_COLS,
-                "ON CONFLICT (machine_id, ts_ms, device) DO NOTHING",
-            ),
-            net: insert_sql(
-                b,
-                "net_raw",
-                NET_COLS,
-                "ON CONFLICT (machine_id, ts_ms, interface) DO NOTHING",
+                "instance_raw",
+                INSTANCE_COLS,
+                "ON CONFLICT (machine_id, ts_ms, kind, instance) DO NOTHING",
             ),
             machines: format!(
                 "UPDATE machines SET last_seen_ms = $1, \
@@ -319,13 +287,9 @@ async fn write_group(
             .collect();
         let fresh = || group.iter().zip(&fresh_by_job).flat_map(|(j, f)| f.iter().map(move |r| (j.agent.machine_id.as_str(), *r)));
 
-        let fs = to_json(&fresh().flat_map(|(m, r)| fs_rows(m, r)).collect::<Vec<_>>())?;
-        let disks = to_json(&fresh().flat_map(|(m, r)| disk_rows(m, r)).collect::<Vec<_>>())?;
-        let nets = to_json(&fresh().flat_map(|(m, r)| net_rows(m, r)).collect::<Vec<_>>())?;
-        for (statement, rows) in [(&sql.fs, fs), (&sql.disk, disks), (&sql.net, nets)] {
-            if rows != "[]" {
-                sqlx::query(statement).bind(rows).execute(&mut *tx).await?;
-            }
+        let instances = to_json(&fresh().flat_map(|(m, r)| instance_rows(m, r)).collect::<Vec<_>>())?;
+        if instances != "[]" {
+            sqlx::query(&sql.instances).bind(instances).execute(&mut *tx).await?;
         }
 
         let machines = to_json(&machine_updates(group, &fresh_by_job)?)?;
@@ -438,55 +402,60 @@ fn wide_row<'a>(machine: &'a str, r: &Report) -> WideRow<'a> {
     )
 }
 
-type FsRow<'a> = (&'a str, &'a str, i64, f64, f64, f64, Option<f64>);
+/// machine, ts, kind, instance, v1…v6: the kind's figures in the catalog's order.
+type InstanceRow<'a> = (
+    &'a str,
+    i64,
+    &'static str,
+    &'a str,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+);
 
-fn fs_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = FsRow<'a>> {
-    r.filesystems.iter().map(move |f| {
-        (
-            machine,
-            f.mount.as_str(),
-            r.ts_ms,
-            f.used_percent(),
-            f.used_bytes as f64,
-            f.free_bytes as f64,
+fn row<'a>(machine: &'a str, ts: i64, kind: &'static str, instance: &'a str, v: [Option<f64>; 6]) -> InstanceRow<'a> {
+    (machine, ts, kind, instance, v[0], v[1], v[2], v[3], v[4], v[5])
+}
+
+fn instance_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = InstanceRow<'a>> {
+    let ts = r.ts_ms;
+    let fs = r.filesystems.iter().map(move |f| {
+        let v = [
+            Some(f.used_percent()),
+            Some(f.used_bytes as f64),
+            Some(f.free_bytes as f64),
             f.inodes_used_percent(),
-        )
-    })
-}
-
-type DiskRow<'a> = (&'a str, &'a str, i64, f64, f64, f64, f64, f64);
-
-fn disk_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = DiskRow<'a>> {
-    r.disks.iter().map(move |d| {
-        (
-            machine,
-            d.device.as_str(),
-            r.ts_ms,
-            d.read_bytes_per_s,
-            d.write_bytes_per_s,
-            d.read_ops_per_s,
-            d.write_ops_per_s,
-            d.busy_percent,
-        )
-    })
-}
-
-type NetRow<'a> = (&'a str, &'a str, i64, f64, f64, f64, f64, f64, f64);
-
-fn net_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = NetRow<'a>> {
-    r.networks.iter().map(move |n| {
-        (
-            machine,
-            n.interface.as_str(),
-            r.ts_ms,
-            n.rx_bytes_per_s,
-            n.tx_bytes_per_s,
-            n.rx_errors as f64,
-            n.tx_errors as f64,
-            n.rx_drops as f64,
-            n.tx_drops as f64,
-        )
-    })
+            None,
+            None,
+        ];
+        row(machine, ts, "fs", f.mount.as_str(), v)
+    });
+    let disks = r.disks.iter().map(move |d| {
+        let v = [
+            Some(d.read_bytes_per_s),
+            Some(d.write_bytes_per_s),
+            Some(d.read_ops_per_s),
+            Some(d.write_ops_per_s),
+            Some(d.busy_percent),
+            None,
+        ];
+        row(machine, ts, "disk", d.device.as_str(), v)
+    });
+    let nets = r.networks.iter().map(move |n| {
+        let v = [
+            Some(n.rx_bytes_per_s),
+            Some(n.tx_bytes_per_s),
+            Some(n.rx_errors as f64),
+            Some(n.tx_errors as f64),
+            Some(n.rx_drops as f64),
+            Some(n.tx_drops as f64),
+        ];
+        row(machine, ts, "net", n.interface.as_str(), v)
+    });
+    fs.chain(disks).chain(nets)
 }
 
 fn latest_values(r: &Report) -> LatestValues {

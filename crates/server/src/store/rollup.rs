@@ -8,7 +8,7 @@
 
 use sqlx::Row;
 
-use super::catalog::{METRICS, Scope};
+use super::catalog::METRICS;
 use super::{Backend, Result, Store, on_writer};
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -90,17 +90,17 @@ fn floor(ts: i64, bucket: i64) -> i64 {
 
 /// Upserts 5-minute buckets of one metric from raw samples in `[$1, $2)`.
 fn five_min_sql(metric: &super::MetricDef) -> String {
-    let (table, instance) = metric.scope.table();
+    let (table, kind) = metric.scope.raw();
     let col = metric.column;
-    let (inst_select, inst_group) = match instance {
-        Some(c) => (c.to_owned(), format!(", {c}")),
-        None => ("''".to_owned(), String::new()),
+    let (inst_select, inst_group, kind_filter) = match kind {
+        Some(k) => ("instance", ", instance", format!(" AND kind = '{k}'")),
+        None => ("''", "", String::new()),
     };
     format!(
         "INSERT INTO rollup_5m (machine_id, metric, instance, bucket_ms, min_v, max_v, sum_v, count_v) \
          SELECT machine_id, '{name}', {inst_select}, (ts_ms / {b}) * {b}, \
                 MIN({col}), MAX({col}), SUM({col}), COUNT({col}) \
-         FROM {table} WHERE ts_ms >= $1 AND ts_ms < $2 AND {col} IS NOT NULL \
+         FROM {table} WHERE ts_ms >= $1 AND ts_ms < $2 AND {col} IS NOT NULL{kind_filter} \
          GROUP BY machine_id{inst_group}, (ts_ms / {b}) * {b} \
          ON CONFLICT (machine_id, metric, instance, bucket_ms) DO UPDATE SET \
            min_v = excluded.min_v, max_v = excluded.max_v, \
@@ -217,20 +217,10 @@ impl Store {
     pub async fn apply_retention(&self, retention: &Retention) -> Result<u64> {
         let now = self.now_ms();
         let raw_cutoff = now - retention.raw_ms;
-        let mut statements: Vec<(String, i64)> = [
-            Scope::Machine,
-            Scope::Filesystem,
-            Scope::Disk,
-            Scope::Network,
-        ]
-        .iter()
-        .map(|s| {
-            (
-                format!("DELETE FROM {} WHERE ts_ms < $1", s.table().0),
-                raw_cutoff,
-            )
-        })
-        .collect();
+        let mut statements: Vec<(String, i64)> = ["metrics_raw", "instance_raw"]
+            .iter()
+            .map(|t| (format!("DELETE FROM {t} WHERE ts_ms < $1"), raw_cutoff))
+            .collect();
         for tier in [Tier::FiveMin, Tier::Hour] {
             statements.push((
                 format!("DELETE FROM {} WHERE bucket_ms < $1", tier.table()),
@@ -264,6 +254,7 @@ mod tests {
         let fs = super::super::find_metric("filesystem.used_percent").unwrap();
         assert!(!five_min_sql(cpu).contains("GROUP BY machine_id,  "));
         assert!(five_min_sql(cpu).contains("GROUP BY machine_id, (ts_ms"));
-        assert!(five_min_sql(fs).contains("GROUP BY machine_id, mount, (ts_ms"));
+        assert!(five_min_sql(fs).contains("GROUP BY machine_id, instance, (ts_ms"));
+        assert!(five_min_sql(fs).contains("AND kind = 'fs'"));
     }
 }

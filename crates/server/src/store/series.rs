@@ -106,10 +106,10 @@ impl Store {
         from_ms: i64,
         step_ms: i64,
     ) -> Result<Vec<(i64, f64)>> {
-        let (table, instance_col) = q.metric.scope.table();
+        let (table, kind) = q.metric.scope.raw();
         let col = q.metric.column;
-        let instance_filter = match instance_col {
-            Some(c) => format!("AND {c} = $5"),
+        let instance_filter = match kind {
+            Some(k) => format!("AND kind = '{k}' AND instance = $5"),
             // Keeps the parameter list the same shape for every scope.
             None => "AND $5 = $5".to_owned(),
         };
