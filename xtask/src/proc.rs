@@ -22,7 +22,14 @@ pub fn cargo() -> Command {
 /// Builds the server and the agent with the release profile; returns where they are.
 pub fn build_release() -> Result<PathBuf> {
     println!("==> building the server and the agent (release)…");
-    status(cargo().args(["build", "--release", "-p", "optralis", "-p", "optralis-agent"]))?;
+    status(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "optralis",
+        "-p",
+        "optralis-agent",
+    ]))?;
     Ok(root().join("target/release"))
 }
 

@@ -127,13 +127,7 @@ pub static METRICS: &[MetricDef] = &[
         "%",
         "Space used, as df shows it",
     ),
-    m(
-        "filesystem.used_bytes",
-        Filesystem,
-        "v2",
-        "B",
-        "Space used",
-    ),
+    m("filesystem.used_bytes", Filesystem, "v2", "B", "Space used"),
     m(
         "filesystem.free_bytes",
         Filesystem,
@@ -148,20 +142,8 @@ pub static METRICS: &[MetricDef] = &[
         "%",
         "Inodes used",
     ),
-    m(
-        "disk.read_bytes_per_s",
-        Disk,
-        "v1",
-        "B/s",
-        "Bytes read",
-    ),
-    m(
-        "disk.write_bytes_per_s",
-        Disk,
-        "v2",
-        "B/s",
-        "Bytes written",
-    ),
+    m("disk.read_bytes_per_s", Disk, "v1", "B/s", "Bytes read"),
+    m("disk.write_bytes_per_s", Disk, "v2", "B/s", "Bytes written"),
     m(
         "disk.read_ops_per_s",
         Disk,
@@ -190,13 +172,7 @@ pub static METRICS: &[MetricDef] = &[
         "B/s",
         "Bytes received",
     ),
-    m(
-        "network.tx_bytes_per_s",
-        Network,
-        "v2",
-        "B/s",
-        "Bytes sent",
-    ),
+    m("network.tx_bytes_per_s", Network, "v2", "B/s", "Bytes sent"),
     m(
         "network.rx_errors",
         Network,

@@ -416,8 +416,16 @@ type InstanceRow<'a> = (
     Option<f64>,
 );
 
-fn row<'a>(machine: &'a str, ts: i64, kind: &'static str, instance: &'a str, v: [Option<f64>; 6]) -> InstanceRow<'a> {
-    (machine, ts, kind, instance, v[0], v[1], v[2], v[3], v[4], v[5])
+fn row<'a>(
+    machine: &'a str,
+    ts: i64,
+    kind: &'static str,
+    instance: &'a str,
+    v: [Option<f64>; 6],
+) -> InstanceRow<'a> {
+    (
+        machine, ts, kind, instance, v[0], v[1], v[2], v[3], v[4], v[5],
+    )
 }
 
 fn instance_rows<'a>(machine: &'a str, r: &'a Report) -> impl Iterator<Item = InstanceRow<'a>> {

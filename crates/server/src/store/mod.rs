@@ -105,7 +105,10 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-16000");
+                .pragma("cache_size", "-16000")
+                // Checkpoint every ~40 MB of WAL rather than 4 MB: pages rewritten by many
+                // commits are copied back once (BENCHMARKS.md, ingest).
+                .pragma("wal_autocheckpoint", "10000");
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options.clone())
