@@ -7,6 +7,7 @@
 mod catalog;
 mod credentials;
 mod ingest;
+mod ingest_rows;
 mod machines;
 mod migrations;
 mod orgs;
