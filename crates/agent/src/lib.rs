@@ -8,6 +8,7 @@ pub mod collect;
 pub mod config;
 pub mod runner;
 pub mod send;
+pub mod smart;
 pub mod state;
 
 pub use runner::{Agent, AgentError, AgentOptions};

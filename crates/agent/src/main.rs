@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use optralis_agent::collect::{Collector, Platform, native};
 use optralis_agent::config::{FileConfig, parse_interval};
+use optralis_agent::smart::{SmartReport, SmartState, read_all};
 use optralis_agent::{Agent, AgentOptions, clock, state};
 
 /// Optralis agent: collects this machine's metrics and reports them to an Optralis server.
@@ -41,6 +42,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read the S.M.A.R.T. health of this machine's disks (needs smartctl, usually root).
+    Smart {
+        /// Print JSON, exactly as the agent would send it.
+        #[arg(long)]
+        json: bool,
+        /// Read a saved `smartctl --json -a` output instead of running smartctl.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// smartctl to run [default: from PATH, then /usr/sbin].
+        #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
+        smartctl: Option<PathBuf>,
+    },
     /// Enroll (once) and report in a loop until SIGINT or SIGTERM.
     Run {
         /// Server URL, e.g. https://optralis.example.com
@@ -72,6 +85,11 @@ fn main() -> Result<()> {
     init_logs(cli.log_format.as_deref().or(file.log_format.as_deref()));
     match cli.command {
         Command::Once { json } => once(json),
+        Command::Smart {
+            json,
+            from,
+            smartctl,
+        } => smart(json, from, smartctl),
         Command::Run {
             server,
             enroll_key,
@@ -177,6 +195,50 @@ fn once(json: bool) -> Result<()> {
         None => println!("temperature (no sensor)"),
     }
     println!("uptime      {} s", report.uptime_s);
+    Ok(())
+}
+
+fn smart(json: bool, from: Option<PathBuf>, smartctl: Option<PathBuf>) -> Result<()> {
+    let report = match from {
+        Some(path) => {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            SmartReport::from_saved(&bytes)
+        }
+        None => SmartReport::from_readings(read_all(smartctl.as_deref())),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    match &report.state {
+        SmartState::Unavailable { reason } => println!("SMART unavailable: {reason}"),
+        SmartState::Available if report.devices.is_empty() && report.errors.is_empty() => {
+            println!("smartctl found no disk with S.M.A.R.T. data (virtual disks have none)");
+        }
+        SmartState::Available => {}
+    }
+    for d in &report.devices {
+        let dev = &d.device;
+        println!(
+            "{:<12} {:<8} {} ({}, serial {}) {} {}",
+            dev.name,
+            format!("{:?}", d.verdict).to_lowercase(),
+            dev.model,
+            format!("{:?}", dev.protocol).to_uppercase(),
+            dev.serial,
+            dev.temperature_c
+                .map_or_else(String::new, |t| format!("{t} °C")),
+            dev.power_on_hours
+                .map_or_else(String::new, |h| format!("{h} h")),
+        );
+        for r in &d.reasons {
+            println!("{:<12} - {r}", "");
+        }
+    }
+    for e in &report.errors {
+        println!("{:<12} error: {}", e.name, e.error);
+    }
     Ok(())
 }
 

@@ -10,3 +10,4 @@ pub mod api;
 pub const AGENT_API_PREFIX: &str = "/api/v1/agent";
 pub mod interval;
 pub mod sample;
+pub mod smart;

@@ -4,4 +4,5 @@
 mod cli;
 mod collectors;
 mod outbox;
+mod smart;
 mod state;
