@@ -31,6 +31,9 @@ pub struct FileConfig {
     /// Forced interval, e.g. "30s".
     pub interval: Option<String>,
     pub log_format: Option<String>,
+    /// How often disks are read with smartctl, e.g. "30m", or "off".
+    pub smart_interval: Option<String>,
+    pub smartctl: Option<PathBuf>,
     #[serde(default)]
     pub thresholds: Thresholds,
     #[serde(default)]

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use optralis_agent::collect::{Collector, Platform, native};
 use optralis_agent::config::{FileConfig, parse_interval};
-use optralis_agent::smart::{SmartReport, SmartState, read_all};
+use optralis_agent::smart::{SmartReport, SmartState, read_snapshot};
 use optralis_agent::{Agent, AgentOptions, clock, state};
 
 /// Optralis agent: collects this machine's metrics and reports them to an Optralis server.
@@ -73,6 +73,12 @@ enum Command {
         /// Force a reporting interval such as 30s or 2s, overriding the adaptive one.
         #[arg(long, env = "OPTRALIS_INTERVAL", value_name = "DURATION", value_parser = parse_interval)]
         interval: Option<Duration>,
+        /// How often to read disk health with smartctl, e.g. 30m; "off" never [default: 30m].
+        #[arg(long, env = "OPTRALIS_SMART_INTERVAL", value_name = "DURATION")]
+        smart_interval: Option<String>,
+        /// smartctl to run [default: from PATH, then /usr/sbin].
+        #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
+        smartctl: Option<PathBuf>,
     },
 }
 
@@ -95,6 +101,8 @@ fn main() -> Result<()> {
             enroll_key,
             state_dir,
             interval,
+            smart_interval,
+            smartctl,
         } => {
             let server = server.or(file.server.clone()).context(
                 "no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)",
@@ -117,10 +125,31 @@ fn main() -> Result<()> {
                 thresholds: file.thresholds,
                 outbox: file.outbox_limits(),
                 batch_size: 100,
+                smart_interval: parse_smart_interval(
+                    smart_interval
+                        .as_deref()
+                        .or(file.smart_interval.as_deref())
+                        .unwrap_or("30m"),
+                )?,
+                smartctl: smartctl.or(file.smartctl.clone()),
             };
             run(opts)
         }
     }
+}
+
+/// "30m" and the like, or "off".
+fn parse_smart_interval(s: &str) -> Result<Option<Duration>> {
+    if s == "off" {
+        return Ok(None);
+    }
+    let d = humantime::parse_duration(s).with_context(|| {
+        format!("--smart-interval {s:?}: expected a duration such as 30m, or off")
+    })?;
+    if d < Duration::from_secs(60) {
+        bail!("--smart-interval {s:?}: at least 1m (smartctl wakes disks up)");
+    }
+    Ok(Some(d))
 }
 
 fn init_logs(format: Option<&str>) {
@@ -205,7 +234,7 @@ fn smart(json: bool, from: Option<PathBuf>, smartctl: Option<PathBuf>) -> Result
                 std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
             SmartReport::from_saved(&bytes)
         }
-        None => SmartReport::from_readings(read_all(smartctl.as_deref())),
+        None => SmartReport::from_snapshot(read_snapshot(smartctl.as_deref())),
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -40,6 +40,10 @@ pub struct AgentOptions {
     pub outbox: OutboxLimits,
     /// Reports per request when catching up.
     pub batch_size: usize,
+    /// How often disks are read with smartctl; `None` never.
+    pub smart_interval: Option<Duration>,
+    /// smartctl to run; `None` looks for it on PATH and in /usr/sbin.
+    pub smartctl: Option<PathBuf>,
 }
 
 /// What one flush achieved.
@@ -61,6 +65,8 @@ pub struct Agent<P> {
     batch_size: usize,
     /// When the collector took its first reading; rates need some time after it.
     primed_at: Option<Instant>,
+    /// When the disks were last read with smartctl.
+    smart_read_at: Option<Instant>,
 }
 
 /// Shortest span the first report's rates may cover.
@@ -85,6 +91,7 @@ impl<P: Platform> Agent<P> {
             server_interval: None,
             local_interval: HEALTHY_INTERVAL_S,
             primed_at: Some(primed_at),
+            smart_read_at: None,
             opts,
         })
     }
@@ -145,6 +152,12 @@ impl<P: Platform> Agent<P> {
         report.interval_s = interval.max(1);
         if self.facts_pending {
             report.facts = Some(self.collector.platform().facts());
+        }
+        if let Some(every) = self.opts.smart_interval {
+            if self.smart_read_at.is_none_or(|at| at.elapsed() >= every) {
+                report.smart = Some(crate::smart::read_snapshot(self.opts.smartctl.as_deref()));
+                self.smart_read_at = Some(Instant::now());
+            }
         }
         self.local_interval = self.opts.thresholds.interval_for(&report);
         let seq = self.outbox.push(report.ts_ms, |seq, stats| {

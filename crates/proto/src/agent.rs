@@ -62,6 +62,9 @@ pub struct Report {
     pub facts: Option<HostFacts>,
     #[serde(default)]
     pub outbox: OutboxStats,
+    /// Disk health, on the reports that follow a S.M.A.R.T. reading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smart: Option<crate::smart::SmartSnapshot>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

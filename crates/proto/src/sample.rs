@@ -69,5 +69,6 @@ pub fn report(seq: u64, ts_ms: i64) -> Report {
         cpu_temp_c: Some(45.0),
         facts: None,
         outbox: OutboxStats::default(),
+        smart: None,
     }
 }

@@ -92,6 +92,27 @@ impl ExitStatus {
     }
 }
 
+/// What the agent found when it last read the disks: attached to a report every
+/// `smart_interval` (30 min by default), not to every report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmartSnapshot {
+    /// `None` when smartctl could be used; otherwise why not ("smartctl not found",
+    /// "permission denied …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    #[serde(default)]
+    pub devices: Vec<SmartDevice>,
+    /// Disks smartctl listed but could not read, with its message.
+    #[serde(default)]
+    pub errors: Vec<DiskError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiskError {
+    pub name: String,
+    pub error: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SmartDevice {
     /// Device path and smartctl type, e.g. `/dev/sda` and `sat` or `megaraid,0`.
@@ -132,6 +153,15 @@ pub const HOT_ROTATING_C: i32 = 60;
 pub const HOT_SOLID_STATE_C: i32 = 70;
 
 impl SmartDevice {
+    /// The disk's identity across reports: its serial number, or its path without one.
+    pub fn key(&self) -> &str {
+        if self.serial.trim().is_empty() {
+            &self.name
+        } else {
+            self.serial.trim()
+        }
+    }
+
     pub fn is_solid_state(&self) -> bool {
         self.protocol == Protocol::Nvme || self.rotation_rpm == Some(0)
     }

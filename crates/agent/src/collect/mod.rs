@@ -212,6 +212,7 @@ impl<P: Platform> Collector<P> {
             cpu_temp_c: self.platform.cpu_temperature(),
             facts: None,
             outbox: Default::default(),
+            smart: None,
         })
     }
 }

@@ -7,7 +7,7 @@ mod parse;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use optralis_proto::smart::SmartDevice;
+use optralis_proto::smart::{DiskError, SmartDevice, SmartSnapshot};
 use serde::Serialize;
 
 pub use parse::{ParseError, parse_device, parse_scan};
@@ -18,22 +18,6 @@ pub use parse::{ParseError, parse_device, parse_scan};
 pub enum SmartState {
     Available,
     Unavailable { reason: String },
-}
-
-/// One disk smartctl was asked about: its reading, or why there is none.
-#[derive(Debug, Clone, Serialize)]
-pub struct DiskReading {
-    pub name: String,
-    pub device_type: String,
-    #[serde(flatten)]
-    pub result: Reading,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum Reading {
-    Device(Box<SmartDevice>),
-    Error { error: String },
 }
 
 /// Where smartctl is: the configured path, else the first `smartctl` on PATH, else the
@@ -77,45 +61,45 @@ fn run(smartctl: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
-/// Reads every disk smartctl finds. `Err` is the machine-wide state when nothing can be read.
-pub fn read_all(smartctl: Option<&Path>) -> Result<Vec<DiskReading>, SmartState> {
-    let Some(smartctl) = find_smartctl(smartctl) else {
-        return Err(SmartState::Unavailable {
-            reason: "smartctl not found".into(),
-        });
+/// Reads every disk smartctl finds, as the agent sends it.
+pub fn read_snapshot(smartctl: Option<&Path>) -> SmartSnapshot {
+    let unavailable = |reason: String| SmartSnapshot {
+        unavailable: Some(reason),
+        devices: Vec::new(),
+        errors: Vec::new(),
     };
-    let scan = run(&smartctl, &["--scan-open", "--json"])
-        .map_err(|reason| SmartState::Unavailable { reason })?;
-    let devices = parse_scan(&scan).map_err(|e| SmartState::Unavailable {
-        reason: e.to_string(),
-    })?;
-    let mut readings = Vec::new();
-    for (name, device_type) in devices {
-        let result = match run(&smartctl, &["--json", "-a", "-d", &device_type, &name]) {
-            Ok(json) => match parse_device(&json) {
-                Ok(d) => Reading::Device(Box::new(d)),
-                Err(e) => Reading::Error {
-                    error: e.to_string(),
-                },
-            },
-            Err(e) => Reading::Error { error: e },
-        };
-        readings.push(DiskReading {
-            name,
-            device_type,
-            result,
-        });
-    }
-    if !readings.is_empty()
-        && readings
-            .iter()
-            .all(|r| matches!(&r.result, Reading::Error { error } if error.contains("ermission")))
+    let Some(smartctl) = find_smartctl(smartctl) else {
+        return unavailable("smartctl not found".into());
+    };
+    let scan = match run(&smartctl, &["--scan-open", "--json"])
+        .and_then(|s| parse_scan(&s).map_err(|e| e.to_string()))
     {
-        return Err(SmartState::Unavailable {
-            reason: "permission denied (run the agent as root)".into(),
-        });
+        Ok(devices) => devices,
+        Err(reason) => return unavailable(reason),
+    };
+    let mut snapshot = SmartSnapshot {
+        unavailable: None,
+        devices: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (name, device_type) in scan {
+        let read = run(&smartctl, &["--json", "-a", "-d", &device_type, &name])
+            .and_then(|json| parse_device(&json).map_err(|e| e.to_string()));
+        match read {
+            Ok(d) => snapshot.devices.push(d),
+            Err(error) => snapshot.errors.push(DiskError { name, error }),
+        }
     }
-    Ok(readings)
+    if snapshot.devices.is_empty()
+        && !snapshot.errors.is_empty()
+        && snapshot
+            .errors
+            .iter()
+            .all(|e| e.error.contains("ermission denied"))
+    {
+        return unavailable("permission denied (run the agent as root)".into());
+    }
+    snapshot
 }
 
 /// A device with the verdict the shared rules give it: what `optralis-agent smart` prints
@@ -149,57 +133,32 @@ pub struct SmartReport {
     pub errors: Vec<DiskError>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct DiskError {
-    pub name: String,
-    pub error: String,
-}
-
 impl SmartReport {
-    pub fn from_readings(readings: Result<Vec<DiskReading>, SmartState>) -> Self {
-        match readings {
-            Err(state) => Self {
-                state,
-                devices: Vec::new(),
-                errors: Vec::new(),
+    pub fn from_snapshot(s: SmartSnapshot) -> Self {
+        Self {
+            state: match s.unavailable {
+                Some(reason) => SmartState::Unavailable { reason },
+                None => SmartState::Available,
             },
-            Ok(readings) => {
-                let mut devices = Vec::new();
-                let mut errors = Vec::new();
-                for r in readings {
-                    match r.result {
-                        Reading::Device(d) => devices.push(JudgedDevice::new(*d)),
-                        Reading::Error { error } => errors.push(DiskError {
-                            name: r.name,
-                            error,
-                        }),
-                    }
-                }
-                Self {
-                    state: SmartState::Available,
-                    devices,
-                    errors,
-                }
-            }
+            devices: s.devices.into_iter().map(JudgedDevice::new).collect(),
+            errors: s.errors,
         }
     }
 
     /// A report from one saved `smartctl --json -a` output.
     pub fn from_saved(json: &[u8]) -> Self {
+        let mut snapshot = SmartSnapshot {
+            unavailable: None,
+            devices: Vec::new(),
+            errors: Vec::new(),
+        };
         match parse_device(json) {
-            Ok(d) => Self {
-                state: SmartState::Available,
-                devices: vec![JudgedDevice::new(d)],
-                errors: Vec::new(),
-            },
-            Err(e) => Self {
-                state: SmartState::Available,
-                devices: Vec::new(),
-                errors: vec![DiskError {
-                    name: "(saved output)".into(),
-                    error: e.to_string(),
-                }],
-            },
+            Ok(d) => snapshot.devices.push(d),
+            Err(e) => snapshot.errors.push(DiskError {
+                name: "(saved output)".into(),
+                error: e.to_string(),
+            }),
         }
+        Self::from_snapshot(snapshot)
     }
 }

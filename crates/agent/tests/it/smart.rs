@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use optralis_agent::smart::{SmartReport, SmartState, parse_device, parse_scan, read_all};
+use optralis_agent::smart::{SmartReport, SmartState, parse_device, parse_scan, read_snapshot};
 use optralis_proto::smart::{Protocol, Verdict};
 
 fn own(name: &str) -> Vec<u8> {
@@ -120,7 +120,9 @@ fn unreadable_devices_and_scans() {
 
 #[test]
 fn no_smartctl_is_a_state_not_silence() {
-    let report = SmartReport::from_readings(read_all(Some(Path::new("/nonexistent/smartctl"))));
+    let snapshot = read_snapshot(Some(Path::new("/nonexistent/smartctl")));
+    assert_eq!(snapshot.unavailable.as_deref(), Some("smartctl not found"));
+    let report = SmartReport::from_snapshot(snapshot);
     assert_eq!(
         report.state,
         SmartState::Unavailable {

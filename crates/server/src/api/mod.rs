@@ -3,6 +3,7 @@
 
 mod agent;
 mod auth;
+mod disks;
 mod error;
 mod machines;
 mod meta;
@@ -64,6 +65,8 @@ pub fn app(state: AppState) -> Router {
         .route("/machines", get(machines::list))
         .route("/machines/{id}", get(machines::get_one))
         .route("/machines/{id}/series", get(machines::series))
+        .route("/machines/{id}/disks", get(disks::list))
+        .route("/machines/{id}/disks/{key}/history", get(disks::history))
         .nest("/agent", agent_routes)
         .fallback(meta::not_found);
 

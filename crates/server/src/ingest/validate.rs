@@ -236,6 +236,28 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
     if let Some(f) = &r.facts {
         validate_facts(f)?;
     }
+    if let Some(smart) = &r.smart {
+        count("smart.devices", smart.devices.len(), limits)?;
+        count("smart.errors", smart.errors.len(), limits)?;
+        for (i, d) in smart.devices.iter().enumerate() {
+            let at = |s: &str| format!("smart.devices[{i}].{s}");
+            name(&at("name"), &d.name)?;
+            for (field, v) in [
+                ("model", &d.model),
+                ("serial", &d.serial),
+                ("firmware", &d.firmware),
+                ("device_type", &d.device_type),
+            ] {
+                if v.len() > MAX_NAME {
+                    return Err(FieldError::new(
+                        at(field),
+                        format!("longer than {MAX_NAME} bytes"),
+                    ));
+                }
+            }
+            count(&at("ata_attributes"), d.ata_attributes.len(), limits)?;
+        }
+    }
     Ok(())
 }
 

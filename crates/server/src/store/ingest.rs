@@ -99,7 +99,7 @@ pub(super) async fn run_writer(
         match written {
             Ok(outcomes) => {
                 for (job, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                    answer(&backend, job, Ok(outcome)).await;
                 }
             }
             Err(e) if group.len() > 1 => {
@@ -109,7 +109,7 @@ pub(super) async fn run_writer(
                     let result = write_group(&backend, &sql, now, std::slice::from_ref(&job))
                         .await
                         .map(|mut o| o.pop().unwrap_or_default());
-                    let _ = job.reply.send(result);
+                    answer(&backend, job, result).await;
                 }
             }
             Err(e) => {
@@ -119,6 +119,24 @@ pub(super) async fn run_writer(
             }
         }
     }
+}
+
+/// Answers a job once its reports are committed. Disk readings, which come with a report
+/// every half hour or so, are stored first, in a transaction of their own: idempotent, so
+/// if that fails the agent resends and nothing is lost.
+async fn answer(backend: &Backend, job: IngestJob, written: Result<IngestOutcome>) {
+    let result = match written {
+        Ok(outcome) => {
+            let with_smart: Vec<&Report> =
+                job.reports.iter().filter(|r| r.smart.is_some()).collect();
+            super::disks::write_snapshots(backend, job.agent.machine_id.as_str(), &with_smart)
+                .await
+                .map(|()| outcome)
+                .map_err(|e| StoreError::Write(e.to_string()))
+        }
+        Err(e) => Err(e),
+    };
+    let _ = job.reply.send(result);
 }
 
 /// Writes every job's reports in one transaction; one outcome per job, in order.

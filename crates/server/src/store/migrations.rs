@@ -25,17 +25,31 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
 }
 
 pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
-    migrator(&[(
-        1,
-        "init",
-        include_str!("../../migrations/sqlite/0001_init.sql"),
-    )])
+    migrator(&[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/sqlite/0001_init.sql"),
+        ),
+        (
+            2,
+            "disks",
+            include_str!("../../migrations/sqlite/0002_disks.sql"),
+        ),
+    ])
 });
 
 pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
-    migrator(&[(
-        1,
-        "init",
-        include_str!("../../migrations/postgres/0001_init.sql"),
-    )])
+    migrator(&[
+        (
+            1,
+            "init",
+            include_str!("../../migrations/postgres/0001_init.sql"),
+        ),
+        (
+            2,
+            "disks",
+            include_str!("../../migrations/postgres/0002_disks.sql"),
+        ),
+    ])
 });

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod credentials;
+mod disks;
 mod ingest;
 mod ingest_rows;
 mod machines;
@@ -25,6 +26,7 @@ use crate::clock::SharedClock;
 
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use credentials::{ApiTokenInfo, Principal, Role};
+pub use disks::{Disk, DiskSample, MachineDisks};
 pub use ingest::IngestOutcome;
 pub use machines::{AgentIdentity, EnrolledMachine};
 pub use rollup::{DAY_MS, Retention, Tier};

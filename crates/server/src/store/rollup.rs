@@ -221,6 +221,12 @@ impl Store {
             .iter()
             .map(|t| (format!("DELETE FROM {t} WHERE ts_ms < $1"), raw_cutoff))
             .collect();
+        // Disk health history is small (a sample per disk every half hour): kept as long as
+        // the hourly tier.
+        statements.push((
+            "DELETE FROM disk_samples WHERE ts_ms < $1".to_owned(),
+            now - retention.hour_ms,
+        ));
         for tier in [Tier::FiveMin, Tier::Hour] {
             statements.push((
                 format!("DELETE FROM {} WHERE bucket_ms < $1", tier.table()),

@@ -29,6 +29,8 @@ fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
         thresholds: Thresholds::default(),
         outbox: OutboxLimits::default(),
         batch_size: 4,
+        smart_interval: Some(Duration::from_secs(3600)),
+        smartctl: None,
     }
 }
 
@@ -165,5 +167,12 @@ async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
         "real memory figures from this machine"
     );
     assert!(!latest.cpu_per_core.is_empty());
+    // The first report carried a disk-health reading (whatever this machine allows).
+    let disks = server
+        .store()
+        .machine_disks(&org, &MachineId::from_path(&machines[0].id))
+        .await
+        .unwrap();
+    assert_ne!(disks.state, "unknown", "{disks:?}");
     server.stop().await;
 }

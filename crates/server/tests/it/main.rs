@@ -5,6 +5,7 @@
 mod support;
 
 mod agent_e2e;
+mod api_disks;
 mod api_ingest;
 mod api_query;
 mod cli;

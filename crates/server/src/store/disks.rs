@@ -1,0 +1,321 @@
+//! Disk health: each report's S.M.A.R.T. snapshot updates the machine's disks (current
+//! state and verdict) and appends to their history. The verdict is computed here, by the
+//! shared rules, never taken from the agent.
+
+use optralis_proto::agent::Report;
+use optralis_proto::smart::{SmartDevice, Verdict};
+use serde::{Deserialize, Serialize};
+
+use super::{Backend, Result, Store, StoreError, on_reader, on_writer};
+use crate::ids::{MachineId, OrgId};
+
+/// A disk as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Disk {
+    pub key: String,
+    pub name: String,
+    pub device_type: String,
+    pub protocol: String,
+    pub model: String,
+    pub serial: String,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// The latest normalised reading.
+    pub device: SmartDevice,
+}
+
+/// A machine's disks and whether they can be read at all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MachineDisks {
+    /// `unknown` until the agent has sent a reading, then `available` or `unavailable`.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at_ms: Option<i64>,
+    pub disks: Vec<Disk>,
+}
+
+/// One point of a disk's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiskSample {
+    pub ts_ms: i64,
+    pub verdict: Verdict,
+    pub temperature_c: Option<f64>,
+    pub power_on_hours: Option<f64>,
+    pub reallocated: Option<f64>,
+    pub pending: Option<f64>,
+    pub uncorrectable: Option<f64>,
+    pub media_errors: Option<f64>,
+    pub percentage_used: Option<f64>,
+    pub grown_defects: Option<f64>,
+}
+
+fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ok => "ok",
+        Verdict::Warning => "warning",
+        Verdict::Failing => "failing",
+    }
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict> {
+    match s {
+        "ok" => Ok(Verdict::Ok),
+        "warning" => Ok(Verdict::Warning),
+        "failing" => Ok(Verdict::Failing),
+        other => Err(StoreError::Corrupt(format!("verdict {other:?}"))),
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn sample_of(d: &SmartDevice, ts_ms: i64, verdict: Verdict) -> DiskSample {
+    let attr = |id| d.attribute(id).map(|a| a.raw as f64);
+    DiskSample {
+        ts_ms,
+        verdict,
+        temperature_c: d.temperature_c.map(f64::from),
+        power_on_hours: d.power_on_hours.map(|h| h as f64),
+        reallocated: attr(5),
+        pending: attr(197),
+        uncorrectable: attr(198),
+        media_errors: d.nvme.as_ref().map(|n| n.media_errors as f64),
+        percentage_used: d.nvme.as_ref().map(|n| f64::from(n.percentage_used)),
+        grown_defects: d.scsi.as_ref().map(|s| s.grown_defects as f64),
+    }
+}
+
+/// Lets the pool macros run on a bare backend.
+struct StoreRef<'a> {
+    backend: &'a Backend,
+}
+
+/// Stores the S.M.A.R.T. snapshots of committed reports (called by the ingest writer before
+/// it answers, so an acknowledged report has its disks stored). Idempotent: a replay
+/// rewrites the same state and adds no sample twice.
+pub(super) async fn write_snapshots(
+    backend: &Backend,
+    machine: &str,
+    reports: &[&Report],
+) -> Result<()> {
+    let store = StoreRef { backend };
+    for r in reports {
+        let Some(snapshot) = &r.smart else { continue };
+        on_writer!(store, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE machines SET smart_read_ms = $1, smart_unavailable = $2 \
+                 WHERE id = $3 AND (smart_read_ms IS NULL OR smart_read_ms <= $1)",
+            )
+            .bind(r.ts_ms)
+            .bind(snapshot.unavailable.as_deref())
+            .bind(machine)
+            .execute(&mut *tx)
+            .await?;
+            for d in &snapshot.devices {
+                let (verdict, reasons) = d.verdict();
+                let s = sample_of(d, r.ts_ms, verdict);
+                sqlx::query(
+                    "INSERT INTO disks (machine_id, disk_key, name, device_type, protocol, model, serial, \
+                       verdict, reasons, device, first_seen_ms, last_seen_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                     ON CONFLICT (machine_id, disk_key) DO UPDATE SET \
+                       name = excluded.name, device_type = excluded.device_type, \
+                       protocol = excluded.protocol, model = excluded.model, serial = excluded.serial, \
+                       verdict = excluded.verdict, reasons = excluded.reasons, device = excluded.device, \
+                       last_seen_ms = excluded.last_seen_ms \
+                     WHERE disks.last_seen_ms <= excluded.last_seen_ms",
+                )
+                .bind(machine)
+                .bind(d.key())
+                .bind(&d.name)
+                .bind(&d.device_type)
+                .bind(json(&d.protocol)?.trim_matches('"').to_owned())
+                .bind(&d.model)
+                .bind(&d.serial)
+                .bind(verdict_text(verdict))
+                .bind(json(&reasons)?)
+                .bind(json(d)?)
+                .bind(r.ts_ms)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO disk_samples (machine_id, disk_key, ts_ms, verdict, temperature_c, \
+                       power_on_hours, reallocated, pending, uncorrectable, media_errors, \
+                       percentage_used, grown_defects) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (machine_id, disk_key, ts_ms) DO NOTHING",
+                )
+                .bind(machine)
+                .bind(d.key())
+                .bind(s.ts_ms)
+                .bind(verdict_text(verdict))
+                .bind(s.temperature_c)
+                .bind(s.power_on_hours)
+                .bind(s.reallocated)
+                .bind(s.pending)
+                .bind(s.uncorrectable)
+                .bind(s.media_errors)
+                .bind(s.percentage_used)
+                .bind(s.grown_defects)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+    }
+    Ok(())
+}
+
+/// `device` JSON, verdict, reasons, name, device_type, protocol, model, serial, key,
+/// first_seen_ms, last_seen_ms.
+type DiskRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+impl Store {
+    pub async fn machine_disks(&self, org: &OrgId, machine: &MachineId) -> Result<MachineDisks> {
+        let head = on_reader!(self, pool => {
+            sqlx::query_as::<_, (Option<i64>, Option<String>)>(
+                "SELECT smart_read_ms, smart_unavailable FROM machines WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org.as_str())
+            .bind(machine.as_str())
+            .fetch_optional(pool)
+            .await
+        })?;
+        let (read_at_ms, unavailable) = head.ok_or(StoreError::NotFound)?;
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, DiskRow>(
+                "SELECT device, verdict, reasons, name, device_type, protocol, model, serial, disk_key, \
+                   first_seen_ms, last_seen_ms FROM disks WHERE machine_id = $1 ORDER BY name, disk_key",
+            )
+            .bind(machine.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let disks = rows
+            .into_iter()
+            .map(
+                |(
+                    device,
+                    verdict,
+                    reasons,
+                    name,
+                    device_type,
+                    protocol,
+                    model,
+                    serial,
+                    key,
+                    first,
+                    last,
+                )| {
+                    Ok(Disk {
+                        key,
+                        name,
+                        device_type,
+                        protocol,
+                        model,
+                        serial,
+                        verdict: parse_verdict(&verdict)?,
+                        reasons: serde_json::from_str(&reasons).map_err(corrupt)?,
+                        first_seen_ms: first,
+                        last_seen_ms: last,
+                        device: serde_json::from_str(&device).map_err(corrupt)?,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        let state = match (read_at_ms, &unavailable) {
+            (None, _) => "unknown",
+            (Some(_), Some(_)) => "unavailable",
+            (Some(_), None) => "available",
+        };
+        Ok(MachineDisks {
+            state: state.to_owned(),
+            reason: unavailable,
+            read_at_ms,
+            disks,
+        })
+    }
+
+    /// A disk's history between `from_ms` and `to_ms`, oldest first.
+    pub async fn disk_history(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        disk_key: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<DiskSample>> {
+        self.check_machine(org, machine).await?;
+        type Row = (
+            i64,
+            String,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+        );
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, Row>(
+                "SELECT ts_ms, verdict, temperature_c, power_on_hours, reallocated, pending, \
+                   uncorrectable, media_errors, percentage_used, grown_defects FROM disk_samples \
+                 WHERE machine_id = $1 AND disk_key = $2 AND ts_ms >= $3 AND ts_ms <= $4 ORDER BY ts_ms",
+            )
+            .bind(machine.as_str())
+            .bind(disk_key)
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(pool)
+            .await
+        })?;
+        if rows.is_empty() {
+            // An unknown disk is a 404, an empty range of a known one is not.
+            let known = on_reader!(self, pool => {
+                sqlx::query_scalar::<_, String>("SELECT disk_key FROM disks WHERE machine_id = $1 AND disk_key = $2")
+                    .bind(machine.as_str())
+                    .bind(disk_key)
+                    .fetch_optional(pool)
+                    .await
+            })?;
+            known.ok_or(StoreError::NotFound)?;
+        }
+        rows.into_iter()
+            .map(|(ts_ms, verdict, t, h, re, pe, un, me, pu, gd)| {
+                Ok(DiskSample {
+                    ts_ms,
+                    verdict: parse_verdict(&verdict)?,
+                    temperature_c: t,
+                    power_on_hours: h,
+                    reallocated: re,
+                    pending: pe,
+                    uncorrectable: un,
+                    media_errors: me,
+                    percentage_used: pu,
+                    grown_defects: gd,
+                })
+            })
+            .collect()
+    }
+}
