@@ -25,6 +25,8 @@ pub enum AgentError {
     NeedEnrollKey(String),
     #[error("enrollment refused: {0}")]
     EnrollRefused(String),
+    #[error("server unavailable: {0}")]
+    ServerUnavailable(String),
     #[error("stopped before enrollment completed")]
     Stopped,
 }
@@ -122,11 +124,7 @@ impl<P: Platform> Agent<P> {
         };
         let resp = match self.client.enroll(&req) {
             Ok(r) => r,
-            Err(SendError::Unavailable(m)) => {
-                return Err(AgentError::EnrollRefused(format!(
-                    "server unavailable: {m}"
-                )));
-            }
+            Err(SendError::Unavailable(m)) => return Err(AgentError::ServerUnavailable(m)),
             Err(e) => return Err(AgentError::EnrollRefused(e.to_string())),
         };
         self.outbox.continue_after(resp.last_seq)?;
@@ -255,7 +253,7 @@ impl<P: Platform> Agent<P> {
         let mut backoff = Duration::from_secs(2);
         while let Err(e) = self.enroll() {
             match e {
-                AgentError::EnrollRefused(ref m) if m.starts_with("server unavailable") => {
+                AgentError::ServerUnavailable(_) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "cannot enroll yet");
                     if !sleep_unless_stopped(backoff, stop) {
                         return Err(AgentError::Stopped);
