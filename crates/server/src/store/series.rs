@@ -42,7 +42,15 @@ pub fn plan(q: &SeriesQuery<'_>, now_ms: i64, retention: &Retention) -> (Tier, i
     } else {
         Tier::Hour
     };
-    (tier, step_ms.max(tier.bucket_ms()))
+    // Rollup points are whole buckets: a step is a multiple of the tier's bucket, so the
+    // switch from rollups to the raw tail falls on a step boundary and no point is doubled.
+    let bucket = tier.bucket_ms();
+    let step_ms = if bucket > 0 {
+        (step_ms.max(bucket) + bucket - 1) / bucket * bucket
+    } else {
+        step_ms
+    };
+    (tier, step_ms)
 }
 
 impl Store {
@@ -72,7 +80,8 @@ impl Store {
                  AND bucket_ms >= $4 AND bucket_ms < $6 GROUP BY b ORDER BY b",
                 tier.table()
             );
-            let until = q.to_ms.min(done);
+            let switch = done - done.rem_euclid(step_ms);
+            let until = q.to_ms.min(switch);
             let rows: Vec<(i64, f64)> = on_reader!(self, pool => {
                 sqlx::query_as(&sql)
                     .bind(machine.as_str())
@@ -85,7 +94,7 @@ impl Store {
                     .await
             })?;
             points = rows;
-            raw_from = raw_from.max(done);
+            raw_from = raw_from.max(switch);
         }
         if raw_from < q.to_ms {
             points.extend(self.raw_points(machine, q, raw_from, step_ms).await?);
@@ -164,9 +173,9 @@ mod tests {
         let cases = [
             (HOUR_MS, None, Tier::Raw, 0),
             (24 * HOUR_MS, None, Tier::Raw, 86_000),
-            (7 * DAY_MS - 1, None, Tier::FiveMin, 604_000),
-            (30 * DAY_MS, None, Tier::FiveMin, 2_592_000),
-            (365 * DAY_MS, None, Tier::Hour, 31_536_000),
+            (7 * DAY_MS - 1, None, Tier::FiveMin, 900_000),
+            (30 * DAY_MS, None, Tier::FiveMin, 2_700_000),
+            (365 * DAY_MS, None, Tier::Hour, 32_400_000),
             (HOUR_MS, Some(3600), Tier::Hour, 3_600_000),
             (10 * DAY_MS, Some(60), Tier::FiveMin, FIVE_MIN_MS),
             (100 * DAY_MS, Some(300), Tier::Hour, HOUR_MS),

@@ -197,6 +197,35 @@ async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
         s.points[0].1
     );
 
+    // A range that ends past the rollups reads the tail from raw samples, and the switch
+    // between the two never yields the same bucket twice.
+    // (Enrolling again: same machine, a new token.)
+    let (_, token) = app.enroll("rollup-1").await;
+    let agent = app.agent(&token).await;
+    let tail: Vec<_> = (0..3)
+        .map(|i| sample::report(500 + i, app.now() - 60_000 + i as i64 * 10_000))
+        .collect();
+    app.store.ingest_reports(&agent, &tail).await.unwrap();
+    let q = SeriesQuery {
+        metric: cpu,
+        instance: None,
+        from_ms: app.now() - 8 * 24 * HOUR,
+        to_ms: app.now(),
+        step_s: None,
+    };
+    let s = app.store.series(&org, &machine, &q, &r).await.unwrap();
+    assert_eq!(s.tier, "5m");
+    assert!(
+        s.points.windows(2).all(|w| w[0].0 < w[1].0),
+        "{:?}",
+        s.points
+    );
+    assert!(
+        s.points.last().unwrap().0 >= app.now() - 15 * MIN,
+        "the raw tail is there: {:?}",
+        s.points.last()
+    );
+
     // 30 days read from rollups stay around a thousand points.
     app.clock.set(start + 30 * 24 * HOUR);
     let q = SeriesQuery {
