@@ -78,8 +78,11 @@ impl<P: Platform> Agent<P> {
     pub fn new(opts: AgentOptions, platform: P) -> Result<Self, AgentError> {
         state::ensure_dir(&opts.state_dir)?;
         let outbox = Outbox::open(&opts.state_dir.join("outbox.redb"), opts.outbox)?;
-        let enrollment =
-            state::load_enrollment(&opts.state_dir)?.filter(|e| e.server == opts.server);
+        // A new outbox numbers from 1 again: enroll again (same machine) so the server says
+        // where its numbering stands, or fresh reports would be taken for replays.
+        let enrollment = state::load_enrollment(&opts.state_dir)?
+            .filter(|e| e.server == opts.server)
+            .filter(|_| !outbox.is_new());
         let mut collector = Collector::new(platform);
         let primed_at = Instant::now();
         collector.prime(primed_at)?;
@@ -111,6 +114,11 @@ impl<P: Platform> Agent<P> {
         if self.enrollment.is_some() {
             return Ok(());
         }
+        self.reenroll()
+    }
+
+    /// Enrolls now; the current enrollment is replaced only if this one succeeds.
+    fn reenroll(&mut self) -> Result<(), AgentError> {
         let key = self
             .opts
             .enroll_key
@@ -171,6 +179,10 @@ impl<P: Platform> Agent<P> {
     pub fn flush(&mut self) -> Result<Flushed, SendError> {
         let mut done = Flushed::default();
         loop {
+            if self.enrollment.is_none() {
+                self.enroll()
+                    .map_err(|e| SendError::Unauthorized(format!("not enrolled: {e}")))?;
+            }
             let Some(enrollment) = self.enrollment.clone() else {
                 return Err(SendError::Unauthorized("not enrolled".into()));
             };
@@ -200,6 +212,8 @@ impl<P: Platform> Agent<P> {
                     if reply.next_interval_s.is_some() {
                         self.server_interval = reply.next_interval_s;
                     }
+                    // Back towards the configured batch size after a success.
+                    self.batch_size = (self.batch_size * 2).min(self.opts.batch_size.max(1));
                     if settled.is_empty() {
                         // Nothing settled: sending the same batch again would loop.
                         return Err(SendError::Refused {
@@ -215,8 +229,9 @@ impl<P: Platform> Agent<P> {
                 Err(SendError::Unauthorized(m)) => {
                     // The machine was deleted, or re-enrolled elsewhere: enroll again.
                     tracing::warn!(message = %m, "machine token refused; enrolling again");
-                    self.enrollment = None;
-                    if let Err(e) = self.enroll() {
+                    // Keep the current enrollment until a new one succeeds: the next flush
+                    // tries again if this one fails.
+                    if let Err(e) = self.reenroll() {
                         return Err(SendError::Unauthorized(e.to_string()));
                     }
                 }

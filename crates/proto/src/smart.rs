@@ -256,9 +256,10 @@ impl SmartDevice {
                     format!("{} grown defects", s.grown_defects),
                 );
             }
-            let uncorrected = s.uncorrected_read_errors
-                + s.uncorrected_write_errors
-                + s.uncorrected_verify_errors;
+            let uncorrected = s
+                .uncorrected_read_errors
+                .saturating_add(s.uncorrected_write_errors)
+                .saturating_add(s.uncorrected_verify_errors);
             if uncorrected > 0 {
                 say(
                     Verdict::Warning,

@@ -57,21 +57,34 @@ pub struct Queued {
 pub struct Outbox {
     db: Database,
     limits: OutboxLimits,
+    created: bool,
 }
 
 impl Outbox {
     pub fn open(path: &Path, limits: OutboxLimits) -> Result<Self> {
         let db = Database::create(path).map_err(dberr)?;
         let tx = db.begin_write().map_err(dberr)?;
+        let created;
         {
             tx.open_table(REPORTS).map_err(dberr)?;
             let mut meta = tx.open_table(META).map_err(dberr)?;
-            if meta.get(NEXT_SEQ).map_err(dberr)?.is_none() {
+            created = meta.get(NEXT_SEQ).map_err(dberr)?.is_none();
+            if created {
                 meta.insert(NEXT_SEQ, 1).map_err(dberr)?;
             }
         }
         tx.commit().map_err(dberr)?;
-        Ok(Self { db, limits })
+        Ok(Self {
+            db,
+            limits,
+            created,
+        })
+    }
+
+    /// Whether this outbox was created by `open` (rather than found), i.e. its sequence
+    /// numbers start over.
+    pub fn is_new(&self) -> bool {
+        self.created
     }
 
     /// Stores the report `build` makes with the next sequence number, after making room.

@@ -83,8 +83,12 @@ pub fn read_snapshot(smartctl: Option<&Path>) -> SmartSnapshot {
         errors: Vec::new(),
     };
     for (name, device_type) in scan {
-        let read = run(&smartctl, &["--json", "-a", "-d", &device_type, &name])
-            .and_then(|json| parse_device(&json).map_err(|e| e.to_string()));
+        // `-n standby`: a spun-down disk is skipped rather than woken up.
+        let read = run(
+            &smartctl,
+            &["--json", "-a", "-n", "standby", "-d", &device_type, &name],
+        )
+        .and_then(|json| parse_device(&json).map_err(|e| e.to_string()));
         match read {
             Ok(d) => snapshot.devices.push(d),
             Err(error) => snapshot.errors.push(DiskError { name, error }),

@@ -78,7 +78,7 @@ pub async fn series(
     if from >= to {
         return Err(ApiError::invalid_field("from", "must be before to"));
     }
-    if to - from > MAX_RANGE_MS {
+    if to.saturating_sub(from) > MAX_RANGE_MS {
         return Err(ApiError::invalid_field(
             "from",
             "range is longer than 3 years",
@@ -86,6 +86,12 @@ pub async fn series(
     }
     if p.step == Some(0) {
         return Err(ApiError::invalid_field("step", "must be 1 or more seconds"));
+    }
+    if p.step.is_some_and(|s| s > (MAX_RANGE_MS / 1000) as u64) {
+        return Err(ApiError::invalid_field(
+            "step",
+            "is longer than the longest range",
+        ));
     }
     let query = SeriesQuery {
         metric,

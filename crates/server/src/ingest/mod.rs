@@ -33,8 +33,8 @@ pub struct Checked {
 pub fn check_batch(batch: &RawBatch<'_>, now_ms: i64, limits: &IngestLimits) -> Checked {
     let skew = batch
         .sent_at_ms
-        .map(|sent| now_ms - sent)
-        .filter(|skew| skew.abs() > SKEW_TOLERANCE_MS)
+        .map(|sent| now_ms.saturating_sub(sent))
+        .filter(|skew| skew.unsigned_abs() > SKEW_TOLERANCE_MS as u64)
         .unwrap_or(0);
     let mut out = Checked::default();
     let mut seen = std::collections::HashSet::new();

@@ -83,6 +83,20 @@ fn name(field: &str, v: &str) -> Check {
     Ok(())
 }
 
+/// Free text: bounded, and without control characters (PostgreSQL refuses NUL in text).
+fn text(field: &str, v: &str) -> Check {
+    if v.len() > MAX_NAME {
+        return Err(FieldError::new(
+            field,
+            format!("longer than {MAX_NAME} bytes"),
+        ));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new(field, "contains control characters"));
+    }
+    Ok(())
+}
+
 fn not_above(field: &str, part: u64, whole_field: &str, whole: u64) -> Check {
     if part > whole {
         return Err(FieldError::new(
@@ -239,6 +253,13 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
     if let Some(smart) = &r.smart {
         count("smart.devices", smart.devices.len(), limits)?;
         count("smart.errors", smart.errors.len(), limits)?;
+        if let Some(reason) = &smart.unavailable {
+            text("smart.unavailable", reason)?;
+        }
+        for (i, e) in smart.errors.iter().enumerate() {
+            text(&format!("smart.errors[{i}].name"), &e.name)?;
+            text(&format!("smart.errors[{i}].error"), &e.error)?;
+        }
         for (i, d) in smart.devices.iter().enumerate() {
             let at = |s: &str| format!("smart.devices[{i}].{s}");
             name(&at("name"), &d.name)?;
@@ -248,14 +269,16 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
                 ("firmware", &d.firmware),
                 ("device_type", &d.device_type),
             ] {
-                if v.len() > MAX_NAME {
-                    return Err(FieldError::new(
-                        at(field),
-                        format!("longer than {MAX_NAME} bytes"),
-                    ));
-                }
+                text(&at(field), v)?;
             }
             count(&at("ata_attributes"), d.ata_attributes.len(), limits)?;
+            for (j, a) in d.ata_attributes.iter().enumerate() {
+                text(&at(&format!("ata_attributes[{j}].name")), &a.name)?;
+                text(
+                    &at(&format!("ata_attributes[{j}].when_failed")),
+                    &a.when_failed,
+                )?;
+            }
         }
     }
     Ok(())

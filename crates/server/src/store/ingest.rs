@@ -200,8 +200,9 @@ async fn write_group(
         // Samples older than what the rollups already cover (a backfill) make them
         // recompute from the start of that hour.
         if let Some(oldest) = fresh().map(|(_, r)| r.ts_ms).min() {
-            sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE done_until_ms > $1")
+            sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE done_until_ms > $2")
                 .bind(oldest - oldest.rem_euclid(HOUR_MS))
+                .bind(oldest)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -9,7 +9,7 @@
 use sqlx::Row;
 
 use super::catalog::METRICS;
-use super::{Backend, Result, Store, on_writer};
+use super::{Backend, Result, Store, on_reader, on_writer};
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const FIVE_MIN_MS: i64 = 5 * MINUTE_MS;
@@ -216,7 +216,14 @@ impl Store {
     /// Deletes what each tier keeps no longer. Returns the number of rows deleted.
     pub async fn apply_retention(&self, retention: &Retention) -> Result<u64> {
         let now = self.now_ms();
-        let raw_cutoff = now - retention.raw_ms;
+        // Raw samples the 5-minute tier has not counted yet (rollups failing or behind) are
+        // kept until it has.
+        let rolled_until: i64 = on_reader!(self, pool => {
+            sqlx::query_scalar("SELECT done_until_ms FROM rollup_state WHERE tier = '5m'")
+                .fetch_one(pool)
+                .await
+        })?;
+        let raw_cutoff = (now - retention.raw_ms).min(rolled_until);
         let mut statements: Vec<(String, i64)> = ["metrics_raw", "instance_raw"]
             .iter()
             .map(|t| (format!("DELETE FROM {t} WHERE ts_ms < $1"), raw_cutoff))

@@ -25,7 +25,7 @@ pub struct SeriesQuery<'a> {
 /// Chooses the tier and bucket width for a range: the finest tier that still holds `from`
 /// and is no finer than needed.
 pub fn plan(q: &SeriesQuery<'_>, now_ms: i64, retention: &Retention) -> (Tier, i64) {
-    let range = (q.to_ms - q.from_ms).max(1);
+    let range = q.to_ms.saturating_sub(q.from_ms).max(1);
     let step_ms = match q.step_s {
         Some(s) => (s as i64).saturating_mul(1000),
         None => {

@@ -130,6 +130,25 @@ async fn outbox_replays_across_a_server_restart(backend: Backend) {
     assert_eq!(again.0, machine);
     assert_eq!(again.1.acknowledged, 1);
     assert_eq!(stored_seqs(&server, &machine).await, 12);
+
+    // The outbox alone lost (the enrollment file kept): numbering would start over, so the
+    // agent enrolls again to learn where the server's stands.
+    std::fs::remove_file(dir2.path().join("outbox.redb")).unwrap();
+    let opts = options(&server.url, &key, dir2.path());
+    let flushed = blocking(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        // As `run` does: enrollment first, then collections.
+        agent.enroll().unwrap();
+        agent.collect().unwrap();
+        agent.flush().unwrap()
+    })
+    .await;
+    assert_eq!(flushed.acknowledged, 1);
+    assert_eq!(
+        stored_seqs(&server, &machine).await,
+        13,
+        "stored, not taken for a replay"
+    );
     server.stop().await;
 }
 

@@ -258,7 +258,17 @@ async fn backfilled_samples_are_rolled_up(backend: Backend) {
         })
         .collect();
     app.store.ingest_reports(&agent, &late).await.unwrap();
-    app.store.run_rollups().await.unwrap();
+    assert!(
+        app.store.run_rollups().await.unwrap() > 0,
+        "the backfill is rolled up again"
+    );
+    // A current report does not move the watermark back: nothing to redo.
+    let now_report = sample::report(1000, app.now() - MIN);
+    app.store
+        .ingest_reports(&agent, &[now_report])
+        .await
+        .unwrap();
+    assert_eq!(app.store.run_rollups().await.unwrap(), 0);
 
     let q = SeriesQuery {
         metric: find_metric("cpu.percent").unwrap(),
