@@ -6,7 +6,7 @@ use optralis_proto::agent::Report;
 use optralis_proto::smart::{SmartDevice, Verdict};
 use serde::{Deserialize, Serialize};
 
-use super::{Backend, Result, Store, StoreError, on_reader, on_writer};
+use super::{Backend, BackendRef, Result, Store, StoreError, on_reader, on_writer};
 use crate::ids::{MachineId, OrgId};
 
 /// A disk as the API shows it.
@@ -90,11 +90,6 @@ fn sample_of(d: &SmartDevice, ts_ms: i64, verdict: Verdict) -> DiskSample {
     }
 }
 
-/// Lets the pool macros run on a bare backend.
-struct StoreRef<'a> {
-    backend: &'a Backend,
-}
-
 /// Stores the S.M.A.R.T. snapshots of committed reports (called by the ingest writer before
 /// it answers, so an acknowledged report has its disks stored). Idempotent: a replay
 /// rewrites the same state and adds no sample twice.
@@ -103,7 +98,7 @@ pub(super) async fn write_snapshots(
     machine: &str,
     reports: &[&Report],
 ) -> Result<()> {
-    let store = StoreRef { backend };
+    let store = BackendRef { backend };
     for r in reports {
         let Some(snapshot) = &r.smart else { continue };
         on_writer!(store, pool => {

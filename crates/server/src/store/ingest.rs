@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::ingest_rows::{Statements, instance_rows, latest_values, to_json, wide_row};
 
 use super::rollup::{HOUR_MS, ROLLUP_LOCK};
-use super::{AgentIdentity, Backend, Result, Store, StoreError, on_writer};
+use super::{AgentIdentity, Backend, BackendRef, Result, Store, StoreError, on_writer};
 use crate::clock::SharedClock;
 
 /// What a committed batch changed.
@@ -157,7 +157,7 @@ async fn write_group(
             .collect::<Vec<_>>(),
     )?;
     let is_pg = matches!(backend, Backend::Postgres(_));
-    let store = StoreRef { backend };
+    let store = BackendRef { backend };
 
     on_writer!(store, pool => {
         let mut tx = pool.begin().await?;
@@ -213,11 +213,6 @@ async fn write_group(
             .map(|(j, f)| IngestOutcome { inserted: f.len(), duplicates: j.reports.len() - f.len() })
             .collect())
     })
-}
-
-/// Lets the pool macros run on a bare backend.
-struct StoreRef<'a> {
-    backend: &'a Backend,
 }
 
 /// One machine row's changes from a group: id, max seq, newest ts, its latest values,

@@ -86,6 +86,12 @@ macro_rules! on_writer {
 }
 pub(crate) use {on_reader, on_writer};
 
+/// Lets the pool macros run where there is a backend but no [`Store`] (the ingest writer task
+/// holds the pools, not the store, so that dropping the last store ends it).
+struct BackendRef<'a> {
+    backend: &'a Backend,
+}
+
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
