@@ -4,8 +4,10 @@
 
 mod parse;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use optralis_proto::smart::{DiskError, SmartDevice, SmartSnapshot};
 use serde::Serialize;
@@ -43,22 +45,71 @@ pub fn find_smartctl(configured: Option<&Path>) -> Option<PathBuf> {
     })
 }
 
+/// Longest one smartctl call may take: a dying disk can make it hang, and the agent's
+/// collections wait for it.
+const SMARTCTL_TIMEOUT: Duration = Duration::from_secs(60);
+
 fn run(smartctl: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    // smartctl's exit status is a bit mask describing the disk, not plain failure: the
-    // JSON on stdout is read whatever it is.
-    let out = Command::new(smartctl)
+    run_with_timeout(smartctl, args, SMARTCTL_TIMEOUT)
+}
+
+/// Runs smartctl and returns its stdout, whatever its exit status: that status is a bit mask
+/// describing the disk, not plain failure. Killed past `timeout`.
+pub fn run_with_timeout(
+    smartctl: &Path,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let mut child = Command::new(smartctl)
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run {}: {e}", smartctl.display()))?;
-    if out.stdout.is_empty() {
+    // Read the pipes while waiting, so a large output cannot block the child.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stdout.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(s) = stderr.as_mut() {
+            let _ = s.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{} {} took longer than {timeout:?}; stopped",
+                    smartctl.display(),
+                    args.join(" ")
+                ));
+            }
+            Err(e) => return Err(format!("waiting for {}: {e}", smartctl.display())),
+        }
+    };
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    if stdout.is_empty() {
         return Err(format!(
-            "{} printed nothing ({}): {}",
+            "{} printed nothing ({status}): {}",
             smartctl.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&stderr).trim()
         ));
     }
-    Ok(out.stdout)
+    Ok(stdout)
 }
 
 /// Reads every disk smartctl finds, as the agent sends it.

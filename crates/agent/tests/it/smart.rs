@@ -261,3 +261,23 @@ fn conformance_with_real_drives() {
         "{megaraid:?}"
     );
 }
+
+#[test]
+fn a_hanging_smartctl_is_stopped() {
+    // `sleep` stands in for a smartctl stuck on a dying disk: what matters is that the call
+    // returns, with a reason, instead of stalling the agent's collections.
+    let err = optralis_agent::smart::run_with_timeout(
+        Path::new("/bin/sleep"),
+        &["30"],
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap_err();
+    assert!(err.contains("took longer"), "{err}");
+    let out = optralis_agent::smart::run_with_timeout(
+        Path::new("/bin/echo"),
+        &["{}"],
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(out, b"{}\n");
+}
