@@ -62,11 +62,19 @@ async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
         .len()
 }
 
-async fn outbox_replays_across_a_server_restart(backend: Backend) {
+/// A fresh database, the server on a port over it, and an enrollment key of `default`.
+async fn server_with_key(
+    backend: Backend,
+) -> (TestDb, RunningServer, optralis::ids::OrgId, String) {
     let db = TestDb::new(backend).await;
     let server = RunningServer::start(&db.url, None).await;
     let org = server.store().org_by_name("default").await.unwrap();
     let key = server.store().create_enroll_key(&org).await.unwrap();
+    (db, server, org, key)
+}
+
+async fn outbox_replays_across_a_server_restart(backend: Backend) {
+    let (db, server, _org, key) = server_with_key(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let opts = options(&server.url, &key, dir.path());
 
@@ -153,10 +161,7 @@ async fn outbox_replays_across_a_server_restart(backend: Backend) {
 }
 
 async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let server = RunningServer::start(&db.url, None).await;
-    let org = server.store().org_by_name("default").await.unwrap();
-    let key = server.store().create_enroll_key(&org).await.unwrap();
+    let (_db, server, org, key) = server_with_key(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let opts = options(&server.url, &key, dir.path());
     let stop = Arc::new(AtomicBool::new(false));

@@ -103,13 +103,7 @@ async fn ingest_is_idempotent_and_keeps_latest(backend: Backend) {
         .unwrap();
     assert_eq!(m.latest.unwrap().ts_ms, reports[4].ts_ms);
 
-    let q = SeriesQuery {
-        metric: find_metric("cpu.percent").unwrap(),
-        instance: None,
-        from_ms: now - HOUR,
-        to_ms: now,
-        step_s: None,
-    };
+    let q = last_hour("cpu.percent", None, now);
     let s = app
         .store
         .series(&org, &MachineId::from_path(&id), &q, &Retention::default())
@@ -122,6 +116,17 @@ async fn ingest_is_idempotent_and_keeps_latest(backend: Backend) {
         "5 reports + the late one, each once: {:?}",
         s.points
     );
+}
+
+/// The hour before `now` of one series, at its finest resolution.
+fn last_hour(metric: &str, instance: Option<&'static str>, now: i64) -> SeriesQuery<'static> {
+    SeriesQuery {
+        metric: find_metric(metric).unwrap(),
+        instance,
+        from_ms: now - HOUR,
+        to_ms: now,
+        step_s: None,
+    }
 }
 
 /// One report a minute for three hours, with cpu = minute of the hour.
@@ -361,13 +366,7 @@ async fn machines_are_invisible_across_organisations(backend: Backend) {
         app.store.get_machine(&other, &machine).await,
         Err(StoreError::NotFound)
     ));
-    let q = SeriesQuery {
-        metric: find_metric("cpu.percent").unwrap(),
-        instance: None,
-        from_ms: app.now() - HOUR,
-        to_ms: app.now(),
-        step_s: None,
-    };
+    let q = last_hour("cpu.percent", None, app.now());
     assert!(matches!(
         app.store
             .series(&other, &machine, &q, &Retention::default())
@@ -416,13 +415,7 @@ async fn concurrent_ingests_commit_together_exactly_once(backend: Backend) {
     );
     let org = app.store.org_by_name("default").await.unwrap();
     for id in ids {
-        let q = SeriesQuery {
-            metric: find_metric("disk.busy_percent").unwrap(),
-            instance: Some("sda"),
-            from_ms: now - HOUR,
-            to_ms: now,
-            step_s: None,
-        };
+        let q = last_hour("disk.busy_percent", Some("sda"), now);
         let s = app
             .store
             .series(&org, &MachineId::from_path(&id), &q, &Retention::default())
