@@ -344,18 +344,18 @@ fn ingest(
     server.check_alive()?;
     server.stop();
     drop(dir);
-    if let Some(name) = db {
-        if let Some(psql) = proc::which("psql") {
-            let url = std::env::var(crate::postgres::URL_VAR)
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let _ = Command::new(psql)
-                .args([
-                    url.as_str(),
-                    "-qc",
-                    &format!("DROP DATABASE IF EXISTS {name}"),
-                ])
-                .output();
-        }
+    if let Some(name) = db
+        && let Some(psql) = proc::which("psql")
+    {
+        let url = std::env::var(crate::postgres::URL_VAR)
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let _ = Command::new(psql)
+            .args([
+                url.as_str(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {name}"),
+            ])
+            .output();
     }
     let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     lat.sort_unstable();
@@ -439,14 +439,13 @@ fn footprint(bin: &Path, duration: Duration) -> Result<String> {
     let started = Instant::now();
     let mut scrapes = 0u32;
     while started.elapsed() < duration {
-        if exporter.is_some() {
-            if let Ok(mut r) = client
+        if exporter.is_some()
+            && let Ok(mut r) = client
                 .get(format!("http://127.0.0.1:{port}/metrics"))
                 .call()
-            {
-                let _ = r.body_mut().read_to_vec();
-                scrapes += 1;
-            }
+        {
+            let _ = r.body_mut().read_to_vec();
+            scrapes += 1;
         }
         std::thread::sleep(Duration::from_secs(1));
     }

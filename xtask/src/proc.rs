@@ -129,10 +129,10 @@ pub fn wait_http_ok(url: &str, timeout: Duration, guard: &mut Guard) -> Result<(
     let deadline = Instant::now() + timeout;
     loop {
         guard.check_alive()?;
-        if let Ok(r) = agent.get(url).call() {
-            if r.status() == 200 {
-                return Ok(());
-            }
+        if let Ok(r) = agent.get(url).call()
+            && r.status() == 200
+        {
+            return Ok(());
         }
         if Instant::now() > deadline {
             bail!("{url} did not answer within {timeout:?}");

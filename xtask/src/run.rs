@@ -83,10 +83,10 @@ pub fn run(args: &[String]) -> Result<()> {
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         // Ctrl-C reaches the children too; their exit is only an error if we were not told.
-        if let Err(e) = server.check_alive().and_then(|()| agent.check_alive()) {
-            if !stop.load(Ordering::Relaxed) {
-                return Err(e);
-            }
+        if let Err(e) = server.check_alive().and_then(|()| agent.check_alive())
+            && !stop.load(Ordering::Relaxed)
+        {
+            return Err(e);
         }
     }
     println!("\n==> stopping");
@@ -99,10 +99,10 @@ pub fn run(args: &[String]) -> Result<()> {
 /// so every run prints the same one.
 fn admin_token(server_bin: &Path, data_dir: &Path, home: &Path) -> Result<String> {
     let path = home.join("admin-token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        if !t.trim().is_empty() {
-            return Ok(t.trim().to_owned());
-        }
+    if let Ok(t) = std::fs::read_to_string(&path)
+        && !t.trim().is_empty()
+    {
+        return Ok(t.trim().to_owned());
     }
     let token = last_line(&proc::output(
         Command::new(server_bin)

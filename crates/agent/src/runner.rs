@@ -159,11 +159,11 @@ impl<P: Platform> Agent<P> {
         if self.facts_pending {
             report.facts = Some(self.collector.platform().facts());
         }
-        if let Some(every) = self.opts.smart_interval {
-            if self.smart_read_at.is_none_or(|at| at.elapsed() >= every) {
-                report.smart = Some(crate::smart::read_snapshot(self.opts.smartctl.as_deref()));
-                self.smart_read_at = Some(Instant::now());
-            }
+        if let Some(every) = self.opts.smart_interval
+            && self.smart_read_at.is_none_or(|at| at.elapsed() >= every)
+        {
+            report.smart = Some(crate::smart::read_snapshot(self.opts.smartctl.as_deref()));
+            self.smart_read_at = Some(Instant::now());
         }
         self.local_interval = self.opts.thresholds.interval_for(&report);
         let seq = self.outbox.push(report.ts_ms, |seq, stats| {

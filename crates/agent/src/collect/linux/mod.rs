@@ -108,10 +108,11 @@ impl LinuxPlatform {
             for f in files.flatten() {
                 let fname = f.file_name();
                 let fname = fname.to_string_lossy();
-                if fname.starts_with("temp") && fname.ends_with("_input") {
-                    if let Some(c) = read_millidegrees(&f.path()) {
-                        best = Some(best.map_or(c, |b| b.max(c)));
-                    }
+                if fname.starts_with("temp")
+                    && fname.ends_with("_input")
+                    && let Some(c) = read_millidegrees(&f.path())
+                {
+                    best = Some(best.map_or(c, |b| b.max(c)));
                 }
             }
         }
@@ -126,10 +127,10 @@ impl LinuxPlatform {
             let Ok(kind) = std::fs::read_to_string(p.join("type")) else {
                 continue;
             };
-            if CPU_ZONES.contains(&kind.trim()) {
-                if let Some(c) = read_millidegrees(&p.join("temp")) {
-                    best = Some(best.map_or(c, |b| b.max(c)));
-                }
+            if CPU_ZONES.contains(&kind.trim())
+                && let Some(c) = read_millidegrees(&p.join("temp"))
+            {
+                best = Some(best.map_or(c, |b| b.max(c)));
             }
         }
         best
