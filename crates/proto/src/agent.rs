@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Facts about the host that change rarely (sent at enrollment and on change).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostFacts {
     pub hostname: String,
     pub os_name: String,
@@ -19,6 +20,7 @@ pub struct HostFacts {
 
 /// `POST /api/v1/agent/enroll`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub enroll_key: String,
     /// Stable, hashed machine identity: the same machine enrolling again keeps its history.
@@ -27,6 +29,7 @@ pub struct EnrollRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     pub machine_id: String,
     pub machine_token: String,
@@ -37,6 +40,7 @@ pub struct EnrollResponse {
 
 /// One collection: every sample taken at `ts_ms`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// Per-machine sequence number, strictly increasing; ingest is idempotent on it.
     pub seq: u64,
@@ -68,6 +72,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CpuSample {
     /// Busy share of all cores over the last interval, 0–100.
     pub percent: f64,
@@ -82,6 +87,7 @@ pub struct CpuSample {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemorySample {
     pub total_bytes: u64,
     pub used_bytes: u64,
@@ -100,6 +106,7 @@ impl MemorySample {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FilesystemSample {
     pub mount: String,
     pub fs_type: String,
@@ -130,6 +137,7 @@ impl FilesystemSample {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiskIoSample {
     pub device: String,
     pub read_bytes_per_s: f64,
@@ -141,6 +149,7 @@ pub struct DiskIoSample {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NetworkSample {
     pub interface: String,
     pub rx_bytes_per_s: f64,
@@ -154,6 +163,7 @@ pub struct NetworkSample {
 
 /// The agent's offline buffer, as seen when the report was taken.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxStats {
     /// Reports discarded since the agent's state was created because the buffer was full.
     pub dropped_total: u64,
@@ -163,6 +173,7 @@ pub struct OutboxStats {
 
 /// `POST /api/v1/agent/reports` body (gzip or zstd compressed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportBatch {
     /// Agent clock when the batch was sent: the server corrects clock skew with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +184,7 @@ pub struct ReportBatch {
 /// Reply to a report batch. `accepted` lists sequence numbers the server has committed
 /// (including ones it already had); `rejected` ones will never be accepted as sent.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestResponse {
     pub accepted: Vec<u64>,
     #[serde(default)]
@@ -184,6 +196,7 @@ pub struct IngestResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedReport {
     /// Position in the batch.
     pub index: usize,

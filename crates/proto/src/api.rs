@@ -6,11 +6,13 @@ use crate::agent::{DiskIoSample, FilesystemSample, HostFacts, MemorySample, Netw
 
 /// Every error: `{"error": {"code", "message", "field"?}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -19,11 +21,13 @@ pub struct ErrorDetail {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MachineList {
     pub machines: Vec<Machine>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Machine {
     pub id: String,
     pub hostname: String,
@@ -37,6 +41,7 @@ pub struct Machine {
 
 /// The newest report of a machine, with the derived figures a list view shows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatestValues {
     pub ts_ms: i64,
     pub interval_s: u32,
@@ -64,6 +69,7 @@ pub struct LatestValues {
 
 /// `GET /api/v1/machines/{id}/series`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
     pub metric: String,
     #[serde(default)]
@@ -78,11 +84,13 @@ pub struct Series {
 
 /// `GET /api/v1/metrics`: the series names the API serves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricCatalog {
     pub metrics: Vec<MetricInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricInfo {
     pub name: String,
     pub unit: String,
@@ -92,6 +100,7 @@ pub struct MetricInfo {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,

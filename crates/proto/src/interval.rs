@@ -12,6 +12,7 @@ pub const DEGRADED_INTERVAL_S: u32 = 30;
 
 /// Levels at or above which a machine counts as degraded.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Thresholds {
     pub cpu_percent: f64,

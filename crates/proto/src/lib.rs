@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod identity;
 
 /// Path prefix of every agent-facing route.
 pub const AGENT_API_PREFIX: &str = "/api/v1/agent";

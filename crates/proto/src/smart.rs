@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Ata,
@@ -12,6 +13,7 @@ pub enum Protocol {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Ok,
@@ -21,6 +23,7 @@ pub enum Verdict {
 
 /// One ATA attribute, its raw value already decoded (vendor-packed fields unpacked).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AtaAttribute {
     pub id: u8,
     pub name: String,
@@ -36,6 +39,7 @@ pub struct AtaAttribute {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NvmeHealth {
     pub critical_warning: u8,
     pub available_spare: u8,
@@ -47,6 +51,7 @@ pub struct NvmeHealth {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScsiHealth {
     pub grown_defects: u64,
     pub uncorrected_read_errors: u64,
@@ -56,6 +61,7 @@ pub struct ScsiHealth {
 
 /// What smartctl's exit status says, bit by bit (see smartctl(8), "EXIT STATUS").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExitStatus {
     pub raw: u8,
 }
@@ -95,6 +101,7 @@ impl ExitStatus {
 /// What the agent found when it last read the disks: attached to a report every
 /// `smart_interval` (30 min by default), not to every report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmartSnapshot {
     /// `None` when smartctl could be used; otherwise why not ("smartctl not found",
     /// "permission denied …").
@@ -108,12 +115,14 @@ pub struct SmartSnapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiskError {
     pub name: String,
     pub error: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmartDevice {
     /// Device path and smartctl type, e.g. `/dev/sda` and `sat` or `megaraid,0`.
     pub name: String,

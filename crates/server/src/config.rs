@@ -40,6 +40,10 @@ pub struct FileConfig {
     #[serde(default)]
     pub retention: RetentionDays,
     pub thresholds: Option<Thresholds>,
+    /// Behind a reverse proxy (Caddy): take client addresses from X-Forwarded-For, for
+    /// login throttling and the audit log. Never set it when clients reach the server directly.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +95,7 @@ impl FileConfig {
         if let Some(t) = self.thresholds {
             s.thresholds = t;
         }
+        s.trust_forwarded_for = self.trust_forwarded_for;
         Ok(s)
     }
 }

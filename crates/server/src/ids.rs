@@ -39,10 +39,24 @@ id_type!(
     MachineId
 );
 
-impl MachineId {
-    /// A machine id taken from a request path. It means nothing until a store call pairs it
-    /// with the caller's organisation.
-    pub fn from_path(s: &str) -> Self {
-        Self(s.to_owned())
-    }
+id_type!(
+    /// A user account. Users belong to organisations through memberships.
+    UserId
+);
+id_type!(
+    /// A login session (one refresh-token family).
+    SessionId
+);
+
+macro_rules! from_path {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// An id taken from a request path or token. It means nothing until a store call
+            /// pairs it with the caller's organisation (or checks it).
+            pub fn from_path(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+    )*};
 }
+from_path!(MachineId, UserId, SessionId);

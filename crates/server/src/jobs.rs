@@ -30,7 +30,7 @@ pub fn spawn_maintenance(
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "rollup failed; will retry"),
             }
-            if ticks % RETENTION_EVERY_TICKS == 0 {
+            if ticks.is_multiple_of(RETENTION_EVERY_TICKS) {
                 match store.apply_retention(&retention).await {
                     Ok(0) => {}
                     Ok(rows) => tracing::info!(rows, "retention removed expired samples"),

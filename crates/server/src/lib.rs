@@ -5,6 +5,7 @@
 //! `jobs` runs maintenance in the background.
 
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod ids;

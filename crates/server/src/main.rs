@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use optralis::clock::SystemClock;
 use optralis::config::{self, FileConfig};
-use optralis::store::{Role, Store};
+use optralis::store::{DEFAULT_ORG, Role, Store, StoreError};
 use optralis::{AppState, app, jobs};
 use tokio::sync::watch;
 
@@ -58,6 +58,51 @@ enum Command {
     /// Organisations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// User accounts: the first admin, and recovery when nobody can sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the OpenAPI document (JSON) of this server's REST API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (or add an existing one to an organisation); the password is read from
+    /// standard input. The user's id is printed on the last line.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (the only way: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Organisation to join [default: default].
+        #[arg(long)]
+        org: Option<String>,
+        /// Role in that organisation.
+        #[arg(long, value_parser = ["admin", "observer"], default_value = "admin")]
+        role: String,
+        /// May manage organisations and act in any of them.
+        #[arg(long)]
+        platform_admin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Set a new password (read from standard input) and end the user's sessions.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Turn off a user's second factor (lost phone and recovery codes).
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +248,152 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
             println!("{id}");
             Ok(())
         }
+        Command::User(command) => users::run(command, &file).await,
+        Command::Openapi => {
+            let spec = optralis::api::openapi::spec();
+            println!(
+                "{}",
+                spec.to_pretty_json()
+                    .context("cannot render the document")?
+            );
+            Ok(())
+        }
+    }
+}
+
+mod users {
+    use super::*;
+    use optralis::auth::password;
+    use optralis::store::AuditEvent;
+
+    fn read_password(email: &str) -> Result<String> {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        password::check_policy(&password, email).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(password)
+    }
+
+    async fn cli_audit(store: &Store, user: &optralis::ids::UserId, action: &str, email: &str) {
+        let orgs = store.memberships(user).await.unwrap_or_default();
+        for m in &orgs {
+            let _ = store
+                .record_audit(AuditEvent {
+                    org: Some(&m.org_id),
+                    actor: "cli",
+                    action,
+                    target: Some(email),
+                    ip: None,
+                    detail: None,
+                })
+                .await;
+        }
+    }
+
+    pub(super) async fn run(command: UserCommand, file: &FileConfig) -> Result<()> {
+        match command {
+            UserCommand::Create {
+                email,
+                password_stdin: _,
+                org,
+                role,
+                platform_admin,
+                db,
+            } => {
+                let password = read_password(&email)?;
+                let store = open_store(&db, file).await?;
+                let id = create_user(
+                    &store,
+                    &email,
+                    &password,
+                    org.as_deref(),
+                    &role,
+                    platform_admin,
+                )
+                .await?;
+                println!("User {email:?} ready; sign in at POST /api/v1/auth/login. Id:");
+                println!("{id}");
+                Ok(())
+            }
+            UserCommand::SetPassword {
+                email,
+                password_stdin: _,
+                db,
+            } => {
+                let password = read_password(&email)?;
+                let store = open_store(&db, file).await?;
+                let user = store
+                    .user_by_email(&email)
+                    .await
+                    .with_context(|| format!("user {email:?}"))?;
+                let hash = password::hash(&password)?;
+                store.set_password(&user.id, &hash).await?;
+                cli_audit(&store, &user.id, "user.password_set", &user.email).await;
+                println!(
+                    "Password of {:?} set; their sessions have ended.",
+                    user.email
+                );
+                Ok(())
+            }
+            UserCommand::ResetMfa { email, db } => {
+                let store = open_store(&db, file).await?;
+                let user = store
+                    .user_by_email(&email)
+                    .await
+                    .with_context(|| format!("user {email:?}"))?;
+                store.disable_totp(&user.id).await?;
+                store.revoke_user_sessions(&user.id).await?;
+                cli_audit(&store, &user.id, "mfa.reset", &user.email).await;
+                println!(
+                    "Second factor of {:?} turned off; their sessions have ended.",
+                    user.email
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Creates the account if needed and adds it to the organisation.
+    pub(super) async fn create_user(
+        store: &Store,
+        email: &str,
+        password: &str,
+        org: Option<&str>,
+        role: &str,
+        platform_admin: bool,
+    ) -> Result<optralis::ids::UserId> {
+        let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+        let org_name = org.unwrap_or(DEFAULT_ORG);
+        let org_id = store
+            .org_by_name(org_name)
+            .await
+            .with_context(|| format!("organisation {org_name:?}"))?;
+        let hash = password::hash(password)?;
+        let id = match store.user_by_email(email).await {
+            Ok(existing) => {
+                if existing.password_hash.is_none() {
+                    store.set_password(&existing.id, &hash).await?;
+                }
+                existing.id
+            }
+            Err(StoreError::NotFound) => {
+                store
+                    .create_user(email, Some(&hash), platform_admin)
+                    .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if platform_admin {
+            store.set_platform_admin(&id, true).await?;
+        }
+        match store.add_membership(&org_id, &id, role).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        cli_audit(store, &id, "user.created", email).await;
+        Ok(id)
     }
 }
 
@@ -220,18 +411,17 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
     tracing::info!(address = %local, database = store.backend_name(), "optralis listening");
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    first_user(&store).await?;
     let maintenance = jobs::spawn_maintenance(store.clone(), settings.retention, stop_rx.clone());
-    let state = AppState {
-        store: store.clone(),
-        settings: Arc::new(settings),
-    };
+    let state = AppState::new(store.clone(), settings).await?;
     let mut stop_signal = stop_rx;
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             let _ = stop_signal.wait_for(|stop| *stop).await;
         })
@@ -239,6 +429,37 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
         .context("server failed")?;
     let _ = maintenance.await;
     store.close().await;
+    Ok(())
+}
+
+/// With no user yet, creates the first admin from OPTRALIS_ADMIN_EMAIL /
+/// OPTRALIS_ADMIN_PASSWORD, or says how to create one.
+async fn first_user(store: &Store) -> Result<()> {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let email = std::env::var("OPTRALIS_ADMIN_EMAIL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let password = std::env::var("OPTRALIS_ADMIN_PASSWORD")
+        .ok()
+        .filter(|v| !v.is_empty());
+    match (email, password) {
+        (Some(email), Some(password)) => {
+            optralis::auth::password::check_policy(&password, &email)
+                .map_err(|e| anyhow::anyhow!("OPTRALIS_ADMIN_PASSWORD: {e}"))?;
+            users::create_user(store, &email, &password, None, "admin", true).await?;
+            tracing::info!(
+                email,
+                "first admin created from OPTRALIS_ADMIN_EMAIL (platform admin, admin of \"default\")"
+            );
+        }
+        _ => tracing::warn!(
+            "no user yet: create the first admin with \
+             `optralis user create --email you@example.com --password-stdin --platform-admin` \
+             (same --data-dir/--database-url), or start with OPTRALIS_ADMIN_EMAIL and OPTRALIS_ADMIN_PASSWORD set"
+        ),
+    }
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Bearer secrets (enrollment keys, API tokens, machine tokens): random, prefixed by kind so
+//! Bearer secrets (enrollment keys, API tokens, machine tokens, refresh tokens, links): random, prefixed by kind so
 //! a leaked one is recognisable, and stored only as a SHA-256 digest. They carry 256 bits of
 //! entropy, so a fast hash is the right tool here (passwords are another matter).
 
@@ -9,6 +9,10 @@ pub enum SecretKind {
     EnrollKey,
     ApiToken,
     MachineToken,
+    /// A refresh token (sent only as an httpOnly cookie).
+    RefreshToken,
+    /// A one-time invitation or password-reset link.
+    UserLink,
 }
 
 impl SecretKind {
@@ -17,6 +21,8 @@ impl SecretKind {
             SecretKind::EnrollKey => "oek_",
             SecretKind::ApiToken => "oat_",
             SecretKind::MachineToken => "omt_",
+            SecretKind::RefreshToken => "ort_",
+            SecretKind::UserLink => "oul_",
         }
     }
 }

@@ -5,14 +5,23 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
-use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse};
-use optralis_proto::api::ErrorDetail;
+use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse, ReportBatch};
+use optralis_proto::api::{ErrorBody, ErrorDetail};
 use serde::Serialize;
 
 use super::{Agent, ApiError, AppState, parse_json};
 use crate::ingest::{RawBatch, check_batch};
 use crate::store::StoreError;
 
+/// An agent joins the organisation of its enrollment key and gets its machine token.
+#[utoipa::path(post, path = "/enroll", tag = "agent",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "Enrolled", body = EnrollResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Invalid or revoked enrollment key", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+    ))]
 pub async fn enroll(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -47,7 +56,7 @@ pub async fn enroll(
 }
 
 /// The ingest reply: the acknowledgement, plus an error naming the first rejected field.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IngestReply {
     #[serde(flatten)]
     ack: IngestResponse,
@@ -57,6 +66,17 @@ pub struct IngestReply {
 
 /// Stores a batch and acknowledges exactly what was committed. 200 when every report was
 /// accepted, 422 when some were rejected (the valid ones are still stored and acknowledged).
+#[utoipa::path(post, path = "/reports", tag = "agent",
+    request_body(content = ReportBatch, description = "Reports, optionally gzip or zstd encoded"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All reports stored", body = IngestReply),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Invalid machine token", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 422, description = "Some reports rejected; the others are stored", body = IngestReply),
+        (status = 503, description = "Database unavailable; retry", body = ErrorBody),
+    ))]
 pub async fn reports(
     State(state): State<AppState>,
     Agent(agent): Agent,

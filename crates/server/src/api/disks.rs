@@ -2,12 +2,23 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use optralis_proto::api::ErrorBody;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiPrincipal, AppState};
 use crate::ids::MachineId;
 use crate::store::{DiskSample, MachineDisks};
 
+/// The machine's disks with their S.M.A.R.T. verdicts.
+#[utoipa::path(get, path = "/machines/{id}/disks", tag = "machines",
+    params(("id" = String, Path, description = "Machine id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Disks", body = MachineDisks),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+        (status = 404, description = "No such machine here", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,
@@ -21,13 +32,16 @@ pub async fn list(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryParams {
+    /// Start, epoch ms (default: 30 days before `to`).
     from: Option<i64>,
+    /// End, epoch ms (default: now).
     to: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DiskHistory {
     pub key: String,
     pub points: Vec<DiskSample>,
@@ -36,6 +50,21 @@ pub struct DiskHistory {
 /// Default history: the last 30 days.
 const DEFAULT_RANGE_MS: i64 = 30 * 24 * 3_600_000;
 
+/// One disk's S.M.A.R.T. history.
+#[utoipa::path(get, path = "/machines/{id}/disks/{key}/history", tag = "machines",
+    params(
+        ("id" = String, Path, description = "Machine id"),
+        ("key" = String, Path, description = "Disk key (from the disk list)"),
+        HistoryParams,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Samples", body = DiskHistory),
+        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+        (status = 404, description = "No such machine or disk here", body = ErrorBody),
+    ))]
 pub async fn history(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,

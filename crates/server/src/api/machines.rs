@@ -2,13 +2,21 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use optralis_proto::api::{Machine, MachineList, Series};
+use optralis_proto::api::{ErrorBody, Machine, MachineList, Series};
 use serde::Deserialize;
 
 use super::{ApiError, ApiPrincipal, AppState};
 use crate::ids::MachineId;
 use crate::store::{Scope, SeriesQuery, find_metric};
 
+/// The organisation's machines with their latest values.
+#[utoipa::path(get, path = "/machines", tag = "machines",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Machines", body = MachineList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,
@@ -17,6 +25,16 @@ pub async fn list(
     Ok(Json(MachineList { machines }))
 }
 
+/// One machine with its latest values.
+#[utoipa::path(get, path = "/machines/{id}", tag = "machines",
+    params(("id" = String, Path, description = "Machine id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The machine", body = Machine),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+        (status = 404, description = "No such machine here", body = ErrorBody),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,
@@ -29,18 +47,35 @@ pub async fn get_one(
     Ok(Json(machine))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesParams {
+    /// Metric name (required; `GET /metrics` lists them).
     metric: Option<String>,
+    /// Filesystem mount point, disk device or interface, for per-instance metrics.
     instance: Option<String>,
+    /// Start, epoch ms (default: an hour before `to`).
     from: Option<i64>,
+    /// End, epoch ms (default: now).
     to: Option<i64>,
+    /// Wanted point spacing in seconds (default: about 1,000 points over the range).
     step: Option<u64>,
 }
 
 /// Longest range one query may span.
 const MAX_RANGE_MS: i64 = 3 * 365 * 24 * 3_600_000;
 
+/// A metric's points over a time range, from the finest tier that covers it.
+#[utoipa::path(get, path = "/machines/{id}/series", tag = "machines",
+    params(("id" = String, Path, description = "Machine id"), SeriesParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Points", body = Series),
+        (status = 400, description = "Bad parameters", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+        (status = 404, description = "No such machine here", body = ErrorBody),
+    ))]
 pub async fn series(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,

@@ -8,7 +8,12 @@ use optralis_proto::api::{Health, MetricCatalog, MetricInfo};
 use super::{ApiError, AppState};
 use crate::store::METRICS;
 
-/// 200 once the database answers; 503 otherwise.
+/// Liveness and readiness: 200 once the database answers, 503 otherwise. No credentials.
+#[utoipa::path(get, path = "/health", tag = "meta",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
+    ))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (status, text) = match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok"),
@@ -25,6 +30,9 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>)
     (status, Json(body))
 }
 
+/// The metrics the series API serves, with units and scopes.
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, description = "Metric catalog", body = MetricCatalog)))]
 pub async fn metric_catalog() -> Json<MetricCatalog> {
     Json(MetricCatalog {
         metrics: METRICS

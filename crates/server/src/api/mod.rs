@@ -1,26 +1,37 @@
 //! The HTTP API. `app(state)` is the whole router, so tests drive it with `oneshot` or on a
-//! real port alike.
+//! real port alike. Every route is registered through `routes!` from its `#[utoipa::path]`
+//! attribute, so a route cannot exist without its OpenAPI description (see openapi.rs).
 
 mod agent;
+mod audit;
 mod auth;
+mod credentials;
 mod disks;
 mod error;
 mod machines;
+mod me;
 mod meta;
+pub mod openapi;
+mod orgs;
+mod session;
+mod users;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub use auth::{Agent, ApiPrincipal};
+pub use auth::{AdminPrincipal, Agent, ApiPrincipal, AuthState, ORG_HEADER};
 pub use error::{ApiError, parse_json};
+pub use session::{ACCESS_TTL_S, REFRESH_COOKIE};
 
+use crate::auth::throttle::Throttle;
 use crate::ingest::IngestLimits;
-use crate::store::{Retention, Store};
+use crate::store::{Retention, Role, Store, StoreError};
 use optralis_proto::interval::Thresholds;
 
 /// Settings the handlers need, fixed at start-up.
@@ -32,6 +43,8 @@ pub struct ApiSettings {
     pub max_body_bytes: usize,
     /// Levels that switch a machine to the degraded reporting interval.
     pub thresholds: Thresholds,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ApiSettings {
@@ -41,6 +54,7 @@ impl Default for ApiSettings {
             ingest: IngestLimits::default(),
             max_body_bytes: 8 * 1024 * 1024,
             thresholds: Thresholds::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -49,29 +63,93 @@ impl Default for ApiSettings {
 pub struct AppState {
     pub store: Store,
     pub settings: Arc<ApiSettings>,
+    pub auth: Arc<AuthState>,
+}
+
+impl AppState {
+    /// Loads (or creates, on first start) the token signing key.
+    pub async fn new(store: Store, settings: ApiSettings) -> Result<Self, StoreError> {
+        let signing_key = store.signing_key().await?;
+        let throttle = Throttle::new(store.clock());
+        Ok(Self {
+            store,
+            settings: Arc::new(settings),
+            auth: Arc::new(AuthState {
+                signing_key,
+                throttle,
+            }),
+        })
+    }
+}
+
+fn role_out(role: Role) -> optralis_proto::identity::Role {
+    match role {
+        Role::Admin => optralis_proto::identity::Role::Admin,
+        Role::Observer => optralis_proto::identity::Role::Observer,
+    }
+}
+
+fn role_in(role: optralis_proto::identity::Role) -> Role {
+    match role {
+        optralis_proto::identity::Role::Admin => Role::Admin,
+        optralis_proto::identity::Role::Observer => Role::Observer,
+    }
+}
+
+/// Every `/api/v1` route, one `routes!` per path.
+fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
+    let agent = OpenApiRouter::new()
+        .routes(routes!(agent::enroll))
+        .routes(routes!(agent::reports))
+        // The limit applies to the decompressed body, so a small bomb cannot grow past it.
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(RequestDecompressionLayer::new().gzip(true).zstd(true));
+    OpenApiRouter::new()
+        .routes(routes!(meta::health))
+        .routes(routes!(meta::metric_catalog))
+        .routes(routes!(session::login))
+        .routes(routes!(session::mfa))
+        .routes(routes!(session::refresh))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::logout_all))
+        .routes(routes!(session::set_password))
+        .routes(routes!(me::get))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::totp_enroll))
+        .routes(routes!(me::totp_confirm))
+        .routes(routes!(me::totp_disable))
+        .routes(routes!(orgs::list, orgs::create))
+        .routes(routes!(orgs::update, orgs::delete))
+        .routes(routes!(orgs::current, orgs::update_current))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get_one, users::update, users::remove))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::reset_mfa))
+        .routes(routes!(credentials::list_tokens, credentials::create_token))
+        .routes(routes!(credentials::revoke_token))
+        .routes(routes!(credentials::list_keys, credentials::create_key))
+        .routes(routes!(credentials::revoke_key))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::list_platform))
+        .routes(routes!(machines::list))
+        .routes(routes!(machines::get_one))
+        .routes(routes!(machines::series))
+        .routes(routes!(disks::list))
+        .routes(routes!(disks::history))
+        .nest("/agent", agent)
+}
+
+/// The router and the OpenAPI document it serves.
+pub fn router_and_spec(max_body_bytes: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .nest("/api/v1", v1_routes(max_body_bytes))
+        .split_for_parts()
 }
 
 pub fn app(state: AppState) -> Router {
-    let agent_routes = Router::new()
-        .route("/enroll", post(agent::enroll))
-        .route("/reports", post(agent::reports))
-        // The limit applies to the decompressed body, so a small bomb cannot grow past it.
-        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-        .layer(RequestDecompressionLayer::new().gzip(true).zstd(true));
-
-    let api = Router::new()
-        .route("/health", get(meta::health))
-        .route("/metrics", get(meta::metric_catalog))
-        .route("/machines", get(machines::list))
-        .route("/machines/{id}", get(machines::get_one))
-        .route("/machines/{id}/series", get(machines::series))
-        .route("/machines/{id}/disks", get(disks::list))
-        .route("/machines/{id}/disks/{key}/history", get(disks::history))
-        .nest("/agent", agent_routes)
-        .fallback(meta::not_found);
-
-    Router::new()
-        .nest("/api/v1", api)
+    let (router, spec) = router_and_spec(state.settings.max_body_bytes);
+    router
+        .merge(openapi::docs(spec))
         .fallback(meta::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

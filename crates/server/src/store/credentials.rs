@@ -1,7 +1,7 @@
 //! Enrollment keys and API tokens: created here, shown once, stored as digests.
 
 use super::{Result, Store, StoreError, new_secret, on_reader, on_writer};
-use crate::ids::OrgId;
+use crate::ids::{OrgId, SessionId, UserId};
 use crate::secret::{SecretKind, digest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,12 +32,38 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// Who is calling the API, as established from their credentials.
+/// Who is acting: a signed-in user or an API token.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User {
+        id: UserId,
+        email: String,
+        session: SessionId,
+    },
+    Token {
+        id: String,
+        name: String,
+    },
+}
+
+impl Actor {
+    /// How the audit log names this actor.
+    pub fn label(&self) -> String {
+        match self {
+            Actor::User { email, .. } => format!("user:{email}"),
+            Actor::Token { name, id } => format!("token:{name} ({id})"),
+        }
+    }
+}
+
+/// Who is calling the API within one organisation, as established from their credentials.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub org_id: OrgId,
     pub role: Role,
-    pub token_id: String,
+    pub actor: Actor,
+    /// Operators of the whole server (users only; never an API token).
+    pub platform_admin: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -46,11 +72,24 @@ pub struct ApiTokenInfo {
     pub name: String,
     pub role: Role,
     pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnrollKeyInfo {
+    pub id: String,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
 }
 
 impl Store {
     /// A new enrollment key for `org`. The key itself is returned once and never stored.
     pub async fn create_enroll_key(&self, org: &OrgId) -> Result<String> {
+        Ok(self.create_enroll_key_info(org).await?.1)
+    }
+
+    /// A new enrollment key for `org` with its listing entry.
+    pub async fn create_enroll_key_info(&self, org: &OrgId) -> Result<(EnrollKeyInfo, String)> {
         let key = new_secret(SecretKind::EnrollKey)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
@@ -66,7 +105,87 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        Ok(key)
+        let info = EnrollKeyInfo {
+            id,
+            created_ms: now,
+            revoked_ms: None,
+        };
+        Ok((info, key))
+    }
+
+    pub async fn list_enroll_keys(&self, org: &OrgId) -> Result<Vec<EnrollKeyInfo>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, i64, Option<i64>)>(
+                "SELECT id, created_ms, revoked_ms FROM enroll_keys WHERE org_id = $1 \
+                 ORDER BY created_ms, id",
+            )
+            .bind(org.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, created_ms, revoked_ms)| EnrollKeyInfo {
+                id,
+                created_ms,
+                revoked_ms,
+            })
+            .collect())
+    }
+
+    /// Revokes one of `org`'s enrollment keys; machines already enrolled keep working.
+    pub async fn revoke_enroll_key(&self, org: &OrgId, id: &str) -> Result<()> {
+        self.revoke_credential("enroll_keys", org, id).await
+    }
+
+    pub async fn list_api_tokens(&self, org: &OrgId) -> Result<Vec<ApiTokenInfo>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, String, i64, Option<i64>)>(
+                "SELECT id, name, role, created_ms, revoked_ms FROM api_tokens WHERE org_id = $1 \
+                 ORDER BY created_ms, id",
+            )
+            .bind(org.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(id, name, role, created_ms, revoked_ms)| {
+                Ok(ApiTokenInfo {
+                    id,
+                    name,
+                    role: role.parse().map_err(StoreError::Corrupt)?,
+                    created_ms,
+                    revoked_ms,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes one of `org`'s API tokens: it stops working at once.
+    pub async fn revoke_api_token(&self, org: &OrgId, id: &str) -> Result<()> {
+        self.revoke_credential("api_tokens", org, id).await
+    }
+
+    /// Marks a credential revoked. Revoking twice is fine; another organisation's id is
+    /// [`StoreError::NotFound`], exactly like an unknown one.
+    async fn revoke_credential(&self, table: &'static str, org: &OrgId, id: &str) -> Result<()> {
+        let now = self.now_ms();
+        let sql = format!(
+            "UPDATE {table} SET revoked_ms = COALESCE(revoked_ms, $3) WHERE org_id = $1 AND id = $2"
+        );
+        let changed = on_writer!(self, pool => {
+            sqlx::query(&sql)
+                .bind(org.as_str())
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     /// The organisation a valid, unrevoked enrollment key belongs to.
@@ -95,6 +214,7 @@ impl Store {
             name: name.to_owned(),
             role,
             created_ms: self.now_ms(),
+            revoked_ms: None,
         };
         on_writer!(self, pool => {
             sqlx::query(
@@ -117,18 +237,20 @@ impl Store {
     /// The principal behind an API bearer token, if it is valid and not revoked.
     pub async fn principal_for_token(&self, token: &str) -> Result<Principal> {
         let row = on_reader!(self, pool => {
-            sqlx::query_as::<_, (String, String, String)>(
-                "SELECT id, org_id, role FROM api_tokens WHERE token_hash = $1 AND revoked_ms IS NULL",
+            sqlx::query_as::<_, (String, String, String, String)>(
+                "SELECT id, org_id, role, name FROM api_tokens \
+                 WHERE token_hash = $1 AND revoked_ms IS NULL",
             )
             .bind(digest(token))
             .fetch_optional(pool)
             .await
         })?;
-        let (token_id, org_id, role) = row.ok_or(StoreError::NotFound)?;
+        let (id, org_id, role, name) = row.ok_or(StoreError::NotFound)?;
         Ok(Principal {
             org_id: OrgId::from_db(org_id),
             role: role.parse().map_err(StoreError::Corrupt)?,
-            token_id,
+            actor: Actor::Token { id, name },
+            platform_admin: false,
         })
     }
 }

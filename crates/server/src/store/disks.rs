@@ -10,7 +10,7 @@ use super::{Backend, BackendRef, Result, Store, StoreError, on_reader, on_writer
 use crate::ids::{MachineId, OrgId};
 
 /// A disk as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Disk {
     pub key: String,
     pub name: String,
@@ -27,7 +27,7 @@ pub struct Disk {
 }
 
 /// A machine's disks and whether they can be read at all.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MachineDisks {
     /// `unknown` until the agent has sent a reading, then `available` or `unavailable`.
     pub state: String,
@@ -39,7 +39,7 @@ pub struct MachineDisks {
 }
 
 /// One point of a disk's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DiskSample {
     pub ts_ms: i64,
     pub verdict: Verdict,

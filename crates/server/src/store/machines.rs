@@ -174,6 +174,12 @@ impl AgentCache {
         }
     }
 
+    pub(super) fn forget_org(&self, org: &OrgId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (agent, _)| &agent.org_id != org);
+        }
+    }
+
     pub(super) fn forget_machine(&self, machine_id: &str) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.retain(|_, (agent, _)| agent.machine_id.as_str() != machine_id);

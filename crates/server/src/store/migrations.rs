@@ -36,6 +36,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "disks",
             include_str!("../../migrations/sqlite/0002_disks.sql"),
         ),
+        (
+            3,
+            "identity",
+            include_str!("../../migrations/sqlite/0003_identity.sql"),
+        ),
     ])
 });
 
@@ -50,6 +55,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             2,
             "disks",
             include_str!("../../migrations/postgres/0002_disks.sql"),
+        ),
+        (
+            3,
+            "identity",
+            include_str!("../../migrations/postgres/0003_identity.sql"),
         ),
     ])
 });

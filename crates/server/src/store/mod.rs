@@ -4,6 +4,7 @@
 //! only what truly differs (connection set-up, migrations) is per backend. Every call on
 //! tenant data takes the caller's [`OrgId`](crate::ids::OrgId).
 
+mod audit;
 mod catalog;
 mod credentials;
 mod disks;
@@ -14,6 +15,8 @@ mod migrations;
 mod orgs;
 mod rollup;
 mod series;
+mod sessions;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,13 +27,17 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::clock::SharedClock;
 
+pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
-pub use credentials::{ApiTokenInfo, Principal, Role};
+pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, Principal, Role};
 pub use disks::{Disk, DiskSample, MachineDisks};
 pub use ingest::IngestOutcome;
 pub use machines::{AgentIdentity, EnrolledMachine};
+pub use orgs::{DEFAULT_ORG, OrgInfo};
 pub use rollup::{DAY_MS, Retention, Tier};
 pub use series::SeriesQuery;
+pub use sessions::{ClientInfo, Refresh};
+pub use users::{LinkPurpose, Membership, OrgUser, UserAuth, normalize_email};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -161,6 +168,10 @@ impl Store {
             Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
+    }
+
+    pub fn clock(&self) -> SharedClock {
+        self.clock.clone()
     }
 
     pub fn now_ms(&self) -> i64 {

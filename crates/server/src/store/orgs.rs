@@ -59,3 +59,134 @@ impl Store {
         Ok(id)
     }
 }
+
+#[derive(Debug, Clone)]
+pub struct OrgInfo {
+    pub id: OrgId,
+    pub name: String,
+    pub created_ms: i64,
+    /// Members must have a second factor on to use the organisation.
+    pub require_mfa: bool,
+}
+
+type OrgRow = (String, String, i64, bool);
+
+fn org_from_row((id, name, created_ms, require_mfa): OrgRow) -> OrgInfo {
+    OrgInfo {
+        id: OrgId::from_db(id),
+        name,
+        created_ms,
+        require_mfa,
+    }
+}
+
+/// Tables of per-machine samples, which have no foreign key (see 0001_init.sql) and are
+/// emptied explicitly when an organisation goes.
+const SAMPLE_TABLES: [&str; 5] = [
+    "metrics_raw",
+    "instance_raw",
+    "rollup_5m",
+    "rollup_1h",
+    "disk_samples",
+];
+
+impl Store {
+    pub async fn list_orgs(&self) -> Result<Vec<OrgInfo>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, OrgRow>(
+                "SELECT id, name, created_ms, require_mfa FROM orgs ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(org_from_row).collect())
+    }
+
+    pub async fn org_info(&self, org: &OrgId) -> Result<OrgInfo> {
+        self.find_org(org.as_str()).await
+    }
+
+    /// An organisation by an id taken from a request; only platform admins and membership
+    /// checks may turn an outside id into an [`OrgId`] this way.
+    pub async fn find_org(&self, id: &str) -> Result<OrgInfo> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, OrgRow>(
+                "SELECT id, name, created_ms, require_mfa FROM orgs WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(org_from_row(row.ok_or(StoreError::NotFound)?))
+    }
+
+    pub async fn rename_org(&self, org: &OrgId, name: &str) -> Result<OrgInfo> {
+        let taken = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, String>("SELECT id FROM orgs WHERE name = $1")
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+        })?;
+        if taken.is_some_and(|id| id != org.as_str()) {
+            return Err(StoreError::Conflict(format!(
+                "an organisation named {name:?} already exists"
+            )));
+        }
+        let changed = on_writer!(self, pool => {
+            sqlx::query("UPDATE orgs SET name = $2 WHERE id = $1")
+                .bind(org.as_str())
+                .bind(name)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.org_info(org).await
+    }
+
+    pub async fn set_require_mfa(&self, org: &OrgId, on: bool) -> Result<OrgInfo> {
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE orgs SET require_mfa = $2 WHERE id = $1")
+                .bind(org.as_str())
+                .bind(on)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        self.org_info(org).await
+    }
+
+    /// Deletes an organisation and everything it owns: machines and all their samples,
+    /// keys, tokens, memberships, links, audit entries. Users stay (they may belong elsewhere).
+    pub async fn delete_org(&self, org: &OrgId) -> Result<()> {
+        on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                for table in SAMPLE_TABLES {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE machine_id IN \
+                         (SELECT id FROM machines WHERE org_id = $1)"
+                    ))
+                    .bind(org.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let deleted = sqlx::query("DELETE FROM orgs WHERE id = $1")
+                    .bind(org.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if deleted == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await
+        })?;
+        self.agents.forget_org(org);
+        Ok(())
+    }
+}

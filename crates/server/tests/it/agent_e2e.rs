@@ -176,10 +176,10 @@ async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
     let machines = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let list = server.store().list_machines(&org).await.unwrap();
-        if let Some(m) = list.first() {
-            if stored_seqs(&server, &m.id).await >= 3 {
-                break list;
-            }
+        if let Some(m) = list.first()
+            && stored_seqs(&server, &m.id).await >= 3
+        {
+            break list;
         }
     };
     stop.store(true, Ordering::Relaxed);

@@ -16,14 +16,20 @@ both_backends!(
     disks_are_isolated
 );
 
-fn fixture(name: &str) -> optralis_proto::smart::SmartDevice {
+pub(crate) fn fixture(name: &str) -> optralis_proto::smart::SmartDevice {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../agent/tests/fixtures/smartctl")
         .join(name);
     parse_device(&std::fs::read(path).unwrap()).unwrap()
 }
 
-async fn send_smart(app: &TestApp, token: &str, seq: u64, ts: i64, snapshot: SmartSnapshot) {
+pub(crate) async fn send_smart(
+    app: &TestApp,
+    token: &str,
+    seq: u64,
+    ts: i64,
+    snapshot: SmartSnapshot,
+) {
     let agent = app.agent(token).await;
     let mut r = sample::report(seq, ts);
     r.smart = Some(snapshot);

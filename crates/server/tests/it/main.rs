@@ -9,4 +9,7 @@ mod api_disks;
 mod api_ingest;
 mod api_query;
 mod cli;
+mod identity;
+mod isolation;
+mod openapi;
 mod store_story;

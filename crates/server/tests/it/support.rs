@@ -7,7 +7,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use optralis::auth::password;
 use optralis::clock::{Clock, ManualClock, SharedClock, SystemClock};
+use optralis::ids::{OrgId, UserId};
 use optralis::store::{AgentIdentity, Role, Store};
 use optralis::{ApiSettings, AppState, app};
 use optralis_proto::agent::HostFacts;
@@ -112,10 +114,33 @@ pub struct TestApp {
     _db: TestDb,
     pub store: Store,
     pub clock: Arc<ManualClock>,
-    pub settings: Arc<ApiSettings>,
+    pub state: AppState,
+    pub org: OrgId,
     pub admin_token: String,
     pub observer_token: String,
     pub enroll_key: String,
+}
+
+/// The password of every test user.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A response as tests see it.
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Resp {
+    /// The refresh token the response set, if any (empty when it cleared the cookie).
+    pub fn refresh_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("optralis_refresh="))
+            .map(|v| v.split(';').next().unwrap_or("").to_owned())
+    }
 }
 
 /// A moment well after 1970, so retention arithmetic never goes negative.
@@ -138,11 +163,15 @@ impl TestApp {
             .await
             .unwrap();
         let enroll_key = store.create_enroll_key(&org).await.unwrap();
+        let state = AppState::new(store.clone(), ApiSettings::default())
+            .await
+            .unwrap();
         Self {
             _db: db,
             store,
             clock,
-            settings: Arc::new(ApiSettings::default()),
+            state,
+            org,
             admin_token,
             observer_token,
             enroll_key,
@@ -154,23 +183,33 @@ impl TestApp {
     }
 
     fn router(&self) -> axum::Router {
-        app(AppState {
-            store: self.store.clone(),
-            settings: self.settings.clone(),
-        })
+        app(self.state.clone())
     }
 
     /// Sends one request through the router; returns the status and the JSON body.
     pub async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let r = self.call_full(req).await;
+        (r.status, r.body)
+    }
+
+    /// Sends one request; returns everything a test may look at.
+    pub async fn call_full(&self, req: Request<Body>) -> Resp {
         let resp = self
             .router()
             .oneshot(req)
             .await
             .expect("router never fails");
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let is_json = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
         let json = if bytes.is_empty() {
             Value::Null
+        } else if !is_json {
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| {
                 panic!(
@@ -179,7 +218,68 @@ impl TestApp {
                 )
             })
         };
-        (status, json)
+        Resp {
+            status,
+            body: json,
+            headers,
+        }
+    }
+
+    /// Any request: `token` as bearer, `body` as JSON, extra headers.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let body = match body {
+            Some(b) => {
+                req = req.header("Content-Type", "application/json");
+                Body::from(serde_json::to_vec(b).unwrap())
+            }
+            None => Body::empty(),
+        };
+        self.call_full(req.body(body).unwrap()).await
+    }
+
+    /// A user with [`PASSWORD`], member of `org` with `role`.
+    pub async fn user(&self, email: &str, org: &OrgId, role: Role, platform_admin: bool) -> UserId {
+        let hash = password::hash(PASSWORD).unwrap();
+        let id = self
+            .store
+            .create_user(email, Some(&hash), platform_admin)
+            .await
+            .unwrap();
+        self.store.add_membership(org, &id, role).await.unwrap();
+        id
+    }
+
+    /// Signs in; returns the response (access token in the body, refresh cookie set).
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.request(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&serde_json::json!({"email": email, "password": password})),
+            &[],
+        )
+        .await
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn access_token(&self, email: &str) -> String {
+        let r = self.login(email, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "login {email}: {}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -263,10 +363,9 @@ impl RunningServer {
         };
         let addr = listener.local_addr().unwrap();
         let (stop, mut rx) = watch::channel(false);
-        let state = AppState {
-            store: store.clone(),
-            settings: Arc::new(ApiSettings::default()),
-        };
+        let state = AppState::new(store.clone(), ApiSettings::default())
+            .await
+            .unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, app(state))
                 .with_graceful_shutdown(async move {

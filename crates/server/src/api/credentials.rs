@@ -1,0 +1,174 @@
+//! API tokens and enrollment keys of the current organisation, managed by its admins.
+//! Secrets are shown once, at creation; listings show only ids and names.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::{
+    ApiToken, ApiTokenList, CreateApiToken, CreatedApiToken, CreatedEnrollKey, EnrollKey,
+    EnrollKeyList,
+};
+
+use super::audit::record_org;
+use super::auth::AdminPrincipal;
+use super::orgs::check_name;
+use super::{ApiError, AppState, parse_json, role_in, role_out};
+use crate::store::{ApiTokenInfo, EnrollKeyInfo};
+
+fn token_out(t: ApiTokenInfo) -> ApiToken {
+    ApiToken {
+        id: t.id,
+        name: t.name,
+        role: role_out(t.role),
+        created_ms: t.created_ms,
+        revoked_ms: t.revoked_ms,
+    }
+}
+
+fn key_out(k: EnrollKeyInfo) -> EnrollKey {
+    EnrollKey {
+        id: k.id,
+        created_ms: k.created_ms,
+        revoked_ms: k.revoked_ms,
+    }
+}
+
+/// The organisation's API tokens (never their secrets).
+#[utoipa::path(get, path = "/tokens", tag = "credentials",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "API tokens", body = ApiTokenList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+) -> Result<Json<ApiTokenList>, ApiError> {
+    let tokens = state.store.list_api_tokens(&who.org_id).await?;
+    Ok(Json(ApiTokenList {
+        tokens: tokens.into_iter().map(token_out).collect(),
+    }))
+}
+
+/// Creates an API token for automation; `secret` is shown this once.
+#[utoipa::path(post, path = "/tokens", tag = "credentials",
+    request_body = CreateApiToken,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = CreatedApiToken),
+        (status = 400, description = "Malformed body or bad name", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CreatedApiToken>), ApiError> {
+    let req: CreateApiToken = parse_json(&body)?;
+    let name = check_name("name", &req.name)?;
+    let (info, secret) = state
+        .store
+        .create_api_token(&who.org_id, &name, role_in(req.role))
+        .await?;
+    record_org(
+        &state,
+        &who,
+        "token.created",
+        Some(&info.id),
+        Some(serde_json::json!({"name": name, "role": info.role.as_str()})),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedApiToken {
+            token: token_out(info),
+            secret,
+        }),
+    ))
+}
+
+/// Revokes an API token: it stops working at once.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "credentials",
+    params(("id" = String, Path, description = "Token id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such token here", body = ErrorBody),
+    ))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.revoke_api_token(&who.org_id, &id).await?;
+    record_org(&state, &who, "token.revoked", Some(&id), None).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organisation's enrollment keys (never the keys themselves).
+#[utoipa::path(get, path = "/enroll-keys", tag = "credentials",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enrollment keys", body = EnrollKeyList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+) -> Result<Json<EnrollKeyList>, ApiError> {
+    let keys = state.store.list_enroll_keys(&who.org_id).await?;
+    Ok(Json(EnrollKeyList {
+        keys: keys.into_iter().map(key_out).collect(),
+    }))
+}
+
+/// Creates an enrollment key for agents (`optralis-agent run --enroll-key`); `secret` is
+/// shown this once.
+#[utoipa::path(post, path = "/enroll-keys", tag = "credentials",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = CreatedEnrollKey),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn create_key(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+) -> Result<(StatusCode, Json<CreatedEnrollKey>), ApiError> {
+    let (info, secret) = state.store.create_enroll_key_info(&who.org_id).await?;
+    record_org(&state, &who, "enroll_key.created", Some(&info.id), None).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedEnrollKey {
+            key: key_out(info),
+            secret,
+        }),
+    ))
+}
+
+/// Revokes an enrollment key: no new machine can join with it (enrolled ones keep working).
+#[utoipa::path(delete, path = "/enroll-keys/{id}", tag = "credentials",
+    params(("id" = String, Path, description = "Enrollment key id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such key here", body = ErrorBody),
+    ))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.revoke_enroll_key(&who.org_id, &id).await?;
+    record_org(&state, &who, "enroll_key.revoked", Some(&id), None).await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,228 @@
+//! The signed-in user's own account: who they are, their password, their second factor.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use data_encoding::BASE64;
+use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::{
+    ChangePasswordRequest, CodeRequest, Me, MyOrg, RecoveryCodes, TotpEnrollment,
+};
+
+use super::audit::record_for_user;
+use super::auth::SignedIn;
+use super::session::{SecondFactor, check_second_factor, hash_password};
+use super::{ApiError, AppState, parse_json, role_out};
+use crate::auth::throttle::Subject;
+use crate::auth::{password, qr, totp};
+use crate::secret::digest;
+
+const ISSUER: &str = "Optralis";
+
+/// The signed-in user and their organisations.
+#[utoipa::path(get, path = "/me", tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = Me),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "API tokens are not users", body = ErrorBody),
+    ))]
+pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me>, ApiError> {
+    let orgs = state.store.memberships(&who.user.id).await?;
+    Ok(Json(Me {
+        id: who.user.id.to_string(),
+        email: who.user.email.clone(),
+        platform_admin: who.user.platform_admin,
+        mfa_enabled: who.user.totp_secret.is_some(),
+        recovery_codes_left: state.store.recovery_codes_left(&who.user.id).await?,
+        orgs: orgs
+            .into_iter()
+            .map(|m| MyOrg {
+                id: m.org_id.to_string(),
+                name: m.org_name,
+                role: role_out(m.role),
+                disabled: m.disabled,
+                require_mfa: m.require_mfa,
+            })
+            .collect(),
+    }))
+}
+
+/// Changes the password; every session, this one included, ends.
+#[utoipa::path(put, path = "/me/password", tag = "me",
+    request_body = ChangePasswordRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Password changed; sign in again"),
+        (status = 400, description = "Malformed body or password too weak", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
+        (status = 403, description = "API tokens are not users", body = ErrorBody),
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let req: ChangePasswordRequest = parse_json(&body)?;
+    let stored = who.user.password_hash.clone().unwrap_or_default();
+    let current = req.current_password;
+    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    if !ok {
+        return Err(ApiError::Unauthorized("the current password is wrong"));
+    }
+    password::check_policy(&req.new_password, &who.user.email)
+        .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
+    let hash = hash_password(req.new_password).await?;
+    state.store.set_password(&who.user.id, &hash).await?;
+    record_for_user(
+        &state,
+        &who.user.id,
+        &format!("user:{}", who.user.email),
+        "user.password_changed",
+        None,
+        &who.client,
+        None,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Starts TOTP enrollment: a new secret to scan. It is not in force until confirmed.
+#[utoipa::path(post, path = "/me/mfa/totp", tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Secret, otpauth URI and QR code", body = TotpEnrollment),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "API tokens are not users", body = ErrorBody),
+        (status = 409, description = "A second factor is already on", body = ErrorBody),
+    ))]
+pub async fn totp_enroll(
+    State(state): State<AppState>,
+    who: SignedIn,
+) -> Result<Json<TotpEnrollment>, ApiError> {
+    if who.user.totp_secret.is_some() {
+        return Err(ApiError::Conflict(
+            "two-factor authentication is already on; turn it off first to change it".into(),
+        ));
+    }
+    let secret = totp::new_secret().map_err(|_| ApiError::Internal)?;
+    state.store.set_totp_pending(&who.user.id, &secret).await?;
+    let uri = totp::otpauth_uri(ISSUER, &who.user.email, &secret);
+    let png = qr::png(&uri).map_err(|e| {
+        tracing::error!(error = %e, "QR code");
+        ApiError::Internal
+    })?;
+    Ok(Json(TotpEnrollment {
+        secret,
+        otpauth_uri: uri,
+        qr_png_base64: BASE64.encode(&png),
+    }))
+}
+
+/// Confirms TOTP enrollment with a code from the app; returns the recovery codes, once.
+#[utoipa::path(post, path = "/me/mfa/totp/confirm", tag = "me",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Second factor on; keep these codes", body = RecoveryCodes),
+        (status = 400, description = "Malformed body or wrong code", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "API tokens are not users", body = ErrorBody),
+        (status = 409, description = "No enrollment in progress", body = ErrorBody),
+    ))]
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: Bytes,
+) -> Result<Json<RecoveryCodes>, ApiError> {
+    let req: CodeRequest = parse_json(&body)?;
+    let Some(pending) = state.store.totp_pending(&who.user.id).await? else {
+        return Err(ApiError::Conflict(
+            "no enrollment in progress; POST /api/v1/me/mfa/totp first".into(),
+        ));
+    };
+    let now_s = state.store.now_ms().div_euclid(1000);
+    let step = totp::verify(&pending, &req.code, now_s)
+        .ok_or_else(|| ApiError::invalid_field("code", "wrong code; check the phone's clock"))?;
+    let codes = totp::new_recovery_codes().map_err(|_| ApiError::Internal)?;
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| digest(&totp::normalize_recovery_code(c)))
+        .collect();
+    state
+        .store
+        .enable_totp(&who.user.id, &pending, step, &hashes)
+        .await?;
+    record_for_user(
+        &state,
+        &who.user.id,
+        &format!("user:{}", who.user.email),
+        "mfa.enabled",
+        None,
+        &who.client,
+        None,
+    )
+    .await;
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
+}
+
+/// Turns the second factor off, proven with a current code or a recovery code.
+#[utoipa::path(post, path = "/me/mfa/totp/disable", tag = "me",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Second factor off"),
+        (status = 400, description = "Malformed body or wrong code", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "API tokens are not users", body = ErrorBody),
+        (status = 409, description = "No second factor is on", body = ErrorBody),
+        (status = 429, description = "Too many wrong codes; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let req: CodeRequest = parse_json(&body)?;
+    if who.user.totp_secret.is_none() {
+        return Err(ApiError::Conflict(
+            "two-factor authentication is off".into(),
+        ));
+    }
+    let keys = [(Subject::Account, who.user.email.as_str())];
+    state
+        .auth
+        .throttle
+        .check(&keys)
+        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    match check_second_factor(&state, &who.user, &req.code).await? {
+        SecondFactor::Accepted => {}
+        SecondFactor::Reused => {
+            return Err(ApiError::invalid_field(
+                "code",
+                "this code was already used",
+            ));
+        }
+        SecondFactor::Wrong => {
+            state.auth.throttle.fail(&keys);
+            return Err(ApiError::invalid_field("code", "wrong code"));
+        }
+    }
+    state.store.disable_totp(&who.user.id).await?;
+    record_for_user(
+        &state,
+        &who.user.id,
+        &format!("user:{}", who.user.email),
+        "mfa.disabled",
+        None,
+        &who.client,
+        None,
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

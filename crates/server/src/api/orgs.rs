@@ -1,0 +1,233 @@
+//! Organisations: managed by platform admins (`/orgs`); each organisation's own settings
+//! (`/org`) by its admins.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::{CreateOrg, Org, OrgList, UpdateOrg};
+
+use super::audit::{record, record_org};
+use super::auth::{AdminPrincipal, ApiPrincipal, PlatformAdmin};
+use super::{ApiError, AppState, parse_json};
+use crate::store::{AuditEvent, OrgInfo};
+
+pub fn org_out(org: OrgInfo) -> Org {
+    Org {
+        id: org.id.to_string(),
+        name: org.name,
+        created_ms: org.created_ms,
+        require_mfa: org.require_mfa,
+    }
+}
+
+/// Trimmed, 1–100 characters, no control characters.
+pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid_field(
+            field,
+            "must be 1 to 100 characters, without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+async fn platform_audit(
+    state: &AppState,
+    admin: &PlatformAdmin,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    record(
+        state,
+        AuditEvent {
+            org: None,
+            actor: &format!("user:{}", admin.0.user.email),
+            action,
+            target: Some(target),
+            ip: admin.0.client.ip.as_deref(),
+            detail: Some(detail),
+        },
+    )
+    .await;
+}
+
+/// Every organisation on this server.
+#[utoipa::path(get, path = "/orgs", tag = "orgs",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Organisations", body = OrgList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: PlatformAdmin,
+) -> Result<Json<OrgList>, ApiError> {
+    let orgs = state.store.list_orgs().await?;
+    Ok(Json(OrgList {
+        orgs: orgs.into_iter().map(org_out).collect(),
+    }))
+}
+
+/// Creates an organisation.
+#[utoipa::path(post, path = "/orgs", tag = "orgs",
+    request_body = CreateOrg,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Org),
+        (status = 400, description = "Malformed body or bad name", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Org>), ApiError> {
+    let req: CreateOrg = parse_json(&body)?;
+    let name = check_name("name", &req.name)?;
+    let id = state.store.create_org(&name).await?;
+    let org = state.store.org_info(&id).await?;
+    platform_audit(
+        &state,
+        &admin,
+        "org.created",
+        id.as_str(),
+        serde_json::json!({"name": name}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(org_out(org))))
+}
+
+/// Renames an organisation or changes its MFA requirement.
+#[utoipa::path(patch, path = "/orgs/{id}", tag = "orgs",
+    params(("id" = String, Path, description = "Organisation id")),
+    request_body = UpdateOrg,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = Org),
+        (status = 400, description = "Malformed body or bad name", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 404, description = "No such organisation", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<Org>, ApiError> {
+    let req: UpdateOrg = parse_json(&body)?;
+    let mut org = state.store.find_org(&id).await?;
+    if let Some(name) = &req.name {
+        let name = check_name("name", name)?;
+        org = state.store.rename_org(&org.id, &name).await?;
+    }
+    if let Some(on) = req.require_mfa {
+        org = state.store.set_require_mfa(&org.id, on).await?;
+    }
+    platform_audit(
+        &state,
+        &admin,
+        "org.updated",
+        &id,
+        serde_json::to_value(&req).unwrap_or_default(),
+    )
+    .await;
+    Ok(Json(org_out(org)))
+}
+
+/// Deletes an organisation and everything it owns (machines and their data, keys, tokens,
+/// memberships, audit log). User accounts stay for their other organisations.
+#[utoipa::path(delete, path = "/orgs/{id}", tag = "orgs",
+    params(("id" = String, Path, description = "Organisation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 404, description = "No such organisation", body = ErrorBody),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: PlatformAdmin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let org = state.store.find_org(&id).await?;
+    state.store.delete_org(&org.id).await?;
+    platform_audit(
+        &state,
+        &admin,
+        "org.deleted",
+        &id,
+        serde_json::json!({"name": org.name}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The organisation the request acts in.
+#[utoipa::path(get, path = "/org", tag = "orgs",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The current organisation", body = Org),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+    ))]
+pub async fn current(
+    State(state): State<AppState>,
+    ApiPrincipal(who): ApiPrincipal,
+) -> Result<Json<Org>, ApiError> {
+    Ok(Json(org_out(state.store.org_info(&who.org_id).await?)))
+}
+
+/// The organisation's own settings: whether its members must use a second factor.
+#[utoipa::path(patch, path = "/org", tag = "orgs",
+    request_body = UpdateOrg,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = Org),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or renaming (platform admins only)", body = ErrorBody),
+        (status = 409, description = "Requiring MFA without having it on yourself", body = ErrorBody),
+    ))]
+pub async fn update_current(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    body: Bytes,
+) -> Result<Json<Org>, ApiError> {
+    let req: UpdateOrg = parse_json(&body)?;
+    if req.name.is_some() {
+        return Err(ApiError::forbidden(
+            "only a platform admin renames organisations (PATCH /api/v1/orgs/{id})",
+        ));
+    }
+    let mut org = state.store.org_info(&who.org_id).await?;
+    if let Some(on) = req.require_mfa {
+        if on
+            && let crate::store::Actor::User { id, .. } = &who.actor
+            && state.store.user_by_id(id).await?.totp_secret.is_none()
+        {
+            return Err(ApiError::Conflict(
+                "turn on your own second factor before requiring it of everyone".into(),
+            ));
+        }
+        org = state.store.set_require_mfa(&who.org_id, on).await?;
+        record_org(
+            &state,
+            &who,
+            "org.require_mfa",
+            None,
+            Some(serde_json::json!({"require_mfa": on})),
+        )
+        .await;
+    }
+    Ok(Json(org_out(org)))
+}

@@ -1,0 +1,293 @@
+//! The members of the current organisation, managed by its admins.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::{CreateUser, CreatedUser, OneTimeLink, UpdateUser, User, UserList};
+
+use super::audit::record_org;
+use super::auth::{AdminPrincipal, ApiPrincipal};
+use super::{ApiError, AppState, parse_json, role_in, role_out};
+use crate::ids::UserId;
+use crate::store::{LinkPurpose, OrgUser, Principal, StoreError, normalize_email};
+
+const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
+const RESET_TTL_MS: i64 = 24 * 3_600_000;
+
+fn user_out(u: OrgUser) -> User {
+    User {
+        id: u.id.to_string(),
+        email: u.email,
+        role: role_out(u.role),
+        disabled: u.disabled,
+        mfa_enabled: u.mfa_enabled,
+        pending: u.pending,
+        created_ms: u.created_ms,
+    }
+}
+
+/// A plausible address: something@domain.tld, bounded, no spaces.
+fn check_email(email: &str) -> Result<String, ApiError> {
+    let email = normalize_email(email);
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if !valid {
+        return Err(ApiError::invalid_field("email", "is not an email address"));
+    }
+    Ok(email)
+}
+
+/// The organisation's members.
+#[utoipa::path(get, path = "/users", tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Members", body = UserList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiPrincipal(who): ApiPrincipal,
+) -> Result<Json<UserList>, ApiError> {
+    let users = state.store.list_org_users(&who.org_id).await?;
+    Ok(Json(UserList {
+        users: users.into_iter().map(user_out).collect(),
+    }))
+}
+
+/// Adds a member. An address without an account is invited: the answer carries the
+/// one-time token the new user sets their password with (`POST /auth/password`).
+#[utoipa::path(post, path = "/users", tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Added (with an invitation link for a new account)", body = CreatedUser),
+        (status = 400, description = "Malformed body or bad email", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
+    let req: CreateUser = parse_json(&body)?;
+    let email = check_email(&req.email)?;
+    let role = role_in(req.role);
+    let (user_id, link) = match state.store.user_by_email(&email).await {
+        Ok(existing) => {
+            state
+                .store
+                .add_membership(&who.org_id, &existing.id, role)
+                .await?;
+            (existing.id, None)
+        }
+        Err(StoreError::NotFound) => {
+            let id = state.store.create_user(&email, None, false).await?;
+            state.store.add_membership(&who.org_id, &id, role).await?;
+            let token = state
+                .store
+                .create_user_link(&who.org_id, &id, LinkPurpose::Invite, INVITE_TTL_MS)
+                .await?;
+            let link = OneTimeLink {
+                token,
+                expires_ms: state.store.now_ms() + INVITE_TTL_MS,
+            };
+            (id, Some(link))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    record_org(
+        &state,
+        &who,
+        if link.is_some() {
+            "user.invited"
+        } else {
+            "user.added"
+        },
+        Some(&email),
+        Some(serde_json::json!({"role": role.as_str()})),
+    )
+    .await;
+    let user = state.store.org_user(&who.org_id, &user_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedUser {
+            user: user_out(user),
+            link,
+        }),
+    ))
+}
+
+/// One member.
+#[utoipa::path(get, path = "/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The member", body = User),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "No access", body = ErrorBody),
+        (status = 404, description = "No such member here", body = ErrorBody),
+    ))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    ApiPrincipal(who): ApiPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    let user = state
+        .store
+        .org_user(&who.org_id, &UserId::from_path(&id))
+        .await?;
+    Ok(Json(user_out(user)))
+}
+
+/// Changes a member's role, or disables or re-enables them here. The organisation always
+/// keeps one enabled admin.
+#[utoipa::path(patch, path = "/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = User),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such member here", body = ErrorBody),
+        (status = 409, description = "Would leave no enabled admin", body = ErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<User>, ApiError> {
+    let req: UpdateUser = parse_json(&body)?;
+    let user_id = UserId::from_path(&id);
+    let before = state.store.org_user(&who.org_id, &user_id).await?;
+    let after = state
+        .store
+        .update_membership(&who.org_id, &user_id, req.role.map(role_in), req.disabled)
+        .await?;
+    if before.role != after.role {
+        record_org(
+            &state,
+            &who,
+            "user.role_changed",
+            Some(&after.email),
+            Some(serde_json::json!({"from": before.role.as_str(), "to": after.role.as_str()})),
+        )
+        .await;
+    }
+    if before.disabled != after.disabled {
+        let action = if after.disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        record_org(&state, &who, action, Some(&after.email), None).await;
+    }
+    Ok(Json(user_out(after)))
+}
+
+/// Removes a member from the organisation (their account stays for other organisations).
+#[utoipa::path(delete, path = "/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such member here", body = ErrorBody),
+        (status = 409, description = "The last enabled admin", body = ErrorBody),
+    ))]
+pub async fn remove(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user_id = UserId::from_path(&id);
+    let user = state.store.org_user(&who.org_id, &user_id).await?;
+    state.store.remove_membership(&who.org_id, &user_id).await?;
+    record_org(&state, &who, "user.removed", Some(&user.email), None).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An organisation admin may reset credentials only of accounts that are theirs alone;
+/// an account shared with other organisations needs a platform admin.
+async fn ensure_account_is_ours(
+    state: &AppState,
+    who: &Principal,
+    user: &UserId,
+) -> Result<(), ApiError> {
+    if who.platform_admin || state.store.membership_count(user).await? <= 1 {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this account belongs to other organisations too; ask a platform admin",
+        ))
+    }
+}
+
+/// Issues a one-time password-reset token for a member and ends their sessions.
+#[utoipa::path(post, path = "/users/{id}/password-reset", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The reset token, for POST /auth/password", body = OneTimeLink),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is shared with other organisations", body = ErrorBody),
+        (status = 404, description = "No such member here", body = ErrorBody),
+    ))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path(id): Path<String>,
+) -> Result<Json<OneTimeLink>, ApiError> {
+    let user_id = UserId::from_path(&id);
+    let user = state.store.org_user(&who.org_id, &user_id).await?;
+    ensure_account_is_ours(&state, &who, &user_id).await?;
+    let token = state
+        .store
+        .create_user_link(&who.org_id, &user_id, LinkPurpose::Reset, RESET_TTL_MS)
+        .await?;
+    state.store.revoke_user_sessions(&user_id).await?;
+    record_org(&state, &who, "user.password_reset", Some(&user.email), None).await;
+    Ok(Json(OneTimeLink {
+        token,
+        expires_ms: state.store.now_ms() + RESET_TTL_MS,
+    }))
+}
+
+/// Turns a member's second factor off (lost phone and codes) and ends their sessions.
+#[utoipa::path(post, path = "/users/{id}/mfa-reset", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Second factor off"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is shared with other organisations", body = ErrorBody),
+        (status = 404, description = "No such member here", body = ErrorBody),
+    ))]
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user_id = UserId::from_path(&id);
+    let user = state.store.org_user(&who.org_id, &user_id).await?;
+    ensure_account_is_ours(&state, &who, &user_id).await?;
+    state.store.disable_totp(&user_id).await?;
+    state.store.revoke_user_sessions(&user_id).await?;
+    record_org(&state, &who, "mfa.reset", Some(&user.email), None).await;
+    Ok(StatusCode::NO_CONTENT)
+}

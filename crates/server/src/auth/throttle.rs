@@ -1,0 +1,163 @@
+//! Brute-force brakes for logins and second factors: after a few free failures, each further
+//! failure locks the key (an account or a client address) for twice as long as the last,
+//! up to 15 minutes. Kept in memory: a restart forgives, and each replica counts on its own.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::clock::SharedClock;
+
+const MAX_LOCK_MS: i64 = 15 * 60_000;
+/// A key with no failure for this long starts afresh.
+const FORGET_MS: i64 = 30 * 60_000;
+/// Past this many keys the oldest-forgotten are swept, so a spray of addresses cannot grow
+/// memory without bound.
+const MAX_KEYS: usize = 100_000;
+
+/// What is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// One account, whoever tries it.
+    Account,
+    /// One client address, whatever account it tries (an office behind NAT shares one).
+    Address,
+}
+
+impl Subject {
+    fn free_failures(self) -> u32 {
+        match self {
+            Subject::Account => 5,
+            Subject::Address => 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last_failure_ms: i64,
+    locked_until_ms: i64,
+}
+
+pub struct Throttle {
+    clock: SharedClock,
+    entries: Mutex<HashMap<(Subject, String), Entry>>,
+}
+
+impl Throttle {
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            clock,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds to wait)` while any of `keys` is locked.
+    pub fn check(&self, keys: &[(Subject, &str)]) -> Result<(), u64> {
+        let now = self.clock.now_ms();
+        let Ok(entries) = self.entries.lock() else {
+            return Ok(());
+        };
+        let wait_ms = keys
+            .iter()
+            .filter_map(|(subject, key)| entries.get(&(*subject, (*key).to_owned())))
+            .map(|e| e.locked_until_ms - now)
+            .max()
+            .unwrap_or(0);
+        if wait_ms > 0 {
+            Err(u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts a failure against each of `keys`.
+    pub fn fail(&self, keys: &[(Subject, &str)]) {
+        let now = self.clock.now_ms();
+        let Ok(mut entries) = self.entries.lock() else {
+            return;
+        };
+        if entries.len() >= MAX_KEYS {
+            entries.retain(|_, e| now - e.last_failure_ms < FORGET_MS);
+        }
+        for (subject, key) in keys {
+            let entry = entries
+                .entry((*subject, (*key).to_owned()))
+                .or_insert(Entry {
+                    failures: 0,
+                    last_failure_ms: now,
+                    locked_until_ms: 0,
+                });
+            if now - entry.last_failure_ms >= FORGET_MS {
+                entry.failures = 0;
+            }
+            entry.failures += 1;
+            entry.last_failure_ms = now;
+            if let Some(over) = entry.failures.checked_sub(subject.free_failures())
+                && over > 0
+            {
+                let lock = 1000i64
+                    .saturating_mul(1i64 << (over - 1).min(20))
+                    .min(MAX_LOCK_MS);
+                entry.locked_until_ms = now + lock;
+            }
+        }
+    }
+
+    /// Forgets the failures of `key` (a successful login).
+    pub fn succeed(&self, subject: Subject, key: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&(subject, key.to_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[test]
+    fn locks_grow_after_the_free_failures_and_success_forgives() {
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let t = Throttle::new(clock.clone());
+        let acct = [(Subject::Account, "a@example.com")];
+        for _ in 0..5 {
+            assert_eq!(t.check(&acct), Ok(()));
+            t.fail(&acct);
+        }
+        assert_eq!(t.check(&acct), Ok(()), "five failures are free");
+        t.fail(&acct);
+        assert_eq!(t.check(&acct), Err(1));
+        clock.advance_ms(1000);
+        t.fail(&acct);
+        assert_eq!(t.check(&acct), Err(2));
+        clock.advance_ms(2000);
+        t.fail(&acct);
+        assert_eq!(t.check(&acct), Err(4));
+        for _ in 0..30 {
+            t.fail(&acct);
+        }
+        assert_eq!(t.check(&acct), Err(900), "capped at 15 minutes");
+        // Another account is not affected; an address has its own, larger allowance.
+        assert_eq!(t.check(&[(Subject::Account, "b@example.com")]), Ok(()));
+        t.succeed(Subject::Account, "a@example.com");
+        assert_eq!(t.check(&acct), Ok(()));
+    }
+
+    #[test]
+    fn failures_are_forgotten_after_a_quiet_half_hour() {
+        let clock = Arc::new(ManualClock::new(0));
+        let t = Throttle::new(clock.clone());
+        let ip = [(Subject::Address, "192.0.2.1")];
+        for _ in 0..20 {
+            t.fail(&ip);
+        }
+        assert_eq!(t.check(&ip), Ok(()));
+        clock.advance_ms(FORGET_MS);
+        t.fail(&ip);
+        assert_eq!(t.check(&ip), Ok(()), "the count started over");
+    }
+}

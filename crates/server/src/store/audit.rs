@@ -1,0 +1,116 @@
+//! The audit log: who did what, when, from where. Entries of an organisation are deleted
+//! with it; platform entries (organisations created, renamed, deleted) have none.
+
+use super::{Result, Store, StoreError, on_reader, on_writer};
+use crate::ids::OrgId;
+
+/// One thing to record.
+#[derive(Debug, Clone)]
+pub struct AuditEvent<'a> {
+    pub org: Option<&'a OrgId>,
+    /// `user:EMAIL`, `token:NAME (ID)`, `cli` or, for failed logins, the email tried.
+    pub actor: &'a str,
+    /// Dotted verb, e.g. `auth.login`, `user.role_changed`.
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    pub ip: Option<&'a str>,
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub ts_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub ip: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+type AuditRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl Store {
+    pub async fn record_audit(&self, event: AuditEvent<'_>) -> Result<()> {
+        let now = self.now_ms();
+        let detail = event.detail.as_ref().map(serde_json::Value::to_string);
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO audit_log (org_id, ts_ms, actor, action, target, ip, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(event.org.map(OrgId::as_str))
+            .bind(now)
+            .bind(event.actor)
+            .bind(event.action)
+            .bind(event.target)
+            .bind(event.ip)
+            .bind(detail)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Newest first: `limit` entries of `org` (or of the platform when `None`) with ids
+    /// below `before`.
+    pub async fn list_audit(
+        &self,
+        org: Option<&OrgId>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>> {
+        let before = before.unwrap_or(i64::MAX);
+        let rows = on_reader!(self, pool => {
+            match org {
+                Some(org) => {
+                    sqlx::query_as::<_, AuditRow>(
+                        "SELECT id, ts_ms, actor, action, target, ip, detail FROM audit_log \
+                         WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                    )
+                    .bind(org.as_str())
+                    .bind(before)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                }
+                None => {
+                    sqlx::query_as::<_, AuditRow>(
+                        "SELECT id, ts_ms, actor, action, target, ip, detail FROM audit_log \
+                         WHERE org_id IS NULL AND id < $1 ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(before)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await
+                }
+            }
+        })?;
+        rows.into_iter()
+            .map(|(id, ts_ms, actor, action, target, ip, detail)| {
+                let detail = detail
+                    .map(|d| serde_json::from_str(&d))
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("audit detail: {e}")))?;
+                Ok(AuditRecord {
+                    id,
+                    ts_ms,
+                    actor,
+                    action,
+                    target,
+                    ip,
+                    detail,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,578 @@
+//! Users, their memberships (organisation + role), second factors and one-time links.
+//! Passwords arrive here already hashed: the store never sees one in clear.
+
+use super::{Result, Role, Store, StoreError, new_secret, on_reader, on_writer};
+use crate::ids::{OrgId, UserId};
+use crate::secret::{SecretKind, digest};
+
+/// What signing in needs to know about an account.
+#[derive(Debug, Clone)]
+pub struct UserAuth {
+    pub id: UserId,
+    pub email: String,
+    /// `None` until an invitation is accepted.
+    pub password_hash: Option<String>,
+    pub platform_admin: bool,
+    pub totp_secret: Option<String>,
+}
+
+/// A user's place in one organisation.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub require_mfa: bool,
+}
+
+/// A member as the organisation's admins see them.
+#[derive(Debug, Clone)]
+pub struct OrgUser {
+    pub id: UserId,
+    pub email: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub mfa_enabled: bool,
+    /// Invited and not yet signed up (no password set).
+    pub pending: bool,
+    pub created_ms: i64,
+}
+
+/// What a one-time link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Invite,
+    Reset,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Invite => "invite",
+            LinkPurpose::Reset => "reset",
+        }
+    }
+}
+
+/// Emails compare without regard to case or surrounding spaces.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+type UserRow = (String, String, Option<String>, bool, Option<String>);
+
+fn user_from_row((id, email, password_hash, platform_admin, totp_secret): UserRow) -> UserAuth {
+    UserAuth {
+        id: UserId::from_db(id),
+        email,
+        password_hash,
+        platform_admin,
+        totp_secret,
+    }
+}
+
+type OrgUserRow = (String, String, String, Option<i64>, bool, bool, i64);
+
+fn org_user_from_row(row: OrgUserRow) -> Result<OrgUser> {
+    let (id, email, role, disabled_ms, mfa_enabled, pending, created_ms) = row;
+    Ok(OrgUser {
+        id: UserId::from_db(id),
+        email,
+        role: role.parse().map_err(StoreError::Corrupt)?,
+        disabled: disabled_ms.is_some(),
+        mfa_enabled,
+        pending,
+        created_ms,
+    })
+}
+
+const ORG_USER_COLUMNS: &str = "SELECT u.id, u.email, m.role, m.disabled_ms, \
+     u.totp_secret IS NOT NULL, u.password_hash IS NULL, m.created_ms \
+     FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1";
+
+impl Store {
+    /// A new account. `password_hash` is `None` for an invited user.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password_hash: Option<&str>,
+        platform_admin: bool,
+    ) -> Result<UserId> {
+        let id = UserId::new_random();
+        let email = normalize_email(email);
+        let now = self.now_ms();
+        let inserted = on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO users (id, email, password_hash, platform_admin, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING",
+            )
+            .bind(id.as_str())
+            .bind(&email)
+            .bind(password_hash)
+            .bind(platform_admin)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a user with email {email:?} already exists"
+            )));
+        }
+        Ok(id)
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<UserAuth> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, UserRow>(
+                "SELECT id, email, password_hash, platform_admin, totp_secret FROM users \
+                 WHERE email = $1",
+            )
+            .bind(normalize_email(email))
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(user_from_row(row.ok_or(StoreError::NotFound)?))
+    }
+
+    pub async fn user_by_id(&self, id: &UserId) -> Result<UserAuth> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, UserRow>(
+                "SELECT id, email, password_hash, platform_admin, totp_secret FROM users \
+                 WHERE id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(user_from_row(row.ok_or(StoreError::NotFound)?))
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        let n = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(pool).await
+        })?;
+        Ok(n)
+    }
+
+    pub async fn set_platform_admin(&self, user: &UserId, on: bool) -> Result<()> {
+        let changed = on_writer!(self, pool => {
+            sqlx::query("UPDATE users SET platform_admin = $2 WHERE id = $1")
+                .bind(user.as_str())
+                .bind(on)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Makes `user` a member of `org`. Already being one is a conflict.
+    pub async fn add_membership(&self, org: &OrgId, user: &UserId, role: Role) -> Result<()> {
+        let now = self.now_ms();
+        let inserted = on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO memberships (user_id, org_id, role, created_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, org_id) DO NOTHING",
+            )
+            .bind(user.as_str())
+            .bind(org.as_str())
+            .bind(role.as_str())
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(
+                "the user is already a member of this organisation".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The organisations `user` belongs to, oldest membership first.
+    pub async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, String, Option<i64>, bool)>(
+                "SELECT o.id, o.name, m.role, m.disabled_ms, o.require_mfa \
+                 FROM memberships m JOIN orgs o ON o.id = m.org_id \
+                 WHERE m.user_id = $1 ORDER BY m.created_ms, o.name",
+            )
+            .bind(user.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(org_id, org_name, role, disabled_ms, require_mfa)| {
+                Ok(Membership {
+                    org_id: OrgId::from_db(org_id),
+                    org_name,
+                    role: role.parse().map_err(StoreError::Corrupt)?,
+                    disabled: disabled_ms.is_some(),
+                    require_mfa,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn list_org_users(&self, org: &OrgId) -> Result<Vec<OrgUser>> {
+        let sql = format!("{ORG_USER_COLUMNS} ORDER BY u.email");
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, OrgUserRow>(&sql)
+                .bind(org.as_str())
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(org_user_from_row).collect()
+    }
+
+    /// One member of `org`; a user outside it is [`StoreError::NotFound`].
+    pub async fn org_user(&self, org: &OrgId, user: &UserId) -> Result<OrgUser> {
+        let sql = format!("{ORG_USER_COLUMNS} AND m.user_id = $2");
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, OrgUserRow>(&sql)
+                .bind(org.as_str())
+                .bind(user.as_str())
+                .fetch_optional(pool)
+                .await
+        })?;
+        org_user_from_row(row.ok_or(StoreError::NotFound)?)
+    }
+
+    /// Changes a member's role and/or disables them in `org`, refusing to leave the
+    /// organisation without an enabled admin.
+    pub async fn update_membership(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<OrgUser> {
+        let current = self.org_user(org, user).await?;
+        let stays_admin =
+            role.unwrap_or(current.role) == Role::Admin && !disabled.unwrap_or(current.disabled);
+        if current.role == Role::Admin && !current.disabled && !stays_admin {
+            self.ensure_another_admin(org, user).await?;
+        }
+        let now = self.now_ms();
+        on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE memberships SET role = COALESCE($3, role), \
+                 disabled_ms = CASE WHEN $4 IS NULL THEN disabled_ms \
+                                    WHEN $4 THEN COALESCE(disabled_ms, $5) ELSE NULL END \
+                 WHERE org_id = $1 AND user_id = $2",
+            )
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .bind(role.map(Role::as_str))
+            .bind(disabled)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        self.org_user(org, user).await
+    }
+
+    /// Removes `user` from `org` (the account stays, with its other memberships).
+    pub async fn remove_membership(&self, org: &OrgId, user: &UserId) -> Result<()> {
+        let current = self.org_user(org, user).await?;
+        if current.role == Role::Admin && !current.disabled {
+            self.ensure_another_admin(org, user).await?;
+        }
+        on_writer!(self, pool => {
+            sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                .bind(org.as_str())
+                .bind(user.as_str())
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    async fn ensure_another_admin(&self, org: &OrgId, except: &UserId) -> Result<()> {
+        let others = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id <> $2 \
+                 AND role = 'admin' AND disabled_ms IS NULL",
+            )
+            .bind(org.as_str())
+            .bind(except.as_str())
+            .fetch_one(pool)
+            .await
+        })?;
+        if others == 0 {
+            return Err(StoreError::Conflict(
+                "this is the organisation's last enabled admin; make another admin first".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// How many organisations `user` belongs to.
+    pub async fn membership_count(&self, user: &UserId) -> Result<i64> {
+        let n = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
+                .bind(user.as_str())
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(n)
+    }
+
+    /// Sets a new password hash and ends every session of the user.
+    pub async fn set_password(&self, user: &UserId, password_hash: &str) -> Result<()> {
+        let changed = on_writer!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                .bind(user.as_str())
+                .bind(password_hash)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.revoke_user_sessions(user).await?;
+        Ok(())
+    }
+
+    /// Keeps a TOTP secret aside until a code proves the user's app has it.
+    pub async fn set_totp_pending(&self, user: &UserId, secret: &str) -> Result<()> {
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE users SET totp_pending = $2 WHERE id = $1")
+                .bind(user.as_str())
+                .bind(secret)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    pub async fn totp_pending(&self, user: &UserId) -> Result<Option<String>> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, Option<String>>("SELECT totp_pending FROM users WHERE id = $1")
+                .bind(user.as_str())
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// Turns the pending secret on, remembering `step` as used, and replaces the recovery
+    /// codes with `code_hashes`. Fails if the pending secret changed meanwhile.
+    pub async fn enable_totp(
+        &self,
+        user: &UserId,
+        secret: &str,
+        step: i64,
+        code_hashes: &[String],
+    ) -> Result<()> {
+        on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let changed = sqlx::query(
+                    "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, \
+                     totp_last_step = $3 WHERE id = $1 AND totp_pending = $2",
+                )
+                .bind(user.as_str())
+                .bind(secret)
+                .bind(step)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::Conflict(
+                        "the TOTP enrollment changed; start again".into(),
+                    ));
+                }
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                for hash in code_hashes {
+                    sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                        .bind(user.as_str())
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await
+        })
+    }
+
+    /// Records `step` as used if no later or equal step was: a TOTP code is good once.
+    pub async fn claim_totp_step(&self, user: &UserId, step: i64) -> Result<bool> {
+        let changed = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 \
+                 AND totp_secret IS NOT NULL",
+            )
+            .bind(user.as_str())
+            .bind(step)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
+    /// Spends a recovery code; false if it is unknown or already spent.
+    pub async fn use_recovery_code(&self, user: &UserId, code: &str) -> Result<bool> {
+        let now = self.now_ms();
+        let changed = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE recovery_codes SET used_ms = $3 \
+                 WHERE user_id = $1 AND code_hash = $2 AND used_ms IS NULL",
+            )
+            .bind(user.as_str())
+            .bind(digest(code))
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
+    pub async fn recovery_codes_left(&self, user: &UserId) -> Result<i64> {
+        let n = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_ms IS NULL",
+            )
+            .bind(user.as_str())
+            .fetch_one(pool)
+            .await
+        })?;
+        Ok(n)
+    }
+
+    /// Turns the second factor off and forgets its recovery codes.
+    pub async fn disable_totp(&self, user: &UserId) -> Result<()> {
+        on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "UPDATE users SET totp_secret = NULL, totp_pending = NULL WHERE id = $1",
+                )
+                .bind(user.as_str())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await
+        })
+    }
+
+    /// A one-time link token for `user` in `org`, valid for `ttl_ms`. Earlier unused links
+    /// of the user stop working.
+    pub async fn create_user_link(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        purpose: LinkPurpose,
+        ttl_ms: i64,
+    ) -> Result<String> {
+        let token = new_secret(SecretKind::UserLink)?;
+        let now = self.now_ms();
+        on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "UPDATE user_links SET used_ms = $2 WHERE user_id = $1 AND used_ms IS NULL",
+                )
+                .bind(user.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO user_links (token_hash, user_id, org_id, purpose, created_ms, expires_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(digest(&token))
+                .bind(user.as_str())
+                .bind(org.as_str())
+                .bind(purpose.as_str())
+                .bind(now)
+                .bind(now.saturating_add(ttl_ms))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await
+        })?;
+        Ok(token)
+    }
+
+    /// The account a link token is for, while the token is good.
+    pub async fn user_link_owner(&self, token: &str) -> Result<UserAuth> {
+        let now = self.now_ms();
+        let user = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT user_id FROM user_links \
+                 WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2",
+            )
+            .bind(digest(token))
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?;
+        self.user_by_id(&UserId::from_db(user.ok_or(StoreError::NotFound)?))
+            .await
+    }
+
+    /// Spends a link token and sets the password it was for, in one step; ends the user's
+    /// sessions. An unknown, spent or expired token is [`StoreError::NotFound`].
+    pub async fn accept_user_link(
+        &self,
+        token: &str,
+        password_hash: &str,
+    ) -> Result<(UserId, OrgId)> {
+        let now = self.now_ms();
+        let row = on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let row = sqlx::query_as::<_, (String, String)>(
+                    "UPDATE user_links SET used_ms = $2 \
+                     WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2 \
+                     RETURNING user_id, org_id",
+                )
+                .bind(digest(token))
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((user_id, org_id)) = row else {
+                    return Err(StoreError::NotFound);
+                };
+                sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                    .bind(&user_id)
+                    .bind(password_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>((user_id, org_id))
+            }
+            .await
+        })?;
+        let user = UserId::from_db(row.0);
+        self.revoke_user_sessions(&user).await?;
+        Ok((user, OrgId::from_db(row.1)))
+    }
+}

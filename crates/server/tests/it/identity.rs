@@ -1,0 +1,823 @@
+//! Users and sessions through the API on both backends: login, refresh rotation and reuse
+//! detection, logout, TOTP, organisation-enforced MFA, throttling, token tampering,
+//! invitations, the audit log.
+
+use axum::http::StatusCode;
+use data_encoding::{BASE32_NOPAD, BASE64};
+use optralis::auth::jwt::{self, Claims, TokenUse};
+use optralis::auth::totp;
+use optralis::store::Role;
+use serde_json::{Value, json};
+
+use crate::support::{Backend, PASSWORD, Resp, TestApp, both_backends};
+
+both_backends!(
+    login_refresh_rotation_and_reuse,
+    logout_and_logout_everywhere,
+    tampered_and_expired_tokens_are_refused,
+    totp_enrollment_login_replay_and_recovery,
+    organisation_can_require_mfa,
+    logins_are_throttled_alike_for_unknown_and_known_accounts,
+    invitations_resets_and_admin_guards,
+);
+
+async fn refresh(app: &TestApp, cookie: &str) -> Resp {
+    let c = format!("optralis_refresh={cookie}");
+    app.request(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        None,
+        &[("Cookie", c.as_str())],
+    )
+    .await
+}
+
+async fn me(app: &TestApp, token: &str) -> StatusCode {
+    app.request("GET", "/api/v1/me", Some(token), None, &[])
+        .await
+        .status
+}
+
+async fn login_refresh_rotation_and_reuse(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("alice@acme.test", &app.org, Role::Admin, false)
+        .await;
+
+    let r = app.login("Alice@Acme.test ", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["token_type"], "Bearer");
+    assert_eq!(
+        r.body["expires_in"], 900,
+        "access tokens live at most 15 minutes"
+    );
+    let cookie_header = r
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth"] {
+        assert!(cookie_header.contains(attr), "{cookie_header}");
+    }
+    let access = r.body["access_token"].as_str().unwrap().to_owned();
+    let c1 = r.refresh_cookie().unwrap();
+    assert_eq!(me(&app, &access).await, StatusCode::OK);
+    let (_, body) = app.get("/api/v1/me", Some(&access)).await;
+    assert_eq!(body["email"], "alice@acme.test");
+    assert_eq!(body["orgs"][0]["role"], "admin");
+
+    // Rotation: a new refresh token each time, the old one spent.
+    let r = refresh(&app, &c1).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let c2 = r.refresh_cookie().unwrap();
+    assert_ne!(c1, c2);
+    let access2 = r.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me(&app, &access2).await, StatusCode::OK);
+
+    // Replaying the spent token revokes the whole family: the current refresh token and
+    // the session's access tokens stop working.
+    let r = refresh(&app, &c1).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used")
+    );
+    assert_eq!(r.refresh_cookie().as_deref(), Some(""), "cookie cleared");
+    assert_eq!(refresh(&app, &c2).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&app, &access2).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED);
+
+    // No cookie, or garbage.
+    let r = app
+        .request("POST", "/api/v1/auth/refresh", None, None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&app, "ort_nope").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Sessions end after 30 days even with refreshes.
+    let r = app.login("alice@acme.test", PASSWORD).await;
+    let c = r.refresh_cookie().unwrap();
+    app.clock.advance_ms(30 * 24 * 3_600_000 + 1);
+    assert_eq!(refresh(&app, &c).await.status, StatusCode::UNAUTHORIZED);
+
+    let audit = app
+        .store
+        .list_audit(Some(&app.org), None, 100)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|e| e.action == "auth.refresh_reuse"));
+}
+
+async fn logout_and_logout_everywhere(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("bob@acme.test", &app.org, Role::Observer, false)
+        .await;
+    let laptop = app.login("bob@acme.test", PASSWORD).await;
+    let phone = app.login("bob@acme.test", PASSWORD).await;
+    let laptop_access = laptop.body["access_token"].as_str().unwrap();
+    let phone_access = phone.body["access_token"].as_str().unwrap();
+
+    let cookie = format!("optralis_refresh={}", laptop.refresh_cookie().unwrap());
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/auth/logout",
+            None,
+            None,
+            &[("Cookie", cookie.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(r.refresh_cookie().as_deref(), Some(""));
+    assert_eq!(me(&app, laptop_access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&app, &laptop.refresh_cookie().unwrap())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me(&app, phone_access).await,
+        StatusCode::OK,
+        "other sessions go on"
+    );
+
+    let tablet = app.login("bob@acme.test", PASSWORD).await;
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/auth/logout-all",
+            Some(phone_access),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["sessions_revoked"], 2);
+    assert_eq!(me(&app, phone_access).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, tablet.body["access_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&app, &tablet.refresh_cookie().unwrap())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // API tokens have no session to end.
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/auth/logout-all",
+            Some(&app.admin_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn tampered_and_expired_tokens_are_refused(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("carol@acme.test", &app.org, Role::Admin, false)
+        .await;
+    let access = app.access_token("carol@acme.test").await;
+    let key = app.state.auth.signing_key.clone();
+    let now_s = app.now() / 1000;
+    let claims = jwt::decode(&key, &access, TokenUse::Access, now_s).unwrap();
+
+    let b64 = data_encoding::BASE64URL_NOPAD;
+    let payload = access.split('.').nth(1).unwrap();
+    let none = format!(
+        "{}.{payload}.",
+        b64.encode(br#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let wrong_key = jwt::encode(b"not the server key at all, 32 b!", &claims);
+    let mut other_user = claims.clone();
+    other_user.sub = "someone-else".into();
+    let forged_payload = format!(
+        "{}.{}.{}",
+        access.split('.').next().unwrap(),
+        b64.encode(&serde_json::to_vec(&other_user).unwrap()),
+        access.split('.').nth(2).unwrap()
+    );
+    let future = jwt::encode(
+        &key,
+        &Claims {
+            nbf: now_s + 3_600,
+            iat: now_s + 3_600,
+            exp: now_s + 4_000,
+            ..claims.clone()
+        },
+    );
+    let ticket = jwt::encode(
+        &key,
+        &Claims {
+            token_use: TokenUse::MfaTicket,
+            ..claims.clone()
+        },
+    );
+    for (what, token) in [
+        ("alg none", none.as_str()),
+        ("wrong key", wrong_key.as_str()),
+        ("payload changed", forged_payload.as_str()),
+        ("not yet valid", future.as_str()),
+        ("an MFA ticket", ticket.as_str()),
+        ("garbage", "abc.def.ghi"),
+    ] {
+        let r = app
+            .request("GET", "/api/v1/machines", Some(token), None, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.body);
+        assert_eq!(me(&app, token).await, StatusCode::UNAUTHORIZED, "{what}");
+    }
+    assert_eq!(me(&app, &access).await, StatusCode::OK);
+    app.clock.advance_ms(15 * 60_000 + 31_000);
+    assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED, "expired");
+}
+
+/// The code an authenticator app shows now.
+fn code(app: &TestApp, secret: &str) -> String {
+    let bytes = BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
+    format!(
+        "{:06}",
+        totp::code_at(&bytes, app.now() / 1000 / totp::STEP_S)
+    )
+}
+
+async fn mfa_step(app: &TestApp, ticket: &str, code: &str) -> Resp {
+    app.request(
+        "POST",
+        "/api/v1/auth/mfa",
+        None,
+        Some(&json!({"mfa_ticket": ticket, "code": code})),
+        &[],
+    )
+    .await
+}
+
+/// Turns TOTP on for a signed-in user; returns (secret, recovery codes).
+async fn enroll_totp(app: &TestApp, access: &str) -> (String, Vec<String>) {
+    let r = app
+        .request("POST", "/api/v1/me/mfa/totp", Some(access), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/me/mfa/totp/confirm",
+            Some(access),
+            Some(&json!({"code": code(app, &secret)})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let codes = r.body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (secret, codes)
+}
+
+async fn totp_enrollment_login_replay_and_recovery(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("dave@acme.test", &app.org, Role::Observer, false)
+        .await;
+    let access = app.access_token("dave@acme.test").await;
+
+    let r = app
+        .request("POST", "/api/v1/me/mfa/totp", Some(&access), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    let uri = r.body["otpauth_uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("otpauth://totp/Optralis:dave@acme.test?secret="),
+        "{uri}"
+    );
+    assert!(uri.contains(&secret));
+    let png = BASE64
+        .decode(r.body["qr_png_base64"].as_str().unwrap().as_bytes())
+        .unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // Not in force until confirmed; a wrong code does not confirm.
+    let (_, body) = app.get("/api/v1/me", Some(&access)).await;
+    assert_eq!(body["mfa_enabled"], false);
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/me/mfa/totp/confirm",
+            Some(&access),
+            Some(&json!({"code": "000000"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["error"]["field"], "code");
+    let first_code = code(&app, &secret);
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/me/mfa/totp/confirm",
+            Some(&access),
+            Some(&json!({"code": first_code})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let recovery: Vec<String> = serde_json::from_value(r.body["recovery_codes"].clone()).unwrap();
+    assert_eq!(recovery.len(), 10);
+    let (_, body) = app.get("/api/v1/me", Some(&access)).await;
+    assert_eq!(body["mfa_enabled"], true);
+    assert_eq!(body["recovery_codes_left"], 10);
+
+    // Login now stops at the second factor: a ticket, no token, no cookie.
+    let r = app.login("dave@acme.test", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["mfa_required"], true);
+    assert!(r.body.get("access_token").is_none());
+    assert!(r.refresh_cookie().is_none());
+    let ticket = r.body["mfa_ticket"].as_str().unwrap().to_owned();
+    assert_eq!(
+        me(&app, &ticket).await,
+        StatusCode::UNAUTHORIZED,
+        "a ticket is not an access token"
+    );
+
+    // The code used to confirm is spent for its time step.
+    let r = mfa_step(&app, &ticket, &first_code).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        mfa_step(&app, &ticket, "123456").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.clock.advance_ms(30_000);
+    let next = code(&app, &secret);
+    let r = mfa_step(&app, &ticket, &next).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.refresh_cookie().is_some_and(|c| !c.is_empty()));
+    assert_eq!(
+        me(&app, r.body["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        mfa_step(&app, &ticket, &next).await.status,
+        StatusCode::UNAUTHORIZED,
+        "replay"
+    );
+
+    // A recovery code works once, in any case and spacing.
+    let typed = recovery[0].to_uppercase().replace('-', " ");
+    let r = mfa_step(&app, &ticket, &typed).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        mfa_step(&app, &ticket, &recovery[0]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, body) = app.get("/api/v1/me", Some(&access)).await;
+    assert_eq!(body["recovery_codes_left"], 9);
+
+    // Tickets expire.
+    app.clock.advance_ms(5 * 60_000 + 31_000);
+    assert_eq!(
+        mfa_step(&app, &ticket, &recovery[1]).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Turning it off needs a code; then login is one step again.
+    let access = {
+        let r = app.login("dave@acme.test", PASSWORD).await;
+        let t = r.body["mfa_ticket"].as_str().unwrap().to_owned();
+        let r = mfa_step(&app, &t, &recovery[2]).await;
+        r.body["access_token"].as_str().unwrap().to_owned()
+    };
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/me/mfa/totp/disable",
+            Some(&access),
+            Some(&json!({"code": "000000"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/me/mfa/totp/disable",
+            Some(&access),
+            Some(&json!({"code": recovery[3]})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert!(app.login("dave@acme.test", PASSWORD).await.body["access_token"].is_string());
+
+    let actions: Vec<String> = app
+        .store
+        .list_audit(Some(&app.org), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "mfa.enabled",
+        "auth.mfa_failed",
+        "mfa.disabled",
+        "auth.login",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+async fn organisation_can_require_mfa(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("erin@acme.test", &app.org, Role::Admin, false)
+        .await;
+    app.user("frank@acme.test", &app.org, Role::Observer, false)
+        .await;
+    let admin = app.access_token("erin@acme.test").await;
+    let observer = app.access_token("frank@acme.test").await;
+
+    let r = app
+        .request(
+            "PATCH",
+            "/api/v1/org",
+            Some(&admin),
+            Some(&json!({"require_mfa": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "the admin has no second factor yet: {}",
+        r.body
+    );
+    enroll_totp(&app, &admin).await;
+    let r = app
+        .request(
+            "PATCH",
+            "/api/v1/org",
+            Some(&admin),
+            Some(&json!({"require_mfa": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["require_mfa"], true);
+    let r = app
+        .request(
+            "PATCH",
+            "/api/v1/org",
+            Some(&observer),
+            Some(&json!({"require_mfa": false})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Members without a second factor can reach only their own account until they add one.
+    let r = app
+        .request("GET", "/api/v1/machines", Some(&observer), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.body["error"]["code"], "mfa_enrollment_required");
+    assert_eq!(me(&app, &observer).await, StatusCode::OK);
+    enroll_totp(&app, &observer).await;
+    let r = app
+        .request("GET", "/api/v1/machines", Some(&observer), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        app.get("/api/v1/machines", Some(&admin)).await.0,
+        StatusCode::OK
+    );
+}
+
+async fn logins_are_throttled_alike_for_unknown_and_known_accounts(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("gina@acme.test", &app.org, Role::Observer, false)
+        .await;
+
+    let unknown = app.login("nobody@acme.test", PASSWORD).await;
+    let wrong = app.login("gina@acme.test", "wrong password here").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (unknown.status, &unknown.body),
+        (wrong.status, &wrong.body),
+        "same answer"
+    );
+
+    // Four more failures are free (five in all); the sixth locks for a second, then two...
+    for _ in 0..5 {
+        assert_eq!(
+            app.login("gina@acme.test", "wrong password here")
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = app.login("gina@acme.test", PASSWORD).await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked even with the right password: {}",
+        r.body
+    );
+    assert_eq!(r.headers.get("retry-after").unwrap(), "1");
+    app.clock.advance_ms(1_000);
+    assert_eq!(
+        app.login("gina@acme.test", "wrong password here")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app.login("gina@acme.test", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers.get("retry-after").unwrap(), "2");
+    app.clock.advance_ms(2_000);
+    let r = app.login("gina@acme.test", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // An unknown account is throttled just the same.
+    for _ in 0..6 {
+        app.login("nobody@acme.test", PASSWORD).await;
+    }
+    assert_eq!(
+        app.login("nobody@acme.test", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    let failures = app
+        .store
+        .list_audit(Some(&app.org), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "auth.login_failed")
+        .count();
+    assert!(failures >= 7, "{failures}");
+}
+
+async fn invitations_resets_and_admin_guards(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin_id = app
+        .user("hank@acme.test", &app.org, Role::Admin, false)
+        .await;
+    let admin = app.access_token("hank@acme.test").await;
+
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"email": "Ivy@Acme.test", "role": "observer"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["user"]["email"], "ivy@acme.test");
+    assert_eq!(r.body["user"]["pending"], true);
+    let ivy = r.body["user"]["id"].as_str().unwrap().to_owned();
+    let token = r.body["link"]["token"].as_str().unwrap().to_owned();
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"email": "ivy@acme.test", "role": "admin"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"email": "not an email", "role": "admin"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["error"]["field"], "email");
+
+    assert_eq!(
+        app.login("ivy@acme.test", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let set = |token: String, password: &'static str| {
+        let app = &app;
+        async move {
+            app.request(
+                "POST",
+                "/api/v1/auth/password",
+                None,
+                Some(&json!({"token": token, "password": password})),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = set(token.clone(), "short").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["error"]["field"], "password");
+    let r = set(token.clone(), "password123").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "too common");
+    let r = set(token.clone(), PASSWORD).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        set(token, PASSWORD).await.status,
+        StatusCode::NOT_FOUND,
+        "one time only"
+    );
+    let ivy_access = app.access_token("ivy@acme.test").await;
+
+    // Disabling takes effect at once; re-enabling restores access.
+    let r = app
+        .request(
+            "PATCH",
+            &format!("/api/v1/users/{ivy}"),
+            Some(&admin),
+            Some(&json!({"disabled": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/machines", Some(&ivy_access)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    app.request(
+        "PATCH",
+        &format!("/api/v1/users/{ivy}"),
+        Some(&admin),
+        Some(&json!({"disabled": false})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/machines", Some(&ivy_access)).await.0,
+        StatusCode::OK
+    );
+
+    // A reset link ends the sessions and expires after a day.
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/users/{ivy}/password-reset"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let reset = r.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(me(&app, &ivy_access).await, StatusCode::UNAUTHORIZED);
+    app.clock.advance_ms(24 * 3_600_000 + 1);
+    assert_eq!(
+        set(reset, "a brand new passphrase").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Access tokens are short-lived: the day has ended the admin's.
+    assert_eq!(me(&app, &admin).await, StatusCode::UNAUTHORIZED);
+    let admin = app.access_token("hank@acme.test").await;
+
+    // An account shared with another organisation is reset only by a platform admin.
+    let globex = app.store.create_org("globex").await.unwrap();
+    app.store
+        .add_membership(
+            &globex,
+            &optralis::ids::UserId::from_path(&ivy),
+            Role::Observer,
+        )
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/users/{ivy}/password-reset"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // The organisation keeps an enabled admin.
+    let r = app
+        .request(
+            "PATCH",
+            &format!("/api/v1/users/{admin_id}"),
+            Some(&admin),
+            Some(&json!({"role": "observer"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = app
+        .request(
+            "DELETE",
+            &format!("/api/v1/users/{admin_id}"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // API tokens: listed without secrets, revoked at once.
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(&json!({"name": "grafana", "role": "observer"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    let id = r.body["token"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/api/v1/machines", Some(&secret)).await.0,
+        StatusCode::OK
+    );
+    let (_, list) = app.get("/api/v1/tokens", Some(&admin)).await;
+    assert!(!list.to_string().contains(&secret));
+    assert!(
+        list["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "grafana")
+    );
+    let r = app
+        .request(
+            "DELETE",
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/machines", Some(&secret)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (status, audit) = app.get("/api/v1/audit?limit=500", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "user.invited",
+        "user.password_set",
+        "user.disabled",
+        "user.enabled",
+        "user.password_reset",
+        "token.created",
+        "token.revoked",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let entry = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "token.created")
+        .unwrap();
+    assert_eq!(entry["actor"], "user:hank@acme.test");
+    let (status, _) = app.get("/api/v1/audit?limit=0", Some(&admin)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let _: Value = audit;
+}
