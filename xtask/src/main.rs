@@ -7,6 +7,7 @@ mod bench;
 mod postgres;
 mod proc;
 mod run;
+mod schemathesis;
 mod test;
 
 use anyhow::{Result, bail};
@@ -15,7 +16,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   run [--port N] [--interval 10s]   build, start the server (SQLite) and an agent for this machine
-  test                              formatting, lints and every test (starts PostgreSQL if needed)
+  test                              formatting, lints, every test (starts PostgreSQL if needed),
+                                    then schemathesis against the OpenAPI document
+  schemathesis                      only the schemathesis run (installs it into target/ first)
   bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL) and agent footprint
 ";
 
@@ -26,6 +29,7 @@ fn main() -> Result<()> {
         Some("run") => run::run(rest),
         Some("test") => test::test(rest),
         Some("bench") => bench::bench(rest),
+        Some("schemathesis") => schemathesis::run(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

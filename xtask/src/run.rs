@@ -52,6 +52,7 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
 
     let token = admin_token(&server_bin, &data_dir, &home)?;
+    let login = first_login(&server_bin, &data_dir, &home)?;
     let enrolled = state_dir.join("enrollment.json").exists();
     let mut agent_cmd = Command::new(&agent_bin);
     agent_cmd
@@ -79,7 +80,7 @@ pub fn run(args: &[String]) -> Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
-    print_welcome(&url, &token);
+    print_welcome(&url, &token, &login);
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         // Ctrl-C reaches the children too; their exit is only an error if we were not told.
@@ -126,6 +127,49 @@ fn admin_token(server_bin: &Path, data_dir: &Path, home: &Path) -> Result<String
     Ok(token)
 }
 
+/// The first sign-in: a platform admin who is also admin of "default", with a random
+/// password, created once and kept in `.optralis/admin-login` (mode 0600).
+fn first_login(server_bin: &Path, data_dir: &Path, home: &Path) -> Result<(String, String)> {
+    const EMAIL: &str = "admin@optralis.local";
+    let path = home.join("admin-login");
+    if let Ok(saved) = std::fs::read_to_string(&path)
+        && let Some((email, password)) = saved.trim().split_once(' ')
+    {
+        return Ok((email.to_owned(), password.to_owned()));
+    }
+    let mut bytes = [0u8; 12];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut child = Command::new(server_bin)
+        .args([
+            "user",
+            "create",
+            "--email",
+            EMAIL,
+            "--password-stdin",
+            "--platform-admin",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("optralis user create")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, format!("{password}\n").as_bytes())?;
+    }
+    if !child.wait()?.success() {
+        anyhow::bail!("`optralis user create` failed (see above)");
+    }
+    std::fs::write(&path, format!("{EMAIL} {password}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok((EMAIL.to_owned(), password))
+}
+
 fn last_line(s: &str) -> String {
     s.trim_end()
         .lines()
@@ -135,14 +179,22 @@ fn last_line(s: &str) -> String {
         .to_owned()
 }
 
-fn print_welcome(url: &str, token: &str) {
+fn print_welcome(url: &str, token: &str, (email, password): &(String, String)) {
     println!(
         r#"
 Optralis is running.
 
-  API        {url}/api/v1
+  API        {url}/api/v1   (reference: {url}/api/docs)
+  login      {email}
+  password   {password}
+             (platform admin, admin of the "default" organisation; kept in .optralis/admin-login)
   token      {token}
-             (admin of the "default" organisation; kept in .optralis/admin-token)
+             (API token, admin of "default"; kept in .optralis/admin-token)
+
+Sign in as a user:
+
+  curl -s -c /tmp/optralis.cookies -H 'Content-Type: application/json' \
+       -d '{{"email":"{email}","password":"{password}"}}' {url}/api/v1/auth/login
 
 This machine reports within seconds. Try:
 

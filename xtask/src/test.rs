@@ -37,5 +37,6 @@ pub fn test(_args: &[String]) -> Result<()> {
     }
     cmd.env(postgres::URL_VAR, &pg.url);
     println!("==> tests (SQLite and PostgreSQL)");
-    proc::status(&mut cmd)
+    proc::status(&mut cmd)?;
+    crate::schemathesis::run()
 }

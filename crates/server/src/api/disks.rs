@@ -73,7 +73,7 @@ pub async fn history(
 ) -> Result<Json<DiskHistory>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let to = p.to.unwrap_or_else(|| state.store.now_ms());
-    let from = p.from.unwrap_or(to - DEFAULT_RANGE_MS);
+    let from = p.from.unwrap_or(to.saturating_sub(DEFAULT_RANGE_MS));
     if from >= to {
         return Err(ApiError::invalid_field("from", "must be before to"));
     }

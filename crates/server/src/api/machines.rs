@@ -109,7 +109,7 @@ pub async fn series(
         _ => {}
     }
     let to = p.to.unwrap_or_else(|| state.store.now_ms());
-    let from = p.from.unwrap_or(to - 3_600_000);
+    let from = p.from.unwrap_or(to.saturating_sub(3_600_000));
     if from >= to {
         return Err(ApiError::invalid_field("from", "must be before to"));
     }
