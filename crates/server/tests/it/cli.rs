@@ -54,3 +54,111 @@ fn credentials_are_printed_last_and_work() {
         "{err}"
     );
 }
+
+fn optralis_stdin(
+    args: &[&str],
+    data_dir: &std::path::Path,
+    stdin: &str,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_optralis"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("OPTRALIS_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run optralis");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn users_are_created_and_recovered_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = [
+        "user",
+        "create",
+        "--email",
+        "Ops@Example.com",
+        "--password-stdin",
+        "--platform-admin",
+    ];
+    let (ok, _, err) = optralis_stdin(&create, dir.path(), "short\n");
+    assert!(!ok);
+    assert!(err.contains("at least 10"), "{err}");
+    let (ok, out, err) = optralis_stdin(&create, dir.path(), "a long enough passphrase\n");
+    assert!(ok, "{err}");
+    let id = last_line(&out).to_owned();
+    assert_eq!(id.len(), 36, "an id: {out}");
+    let (ok, _, err) = optralis_stdin(
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--password-stdin",
+            "--org",
+            "nowhere",
+        ],
+        dir.path(),
+        "a long enough passphrase\n",
+    );
+    assert!(!ok);
+    assert!(err.contains("nowhere"), "{err}");
+    let (ok, _, err) = optralis_stdin(
+        &[
+            "user",
+            "set-password",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+        ],
+        dir.path(),
+        "another long passphrase\n",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = optralis(
+        &["user", "reset-mfa", "--email", "ops@example.com"],
+        dir.path(),
+    );
+    assert!(ok, "{err}");
+
+    let url = format!("sqlite://{}", dir.path().join("optralis.db").display());
+    let store =
+        optralis::store::Store::connect(&url, std::sync::Arc::new(optralis::clock::SystemClock))
+            .await
+            .unwrap();
+    let user = store.user_by_email("ops@example.com").await.unwrap();
+    assert_eq!(user.id.as_str(), id);
+    assert!(user.platform_admin);
+    assert!(optralis::auth::password::verify(
+        "another long passphrase",
+        user.password_hash.as_deref().unwrap()
+    ));
+    let orgs = store.memberships(&user.id).await.unwrap();
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].org_name, "default");
+    assert_eq!(orgs[0].role, optralis::store::Role::Admin);
+    let actions: Vec<String> = store
+        .list_audit(Some(&orgs[0].org_id), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"user.created".to_owned()), "{actions:?}");
+    assert!(actions.contains(&"mfa.reset".to_owned()), "{actions:?}");
+}
