@@ -1,4 +1,5 @@
-//! Background maintenance: rollups every minute, retention every ten. Ends on shutdown.
+//! Background maintenance: rollups every minute; retention and the purge of ended sessions
+//! every ten. Ends on shutdown.
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use crate::store::{Retention, Store};
 const ROLLUP_EVERY: Duration = Duration::from_secs(60);
 /// Retention runs once every this many rollup ticks.
 const RETENTION_EVERY_TICKS: u32 = 10;
+/// Ended sessions are kept this long (a replayed refresh token of theirs is still reported
+/// as reuse), then forgotten.
+const KEEP_ENDED_SESSIONS_MS: i64 = 7 * 24 * 3_600_000;
 
 pub fn spawn_maintenance(
     store: Store,
@@ -35,6 +39,9 @@ pub fn spawn_maintenance(
                     Ok(0) => {}
                     Ok(rows) => tracing::info!(rows, "retention removed expired samples"),
                     Err(e) => tracing::warn!(error = %e, "retention failed; will retry"),
+                }
+                if let Err(e) = store.purge_sessions(KEEP_ENDED_SESSIONS_MS).await {
+                    tracing::warn!(error = %e, "purging ended sessions failed; will retry");
                 }
             }
             ticks = ticks.wrapping_add(1);

@@ -106,6 +106,10 @@ async fn login_refresh_rotation_and_reuse(backend: Backend) {
     let c = r.refresh_cookie().unwrap();
     app.clock.advance_ms(30 * 24 * 3_600_000 + 1);
     assert_eq!(refresh(&app, &c).await.status, StatusCode::UNAUTHORIZED);
+    // Ended sessions are purged after a while; their tokens stay refused.
+    app.clock.advance_ms(8 * 24 * 3_600_000);
+    assert!(app.store.purge_sessions(7 * 24 * 3_600_000).await.unwrap() >= 2);
+    assert_eq!(refresh(&app, &c).await.status, StatusCode::UNAUTHORIZED);
 
     let audit = app
         .store
