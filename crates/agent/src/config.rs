@@ -34,6 +34,9 @@ pub struct FileConfig {
     /// How often disks are read with smartctl, e.g. "30m", or "off".
     pub smart_interval: Option<String>,
     pub smartctl: Option<PathBuf>,
+    /// Labels this machine declares (`[labels]` table: `env = "prod"`), read-only in the API.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub thresholds: Thresholds,
     #[serde(default)]

@@ -79,7 +79,21 @@ enum Command {
         /// smartctl to run [default: from PATH, then /usr/sbin].
         #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
         smartctl: Option<PathBuf>,
+        /// A label this machine declares, key=value (repeatable; added to the config file's
+        /// [labels]). The server shows them and they select the machine; the API cannot
+        /// change them.
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
     },
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected key=value"))?;
+    optralis_proto::labels::check_key(k).map_err(|e| e.to_string())?;
+    optralis_proto::labels::check_value(k, v).map_err(|e| e.to_string())?;
+    Ok((k.to_owned(), v.to_owned()))
 }
 
 fn main() -> Result<()> {
@@ -103,7 +117,12 @@ fn main() -> Result<()> {
             interval,
             smart_interval,
             smartctl,
+            labels,
         } => {
+            let mut all_labels = file.labels.clone();
+            all_labels.extend(labels);
+            optralis_proto::labels::check_labels(&all_labels)
+                .map_err(|e| anyhow::anyhow!("labels in the config file: {e}"))?;
             let server = server.or(file.server.clone()).context(
                 "no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)",
             )?;
@@ -132,6 +151,7 @@ fn main() -> Result<()> {
                         .unwrap_or("30m"),
                 )?,
                 smartctl: smartctl.or(file.smartctl.clone()),
+                labels: all_labels,
             };
             run(opts)
         }

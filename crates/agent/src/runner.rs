@@ -46,6 +46,8 @@ pub struct AgentOptions {
     pub smart_interval: Option<Duration>,
     /// smartctl to run; `None` looks for it on PATH and in /usr/sbin.
     pub smartctl: Option<PathBuf>,
+    /// Labels the machine declares, sent with every report.
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// What one flush achieved.
@@ -158,6 +160,9 @@ impl<P: Platform> Agent<P> {
         report.interval_s = interval.max(1);
         if self.facts_pending {
             report.facts = Some(self.collector.platform().facts());
+        }
+        if !self.opts.labels.is_empty() {
+            report.labels = Some(self.opts.labels.clone());
         }
         if let Some(every) = self.opts.smart_interval
             && self.smart_read_at.is_none_or(|at| at.elapsed() >= every)

@@ -69,6 +69,10 @@ pub struct Report {
     /// Disk health, on the reports that follow a S.M.A.R.T. reading.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smart: Option<crate::smart::SmartSnapshot>,
+    /// Labels declared in the agent's configuration (`key = "value"`), on every report;
+    /// absent from agents that declare none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,7 @@
 //! What the REST API answers to users and tools.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{DiskIoSample, FilesystemSample, HostFacts, MemorySample, NetworkSample};
@@ -24,6 +26,9 @@ pub struct ErrorDetail {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MachineList {
     pub machines: Vec<Machine>,
+    /// Machines matching the filters, before `limit`/`offset`.
+    #[serde(default)]
+    pub total: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +42,53 @@ pub struct Machine {
     pub last_seen_ms: Option<i64>,
     #[serde(default)]
     pub latest: Option<LatestValues>,
+    /// A name chosen by an admin, shown instead of the hostname.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub notes: String,
+    /// Every label: those set through the API and those the agent declares.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The labels the agent declares (its config file); not editable through the API.
+    #[serde(default)]
+    pub agent_labels: BTreeMap<String, String>,
+    /// Ids of the groups the machine is in.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// `online`, `warning`, `critical` or `offline`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub status_since_ms: Option<i64>,
+    #[serde(default)]
+    pub health: MachineHealth,
+    /// Retired: kept with its history, never reported offline.
+    #[serde(default)]
+    pub decommissioned: bool,
+    /// The address the last report came from, as the server saw it.
+    #[serde(default)]
+    pub ip: Option<String>,
+    /// The interval the agent reports at, seconds (offline after a few of them without one).
+    #[serde(default)]
+    pub interval_s: u32,
+}
+
+/// The health score and every deduction behind it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MachineHealth {
+    /// 0–100.
+    pub score: u8,
+    pub reasons: Vec<HealthReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthReason {
+    pub reason: String,
+    /// Points taken off the score (negative).
+    pub weight: i32,
 }
 
 /// The newest report of a machine, with the derived figures a list view shows.
@@ -105,4 +157,116 @@ pub struct Health {
     pub status: String,
     pub version: String,
     pub database: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: String,
+    pub description: String,
+    pub machine_count: i64,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupList {
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateGroup {
+    pub name: String,
+    pub color: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateGroup {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Adds and removes many machines at once.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupMembers {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// The whole set of groups of one machine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MachineGroups {
+    pub group_ids: Vec<String>,
+}
+
+/// The whole set of API-set labels of one machine (agent-declared ones are kept).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MachineLabels {
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateMachine {
+    /// An empty string goes back to the hostname.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub decommissioned: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusChange {
+    pub ts_ms: i64,
+    pub status: String,
+    pub score: u8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusHistory {
+    /// Oldest first.
+    pub changes: Vec<StatusChange>,
+}
+
+/// `GET /fleet/summary`: counts by status and the machines in the worst shape.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FleetSummary {
+    pub total: usize,
+    pub online: usize,
+    pub warning: usize,
+    pub critical: usize,
+    pub offline: usize,
+    pub decommissioned: usize,
+    /// Up to ten machines, lowest score first (decommissioned ones left out).
+    pub worst: Vec<MachineBrief>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MachineBrief {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub health: MachineHealth,
 }

@@ -129,6 +129,10 @@ pub struct Org {
     pub name: String,
     pub created_ms: i64,
     pub require_mfa: bool,
+    /// A machine is offline after this many of its intervals without a report.
+    pub offline_after_intervals: i64,
+    /// Below this health score a machine reports every 30 s instead of 60 s.
+    pub degraded_below_score: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,6 +156,12 @@ pub struct UpdateOrg {
     pub name: Option<String>,
     #[serde(default)]
     pub require_mfa: Option<bool>,
+    /// 2–100.
+    #[serde(default)]
+    pub offline_after_intervals: Option<i64>,
+    /// 0–100.
+    #[serde(default)]
+    pub degraded_below_score: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

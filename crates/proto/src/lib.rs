@@ -10,5 +10,6 @@ pub mod identity;
 /// Path prefix of every agent-facing route.
 pub const AGENT_API_PREFIX: &str = "/api/v1/agent";
 pub mod interval;
+pub mod labels;
 pub mod sample;
 pub mod smart;

@@ -70,5 +70,6 @@ pub fn report(seq: u64, ts_ms: i64) -> Report {
         facts: None,
         outbox: OutboxStats::default(),
         smart: None,
+        labels: None,
     }
 }

@@ -1,5 +1,5 @@
-//! Background maintenance: rollups every minute; retention and the purge of ended sessions
-//! every ten. Ends on shutdown.
+//! Background maintenance: the offline sweep every 10 s, rollups every minute, retention and
+//! the purge of ended sessions every ten. Ends on shutdown.
 
 use std::time::Duration;
 
@@ -9,6 +9,8 @@ use tokio::task::JoinHandle;
 use crate::store::{Retention, Store};
 
 const ROLLUP_EVERY: Duration = Duration::from_secs(60);
+/// How often silent machines are looked for: a machine is seen offline at most this late.
+const OFFLINE_SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Retention runs once every this many rollup ticks.
 const RETENTION_EVERY_TICKS: u32 = 10;
 /// Ended sessions are kept this long (a replayed refresh token of theirs is still reported
@@ -23,10 +25,20 @@ pub fn spawn_maintenance(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(ROLLUP_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sweep = tokio::time::interval(OFFLINE_SWEEP_EVERY);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut ticks: u32 = 0;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = sweep.tick() => {
+                    match store.sweep_offline().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(machines = n, "machines went offline"),
+                        Err(e) => tracing::warn!(error = %e, "offline sweep failed; will retry"),
+                    }
+                    continue;
+                }
                 _ = shutdown.changed() => break,
             }
             match store.run_rollups().await {

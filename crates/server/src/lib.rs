@@ -8,9 +8,11 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod fleet;
 pub mod ids;
 pub mod ingest;
 pub mod jobs;
+pub mod live;
 pub mod secret;
 pub mod store;
 

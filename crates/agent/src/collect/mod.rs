@@ -213,6 +213,7 @@ impl<P: Platform> Collector<P> {
             facts: None,
             outbox: Default::default(),
             smart: None,
+            labels: None,
         })
     }
 }

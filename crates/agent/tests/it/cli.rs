@@ -55,3 +55,14 @@ fn run_explains_what_is_missing() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn labels_are_checked_before_starting() {
+    let out = agent(&["run", "--server", "http://127.0.0.1:9", "--label", "bad key=x"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad key"), "{err}");
+    let out = agent(&["run", "--server", "http://127.0.0.1:9", "--label", "env"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key=value"));
+}

@@ -9,6 +9,7 @@ use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse, Repor
 use optralis_proto::api::{ErrorBody, ErrorDetail};
 use serde::Serialize;
 
+use super::auth::Client;
 use super::{Agent, ApiError, AppState, parse_json};
 use crate::ingest::{RawBatch, check_batch};
 use crate::store::StoreError;
@@ -80,6 +81,7 @@ pub struct IngestReply {
 pub async fn reports(
     State(state): State<AppState>,
     Agent(agent): Agent,
+    Client(client): Client,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IngestReply>), ApiError> {
     let body = body.map_err(ApiError::from_body)?;
@@ -105,11 +107,25 @@ pub async fn reports(
     for r in &checked.rejected {
         tracing::warn!(machine = %agent.machine_id, field = %r.field, message = %r.message, "report rejected");
     }
-    let next_interval_s = checked
-        .valid
-        .iter()
-        .max_by_key(|r| r.ts_ms)
-        .map(|r| state.settings.thresholds.interval_for(r));
+    // The newest report rescores the machine; the answer asks for 30 s while it is
+    // degraded (status or score) or shows a spike, 60 s otherwise.
+    let mut next_interval_s = None;
+    if let Some(newest) = checked.valid.iter().max_by_key(|r| r.ts_ms) {
+        let spike = state.settings.thresholds.interval_for(newest);
+        next_interval_s = Some(spike);
+        match state
+            .store
+            .refresh_health(&agent, newest, client.ip.as_deref())
+            .await
+        {
+            Ok(Some(outcome)) => next_interval_s = Some(outcome.interval_s().min(spike)),
+            Ok(None) => {}
+            // The reports are stored; a failed rescore is retried with the next one.
+            Err(e) => {
+                tracing::warn!(machine = %agent.machine_id, error = %e, "health update failed")
+            }
+        }
+    }
     let error = checked.rejected.first().map(|r| ErrorDetail {
         code: "invalid_report".to_owned(),
         message: format!("{}: {}", r.field, r.message),

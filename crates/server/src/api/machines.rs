@@ -6,23 +6,136 @@ use optralis_proto::api::{ErrorBody, Machine, MachineList, Series};
 use serde::Deserialize;
 
 use super::{ApiError, ApiPrincipal, AppState};
+use crate::fleet::health::Status;
+use crate::fleet::selector;
 use crate::ids::MachineId;
 use crate::store::{Scope, SeriesQuery, find_metric};
 
-/// The organisation's machines with their latest values.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Label selector, Kubernetes style: `env=prod,role!=db,tier in (web,api),!deprecated`.
+    selector: Option<String>,
+    /// Only machines in this group (id).
+    group: Option<String>,
+    /// Only machines in these states, comma-separated: online, warning, critical, offline.
+    status: Option<String>,
+    /// Free text, case-insensitive: hostname, display name, OS, IP address.
+    q: Option<String>,
+    /// name (default), status, score, last_seen; prefix with `-` to reverse.
+    sort: Option<String>,
+    /// At most this many (1–1000, default 1000).
+    limit: Option<usize>,
+    /// Skip this many.
+    offset: Option<usize>,
+}
+
+fn name_of(m: &Machine) -> String {
+    m.display_name
+        .as_deref()
+        .unwrap_or(&m.hostname)
+        .to_lowercase()
+}
+
+fn text_matches(m: &Machine, q: &str) -> bool {
+    let q = q.to_lowercase();
+    [
+        Some(m.hostname.as_str()),
+        m.display_name.as_deref(),
+        Some(m.facts.os_name.as_str()),
+        Some(m.facts.os_version.as_str()),
+        m.ip.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|h| h.to_lowercase().contains(&q))
+}
+
+/// The organisation's machines with status, health and latest values; filter by label
+/// selector, group, status and free text; sort and page.
 #[utoipa::path(get, path = "/machines", tag = "machines",
+    params(ListParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Machines", body = MachineList),
+        (status = 400, description = "Malformed selector (with its position) or parameter", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "No access", body = ErrorBody),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<MachineList>, ApiError> {
-    let machines = state.store.list_machines(&who.org_id).await?;
-    Ok(Json(MachineList { machines }))
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let selector = selector::parse(p.selector.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid_field("selector", e.to_string()))?;
+    let statuses: Option<Vec<Status>> = p
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.split(',')
+                .map(|one| {
+                    Status::parse(one.trim()).ok_or_else(|| {
+                        ApiError::invalid_field(
+                            "status",
+                            format!("unknown status {one:?}: online, warning, critical or offline"),
+                        )
+                    })
+                })
+                .collect()
+        })
+        .transpose()?;
+    let (descending, key) = match p.sort.as_deref().unwrap_or("name") {
+        s if s.starts_with('-') => (true, &s[1..]),
+        s => (false, s),
+    };
+    if !matches!(key, "name" | "status" | "score" | "last_seen") {
+        return Err(ApiError::invalid_field(
+            "sort",
+            "one of name, status, score, last_seen (prefix - to reverse)",
+        ));
+    }
+    let limit = p.limit.unwrap_or(1000);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "limit",
+            "must be between 1 and 1000",
+        ));
+    }
+    let mut machines: Vec<Machine> = state
+        .store
+        .list_machines(&who.org_id)
+        .await?
+        .into_iter()
+        .filter(|m| selector.matches(&m.labels))
+        .filter(|m| p.group.as_ref().is_none_or(|g| m.groups.contains(g)))
+        .filter(|m| {
+            statuses
+                .as_ref()
+                .is_none_or(|wanted| Status::parse(&m.status).is_some_and(|s| wanted.contains(&s)))
+        })
+        .filter(|m| p.q.as_deref().is_none_or(|q| text_matches(m, q)))
+        .collect();
+    machines.sort_by(|a, b| {
+        let by_name = name_of(a).cmp(&name_of(b));
+        let order = match key {
+            "status" => Status::parse(&b.status).cmp(&Status::parse(&a.status)),
+            "score" => a.health.score.cmp(&b.health.score),
+            "last_seen" => b.last_seen_ms.cmp(&a.last_seen_ms),
+            _ => std::cmp::Ordering::Equal,
+        };
+        let order = order.then(by_name);
+        if descending { order.reverse() } else { order }
+    });
+    let total = machines.len();
+    let machines = machines
+        .into_iter()
+        .skip(p.offset.unwrap_or(0))
+        .take(limit)
+        .collect();
+    Ok(Json(MachineList { machines, total }))
 }
 
 /// One machine with its latest values.

@@ -8,12 +8,14 @@ mod auth;
 mod credentials;
 mod disks;
 mod error;
+mod fleet;
 mod machines;
 mod me;
 mod meta;
 pub mod openapi;
 mod orgs;
 mod session;
+mod stream;
 mod users;
 
 use std::sync::Arc;
@@ -132,7 +134,23 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
         .routes(routes!(audit::list_platform))
         .routes(routes!(machines::list))
-        .routes(routes!(machines::get_one))
+        .routes(routes!(
+            machines::get_one,
+            fleet::update_machine,
+            fleet::delete_machine
+        ))
+        .routes(routes!(fleet::set_machine_groups))
+        .routes(routes!(fleet::set_machine_labels))
+        .routes(routes!(fleet::status_history))
+        .routes(routes!(fleet::list_groups, fleet::create_group))
+        .routes(routes!(
+            fleet::get_group,
+            fleet::update_group,
+            fleet::delete_group
+        ))
+        .routes(routes!(fleet::edit_group_members))
+        .routes(routes!(fleet::summary))
+        .routes(routes!(stream::stream))
         .routes(routes!(machines::series))
         .routes(routes!(disks::list))
         .routes(routes!(disks::history))

@@ -28,6 +28,7 @@ pick one with the `X-Optralis-Org: <id>` header. Errors are `{\"error\": {\"code
         (name = "credentials", description = "API tokens and agent enrollment keys"),
         (name = "audit", description = "Who did what, when, from where"),
         (name = "machines", description = "The fleet and its metrics"),
+        (name = "fleet", description = "Groups, labels, status, live updates"),
         (name = "agent", description = "Routes the agent calls"),
         (name = "meta", description = "Health and catalog"),
     )

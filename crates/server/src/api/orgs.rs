@@ -19,7 +19,42 @@ pub fn org_out(org: OrgInfo) -> Org {
         name: org.name,
         created_ms: org.created_ms,
         require_mfa: org.require_mfa,
+        offline_after_intervals: org.offline_after_intervals,
+        degraded_below_score: org.degraded_below_score,
     }
+}
+
+/// Checks and applies the fleet settings of an update.
+async fn apply_fleet_settings(
+    state: &AppState,
+    org: &crate::ids::OrgId,
+    req: &UpdateOrg,
+) -> Result<(), ApiError> {
+    if req
+        .offline_after_intervals
+        .is_some_and(|n| !(2..=100).contains(&n))
+    {
+        return Err(ApiError::invalid_field(
+            "offline_after_intervals",
+            "must be between 2 and 100",
+        ));
+    }
+    if req
+        .degraded_below_score
+        .is_some_and(|n| !(0..=100).contains(&n))
+    {
+        return Err(ApiError::invalid_field(
+            "degraded_below_score",
+            "must be between 0 and 100",
+        ));
+    }
+    if req.offline_after_intervals.is_some() || req.degraded_below_score.is_some() {
+        state
+            .store
+            .set_fleet_settings(org, req.offline_after_intervals, req.degraded_below_score)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Trimmed, 1–100 characters, no control characters.
@@ -132,6 +167,8 @@ pub async fn update(
     if let Some(on) = req.require_mfa {
         org = state.store.set_require_mfa(&org.id, on).await?;
     }
+    apply_fleet_settings(&state, &org.id, &req).await?;
+    let org = state.store.org_info(&org.id).await?;
     platform_audit(
         &state,
         &admin,
@@ -187,7 +224,9 @@ pub async fn current(
     Ok(Json(org_out(state.store.org_info(&who.org_id).await?)))
 }
 
-/// The organisation's own settings: whether its members must use a second factor.
+/// The organisation's own settings: whether its members must use a second factor, after
+/// how many intervals without a report a machine is offline, and below which health score
+/// machines report every 30 s.
 #[utoipa::path(patch, path = "/org", tag = "orgs",
     request_body = UpdateOrg,
     security(("bearer" = [])),
@@ -228,6 +267,12 @@ pub async fn update_current(
             Some(serde_json::json!({"require_mfa": on})),
         )
         .await;
+    }
+    if req.offline_after_intervals.is_some() || req.degraded_below_score.is_some() {
+        apply_fleet_settings(&state, &who.org_id, &req).await?;
+        let detail = serde_json::to_value(&req).ok();
+        record_org(&state, &who, "org.fleet_settings", None, detail).await;
+        org = state.store.org_info(&who.org_id).await?;
     }
     Ok(Json(org_out(org)))
 }

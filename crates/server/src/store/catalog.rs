@@ -114,6 +114,13 @@ pub static METRICS: &[MetricDef] = &[
         "CPU temperature (absent without a sensor)",
     ),
     m(
+        "health.score",
+        Machine,
+        "health_score",
+        "",
+        "Health score, 0-100, at each report",
+    ),
+    m(
         "uptime.seconds",
         Machine,
         "uptime_s",

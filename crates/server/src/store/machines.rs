@@ -1,9 +1,10 @@
 //! Machines: enrollment, agent identity, and the fleet listing.
 
 use optralis_proto::agent::HostFacts;
-use optralis_proto::api::{LatestValues, Machine};
+use optralis_proto::api::{HealthReason, LatestValues, Machine, MachineHealth};
 
 use super::{Result, Store, StoreError, new_secret, on_reader, on_writer};
+use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 use crate::secret::{SecretKind, digest};
 
@@ -21,8 +22,9 @@ pub struct AgentIdentity {
     pub machine_id: MachineId,
 }
 
-const MACHINE_COLUMNS: &str =
-    "id, hostname, facts, enrolled_ms, last_seen_ms, latest FROM machines WHERE org_id = $1";
+const MACHINE_COLUMNS: &str = "id, hostname, facts, enrolled_ms, last_seen_ms, latest, \
+     display_name, notes, '[' || labels || ',' || agent_labels || ']', decommissioned_ms, status, \
+     status_since_ms, health_score, health_reasons, interval_s, last_ip FROM machines WHERE org_id = $1";
 
 impl Store {
     /// Enrolls a machine, or re-enrolls it: the same fingerprint in the same organisation
@@ -94,7 +96,14 @@ impl Store {
         let rows = on_reader!(self, pool => {
             sqlx::query_as::<_, MachineRow>(&sql).bind(org.as_str()).fetch_all(pool).await
         })?;
-        rows.into_iter().map(machine_from_row).collect()
+        let mut groups = self.group_ids_by_machine(org, None).await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut m = machine_from_row(row)?;
+                m.groups = groups.remove(&m.id).unwrap_or_default();
+                Ok(m)
+            })
+            .collect()
     }
 
     /// One machine of `org`; another organisation's machine is [`StoreError::NotFound`].
@@ -107,7 +116,13 @@ impl Store {
                 .fetch_optional(pool)
                 .await
         })?;
-        machine_from_row(row.ok_or(StoreError::NotFound)?)
+        let mut m = machine_from_row(row.ok_or(StoreError::NotFound)?)?;
+        m.groups = self
+            .group_ids_by_machine(org, Some(id))
+            .await?
+            .remove(&m.id)
+            .unwrap_or_default();
+        Ok(m)
     }
 
     /// Fails with [`StoreError::NotFound`] unless `id` is a machine of `org`.
@@ -123,12 +138,64 @@ impl Store {
     }
 }
 
-/// `id, hostname, facts, enrolled_ms, last_seen_ms, latest`
-type MachineRow = (String, String, String, i64, Option<i64>, Option<String>);
+/// The columns of [`MACHINE_COLUMNS`], in order (the two label objects arrive as one JSON
+/// array, `[api, agent]`, to stay within the 16 columns a tuple row can hold).
+type MachineRow = (
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    i64,
+    Option<String>,
+);
 
 fn machine_from_row(row: MachineRow) -> Result<Machine> {
-    let (id, hostname, facts, enrolled_at_ms, last_seen_ms, latest) = row;
+    let (
+        id,
+        hostname,
+        facts,
+        enrolled_at_ms,
+        last_seen_ms,
+        latest,
+        display_name,
+        notes,
+        labels,
+        decommissioned_ms,
+        status,
+        status_since_ms,
+        health_score,
+        health_reasons,
+        interval_s,
+        last_ip,
+    ) = row;
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let (admin_labels, agent_labels): (Labels, Labels) =
+        serde_json::from_str(&labels).map_err(corrupt)?;
+    let mut all = admin_labels;
+    all.extend(agent_labels.clone());
+    let health = match health_score {
+        Some(score) => MachineHealth {
+            score: u8::try_from(score.clamp(0, 100)).unwrap_or(0),
+            reasons: serde_json::from_str(&health_reasons).map_err(corrupt)?,
+        },
+        None => MachineHealth {
+            score: 0,
+            reasons: vec![HealthReason {
+                reason: "offline: never reported".into(),
+                weight: -100,
+            }],
+        },
+    };
     Ok(Machine {
         id,
         hostname,
@@ -139,6 +206,17 @@ fn machine_from_row(row: MachineRow) -> Result<Machine> {
             .map(|l| serde_json::from_str::<LatestValues>(&l))
             .transpose()
             .map_err(corrupt)?,
+        display_name,
+        notes,
+        labels: all,
+        agent_labels,
+        groups: Vec::new(),
+        status,
+        status_since_ms,
+        health,
+        decommissioned: decommissioned_ms.is_some(),
+        interval_s: u32::try_from(interval_s).unwrap_or(60),
+        ip: last_ip,
     })
 }
 

@@ -41,6 +41,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "identity",
             include_str!("../../migrations/sqlite/0003_identity.sql"),
         ),
+        (
+            4,
+            "fleet",
+            include_str!("../../migrations/sqlite/0004_fleet.sql"),
+        ),
     ])
 });
 
@@ -60,6 +65,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             3,
             "identity",
             include_str!("../../migrations/postgres/0003_identity.sql"),
+        ),
+        (
+            4,
+            "fleet",
+            include_str!("../../migrations/postgres/0004_fleet.sql"),
         ),
     ])
 });

@@ -8,6 +8,8 @@ mod audit;
 mod catalog;
 mod credentials;
 mod disks;
+mod fleet;
+mod health;
 mod ingest;
 mod ingest_rows;
 mod machines;
@@ -31,6 +33,8 @@ pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, Principal, Role};
 pub use disks::{Disk, DiskSample, MachineDisks};
+pub use fleet::{GroupInfo, MachineUpdate};
+pub use health::HealthOutcome;
 pub use ingest::IngestOutcome;
 pub use machines::{AgentIdentity, EnrolledMachine};
 pub use orgs::{DEFAULT_ORG, OrgInfo};
@@ -107,6 +111,8 @@ pub struct Store {
     writer: tokio::sync::mpsc::Sender<ingest::IngestJob>,
     /// Machine tokens recently seen (see machines.rs).
     agents: std::sync::Arc<machines::AgentCache>,
+    /// Status and score changes, for live subscribers.
+    live: crate::live::Hub,
 }
 
 impl Store {
@@ -157,6 +163,7 @@ impl Store {
             clock,
             writer,
             agents: Default::default(),
+            live: Default::default(),
         };
         store.ensure_default_org().await?;
         Ok(store)
@@ -168,6 +175,10 @@ impl Store {
             Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
+    }
+
+    pub fn live(&self) -> &crate::live::Hub {
+        &self.live
     }
 
     pub fn clock(&self) -> SharedClock {

@@ -1,5 +1,6 @@
 //! Organisations (tenants).
 
+use super::fleet::SAMPLE_TABLES;
 use super::{Result, Store, StoreError, on_reader, on_writer};
 use crate::ids::OrgId;
 
@@ -67,35 +68,33 @@ pub struct OrgInfo {
     pub created_ms: i64,
     /// Members must have a second factor on to use the organisation.
     pub require_mfa: bool,
+    /// A machine is offline after this many of its intervals without a report.
+    pub offline_after_intervals: i64,
+    /// Below this score a machine is asked to report every 30 s.
+    pub degraded_below_score: i64,
 }
 
-type OrgRow = (String, String, i64, bool);
+type OrgRow = (String, String, i64, bool, i64, i64);
 
-fn org_from_row((id, name, created_ms, require_mfa): OrgRow) -> OrgInfo {
+const ORG_COLUMNS: &str =
+    "id, name, created_ms, require_mfa, offline_after_intervals, degraded_below_score FROM orgs";
+
+fn org_from_row(row: OrgRow) -> OrgInfo {
+    let (id, name, created_ms, require_mfa, offline_after_intervals, degraded_below_score) = row;
     OrgInfo {
         id: OrgId::from_db(id),
         name,
         created_ms,
         require_mfa,
+        offline_after_intervals,
+        degraded_below_score,
     }
 }
-
-/// Tables of per-machine samples, which have no foreign key (see 0001_init.sql) and are
-/// emptied explicitly when an organisation goes.
-const SAMPLE_TABLES: [&str; 5] = [
-    "metrics_raw",
-    "instance_raw",
-    "rollup_5m",
-    "rollup_1h",
-    "disk_samples",
-];
 
 impl Store {
     pub async fn list_orgs(&self) -> Result<Vec<OrgInfo>> {
         let rows = on_reader!(self, pool => {
-            sqlx::query_as::<_, OrgRow>(
-                "SELECT id, name, created_ms, require_mfa FROM orgs ORDER BY name",
-            )
+            sqlx::query_as::<_, OrgRow>(&format!("SELECT {ORG_COLUMNS} ORDER BY name"))
             .fetch_all(pool)
             .await
         })?;
@@ -110,9 +109,7 @@ impl Store {
     /// checks may turn an outside id into an [`OrgId`] this way.
     pub async fn find_org(&self, id: &str) -> Result<OrgInfo> {
         let row = on_reader!(self, pool => {
-            sqlx::query_as::<_, OrgRow>(
-                "SELECT id, name, created_ms, require_mfa FROM orgs WHERE id = $1",
-            )
+            sqlx::query_as::<_, OrgRow>(&format!("SELECT {ORG_COLUMNS} WHERE id = $1"))
             .bind(id)
             .fetch_optional(pool)
             .await

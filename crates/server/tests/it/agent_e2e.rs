@@ -31,6 +31,7 @@ fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
         batch_size: 4,
         smart_interval: Some(Duration::from_secs(3600)),
         smartctl: None,
+        labels: [("site".to_owned(), "e2e-lab".to_owned())].into(),
     }
 }
 
@@ -186,6 +187,11 @@ async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
     let id = handle.join().unwrap().unwrap();
     assert_eq!(id.as_deref(), Some(machines[0].id.as_str()));
     let latest = machines[0].latest.as_ref().unwrap();
+    assert_eq!(
+        machines[0].agent_labels.get("site").map(String::as_str),
+        Some("e2e-lab")
+    );
+    assert_eq!(machines[0].status, "online");
     assert!(
         latest.memory.total_bytes > 0,
         "real memory figures from this machine"

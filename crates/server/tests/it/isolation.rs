@@ -38,6 +38,7 @@ enum IdKind {
     User,
     Token,
     Key,
+    Group,
     /// A throw-away organisation (platform routes).
     Org,
 }
@@ -114,6 +115,74 @@ fn routes() -> Vec<Route> {
             Member,
             K::Machine,
             None,
+            OK,
+        ),
+        route(
+            "PATCH",
+            "/api/v1/machines/{id}",
+            Admin,
+            K::Machine,
+            Some(|| json!({"notes": "rack 4"})),
+            OK,
+        ),
+        route(
+            "DELETE",
+            "/api/v1/machines/{id}",
+            Admin,
+            K::Machine,
+            None,
+            GONE,
+        ),
+        route(
+            "PUT",
+            "/api/v1/machines/{id}/groups",
+            Admin,
+            K::Machine,
+            Some(|| json!({"group_ids": []})),
+            OK,
+        ),
+        route(
+            "PUT",
+            "/api/v1/machines/{id}/labels",
+            Admin,
+            K::Machine,
+            Some(|| json!({"labels": {"env": "prod"}})),
+            OK,
+        ),
+        route(
+            "GET",
+            "/api/v1/machines/{id}/status-history",
+            Member,
+            K::Machine,
+            None,
+            OK,
+        ),
+        route("GET", "/api/v1/fleet/summary", Member, K::None, None, OK),
+        route("GET", "/api/v1/groups", Member, K::None, None, OK),
+        route(
+            "POST",
+            "/api/v1/groups",
+            Admin,
+            K::None,
+            Some(|| json!({"name": unique(), "color": "#3b82f6"})),
+            CREATED,
+        ),
+        route("GET", "/api/v1/groups/{id}", Member, K::Group, None, OK),
+        route(
+            "PATCH",
+            "/api/v1/groups/{id}",
+            Admin,
+            K::Group,
+            Some(|| json!({"color": "#ff0000"})),
+            OK,
+        ),
+        route("DELETE", "/api/v1/groups/{id}", Admin, K::Group, None, GONE),
+        route(
+            "POST",
+            "/api/v1/groups/{id}/machines",
+            Admin,
+            K::Group,
+            Some(|| json!({"add": [], "remove": []})),
             OK,
         ),
         route("GET", "/api/v1/org", Member, K::None, None, OK),
@@ -229,6 +298,10 @@ const ELSEWHERE: &[(&str, &str)] = &[
     ("PUT /api/v1/me/password", "identity: ends every session"),
     ("POST /api/v1/me/mfa/totp/confirm", "identity: TOTP"),
     ("POST /api/v1/me/mfa/totp/disable", "identity: TOTP"),
+    (
+        "GET /api/v1/stream",
+        "fleet: an endless event stream, isolation tested there",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +328,8 @@ struct Resources {
     user_email: String,
     token: String,
     key: String,
+    group: String,
+    group_name: String,
 }
 
 async fn resources(app: &TestApp, org: &OrgId) -> Resources {
@@ -291,12 +366,24 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         .await
         .unwrap();
     let (key, _) = app.store.create_enroll_key_info(org).await.unwrap();
+    let group_name = format!("group-{tag}");
+    let group = app
+        .store
+        .create_group(org, &group_name, "#00ff00", "")
+        .await
+        .unwrap();
+    app.store
+        .edit_group_members(org, &group.id, std::slice::from_ref(&machine), &[])
+        .await
+        .unwrap();
     Resources {
         machine,
         user: user.to_string(),
         user_email,
         token: token.id,
         key: key.id,
+        group: group.id,
+        group_name,
     }
 }
 
@@ -306,6 +393,7 @@ fn id_of(r: &Resources, kind: IdKind) -> &str {
         IdKind::User => &r.user,
         IdKind::Token => &r.token,
         IdKind::Key => &r.key,
+        IdKind::Group => &r.group,
         IdKind::None | IdKind::Org => "",
     }
 }
@@ -501,6 +589,8 @@ async fn isolation_matrix(backend: Backend) {
                         theirs.user_email.as_str(),
                         theirs.token.as_str(),
                         theirs.key.as_str(),
+                        theirs.group.as_str(),
+                        theirs.group_name.as_str(),
                         away.as_str(),
                         away_name.as_str(),
                     ] {

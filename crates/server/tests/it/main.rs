@@ -9,6 +9,7 @@ mod api_disks;
 mod api_ingest;
 mod api_query;
 mod cli;
+mod fleet;
 mod identity;
 mod isolation;
 mod openapi;
