@@ -58,7 +58,13 @@ fn run_explains_what_is_missing() {
 
 #[test]
 fn labels_are_checked_before_starting() {
-    let out = agent(&["run", "--server", "http://127.0.0.1:9", "--label", "bad key=x"]);
+    let out = agent(&[
+        "run",
+        "--server",
+        "http://127.0.0.1:9",
+        "--label",
+        "bad key=x",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad key"), "{err}");

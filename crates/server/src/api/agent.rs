@@ -96,7 +96,38 @@ pub async fn reports(
     }
     let now = state.store.now_ms();
     let checked = check_batch(&batch, now, limits);
-    let outcome = state.store.ingest_reports(&agent, &checked.valid).await?;
+    // The newest report rescores the machine, written in the same commit as the reports.
+    let newest = checked.valid.iter().max_by_key(|r| r.ts_ms);
+    let assessment = match newest {
+        Some(r) => match state.store.assess(&agent, r, client.ip.as_deref()).await {
+            Ok(a) => a,
+            // The reports are stored all the same; the next one rescores.
+            Err(e) => {
+                tracing::warn!(machine = %agent.machine_id, error = %e, "health assessment failed");
+                None
+            }
+        },
+        None => None,
+    };
+    let written = state
+        .store
+        .ingest_assessed(
+            &agent,
+            &checked.valid,
+            assessment.as_ref().map(|a| a.write.clone()),
+        )
+        .await;
+    let outcome = match written {
+        Ok(o) => o,
+        Err(e) => {
+            // The assessment was not stored: the next report starts from the database.
+            state.store.discard_assessment(&agent);
+            return Err(e.into());
+        }
+    };
+    if let Some(a) = &assessment {
+        state.store.announce(&agent, a);
+    }
     tracing::debug!(
         machine = %agent.machine_id,
         inserted = outcome.inserted,
@@ -107,25 +138,13 @@ pub async fn reports(
     for r in &checked.rejected {
         tracing::warn!(machine = %agent.machine_id, field = %r.field, message = %r.message, "report rejected");
     }
-    // The newest report rescores the machine; the answer asks for 30 s while it is
-    // degraded (status or score) or shows a spike, 60 s otherwise.
-    let mut next_interval_s = None;
-    if let Some(newest) = checked.valid.iter().max_by_key(|r| r.ts_ms) {
-        let spike = state.settings.thresholds.interval_for(newest);
-        next_interval_s = Some(spike);
-        match state
-            .store
-            .refresh_health(&agent, newest, client.ip.as_deref())
-            .await
-        {
-            Ok(Some(outcome)) => next_interval_s = Some(outcome.interval_s().min(spike)),
-            Ok(None) => {}
-            // The reports are stored; a failed rescore is retried with the next one.
-            Err(e) => {
-                tracing::warn!(machine = %agent.machine_id, error = %e, "health update failed")
-            }
-        }
-    }
+    // 30 s while the machine is degraded (status or score) or shows a spike, else 60 s.
+    let next_interval_s = newest.map(|r| {
+        let spike = state.settings.thresholds.interval_for(r);
+        assessment
+            .as_ref()
+            .map_or(spike, |a| a.outcome.interval_s().min(spike))
+    });
     let error = checked.rejected.first().map(|r| ErrorDetail {
         code: "invalid_report".to_owned(),
         message: format!("{}: {}", r.field, r.message),

@@ -362,6 +362,7 @@ impl Store {
             .await
         })?;
         self.agents.forget_machine(machine.as_str());
+        self.forget_health_state(Some(machine.as_str()));
         Ok(())
     }
 
@@ -414,6 +415,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
+        self.forget_health_state(None);
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! Status and health score of each machine: recomputed after each committed report, and by
-//! the offline sweep when reports stop. Every change is logged (status_log), kept as the
+//! Status and health score of each machine: assessed from each newest report and written in
+//! the same commit as the report (ingest.rs), and set by the offline sweep when reports stop. Every change is logged (status_log), kept as the
 //! `health.score` series, and published to live subscribers.
 
 use optralis_proto::agent::Report;
@@ -7,14 +7,25 @@ use optralis_proto::api::HealthReason;
 use optralis_proto::smart::Verdict;
 use serde_json::json;
 
+use super::ingest::HealthWrite;
 use super::{AgentIdentity, Result, Store, StoreError, on_reader, on_writer};
 use crate::fleet::health::{self, Facts, Health, Status};
 use crate::fleet::labels::{Labels, check_labels};
 use crate::ids::{MachineId, OrgId};
 use crate::live::LiveEvent;
 
-/// Reports this far back are read to judge "for 10 min" rules.
+/// Reports this far back are read to judge "for 10 min" rules...
 const SUSTAINED_MS: i64 = 10 * 60_000;
+/// ...when the newest one is at least this high (the lowest sustained rule).
+const SUSTAINED_FROM: f64 = 90.0;
+
+/// A report's assessment: what to write with it, and what to announce after.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub outcome: HealthOutcome,
+    pub old_score: Option<i64>,
+    pub write: HealthWrite,
+}
 
 /// The result of rescoring a machine after a report.
 #[derive(Debug, Clone)]
@@ -52,55 +63,62 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    /// Rescores a machine from its newest report (`latest`, just committed), its last ten
-    /// minutes and its disks; records a status change; stores the agent's labels.
-    /// `None` when a newer report has already been scored.
-    pub async fn refresh_health(
+    /// Scores a machine from its newest report (`latest`, about to be stored), its last ten
+    /// minutes and its disks. Reads only: the result is written with the reports
+    /// ([`Store::ingest_assessed`]) and announced after ([`Store::announce`]). `None` when
+    /// a newer report has already been scored.
+    pub async fn assess(
         &self,
         agent: &AgentIdentity,
         latest: &Report,
         client_ip: Option<&str>,
-    ) -> Result<Option<HealthOutcome>> {
+    ) -> Result<Option<Assessment>> {
         let m = agent.machine_id.as_str();
-        let row = on_reader!(self, pool => {
-            sqlx::query_as::<_, (Option<i64>, String, Option<i64>, i64)>(
-                "SELECT m.latest_ts_ms, m.status, m.health_score, o.degraded_below_score \
-                 FROM machines m JOIN orgs o ON o.id = m.org_id WHERE m.id = $1",
-            )
-            .bind(m)
-            .fetch_optional(pool)
-            .await
-        })?;
-        let Some((latest_ts, status, old_score, degraded_below_score)) = row else {
-            return Err(StoreError::NotFound);
+        let now = self.now_ms();
+        let state = match self.health_states.get(m, now) {
+            Some(state) => state,
+            None => self.read_health_state(m).await?,
         };
-        if latest_ts.is_some_and(|t| t > latest.ts_ms) {
+        if state.latest_ts.is_some_and(|t| t > latest.ts_ms) {
             return Ok(None);
         }
-        let previous = Status::parse(&status).unwrap_or(Status::Offline);
-        let window = on_reader!(self, pool => {
-            sqlx::query_as::<_, (Option<f64>, Option<f64>, Option<i64>)>(
-                "SELECT MIN(mem_used_percent), MIN(cpu_percent), MIN(ts_ms) FROM metrics_raw \
-                 WHERE machine_id = $1 AND ts_ms > $2 AND ts_ms <= $3",
+        let previous = state.status;
+        let old_score = state.score;
+        let degraded_below_score = state.degraded_below_score;
+        let memory_now = latest.memory.used_percent();
+        // The ten-minute window is read only when this report is itself high.
+        let (memory_low_10min, cpu_low_10min) = if memory_now >= SUSTAINED_FROM
+            || latest.cpu.percent >= SUSTAINED_FROM
+        {
+            let (mem, cpu, first) = on_reader!(self, pool => {
+                sqlx::query_as::<_, (Option<f64>, Option<f64>, Option<i64>)>(
+                    "SELECT MIN(mem_used_percent), MIN(cpu_percent), MIN(ts_ms) FROM metrics_raw \
+                     WHERE machine_id = $1 AND ts_ms > $2 AND ts_ms < $3",
+                )
+                .bind(m)
+                .bind(latest.ts_ms - SUSTAINED_MS)
+                .bind(latest.ts_ms)
+                .fetch_one(pool)
+                .await
+            })?;
+            // The window counts only when reports cover (nearly) all of it.
+            let covered = first.is_some_and(|f| f <= latest.ts_ms - SUSTAINED_MS + 90_000);
+            (
+                mem.filter(|_| covered).map(|v| v.min(memory_now)),
+                cpu.filter(|_| covered).map(|v| v.min(latest.cpu.percent)),
             )
-            .bind(m)
-            .bind(latest.ts_ms - SUSTAINED_MS)
-            .bind(latest.ts_ms)
-            .fetch_one(pool)
-            .await
-        })?;
-        // The window counts only when reports cover (nearly) all of it.
-        let covered = window
-            .2
-            .is_some_and(|first| first <= latest.ts_ms - SUSTAINED_MS + 90_000);
-        let disks = on_reader!(self, pool => {
-            sqlx::query_as::<_, (String, String)>(
-                "SELECT name, verdict FROM disks WHERE machine_id = $1 ORDER BY name",
-            )
-            .bind(m)
-            .fetch_all(pool)
-            .await
-        })?;
+        } else {
+            (None, None)
+        };
+        // A report carrying a S.M.A.R.T. reading is the disks' newest word.
+        let disks = match &latest.smart {
+            Some(snapshot) if snapshot.unavailable.is_none() => snapshot
+                .devices
+                .iter()
+                .map(|d| (d.name.clone(), d.verdict().0))
+                .collect(),
+            _ => state.disks.clone(),
+        };
         let facts = Facts {
             filesystems: latest
                 .filesystems
@@ -109,23 +127,22 @@ impl Store {
                 .collect(),
             swap_used_percent: latest.memory.swap_used_percent(),
             cpu_temp_c: latest.cpu_temp_c,
-            memory_low_10min: window.0.filter(|_| covered),
-            cpu_low_10min: window.1.filter(|_| covered),
-            disks: disks
-                .into_iter()
-                .filter_map(|(name, verdict)| {
-                    serde_json::from_value::<Verdict>(json!(verdict))
-                        .ok()
-                        .map(|v| (name, v))
-                })
-                .collect(),
+            memory_low_10min,
+            cpu_low_10min,
+            disks,
         };
         let health = health::score(&facts);
-        let outcome = HealthOutcome {
-            health,
-            previous,
-            degraded_below_score,
-        };
+        self.health_states.put(
+            m,
+            HealthState {
+                latest_ts: Some(latest.ts_ms),
+                status: health.status,
+                score: Some(i64::from(health.score)),
+                degraded_below_score,
+                disks: facts.disks.clone(),
+            },
+            now,
+        );
         let agent_labels = latest
             .labels
             .as_ref()
@@ -139,33 +156,93 @@ impl Store {
             .map(|l: &Labels| serde_json::to_string(l))
             .transpose()
             .map_err(corrupt)?;
-        self.save_health(
-            &agent.org_id,
-            &agent.machine_id,
-            &outcome.health,
-            previous,
+        let write = HealthWrite {
+            seq: latest.seq,
+            score: health.score,
+            reasons: reasons_json(&health),
+            status: health.status.as_str(),
+            interval_s: latest.interval_s,
+            agent_labels,
+            ip: client_ip.map(str::to_owned),
+        };
+        Ok(Some(Assessment {
+            outcome: HealthOutcome {
+                health,
+                previous,
+                degraded_below_score,
+            },
             old_score,
-            Some((latest.seq, latest.interval_s)),
-            agent_labels.as_deref(),
-            client_ip,
-        )
-        .await?;
-        Ok(Some(outcome))
+            write,
+        }))
     }
 
-    /// Writes a machine's new health, logs a status change, publishes what changed.
-    /// `report` is the scored report's seq and the interval the agent runs at.
-    #[allow(clippy::too_many_arguments)]
-    async fn save_health(
+    /// What assessing needs besides the report, from the database.
+    async fn read_health_state(&self, machine: &str) -> Result<HealthState> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, (Option<i64>, String, Option<i64>, i64)>(
+                "SELECT m.latest_ts_ms, m.status, m.health_score, o.degraded_below_score \
+                 FROM machines m JOIN orgs o ON o.id = m.org_id WHERE m.id = $1",
+            )
+            .bind(machine)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let (latest_ts, status, score, degraded_below_score) = row.ok_or(StoreError::NotFound)?;
+        let disks = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT name, verdict FROM disks WHERE machine_id = $1 ORDER BY name",
+            )
+            .bind(machine)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(HealthState {
+            latest_ts,
+            status: Status::parse(&status).unwrap_or(Status::Offline),
+            score,
+            degraded_below_score,
+            disks: disks
+                .into_iter()
+                .filter_map(|(name, verdict)| {
+                    serde_json::from_value::<Verdict>(json!(verdict))
+                        .ok()
+                        .map(|v| (name, v))
+                })
+                .collect(),
+        })
+    }
+
+    /// Forgets an assessment whose reports were not stored.
+    pub fn discard_assessment(&self, agent: &AgentIdentity) {
+        self.health_states.forget(Some(agent.machine_id.as_str()));
+    }
+
+    /// Forgets cached assessment inputs: all of them, or one machine's.
+    pub(super) fn forget_health_state(&self, machine: Option<&str>) {
+        self.health_states.forget(machine);
+    }
+
+    /// Tells live subscribers what a stored assessment changed.
+    pub fn announce(&self, agent: &AgentIdentity, a: &Assessment) {
+        self.publish_changes(
+            &agent.org_id,
+            &agent.machine_id,
+            &a.outcome.health,
+            a.outcome.previous,
+            a.old_score,
+            true,
+        );
+    }
+
+    /// Writes a silent machine's offline health, logs the change, publishes it.
+    async fn save_offline(
         &self,
         org: &OrgId,
         machine: &MachineId,
         health: &Health,
         previous: Status,
         old_score: Option<i64>,
-        report: Option<(u64, u32)>,
-        agent_labels: Option<&str>,
-        client_ip: Option<&str>,
+        last_seen_ms: i64,
     ) -> Result<()> {
         let now = self.now_ms();
         let changed = health.status != previous;
@@ -174,24 +251,23 @@ impl Store {
         on_writer!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
-                sqlx::query(
+                // Only if no report arrived since the sweep looked.
+                let updated = sqlx::query(
                     "UPDATE machines SET health_score = $2, health_reasons = $3, status = $4, \
-                     status_since_ms = CASE WHEN status <> $4 OR status_since_ms IS NULL THEN $5 \
-                                            ELSE status_since_ms END, \
-                     interval_s = COALESCE($6, interval_s), \
-                     agent_labels = COALESCE($7, agent_labels), last_ip = COALESCE($8, last_ip) \
-                     WHERE id = $1",
+                     status_since_ms = $5 WHERE id = $1 AND last_seen_ms = $6 AND status <> $4",
                 )
                 .bind(machine.as_str())
                 .bind(score)
                 .bind(&reasons)
                 .bind(health.status.as_str())
                 .bind(now)
-                .bind(report.map(|(_, interval)| i64::from(interval)))
-                .bind(agent_labels)
-                .bind(client_ip)
+                .bind(last_seen_ms)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if updated == 0 {
+                    return Ok(false);
+                }
                 if changed {
                     sqlx::query(
                         "INSERT INTO status_log (machine_id, ts_ms, status, score) VALUES ($1, $2, $3, $4)",
@@ -203,23 +279,32 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                if let Some((seq, _)) = report {
-                    sqlx::query(
-                        "UPDATE metrics_raw SET health_score = $3 WHERE machine_id = $1 AND seq = $2",
-                    )
-                    .bind(machine.as_str())
-                    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-                    .bind(f64::from(health.score))
-                    .execute(&mut *tx)
-                    .await?;
-                }
                 tx.commit().await?;
-                Ok::<_, StoreError>(())
+                Ok::<_, StoreError>(true)
             }
             .await
-        })?;
-        let reasons_value: serde_json::Value = serde_json::from_str(&reasons).unwrap_or_default();
-        if changed {
+        })
+        .map(|saved| {
+            if saved {
+                self.publish_changes(org, machine, health, previous, old_score, false);
+            }
+        })
+    }
+
+    fn publish_changes(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        health: &Health,
+        previous: Status,
+        old_score: Option<i64>,
+        reported: bool,
+    ) {
+        let now = self.now_ms();
+        let score = i64::from(health.score);
+        let reasons_value: serde_json::Value =
+            serde_json::from_str(&reasons_json(health)).unwrap_or_default();
+        if health.status != previous {
             self.live.publish(LiveEvent {
                 org: org.clone(),
                 kind: "status",
@@ -239,7 +324,7 @@ impl Store {
                 }),
             });
         }
-        if report.is_some() {
+        if reported {
             self.live.publish(LiveEvent {
                 org: org.clone(),
                 kind: "machine",
@@ -249,7 +334,6 @@ impl Store {
                 }),
             });
         }
-        Ok(())
     }
 
     /// Marks offline every machine silent for longer than its organisation's number of its
@@ -270,21 +354,75 @@ impl Store {
         })?;
         let mut changed = 0;
         for (id, org, last_seen, status, old_score) in silent {
+            self.health_states.forget(Some(&id));
             let health = health::offline((now - last_seen) / 1000);
             let previous = Status::parse(&status).unwrap_or(Status::Online);
-            self.save_health(
+            self.save_offline(
                 &OrgId::from_db(org),
                 &MachineId::from_db(id),
                 &health,
                 previous,
                 old_score,
-                None,
-                None,
-                None,
+                last_seen,
             )
             .await?;
             changed += 1;
         }
         Ok(changed)
+    }
+}
+
+/// What assessing a machine's report needs besides the report.
+#[derive(Debug, Clone)]
+pub(super) struct HealthState {
+    latest_ts: Option<i64>,
+    status: Status,
+    score: Option<i64>,
+    degraded_below_score: i64,
+    disks: Vec<(String, Verdict)>,
+}
+
+/// [`HealthState`]s of machines seen in the last minute, so a report costs no database
+/// read to assess. This process keeps it current (assessments, sweeps, settings, disk
+/// readings); another replica's changes reach it within [`HEALTH_CACHE_TTL_MS`].
+#[derive(Default)]
+pub(super) struct HealthCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (HealthState, i64)>>,
+}
+
+const HEALTH_CACHE_TTL_MS: i64 = 60_000;
+/// Past this many entries the cache starts over rather than grow without bound.
+const HEALTH_CACHE_MAX: usize = 500_000;
+
+impl HealthCache {
+    fn get(&self, machine: &str, now: i64) -> Option<HealthState> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(machine)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(s, _)| s.clone())
+    }
+
+    fn put(&self, machine: &str, state: HealthState, now: i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= HEALTH_CACHE_MAX {
+                entries.clear();
+            }
+            let expires = entries
+                .get(machine)
+                .map_or(now + HEALTH_CACHE_TTL_MS, |(_, e)| *e);
+            entries.insert(machine.to_owned(), (state, expires));
+        }
+    }
+
+    fn forget(&self, machine: Option<&str>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            match machine {
+                Some(m) => {
+                    entries.remove(m);
+                }
+                None => entries.clear(),
+            }
+        }
     }
 }

@@ -28,10 +28,27 @@ pub struct IngestOutcome {
     pub duplicates: usize,
 }
 
+/// The newest report's assessment, written with the reports (see health.rs).
+#[derive(Debug, Clone)]
+pub struct HealthWrite {
+    /// The report that was scored.
+    pub seq: u64,
+    pub score: u8,
+    /// JSON array of `{reason, weight}`.
+    pub reasons: String,
+    pub status: &'static str,
+    /// The interval the agent runs at.
+    pub interval_s: u32,
+    /// JSON object of the agent's labels, when it sent valid ones.
+    pub agent_labels: Option<String>,
+    pub ip: Option<String>,
+}
+
 /// One request's reports, waiting for the writer.
 pub(super) struct IngestJob {
     agent: AgentIdentity,
     reports: Vec<Report>,
+    health: Option<HealthWrite>,
     reply: oneshot::Sender<Result<IngestOutcome>>,
 }
 
@@ -48,6 +65,16 @@ impl Store {
         agent: &AgentIdentity,
         reports: &[Report],
     ) -> Result<IngestOutcome> {
+        self.ingest_assessed(agent, reports, None).await
+    }
+
+    /// [`Store::ingest_reports`], writing the newest report's health in the same commit.
+    pub async fn ingest_assessed(
+        &self,
+        agent: &AgentIdentity,
+        reports: &[Report],
+        health: Option<HealthWrite>,
+    ) -> Result<IngestOutcome> {
         if reports.is_empty() {
             return Ok(IngestOutcome::default());
         }
@@ -55,6 +82,7 @@ impl Store {
         let job = IngestJob {
             agent: agent.clone(),
             reports: reports.to_vec(),
+            health,
             reply,
         };
         self.writer
@@ -150,9 +178,14 @@ async fn write_group(
         &group
             .iter()
             .flat_map(|j| {
-                j.reports
-                    .iter()
-                    .map(|r| wide_row(j.agent.machine_id.as_str(), r))
+                j.reports.iter().map(|r| {
+                    let score = j
+                        .health
+                        .as_ref()
+                        .filter(|h| h.seq == r.seq)
+                        .map(|h| f64::from(h.score));
+                    wide_row(j.agent.machine_id.as_str(), r, score)
+                })
             })
             .collect::<Vec<_>>(),
     )?;
@@ -195,6 +228,9 @@ async fn write_group(
         }
 
         let machines = to_json(&machine_updates(group, &fresh_by_job)?)?;
+        if group.iter().any(|j| j.health.is_some()) {
+            sqlx::query(&sql.status_log).bind(now).bind(&machines).execute(&mut *tx).await?;
+        }
         sqlx::query(&sql.machines).bind(now).bind(machines).execute(&mut *tx).await?;
 
         // Samples older than what the rollups already cover (a backfill) make them
@@ -216,7 +252,8 @@ async fn write_group(
 }
 
 /// One machine row's changes from a group: id, max seq, newest ts, its latest values,
-/// facts and hostname (the last three as JSON text, null when unchanged).
+/// facts and hostname (the last three as JSON text, null when unchanged), then its health
+/// (score, reasons, status, interval, agent labels, address; null without an assessment).
 type MachineRow<'a> = (
     &'a str,
     i64,
@@ -224,18 +261,35 @@ type MachineRow<'a> = (
     Option<String>,
     Option<String>,
     Option<&'a str>,
+    Option<i64>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<i64>,
+    Option<&'a str>,
+    Option<&'a str>,
 );
 
 fn machine_updates<'a>(
     group: &'a [IngestJob],
     fresh_by_job: &[Vec<&'a Report>],
 ) -> Result<Vec<MachineRow<'a>>> {
-    // machine -> (max seq, newest fresh report, newest fresh report with facts)
-    let mut by_machine: HashMap<&str, (i64, Option<&Report>, Option<&Report>)> = HashMap::new();
+    // machine -> (max seq, newest fresh report, newest fresh report with facts, health)
+    type Acc<'a> = (
+        i64,
+        Option<&'a Report>,
+        Option<&'a Report>,
+        Option<&'a HealthWrite>,
+    );
+    let mut by_machine: HashMap<&str, Acc<'a>> = HashMap::new();
     for (job, fresh) in group.iter().zip(fresh_by_job) {
         let entry = by_machine
             .entry(job.agent.machine_id.as_str())
-            .or_insert((0, None, None));
+            .or_insert((0, None, None, None));
+        if let Some(h) = &job.health
+            && entry.3.is_none_or(|old| h.seq >= old.seq)
+        {
+            entry.3 = Some(h);
+        }
         entry.0 = job
             .reports
             .iter()
@@ -252,7 +306,7 @@ fn machine_updates<'a>(
     }
     by_machine
         .into_iter()
-        .map(|(machine, (max_seq, newest, with_facts))| {
+        .map(|(machine, (max_seq, newest, with_facts, health))| {
             let facts = with_facts.and_then(|r| r.facts.as_ref());
             Ok((
                 machine,
@@ -261,6 +315,12 @@ fn machine_updates<'a>(
                 newest.map(|r| to_json(&latest_values(r))).transpose()?,
                 facts.map(to_json).transpose()?,
                 facts.map(|f| f.hostname.as_str()),
+                health.map(|h| i64::from(h.score)),
+                health.map(|h| h.reasons.as_str()),
+                health.map(|h| h.status),
+                health.map(|h| i64::from(h.interval_s)),
+                health.and_then(|h| h.agent_labels.as_deref()),
+                health.and_then(|h| h.ip.as_deref()),
             ))
         })
         .collect()

@@ -25,6 +25,7 @@ const WIDE_COLS: Columns = &[
     ("swap_used_percent", "float8"),
     ("cpu_temp_c", "float8"),
     ("uptime_s", "float8"),
+    ("health_score", "float8"),
 ];
 const INSTANCE_COLS: Columns = &[
     ("machine_id", "text"),
@@ -45,6 +46,12 @@ const MACHINE_COLS: Columns = &[
     ("latest", "text"),
     ("facts", "text"),
     ("hostname", "text"),
+    ("health_score", "bigint"),
+    ("health_reasons", "text"),
+    ("status", "text"),
+    ("interval_s", "bigint"),
+    ("agent_labels", "text"),
+    ("last_ip", "text"),
 ];
 
 /// The rows of parameter `$n` (a JSON array of arrays) as a derived table `v`.
@@ -84,6 +91,7 @@ pub(super) struct Statements {
     pub(super) wide: String,
     pub(super) instances: String,
     pub(super) machines: String,
+    pub(super) status_log: String,
 }
 
 impl Statements {
@@ -111,8 +119,24 @@ impl Statements {
                    AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
                    THEN v.latest_ts ELSE machines.latest_ts_ms END, \
                  facts = COALESCE(v.facts, machines.facts), \
-                 hostname = COALESCE(v.hostname, machines.hostname) \
+                 hostname = COALESCE(v.hostname, machines.hostname), \
+                 status_since_ms = CASE WHEN v.status IS NOT NULL \
+                   AND (v.status <> machines.status OR machines.status_since_ms IS NULL) \
+                   THEN $1 ELSE machines.status_since_ms END, \
+                 status = COALESCE(v.status, machines.status), \
+                 health_score = COALESCE(v.health_score, machines.health_score), \
+                 health_reasons = COALESCE(v.health_reasons, machines.health_reasons), \
+                 interval_s = COALESCE(v.interval_s, machines.interval_s), \
+                 agent_labels = COALESCE(v.agent_labels, machines.agent_labels), \
+                 last_ip = COALESCE(v.last_ip, machines.last_ip) \
                  FROM {} WHERE machines.id = v.id",
+                json_rows(b, MACHINE_COLS, 2)
+            ),
+            // Run before `machines`, while the row still holds the previous status.
+            status_log: format!(
+                "INSERT INTO status_log (machine_id, ts_ms, status, score) \
+                 SELECT v.id, $1, v.status, v.health_score FROM {} \
+                 JOIN machines m ON m.id = v.id WHERE v.status IS NOT NULL AND v.status <> m.status",
                 json_rows(b, MACHINE_COLS, 2)
             ),
         }
@@ -137,9 +161,11 @@ type WideRow<'a> = (
     f64,
     Option<f64>,
     f64,
+    Option<f64>,
 );
 
-pub(super) fn wide_row<'a>(machine: &'a str, r: &Report) -> WideRow<'a> {
+/// `health_score` is the score given to this report, if it was the one scored.
+pub(super) fn wide_row<'a>(machine: &'a str, r: &Report, health_score: Option<f64>) -> WideRow<'a> {
     (
         machine,
         r.seq as i64,
@@ -154,6 +180,7 @@ pub(super) fn wide_row<'a>(machine: &'a str, r: &Report) -> WideRow<'a> {
         r.memory.swap_used_percent(),
         r.cpu_temp_c,
         r.uptime_s as f64,
+        health_score,
     )
 }
 

@@ -34,7 +34,8 @@ pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, Principal, Role};
 pub use disks::{Disk, DiskSample, MachineDisks};
 pub use fleet::{GroupInfo, MachineUpdate};
-pub use health::HealthOutcome;
+pub use health::{Assessment, HealthOutcome};
+pub use ingest::HealthWrite;
 pub use ingest::IngestOutcome;
 pub use machines::{AgentIdentity, EnrolledMachine};
 pub use orgs::{DEFAULT_ORG, OrgInfo};
@@ -113,6 +114,8 @@ pub struct Store {
     agents: std::sync::Arc<machines::AgentCache>,
     /// Status and score changes, for live subscribers.
     live: crate::live::Hub,
+    /// Assessment inputs of machines recently seen (see health.rs).
+    health_states: std::sync::Arc<health::HealthCache>,
 }
 
 impl Store {
@@ -164,6 +167,7 @@ impl Store {
             writer,
             agents: Default::default(),
             live: Default::default(),
+            health_states: Default::default(),
         };
         store.ensure_default_org().await?;
         Ok(store)
