@@ -164,6 +164,7 @@ impl Store {
             interval_s: latest.interval_s,
             agent_labels,
             ip: client_ip.map(str::to_owned),
+            status_changed: health.status != previous,
         };
         Ok(Some(Assessment {
             outcome: HealthOutcome {

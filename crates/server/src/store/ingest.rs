@@ -42,6 +42,8 @@ pub struct HealthWrite {
     /// JSON object of the agent's labels, when it sent valid ones.
     pub agent_labels: Option<String>,
     pub ip: Option<String>,
+    /// The status differs from the one last known: worth a `status_log` check.
+    pub status_changed: bool,
 }
 
 /// One request's reports, waiting for the writer.
@@ -228,7 +230,7 @@ async fn write_group(
         }
 
         let machines = to_json(&machine_updates(group, &fresh_by_job)?)?;
-        if group.iter().any(|j| j.health.is_some()) {
+        if group.iter().any(|j| j.health.as_ref().is_some_and(|h| h.status_changed)) {
             sqlx::query(&sql.status_log).bind(now).bind(&machines).execute(&mut *tx).await?;
         }
         sqlx::query(&sql.machines).bind(now).bind(machines).execute(&mut *tx).await?;
