@@ -55,8 +55,8 @@ fn unknown_credentials(e: StoreError) -> ApiError {
     }
 }
 
-/// Where a request comes from: the peer address, or the first `X-Forwarded-For` hop when
-/// the server is configured to sit behind a proxy.
+/// Where a request comes from: the peer address, or the last `X-Forwarded-For` hop (the
+/// address the proxy saw) when the server is configured to sit behind one proxy.
 pub fn client_info(
     parts_headers: &HeaderMap,
     peer: Option<SocketAddr>,
@@ -68,7 +68,8 @@ pub fn client_info(
         .then(|| parts_headers.get("x-forwarded-for"))
         .flatten()
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
+        // The last hop is the one our proxy added; earlier ones are the client's say-so.
+        .and_then(|v| v.split(',').next_back())
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty());
     ClientInfo {

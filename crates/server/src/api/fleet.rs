@@ -250,6 +250,9 @@ pub async fn set_machine_groups(
     body: Bytes,
 ) -> Result<Json<Machine>, ApiError> {
     let req: MachineGroups = parse_json(&body)?;
+    if req.group_ids.len() > 1_000 {
+        return Err(ApiError::invalid_field("group_ids", "at most 1,000 groups"));
+    }
     let machine = MachineId::from_path(&id);
     state
         .store

@@ -58,6 +58,7 @@ pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me
         (status = 400, description = "Malformed body or password too weak", body = ErrorBody),
         (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "API tokens are not users", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords; see Retry-After", body = ErrorBody),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -65,6 +66,12 @@ pub async fn change_password(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let req: ChangePasswordRequest = parse_json(&body)?;
+    let keys = [(Subject::Account, who.user.email.as_str())];
+    state
+        .auth
+        .throttle
+        .attempt(&keys)
+        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
     let stored = who.user.password_hash.clone().unwrap_or_default();
     let current = req.current_password;
     let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
@@ -73,6 +80,10 @@ pub async fn change_password(
     if !ok {
         return Err(ApiError::Unauthorized("the current password is wrong"));
     }
+    state
+        .auth
+        .throttle
+        .succeed(Subject::Account, &who.user.email);
     password::check_policy(&req.new_password, &who.user.email)
         .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
     let hash = hash_password(req.new_password).await?;
@@ -194,24 +205,24 @@ pub async fn totp_disable(
             "two-factor authentication is off".into(),
         ));
     }
-    let keys = [(Subject::Account, who.user.email.as_str())];
+    let keys = [(Subject::Mfa, who.user.id.as_str())];
     state
         .auth
         .throttle
-        .check(&keys)
+        .attempt(&keys)
         .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
     match check_second_factor(&state, &who.user, &req.code).await? {
-        SecondFactor::Accepted => {}
+        SecondFactor::Accepted => state
+            .auth
+            .throttle
+            .succeed(Subject::Mfa, who.user.id.as_str()),
         SecondFactor::Reused => {
             return Err(ApiError::invalid_field(
                 "code",
                 "this code was already used",
             ));
         }
-        SecondFactor::Wrong => {
-            state.auth.throttle.fail(&keys);
-            return Err(ApiError::invalid_field("code", "wrong code"));
-        }
+        SecondFactor::Wrong => return Err(ApiError::invalid_field("code", "wrong code")),
     }
     state.store.disable_totp(&who.user.id).await?;
     record_for_user(

@@ -47,6 +47,8 @@ pub struct ApiSettings {
     pub thresholds: Thresholds,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// How often an open event stream checks that its caller may still read.
+    pub stream_recheck: std::time::Duration,
 }
 
 impl Default for ApiSettings {
@@ -57,6 +59,7 @@ impl Default for ApiSettings {
             max_body_bytes: 8 * 1024 * 1024,
             thresholds: Thresholds::default(),
             trust_forwarded_for: false,
+            stream_recheck: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -24,12 +24,8 @@ pub fn org_out(org: OrgInfo) -> Org {
     }
 }
 
-/// Checks and applies the fleet settings of an update.
-async fn apply_fleet_settings(
-    state: &AppState,
-    org: &crate::ids::OrgId,
-    req: &UpdateOrg,
-) -> Result<(), ApiError> {
+/// Checks the fleet settings of an update, before anything of it is applied.
+fn check_fleet_settings(req: &UpdateOrg) -> Result<(), ApiError> {
     if req
         .offline_after_intervals
         .is_some_and(|n| !(2..=100).contains(&n))
@@ -48,6 +44,15 @@ async fn apply_fleet_settings(
             "must be between 0 and 100",
         ));
     }
+    Ok(())
+}
+
+/// Applies checked fleet settings.
+async fn apply_fleet_settings(
+    state: &AppState,
+    org: &crate::ids::OrgId,
+    req: &UpdateOrg,
+) -> Result<(), ApiError> {
     if req.offline_after_intervals.is_some() || req.degraded_below_score.is_some() {
         state
             .store
@@ -159,10 +164,15 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Json<Org>, ApiError> {
     let req: UpdateOrg = parse_json(&body)?;
+    check_fleet_settings(&req)?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| check_name("name", n))
+        .transpose()?;
     let mut org = state.store.find_org(&id).await?;
-    if let Some(name) = &req.name {
-        let name = check_name("name", name)?;
-        org = state.store.rename_org(&org.id, &name).await?;
+    if let Some(name) = &name {
+        org = state.store.rename_org(&org.id, name).await?;
     }
     if let Some(on) = req.require_mfa {
         org = state.store.set_require_mfa(&org.id, on).await?;
@@ -248,6 +258,7 @@ pub async fn update_current(
             "only a platform admin renames organisations (PATCH /api/v1/orgs/{id})",
         ));
     }
+    check_fleet_settings(&req)?;
     let mut org = state.store.org_info(&who.org_id).await?;
     if let Some(on) = req.require_mfa {
         if on

@@ -140,6 +140,9 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let req: LoginRequest = parse_json(&body)?;
+    if req.email.len() > 254 || req.password.len() > password::MAX_LENGTH * 4 {
+        return Err(ApiError::Unauthorized("invalid email or password"));
+    }
     let email = normalize_email(&req.email);
     let ip = client.ip.clone().unwrap_or_default();
     let keys = [
@@ -149,7 +152,7 @@ pub async fn login(
     state
         .auth
         .throttle
-        .check(&keys)
+        .attempt(&keys)
         .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
     let user = match state.store.user_by_email(&email).await {
         Ok(user) => Some(user),
@@ -159,11 +162,11 @@ pub async fn login(
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = hash_matches(req.password, stored).await?;
     let Some(user) = user.filter(|_| matches) else {
-        state.auth.throttle.fail(&keys);
         failed_login(&state, &email, &client, "auth.login_failed").await;
         return Err(ApiError::Unauthorized("invalid email or password"));
     };
     state.auth.throttle.succeed(Subject::Account, &email);
+    state.auth.throttle.succeed(Subject::Address, &ip);
     if user.totp_secret.is_some() {
         let claims = Claims::new(
             user.id.as_str(),
@@ -230,19 +233,23 @@ pub async fn mfa(
         .user_by_id(&UserId::from_path(&claims.sub))
         .await
         .map_err(|_| ApiError::Unauthorized("invalid or expired MFA ticket; sign in again"))?;
-    let keys = [(Subject::Account, user.email.as_str())];
+    let ip = client.ip.clone().unwrap_or_default();
+    let keys = [
+        (Subject::Mfa, user.id.as_str()),
+        (Subject::Address, ip.as_str()),
+    ];
     state
         .auth
         .throttle
-        .check(&keys)
+        .attempt(&keys)
         .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
     match check_second_factor(&state, &user, &req.code).await? {
         SecondFactor::Accepted => {
-            state.auth.throttle.succeed(Subject::Account, &user.email);
+            state.auth.throttle.succeed(Subject::Mfa, user.id.as_str());
+            state.auth.throttle.succeed(Subject::Address, &ip);
             open_session(&state, &user, &client).await
         }
         outcome => {
-            state.auth.throttle.fail(&keys);
             record_for_user(
                 &state,
                 &user.id,

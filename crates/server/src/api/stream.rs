@@ -11,11 +11,45 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use super::auth::ApiPrincipal;
+use crate::store::{Actor, Principal};
+
+/// Whether `who` may still read its organisation's events.
+async fn still_allowed(state: &AppState, who: &Principal) -> bool {
+    match &who.actor {
+        Actor::Token { id, .. } => state
+            .store
+            .api_token_active(&who.org_id, id)
+            .await
+            .unwrap_or(false),
+        Actor::User { id, session, .. } => {
+            if !state
+                .store
+                .session_is_open(session, id)
+                .await
+                .unwrap_or(false)
+            {
+                return false;
+            }
+            let Ok(user) = state.store.user_by_id(id).await else {
+                return false;
+            };
+            let Ok(memberships) = state.store.memberships(id).await else {
+                return false;
+            };
+            match memberships.iter().find(|m| m.org_id == who.org_id) {
+                Some(m) => !m.disabled && (!m.require_mfa || user.totp_secret.is_some()),
+                None => user.platform_admin && state.store.org_info(&who.org_id).await.is_ok(),
+            }
+        }
+    }
+}
 
 /// Live updates: `machine` after each report (`{id, status, score, last_seen_ms}`),
 /// `status` on a status change (`{id, from, to, score, ts_ms}`), `score` when the health
 /// score changes (`{id, score, previous, reasons}`), and `lagged` (`{missed}`) when the client
 /// fell too far behind and should reload. A comment every 15 s keeps proxies from closing it.
+/// Access is checked again every 30 s: a revoked token, an ended session, a disabled or
+/// removed membership ends the stream.
 #[utoipa::path(get, path = "/stream", tag = "fleet",
     security(("bearer" = [])),
     responses(
@@ -28,13 +62,23 @@ pub async fn stream(
     ApiPrincipal(who): ApiPrincipal,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.store.live().subscribe();
-    let org = who.org_id;
-    let events = futures_util::stream::unfold(rx, move |mut rx| {
-        let org = org.clone();
+    let mut recheck = tokio::time::interval(state.settings.stream_recheck);
+    recheck.reset();
+    let events = futures_util::stream::unfold((rx, recheck), move |(mut rx, mut recheck)| {
+        let (state, who) = (state.clone(), who.clone());
         async move {
             loop {
-                let event = match rx.recv().await {
-                    Ok(e) if e.org == org => {
+                let received = tokio::select! {
+                    r = rx.recv() => r,
+                    _ = recheck.tick() => {
+                        if still_allowed(&state, &who).await {
+                            continue;
+                        }
+                        return None;
+                    }
+                };
+                let event = match received {
+                    Ok(e) if e.org == who.org_id => {
                         Event::default().event(e.kind).data(e.data.to_string())
                     }
                     Ok(_) => continue,
@@ -43,7 +87,7 @@ pub async fn stream(
                         .data(serde_json::json!({"missed": missed}).to_string()),
                     Err(RecvError::Closed) => return None,
                 };
-                return Some((Ok(event), rx));
+                return Some((Ok(event), (rx, recheck)));
             }
         }
     });

@@ -74,7 +74,7 @@ pub async fn list(
         (status = 400, description = "Malformed body or bad email", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "Already a member", body = ErrorBody),
+        (status = 409, description = "Already a member, or an account of another organisation (platform admins only)", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -86,6 +86,22 @@ pub async fn create(
     let role = role_in(req.role);
     let (user_id, link) = match state.store.user_by_email(&email).await {
         Ok(existing) => {
+            // Another organisation's account (or a platform admin) joins only through a
+            // platform admin: an organisation admin could otherwise invite an address, set
+            // its password, and follow it into every organisation that later adds it.
+            let elsewhere = state
+                .store
+                .memberships(&existing.id)
+                .await?
+                .iter()
+                .any(|m| m.org_id != who.org_id);
+            if !who.platform_admin && (existing.platform_admin || elsewhere) {
+                return Err(ApiError::Conflict(
+                    "this address already has an account in another organisation; a platform \
+                     admin can add it here"
+                        .into(),
+                ));
+            }
             state
                 .store
                 .add_membership(&who.org_id, &existing.id, role)
@@ -229,13 +245,20 @@ async fn ensure_account_is_ours(
     who: &Principal,
     user: &UserId,
 ) -> Result<(), ApiError> {
-    if who.platform_admin || state.store.membership_count(user).await? <= 1 {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "this account belongs to other organisations too; ask a platform admin",
-        ))
+    if who.platform_admin {
+        return Ok(());
     }
+    if state.store.user_by_id(user).await?.platform_admin {
+        return Err(ApiError::forbidden(
+            "this account is a platform admin; only a platform admin may reset it",
+        ));
+    }
+    if state.store.membership_count(user).await? > 1 {
+        return Err(ApiError::forbidden(
+            "this account belongs to other organisations too; ask a platform admin",
+        ));
+    }
+    Ok(())
 }
 
 /// Issues a one-time password-reset token for a member and ends their sessions.

@@ -21,12 +21,15 @@ pub enum Subject {
     Account,
     /// One client address, whatever account it tries (an office behind NAT shares one).
     Address,
+    /// Second-factor codes of one account; only a good code clears it (a good password
+    /// does not, or knowing the password would reset the count).
+    Mfa,
 }
 
 impl Subject {
     fn free_failures(self) -> u32 {
         match self {
-            Subject::Account => 5,
+            Subject::Account | Subject::Mfa => 5,
             Subject::Address => 20,
         }
     }
@@ -52,12 +55,59 @@ impl Throttle {
         }
     }
 
+    /// Starts an attempt: `Err(seconds to wait)` while any of `keys` is locked, else counts
+    /// it as a failure until [`Throttle::succeed`] says otherwise. Checking and counting under
+    /// one lock means a burst of parallel attempts cannot all pass before any is counted.
+    pub fn attempt(&self, keys: &[(Subject, &str)]) -> Result<(), u64> {
+        let now = self.clock.now_ms();
+        let Ok(mut entries) = self.entries.lock() else {
+            return Ok(());
+        };
+        wait(&entries, keys, now)?;
+        count(&mut entries, keys, now);
+        Ok(())
+    }
+
     /// `Err(seconds to wait)` while any of `keys` is locked.
     pub fn check(&self, keys: &[(Subject, &str)]) -> Result<(), u64> {
         let now = self.clock.now_ms();
         let Ok(entries) = self.entries.lock() else {
             return Ok(());
         };
+        wait(&entries, keys, now)
+    }
+
+    /// Counts a failure against each of `keys`.
+    pub fn fail(&self, keys: &[(Subject, &str)]) {
+        let now = self.clock.now_ms();
+        if let Ok(mut entries) = self.entries.lock() {
+            count(&mut entries, keys, now);
+        }
+    }
+
+    /// An attempt succeeded: an account's (or its second factor's) failures are forgotten;
+    /// an address only gets this attempt back.
+    pub fn succeed(&self, subject: Subject, key: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            let k = (subject, key.to_owned());
+            match subject {
+                Subject::Address => {
+                    if let Some(e) = entries.get_mut(&k) {
+                        e.failures = e.failures.saturating_sub(1);
+                    }
+                }
+                Subject::Account | Subject::Mfa => {
+                    entries.remove(&k);
+                }
+            }
+        }
+    }
+}
+
+type Entries = HashMap<(Subject, String), Entry>;
+
+fn wait(entries: &Entries, keys: &[(Subject, &str)], now: i64) -> Result<(), u64> {
+    {
         let wait_ms = keys
             .iter()
             .filter_map(|(subject, key)| entries.get(&(*subject, (*key).to_owned())))
@@ -70,15 +120,16 @@ impl Throttle {
             Ok(())
         }
     }
+}
 
-    /// Counts a failure against each of `keys`.
-    pub fn fail(&self, keys: &[(Subject, &str)]) {
-        let now = self.clock.now_ms();
-        let Ok(mut entries) = self.entries.lock() else {
-            return;
-        };
+fn count(entries: &mut Entries, keys: &[(Subject, &str)], now: i64) {
+    {
         if entries.len() >= MAX_KEYS {
             entries.retain(|_, e| now - e.last_failure_ms < FORGET_MS);
+        }
+        if entries.len() >= MAX_KEYS {
+            // Still full (a spray of keys): keep only what is locked now.
+            entries.retain(|_, e| e.locked_until_ms > now);
         }
         for (subject, key) in keys {
             let entry = entries
@@ -101,13 +152,6 @@ impl Throttle {
                     .min(MAX_LOCK_MS);
                 entry.locked_until_ms = now + lock;
             }
-        }
-    }
-
-    /// Forgets the failures of `key` (a successful login).
-    pub fn succeed(&self, subject: Subject, key: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&(subject, key.to_owned()));
         }
     }
 }

@@ -161,6 +161,20 @@ impl Store {
             .collect()
     }
 
+    /// Whether API token `id` of `org` is still valid.
+    pub async fn api_token_active(&self, org: &OrgId, id: &str) -> Result<bool> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT id FROM api_tokens WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL",
+            )
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.is_some())
+    }
+
     /// Revokes one of `org`'s API tokens: it stops working at once.
     pub async fn revoke_api_token(&self, org: &OrgId, id: &str) -> Result<()> {
         self.revoke_credential("api_tokens", org, id).await

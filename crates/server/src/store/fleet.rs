@@ -162,10 +162,12 @@ impl Store {
     /// group) of `org`.
     async fn check_ids(&self, org: &OrgId, table: &'static str, ids: &[String]) -> Result<()> {
         let sql = format!("SELECT id FROM {table} WHERE org_id = $1");
-        let known: Vec<String> = on_reader!(self, pool => {
+        let known: std::collections::HashSet<String> = on_reader!(self, pool => {
             sqlx::query_scalar::<_, String>(&sql).bind(org.as_str()).fetch_all(pool).await
-        })?;
-        match ids.iter().find(|id| !known.contains(id)) {
+        })?
+        .into_iter()
+        .collect();
+        match ids.iter().find(|id| !known.contains(id.as_str())) {
             Some(_) => Err(StoreError::NotFound),
             None => Ok(()),
         }

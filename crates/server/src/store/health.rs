@@ -37,10 +37,10 @@ pub struct HealthOutcome {
 }
 
 impl HealthOutcome {
-    /// The interval the machine should report at: 30 s while warning, critical or under
-    /// the organisation's score threshold, 60 s otherwise.
+    /// The interval the machine should report at: 30 s while critical or under the
+    /// organisation's score threshold, 60 s otherwise.
     pub fn interval_s(&self) -> u32 {
-        let degraded = matches!(self.health.status, Status::Warning | Status::Critical)
+        let degraded = self.health.status == Status::Critical
             || i64::from(self.health.score) < self.degraded_below_score;
         if degraded { 30 } else { 60 }
     }
@@ -244,7 +244,7 @@ impl Store {
         previous: Status,
         old_score: Option<i64>,
         last_seen_ms: i64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let now = self.now_ms();
         let changed = health.status != previous;
         let reasons = reasons_json(health);
@@ -289,6 +289,7 @@ impl Store {
             if saved {
                 self.publish_changes(org, machine, health, previous, old_score, false);
             }
+            saved
         })
     }
 
@@ -358,16 +359,19 @@ impl Store {
             self.health_states.forget(Some(&id));
             let health = health::offline((now - last_seen) / 1000);
             let previous = Status::parse(&status).unwrap_or(Status::Online);
-            self.save_offline(
-                &OrgId::from_db(org),
-                &MachineId::from_db(id),
-                &health,
-                previous,
-                old_score,
-                last_seen,
-            )
-            .await?;
-            changed += 1;
+            let saved = self
+                .save_offline(
+                    &OrgId::from_db(org),
+                    &MachineId::from_db(id),
+                    &health,
+                    previous,
+                    old_score,
+                    last_seen,
+                )
+                .await?;
+            if saved {
+                changed += 1;
+            }
         }
         Ok(changed)
     }

@@ -549,18 +549,35 @@ impl Store {
         let row = on_writer!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
-                let row = sqlx::query_as::<_, (String, String)>(
+                let row = sqlx::query_as::<_, (String, String, String)>(
                     "UPDATE user_links SET used_ms = $2 \
                      WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2 \
-                     RETURNING user_id, org_id",
+                     RETURNING user_id, org_id, purpose",
                 )
                 .bind(digest(token))
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((user_id, org_id)) = row else {
+                let Some((user_id, org_id, purpose)) = row else {
                     return Err(StoreError::NotFound);
                 };
+                // Checked again now, not only when the link was issued: the account may have
+                // joined another organisation or become a platform admin since, and a reset
+                // link from one organisation's admin must not reach those.
+                let (member_here, memberships, platform_admin) =
+                    sqlx::query_as::<_, (i64, i64, bool)>(
+                        "SELECT (SELECT COUNT(*) FROM memberships WHERE user_id = $1 AND org_id = $2), \
+                                (SELECT COUNT(*) FROM memberships WHERE user_id = $1), \
+                                platform_admin FROM users WHERE id = $1",
+                    )
+                    .bind(&user_id)
+                    .bind(&org_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let reset = purpose == LinkPurpose::Reset.as_str();
+                if member_here == 0 || (reset && (memberships > 1 || platform_admin)) {
+                    return Err(StoreError::NotFound);
+                }
                 sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
                     .bind(&user_id)
                     .bind(password_hash)

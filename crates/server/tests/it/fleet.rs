@@ -308,10 +308,10 @@ async fn status_and_score_follow_reports_and_silence(backend: Backend) {
     );
     assert_eq!(m["status_since_ms"], app.now());
 
-    // The organisation's threshold: below 75 is degraded even when only warning.
+    // A warning with a score over the organisation's threshold (80) keeps 60 s.
     app.clock.advance_ms(30_000);
     let reply = report(&app, &token, &full_disk(3, app.now(), 86)).await;
-    assert_eq!(reply["next_interval_s"], 30, "warning");
+    assert_eq!(reply["next_interval_s"], 60, "warning, score 90");
     app.clock.advance_ms(30_000);
     report(&app, &token, &sample::report(4, app.now())).await;
     let (_, m) = app.get(&format!("/api/v1/machines/{id}"), admin).await;
@@ -411,7 +411,7 @@ async fn status_and_score_follow_reports_and_silence(backend: Backend) {
     assert_eq!(summary["warning"], 1);
     assert_eq!(summary["worst"][0]["id"], json!(other));
     assert_eq!(summary["worst"][0]["health"]["score"], 80);
-    // Warning: the degraded interval.
+    // Score 80 is under the organisation's threshold, now 95: the degraded interval.
     let reply = report(&app, &other_token, &full_disk(2, app.now() + 1, 91)).await;
     assert_eq!(reply["next_interval_s"], 30);
 }
@@ -571,6 +571,28 @@ async fn live_events_arrive_fast_and_stay_in_their_organisation(backend: Backend
         .await
         .unwrap();
     assert_eq!(change["to"], "offline");
+
+    // A revoked token's stream ends at the next access check.
+    let (token_info, secret) = app
+        .store
+        .create_api_token(&app.org, "watcher", Role::Observer)
+        .await
+        .unwrap();
+    let mut watcher = open_stream(&app, &secret).await;
+    app.store
+        .revoke_api_token(&app.org, &token_info.id)
+        .await
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match watcher.frame().await {
+                None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of a revoked token must end");
 
     // The other organisation heard nothing of it.
     assert_eq!(

@@ -19,6 +19,7 @@ both_backends!(
     organisation_can_require_mfa,
     logins_are_throttled_alike_for_unknown_and_known_accounts,
     invitations_resets_and_admin_guards,
+    account_takeover_paths_are_closed,
 );
 
 async fn refresh(app: &TestApp, cookie: &str) -> Resp {
@@ -824,4 +825,121 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
     let (status, _) = app.get("/api/v1/audit?limit=0", Some(&admin)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let _: Value = audit;
+}
+
+async fn account_takeover_paths_are_closed(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.user("hank@acme.test", &app.org, Role::Admin, false)
+        .await;
+    let root = app
+        .user("root@acme.test", &app.org, Role::Admin, true)
+        .await;
+    let admin = app.access_token("hank@acme.test").await;
+
+    // An organisation admin cannot reset a platform admin.
+    for action in ["password-reset", "mfa-reset"] {
+        let r = app
+            .request(
+                "POST",
+                &format!("/api/v1/users/{root}/{action}"),
+                Some(&admin),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}: {}", r.body);
+    }
+
+    // Knowing the password does not reset the count of wrong second-factor codes.
+    let erin = app
+        .user("erin@acme.test", &app.org, Role::Observer, false)
+        .await;
+    let erin_access = app.access_token("erin@acme.test").await;
+    enroll_totp(&app, &erin_access).await;
+    let t = erin_ticket(&app).await;
+    for _ in 0..6 {
+        assert_eq!(
+            mfa_step(&app, &t, "000000").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let t = erin_ticket(&app).await;
+    let r = mfa_step(&app, &t, "000000").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    let _ = erin;
+
+    // Another organisation's account joins only through a platform admin.
+    let globex = app.store.create_org("globex").await.unwrap();
+    let (_, globex_admin) = app
+        .store
+        .create_api_token(&globex, "g", Role::Admin)
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/users",
+            Some(&globex_admin),
+            Some(&json!({"email": "hank@acme.test", "role": "observer"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    // A reset link stops working once the account belongs to another organisation too.
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"email": "ivy@acme.test", "role": "observer"})),
+            &[],
+        )
+        .await;
+    let ivy = r.body["user"]["id"].as_str().unwrap().to_owned();
+    let invite = r.body["link"]["token"].as_str().unwrap().to_owned();
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/auth/password",
+            None,
+            Some(&json!({"token": invite, "password": PASSWORD})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/users/{ivy}/password-reset"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    let reset = r.body["token"].as_str().unwrap().to_owned();
+    app.store
+        .add_membership(
+            &globex,
+            &optralis::ids::UserId::from_path(&ivy),
+            Role::Observer,
+        )
+        .await
+        .unwrap();
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/auth/password",
+            None,
+            Some(&json!({"token": reset, "password": "a brand new passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let _: Value = r.body;
+}
+
+async fn erin_ticket(app: &TestApp) -> String {
+    let r = app.login("erin@acme.test", PASSWORD).await;
+    r.body["mfa_ticket"].as_str().unwrap().to_owned()
 }

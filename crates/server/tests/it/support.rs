@@ -163,9 +163,11 @@ impl TestApp {
             .await
             .unwrap();
         let enroll_key = store.create_enroll_key(&org).await.unwrap();
-        let state = AppState::new(store.clone(), ApiSettings::default())
-            .await
-            .unwrap();
+        let settings = ApiSettings {
+            stream_recheck: std::time::Duration::from_millis(200),
+            ..ApiSettings::default()
+        };
+        let state = AppState::new(store.clone(), settings).await.unwrap();
         Self {
             _db: db,
             store,
