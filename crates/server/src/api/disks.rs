@@ -5,9 +5,10 @@ use axum::extract::{Path, Query, State};
 use optralis_proto::api::ErrorBody;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiPrincipal, AppState};
+use super::audit::record_org;
+use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState};
 use crate::ids::MachineId;
-use crate::store::{DiskSample, MachineDisks};
+use crate::store::{DiskSample, MachineDisks, Principal};
 
 /// The machine's disks with their S.M.A.R.T. verdicts.
 #[utoipa::path(get, path = "/machines/{id}/disks", tag = "machines",
@@ -82,4 +83,71 @@ pub async fn history(
         .disk_history(&who.org_id, &MachineId::from_path(&id), &key, from, to)
         .await?;
     Ok(Json(DiskHistory { key, points }))
+}
+
+/// Acknowledges a disk's warning: it stays visible, stops weighing on the health score, and
+/// counts again if it worsens (a new or changed reason, or failing).
+#[utoipa::path(post, path = "/machines/{id}/disks/{key}/acknowledgement", tag = "machines",
+    params(
+        ("id" = String, Path, description = "Machine id"),
+        ("key" = String, Path, description = "Disk key (from the disk list)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The machine's disks after the change", body = MachineDisks),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such machine or disk here", body = ErrorBody),
+        (status = 409, description = "The disk is not in warning", body = ErrorBody),
+    ))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<MachineDisks>, ApiError> {
+    set_acknowledgement(state, who, id, key, true).await
+}
+
+/// Withdraws a disk's acknowledgement: its warning counts again.
+#[utoipa::path(delete, path = "/machines/{id}/disks/{key}/acknowledgement", tag = "machines",
+    params(
+        ("id" = String, Path, description = "Machine id"),
+        ("key" = String, Path, description = "Disk key (from the disk list)"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The machine's disks after the change", body = MachineDisks),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such machine or disk here", body = ErrorBody),
+    ))]
+pub async fn unacknowledge(
+    State(state): State<AppState>,
+    AdminPrincipal(who): AdminPrincipal,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<MachineDisks>, ApiError> {
+    set_acknowledgement(state, who, id, key, false).await
+}
+
+async fn set_acknowledgement(
+    state: AppState,
+    who: Principal,
+    id: String,
+    key: String,
+    on: bool,
+) -> Result<Json<MachineDisks>, ApiError> {
+    let machine = MachineId::from_path(&id);
+    state
+        .store
+        .acknowledge_disk(&who.org_id, &machine, &key, on)
+        .await?;
+    let action = if on {
+        "disk.acknowledged"
+    } else {
+        "disk.unacknowledged"
+    };
+    record_org(&state, &who, action, Some(&format!("{id}/{key}")), None).await;
+    Ok(Json(
+        state.store.machine_disks(&who.org_id, &machine).await?,
+    ))
 }

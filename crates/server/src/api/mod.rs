@@ -157,6 +157,7 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(machines::series))
         .routes(routes!(disks::list))
         .routes(routes!(disks::history))
+        .routes(routes!(disks::acknowledge, disks::unacknowledge))
         .nest("/agent", agent)
 }
 

@@ -22,8 +22,22 @@ pub struct Disk {
     pub reasons: Vec<String>,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
+    /// A warning an admin has acknowledged: still shown, no longer counted in the health
+    /// score, until it worsens (a new or changed reason, or failing).
+    pub acknowledged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_ms: Option<i64>,
     /// The latest normalised reading.
     pub device: SmartDevice,
+}
+
+/// Whether an acknowledgement of `acked` reasons still covers a disk's current state.
+pub fn acknowledgement_holds(
+    verdict: Verdict,
+    reasons: &[String],
+    acked: Option<&[String]>,
+) -> bool {
+    verdict == Verdict::Warning && acked.is_some_and(|a| reasons.iter().all(|r| a.contains(r)))
 }
 
 /// A machine's disks and whether they can be read at all.
@@ -181,9 +195,52 @@ type DiskRow = (
     String,
     i64,
     i64,
+    Option<i64>,
+    Option<String>,
 );
 
 impl Store {
+    /// Acknowledges a disk's current warning (`on`), or withdraws the acknowledgement.
+    /// Only a warning can be acknowledged: a failing disk always counts.
+    pub async fn acknowledge_disk(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        key: &str,
+        on: bool,
+    ) -> Result<()> {
+        self.check_machine(org, machine).await?;
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT verdict, reasons FROM disks WHERE machine_id = $1 AND disk_key = $2",
+            )
+            .bind(machine.as_str())
+            .bind(key)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let (verdict, reasons) = row.ok_or(StoreError::NotFound)?;
+        if on && parse_verdict(&verdict)? != Verdict::Warning {
+            return Err(StoreError::Conflict(format!(
+                "only a warning can be acknowledged; this disk is {verdict}"
+            )));
+        }
+        let now = self.now_ms();
+        on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE disks SET ack_ms = $3, ack_reasons = $4 WHERE machine_id = $1 AND disk_key = $2",
+            )
+            .bind(machine.as_str())
+            .bind(key)
+            .bind(on.then_some(now))
+            .bind(on.then_some(reasons))
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        self.forget_health_state(Some(machine.as_str()));
+        Ok(())
+    }
     pub async fn machine_disks(&self, org: &OrgId, machine: &MachineId) -> Result<MachineDisks> {
         let head = on_reader!(self, pool => {
             sqlx::query_as::<_, (Option<i64>, Option<String>)>(
@@ -198,7 +255,8 @@ impl Store {
         let rows = on_reader!(self, pool => {
             sqlx::query_as::<_, DiskRow>(
                 "SELECT device, verdict, reasons, name, device_type, protocol, model, serial, disk_key, \
-                   first_seen_ms, last_seen_ms FROM disks WHERE machine_id = $1 ORDER BY name, disk_key",
+                   first_seen_ms, last_seen_ms, ack_ms, ack_reasons FROM disks WHERE machine_id = $1 \
+                 ORDER BY name, disk_key",
             )
             .bind(machine.as_str())
             .fetch_all(pool)
@@ -220,7 +278,16 @@ impl Store {
                     key,
                     first,
                     last,
+                    ack_ms,
+                    ack_reasons,
                 )| {
+                    let verdict = parse_verdict(&verdict)?;
+                    let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
+                    let acked: Option<Vec<String>> = ack_reasons
+                        .map(|a| serde_json::from_str(&a))
+                        .transpose()
+                        .map_err(corrupt)?;
+                    let acknowledged = acknowledgement_holds(verdict, &reasons, acked.as_deref());
                     Ok(Disk {
                         key,
                         name,
@@ -228,10 +295,12 @@ impl Store {
                         protocol,
                         model,
                         serial,
-                        verdict: parse_verdict(&verdict)?,
-                        reasons: serde_json::from_str(&reasons).map_err(corrupt)?,
+                        verdict,
+                        reasons,
                         first_seen_ms: first,
                         last_seen_ms: last,
+                        acknowledged,
+                        acknowledged_ms: ack_ms.filter(|_| acknowledged),
                         device: serde_json::from_str(&device).map_err(corrupt)?,
                     })
                 },

@@ -8,7 +8,9 @@ use optralis_proto::smart::Verdict;
 use serde_json::json;
 
 use super::ingest::HealthWrite;
-use super::{AgentIdentity, Result, Store, StoreError, on_reader, on_writer};
+use super::{
+    AgentIdentity, Result, Store, StoreError, acknowledgement_holds, on_reader, on_writer,
+};
 use crate::fleet::health::{self, Facts, Health, Status};
 use crate::fleet::labels::{Labels, check_labels};
 use crate::ids::{MachineId, OrgId};
@@ -110,12 +112,26 @@ impl Store {
         } else {
             (None, None)
         };
-        // A report carrying a S.M.A.R.T. reading is the disks' newest word.
+        // A report carrying a S.M.A.R.T. reading is the disks' newest word. Acknowledged
+        // warnings that have not worsened do not count.
         let disks = match &latest.smart {
             Some(snapshot) if snapshot.unavailable.is_none() => snapshot
                 .devices
                 .iter()
-                .map(|d| (d.name.clone(), d.verdict().0))
+                .map(|d| {
+                    let (verdict, reasons) = d.verdict();
+                    let acked = state
+                        .acks
+                        .iter()
+                        .find(|(key, _)| *key == d.key())
+                        .map(|(_, a)| a.as_slice());
+                    let verdict = if acknowledgement_holds(verdict, &reasons, acked) {
+                        Verdict::Ok
+                    } else {
+                        verdict
+                    };
+                    (d.name.clone(), verdict)
+                })
                 .collect(),
             _ => state.disks.clone(),
         };
@@ -140,6 +156,7 @@ impl Store {
                 score: Some(i64::from(health.score)),
                 degraded_below_score,
                 disks: facts.disks.clone(),
+                acks: state.acks.clone(),
             },
             now,
         );
@@ -190,26 +207,38 @@ impl Store {
         })?;
         let (latest_ts, status, score, degraded_below_score) = row.ok_or(StoreError::NotFound)?;
         let disks = on_reader!(self, pool => {
-            sqlx::query_as::<_, (String, String)>(
-                "SELECT name, verdict FROM disks WHERE machine_id = $1 ORDER BY name",
+            sqlx::query_as::<_, (String, String, String, String, Option<String>)>(
+                "SELECT disk_key, name, verdict, reasons, ack_reasons FROM disks \
+                 WHERE machine_id = $1 ORDER BY name",
             )
             .bind(machine)
             .fetch_all(pool)
             .await
         })?;
+        let mut acks = Vec::new();
+        let mut verdicts = Vec::new();
+        for (key, name, verdict, reasons, ack_reasons) in disks {
+            let Ok(verdict) = serde_json::from_value::<Verdict>(json!(verdict)) else {
+                continue;
+            };
+            let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
+            let acked: Option<Vec<String>> = ack_reasons
+                .map(|a| serde_json::from_str(&a))
+                .transpose()
+                .map_err(corrupt)?;
+            let holds = acknowledgement_holds(verdict, &reasons, acked.as_deref());
+            verdicts.push((name, if holds { Verdict::Ok } else { verdict }));
+            if let Some(a) = acked {
+                acks.push((key, a));
+            }
+        }
         Ok(HealthState {
             latest_ts,
             status: Status::parse(&status).unwrap_or(Status::Offline),
             score,
             degraded_below_score,
-            disks: disks
-                .into_iter()
-                .filter_map(|(name, verdict)| {
-                    serde_json::from_value::<Verdict>(json!(verdict))
-                        .ok()
-                        .map(|v| (name, v))
-                })
-                .collect(),
+            disks: verdicts,
+            acks,
         })
     }
 
@@ -384,7 +413,10 @@ pub(super) struct HealthState {
     status: Status,
     score: Option<i64>,
     degraded_below_score: i64,
+    /// Name and verdict per disk, acknowledged warnings counted as ok.
     disks: Vec<(String, Verdict)>,
+    /// Disk key and acknowledged reasons, for disks with an acknowledgement.
+    acks: Vec<(String, Vec<String>)>,
 }
 
 /// [`HealthState`]s of machines seen in the last minute, so a report costs no database

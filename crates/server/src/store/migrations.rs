@@ -46,6 +46,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "fleet",
             include_str!("../../migrations/sqlite/0004_fleet.sql"),
         ),
+        (
+            5,
+            "disk_ack",
+            include_str!("../../migrations/sqlite/0005_disk_ack.sql"),
+        ),
     ])
 });
 
@@ -70,6 +75,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             4,
             "fleet",
             include_str!("../../migrations/postgres/0004_fleet.sql"),
+        ),
+        (
+            5,
+            "disk_ack",
+            include_str!("../../migrations/postgres/0005_disk_ack.sql"),
         ),
     ])
 });

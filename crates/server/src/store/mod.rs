@@ -32,7 +32,7 @@ use crate::clock::SharedClock;
 pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, Principal, Role};
-pub use disks::{Disk, DiskSample, MachineDisks};
+pub use disks::{Disk, DiskSample, MachineDisks, acknowledgement_holds};
 pub use fleet::{GroupInfo, MachineUpdate};
 pub use health::{Assessment, HealthOutcome};
 pub use ingest::HealthWrite;

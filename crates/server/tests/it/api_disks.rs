@@ -6,14 +6,15 @@ use optralis::store::Role;
 use optralis_agent::smart::parse_device;
 use optralis_proto::sample;
 use optralis_proto::smart::SmartSnapshot;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Backend, TestApp, both_backends};
 
 both_backends!(
     disks_get_verdicts_and_history,
     smart_unavailable_is_shown,
-    disks_are_isolated
+    disks_are_isolated,
+    acknowledged_warnings_stop_weighing_until_they_worsen,
 );
 
 pub(crate) fn fixture(name: &str) -> optralis_proto::smart::SmartDevice {
@@ -191,4 +192,130 @@ async fn disks_are_isolated(backend: Backend) {
         let (status, _) = app.get(&path, Some(&app.observer_token)).await;
         assert_eq!(status, StatusCode::OK);
     }
+}
+
+async fn report_smart(
+    app: &TestApp,
+    token: &str,
+    seq: u64,
+    device: optralis_proto::smart::SmartDevice,
+) {
+    let mut r = sample::report(seq, app.now());
+    r.smart = Some(SmartSnapshot {
+        unavailable: None,
+        devices: vec![device],
+        errors: vec![],
+    });
+    let body = json!({"sent_at_ms": app.now(), "reports": [r]});
+    let resp = app
+        .request(
+            "POST",
+            "/api/v1/agent/reports",
+            Some(token),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+}
+
+async fn health(app: &TestApp, id: &str) -> Value {
+    app.get(&format!("/api/v1/machines/{id}"), Some(&app.admin_token))
+        .await
+        .1["health"]
+        .clone()
+}
+
+async fn acknowledged_warnings_stop_weighing_until_they_worsen(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (id, token) = app.enroll("nas-2").await;
+    let mut disk = fixture("ata-pending.json");
+    report_smart(&app, &token, 1, disk.clone()).await;
+    let h = health(&app, &id).await;
+    assert_eq!(h["score"], 85, "{h}");
+    assert!(
+        h["reasons"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("warning (S.M.A.R.T.)")
+    );
+
+    let path = format!("/api/v1/machines/{id}/disks/ZFN0TEST/acknowledgement");
+    let r = app
+        .request("POST", &path, Some(&app.observer_token), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .request("POST", &path, Some(&app.admin_token), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let d = &r.body["disks"][0];
+    assert_eq!(
+        (d["verdict"].as_str(), d["acknowledged"].as_bool()),
+        (Some("warning"), Some(true))
+    );
+
+    // Still shown, no longer counted.
+    app.clock.advance_ms(60_000);
+    let body = json!({"sent_at_ms": app.now(), "reports": [sample::report(2, app.now())]});
+    app.request(
+        "POST",
+        "/api/v1/agent/reports",
+        Some(&token),
+        Some(&body),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        health(&app, &id).await,
+        json!({"score": 100, "reasons": []})
+    );
+    app.clock.advance_ms(60_000);
+    report_smart(&app, &token, 3, disk.clone()).await;
+    assert_eq!(
+        health(&app, &id).await["score"],
+        100,
+        "the same warning stays acknowledged"
+    );
+
+    // Worse: more pending sectors. It counts again and is no longer acknowledged.
+    for a in &mut disk.ata_attributes {
+        if a.id == 197 {
+            a.raw += 8;
+        }
+    }
+    app.clock.advance_ms(60_000);
+    report_smart(&app, &token, 4, disk.clone()).await;
+    assert_eq!(health(&app, &id).await["score"], 85);
+    let (_, disks) = app
+        .get(
+            &format!("/api/v1/machines/{id}/disks"),
+            Some(&app.admin_token),
+        )
+        .await;
+    assert_eq!(disks["disks"][0]["acknowledged"], false);
+
+    // Withdrawn explicitly; a failing disk cannot be acknowledged.
+    let r = app
+        .request("DELETE", &path, Some(&app.admin_token), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut failing = disk.clone();
+    failing.smart_passed = Some(false);
+    app.clock.advance_ms(60_000);
+    report_smart(&app, &token, 5, failing).await;
+    let r = app
+        .request("POST", &path, Some(&app.admin_token), None, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/machines/{id}/disks/NOPE/acknowledgement"),
+            Some(&app.admin_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -185,6 +185,22 @@ fn routes() -> Vec<Route> {
             Some(|| json!({"add": [], "remove": []})),
             OK,
         ),
+        route(
+            "POST",
+            "/api/v1/machines/{id}/disks/ZFN0TEST/acknowledgement",
+            Admin,
+            K::Machine,
+            None,
+            OK,
+        ),
+        route(
+            "DELETE",
+            "/api/v1/machines/{id}/disks/ZFN0TEST/acknowledgement",
+            Admin,
+            K::Machine,
+            None,
+            OK,
+        ),
         route("GET", "/api/v1/org", Member, K::None, None, OK),
         route(
             "PATCH",
