@@ -1,7 +1,7 @@
 //! Users, their memberships (organisation + role), second factors and one-time links.
 //! Passwords arrive here already hashed: the store never sees one in clear.
 
-use super::{Result, Role, Store, StoreError, new_secret, on_reader, on_writer};
+use super::{Backend, Result, Role, Store, StoreError, new_secret, on_reader, on_writer};
 use crate::ids::{OrgId, UserId};
 use crate::secret::{SecretKind, digest};
 
@@ -85,6 +85,18 @@ fn org_user_from_row(row: OrgUserRow) -> Result<OrgUser> {
         pending,
         created_ms,
     })
+}
+
+/// Serialises admin changes within one organisation on PostgreSQL, so two admins demoting
+/// each other at once cannot both pass the last-admin check (SQLite has one writer).
+const ADMIN_LOCK: &str = "SELECT pg_advisory_xact_lock(1, hashtext($1))";
+const OTHER_ADMINS: &str = "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id <> $2 \
+     AND role = 'admin' AND disabled_ms IS NULL";
+
+fn last_admin() -> StoreError {
+    StoreError::Conflict(
+        "this is the organisation's last enabled admin; make another admin first".into(),
+    )
 }
 
 const ORG_USER_COLUMNS: &str = "SELECT u.id, u.email, m.role, m.disabled_ms, \
@@ -257,63 +269,78 @@ impl Store {
         let current = self.org_user(org, user).await?;
         let stays_admin =
             role.unwrap_or(current.role) == Role::Admin && !disabled.unwrap_or(current.disabled);
-        if current.role == Role::Admin && !current.disabled && !stays_admin {
-            self.ensure_another_admin(org, user).await?;
-        }
+        let loses_admin = current.role == Role::Admin && !current.disabled && !stays_admin;
         let now = self.now_ms();
+        let is_pg = matches!(self.backend, Backend::Postgres(_));
         on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE memberships SET role = COALESCE($3, role), \
-                 disabled_ms = CASE WHEN $4 IS NULL THEN disabled_ms \
-                                    WHEN $4 THEN COALESCE(disabled_ms, $5) ELSE NULL END \
-                 WHERE org_id = $1 AND user_id = $2",
-            )
-            .bind(org.as_str())
-            .bind(user.as_str())
-            .bind(role.map(Role::as_str))
-            .bind(disabled)
-            .bind(now)
-            .execute(pool)
+            async {
+                let mut tx = pool.begin().await?;
+                if is_pg {
+                    sqlx::query(ADMIN_LOCK).bind(org.as_str()).execute(&mut *tx).await?;
+                }
+                if loses_admin {
+                    let others: i64 = sqlx::query_scalar(OTHER_ADMINS)
+                        .bind(org.as_str())
+                        .bind(user.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if others == 0 {
+                        return Err(last_admin());
+                    }
+                }
+                sqlx::query(
+                    "UPDATE memberships SET role = COALESCE($3, role), \
+                     disabled_ms = CASE WHEN $4 IS NULL THEN disabled_ms \
+                                        WHEN $4 THEN COALESCE(disabled_ms, $5) ELSE NULL END \
+                     WHERE org_id = $1 AND user_id = $2",
+                )
+                .bind(org.as_str())
+                .bind(user.as_str())
+                .bind(role.map(Role::as_str))
+                .bind(disabled)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
             .await
-            .map(|r| r.rows_affected())
         })?;
         self.org_user(org, user).await
     }
 
-    /// Removes `user` from `org` (the account stays, with its other memberships).
+    /// Removes `user` from `org` (the account stays, with its other memberships), refusing
+    /// to remove the last enabled admin.
     pub async fn remove_membership(&self, org: &OrgId, user: &UserId) -> Result<()> {
         let current = self.org_user(org, user).await?;
-        if current.role == Role::Admin && !current.disabled {
-            self.ensure_another_admin(org, user).await?;
-        }
+        let loses_admin = current.role == Role::Admin && !current.disabled;
+        let is_pg = matches!(self.backend, Backend::Postgres(_));
         on_writer!(self, pool => {
-            sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
-                .bind(org.as_str())
-                .bind(user.as_str())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
-
-    async fn ensure_another_admin(&self, org: &OrgId, except: &UserId) -> Result<()> {
-        let others = on_reader!(self, pool => {
-            sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id <> $2 \
-                 AND role = 'admin' AND disabled_ms IS NULL",
-            )
-            .bind(org.as_str())
-            .bind(except.as_str())
-            .fetch_one(pool)
+            async {
+                let mut tx = pool.begin().await?;
+                if is_pg {
+                    sqlx::query(ADMIN_LOCK).bind(org.as_str()).execute(&mut *tx).await?;
+                }
+                if loses_admin {
+                    let others: i64 = sqlx::query_scalar(OTHER_ADMINS)
+                        .bind(org.as_str())
+                        .bind(user.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if others == 0 {
+                        return Err(last_admin());
+                    }
+                }
+                sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                    .bind(org.as_str())
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
             .await
-        })?;
-        if others == 0 {
-            return Err(StoreError::Conflict(
-                "this is the organisation's last enabled admin; make another admin first".into(),
-            ));
-        }
-        Ok(())
+        })
     }
 
     /// How many organisations `user` belongs to.
