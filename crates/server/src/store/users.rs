@@ -93,6 +93,15 @@ const ADMIN_LOCK: &str = "SELECT pg_advisory_xact_lock(1, hashtext($1))";
 const OTHER_ADMINS: &str = "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id <> $2 \
      AND role = 'admin' AND disabled_ms IS NULL";
 
+enum MembershipChange {
+    Update {
+        role: Option<Role>,
+        disabled: Option<bool>,
+        now: i64,
+    },
+    Remove,
+}
+
 fn last_admin() -> StoreError {
     StoreError::Conflict(
         "this is the organisation's last enabled admin; make another admin first".into(),
@@ -269,43 +278,13 @@ impl Store {
         let current = self.org_user(org, user).await?;
         let stays_admin =
             role.unwrap_or(current.role) == Role::Admin && !disabled.unwrap_or(current.disabled);
-        let loses_admin = current.role == Role::Admin && !current.disabled && !stays_admin;
-        let now = self.now_ms();
-        let is_pg = matches!(self.backend, Backend::Postgres(_));
-        on_writer!(self, pool => {
-            async {
-                let mut tx = pool.begin().await?;
-                if is_pg {
-                    sqlx::query(ADMIN_LOCK).bind(org.as_str()).execute(&mut *tx).await?;
-                }
-                if loses_admin {
-                    let others: i64 = sqlx::query_scalar(OTHER_ADMINS)
-                        .bind(org.as_str())
-                        .bind(user.as_str())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if others == 0 {
-                        return Err(last_admin());
-                    }
-                }
-                sqlx::query(
-                    "UPDATE memberships SET role = COALESCE($3, role), \
-                     disabled_ms = CASE WHEN $4 IS NULL THEN disabled_ms \
-                                        WHEN $4 THEN COALESCE(disabled_ms, $5) ELSE NULL END \
-                     WHERE org_id = $1 AND user_id = $2",
-                )
-                .bind(org.as_str())
-                .bind(user.as_str())
-                .bind(role.map(Role::as_str))
-                .bind(disabled)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                Ok::<_, StoreError>(())
-            }
-            .await
-        })?;
+        let change = MembershipChange::Update {
+            role,
+            disabled,
+            now: self.now_ms(),
+        };
+        self.change_membership(org, user, &current, !stays_admin, change)
+            .await?;
         self.org_user(org, user).await
     }
 
@@ -313,7 +292,21 @@ impl Store {
     /// to remove the last enabled admin.
     pub async fn remove_membership(&self, org: &OrgId, user: &UserId) -> Result<()> {
         let current = self.org_user(org, user).await?;
-        let loses_admin = current.role == Role::Admin && !current.disabled;
+        self.change_membership(org, user, &current, true, MembershipChange::Remove)
+            .await
+    }
+
+    /// Applies a membership change; when it takes away an enabled admin (`leaves_admin` of
+    /// an admin), first checks, in the same transaction, that another enabled admin remains.
+    async fn change_membership(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        current: &OrgUser,
+        leaves_admin: bool,
+        change: MembershipChange,
+    ) -> Result<()> {
+        let loses_admin = current.role == Role::Admin && !current.disabled && leaves_admin;
         let is_pg = matches!(self.backend, Backend::Postgres(_));
         on_writer!(self, pool => {
             async {
@@ -331,11 +324,30 @@ impl Store {
                         return Err(last_admin());
                     }
                 }
-                sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
-                    .bind(org.as_str())
-                    .bind(user.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                match change {
+                    MembershipChange::Update { role, disabled, now } => {
+                        sqlx::query(
+                            "UPDATE memberships SET role = COALESCE($3, role), \
+                             disabled_ms = CASE WHEN $4 IS NULL THEN disabled_ms \
+                                                WHEN $4 THEN COALESCE(disabled_ms, $5) ELSE NULL END \
+                             WHERE org_id = $1 AND user_id = $2",
+                        )
+                        .bind(org.as_str())
+                        .bind(user.as_str())
+                        .bind(role.map(Role::as_str))
+                        .bind(disabled)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    MembershipChange::Remove => {
+                        sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+                            .bind(org.as_str())
+                            .bind(user.as_str())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
                 tx.commit().await?;
                 Ok::<_, StoreError>(())
             }
