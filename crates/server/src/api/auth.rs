@@ -193,19 +193,7 @@ impl FromRequestParts<AppState> for ApiPrincipal {
             })
             .transpose()?;
         let membership = choose_org(state, &user, wanted).await?;
-        if membership.disabled {
-            return Err(ApiError::forbidden(
-                "your access to this organisation is disabled",
-            ));
-        }
-        if membership.require_mfa && user.user.totp_secret.is_none() {
-            return Err(ApiError::Forbidden {
-                code: "mfa_enrollment_required",
-                message: "this organisation requires two-factor authentication: turn it on \
-                          with POST /api/v1/me/mfa/totp"
-                    .into(),
-            });
-        }
+        check_membership(&membership, &user.user)?;
         Ok(ApiPrincipal(Principal {
             org_id: membership.org_id,
             role: membership.role,
@@ -213,6 +201,25 @@ impl FromRequestParts<AppState> for ApiPrincipal {
             platform_admin: user.user.platform_admin,
         }))
     }
+}
+
+/// Whether a member may act in the organisation now: not disabled there, and with a second
+/// factor if the organisation requires one. Checked on each request and by open streams.
+pub fn check_membership(membership: &Membership, user: &UserAuth) -> Result<(), ApiError> {
+    if membership.disabled {
+        return Err(ApiError::forbidden(
+            "your access to this organisation is disabled",
+        ));
+    }
+    if membership.require_mfa && user.totp_secret.is_none() {
+        return Err(ApiError::Forbidden {
+            code: "mfa_enrollment_required",
+            message: "this organisation requires two-factor authentication: turn it on \
+                      with POST /api/v1/me/mfa/totp"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 /// The organisation a user acts in: the one named by the header if they belong to it (any

@@ -10,7 +10,7 @@ use optralis_proto::api::ErrorBody;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
-use super::auth::ApiPrincipal;
+use super::auth::{ApiPrincipal, check_membership};
 use crate::store::{Actor, Principal};
 
 /// Whether `who` may still read its organisation's events.
@@ -37,7 +37,7 @@ async fn still_allowed(state: &AppState, who: &Principal) -> bool {
                 return false;
             };
             match memberships.iter().find(|m| m.org_id == who.org_id) {
-                Some(m) => !m.disabled && (!m.require_mfa || user.totp_secret.is_some()),
+                Some(m) => check_membership(m, &user).is_ok(),
                 None => user.platform_admin && state.store.org_info(&who.org_id).await.is_ok(),
             }
         }

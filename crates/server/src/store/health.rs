@@ -4,6 +4,7 @@
 
 use optralis_proto::agent::Report;
 use optralis_proto::api::HealthReason;
+use optralis_proto::interval::{DEGRADED_INTERVAL_S, HEALTHY_INTERVAL_S};
 use optralis_proto::smart::Verdict;
 use serde_json::json;
 
@@ -44,20 +45,27 @@ impl HealthOutcome {
     pub fn interval_s(&self) -> u32 {
         let degraded = self.health.status == Status::Critical
             || i64::from(self.health.score) < self.degraded_below_score;
-        if degraded { 30 } else { 60 }
+        if degraded {
+            DEGRADED_INTERVAL_S
+        } else {
+            HEALTHY_INTERVAL_S
+        }
     }
 }
 
-fn reasons_json(h: &Health) -> String {
-    let reasons: Vec<HealthReason> = h
-        .reasons
+/// The deductions as the API shows them.
+fn reasons_of(h: &Health) -> Vec<HealthReason> {
+    h.reasons
         .iter()
         .map(|r| HealthReason {
             reason: r.reason.clone(),
             weight: r.weight,
         })
-        .collect();
-    serde_json::to_string(&reasons).unwrap_or_else(|_| "[]".into())
+        .collect()
+}
+
+fn reasons_json(h: &Health) -> String {
+    serde_json::to_string(&reasons_of(h)).unwrap_or_else(|_| "[]".into())
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -333,8 +341,6 @@ impl Store {
     ) {
         let now = self.now_ms();
         let score = i64::from(health.score);
-        let reasons_value: serde_json::Value =
-            serde_json::from_str(&reasons_json(health)).unwrap_or_default();
         if health.status != previous {
             self.live.publish(LiveEvent {
                 org: org.clone(),
@@ -351,7 +357,7 @@ impl Store {
                 kind: "score",
                 data: json!({
                     "id": machine.as_str(), "score": health.score, "previous": old_score,
-                    "reasons": reasons_value,
+                    "reasons": reasons_of(health),
                 }),
             });
         }
