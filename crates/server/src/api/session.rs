@@ -161,8 +161,11 @@ pub async fn login(
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let matches = hash_matches(req.password, stored).await?;
-    let Some(user) = user.filter(|_| matches) else {
-        failed_login(&state, &email, &client, "auth.login_failed").await;
+    if !matches {
+        failed_login(&state, user.as_ref(), &email, &client).await;
+        return Err(ApiError::Unauthorized("invalid email or password"));
+    }
+    let Some(user) = user else {
         return Err(ApiError::Unauthorized("invalid email or password"));
     };
     state.auth.throttle.succeed(Subject::Account, &email);
@@ -186,10 +189,11 @@ pub async fn login(
 }
 
 /// Records a failed sign-in in the organisations of the account tried, if it exists.
-async fn failed_login(state: &AppState, email: &str, client: &ClientInfo, action: &str) {
-    match state.store.user_by_email(email).await {
-        Ok(user) => record_for_user(state, &user.id, email, action, None, client, None).await,
-        Err(_) => {
+async fn failed_login(state: &AppState, user: Option<&UserAuth>, email: &str, client: &ClientInfo) {
+    let action = "auth.login_failed";
+    match user {
+        Some(user) => record_for_user(state, &user.id, email, action, None, client, None).await,
+        None => {
             record(
                 state,
                 AuditEvent {
