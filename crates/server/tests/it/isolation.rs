@@ -455,8 +455,7 @@ async fn isolation_matrix(backend: Backend) {
         .await;
     app.user("admin@globex.test", &globex, Role::Admin, false)
         .await;
-    let root = app
-        .store
+    app.store
         .create_user(
             "root@ops.test",
             Some(&optralis::auth::password::hash(crate::support::PASSWORD).unwrap()),
@@ -464,7 +463,6 @@ async fn isolation_matrix(backend: Backend) {
         )
         .await
         .unwrap();
-    let _ = root;
 
     let caller = |name, kind, token: Option<String>, home: &OrgId, headers| Caller {
         name,
