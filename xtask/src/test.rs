@@ -1,6 +1,6 @@
 //! `cargo xtask test`: everything CI checks, in the order that fails fastest.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::postgres;
 use crate::proc;
@@ -18,6 +18,7 @@ pub fn test(_args: &[String]) -> Result<()> {
         "warnings",
     ]))?;
 
+    require_tools()?;
     let pg = postgres::ensure()?;
     println!(
         "==> PostgreSQL for the tests: {}{}",
@@ -39,4 +40,29 @@ pub fn test(_args: &[String]) -> Result<()> {
     println!("==> tests (SQLite and PostgreSQL)");
     proc::status(&mut cmd)?;
     crate::schemathesis::run()
+}
+
+/// Programs the tests run, checked first so a missing one is named rather than failing a
+/// test halfway. (PostgreSQL is handled by `postgres::ensure`.)
+fn require_tools() -> Result<()> {
+    let journal_remote = [
+        "/lib/systemd/systemd-journal-remote",
+        "/usr/lib/systemd/systemd-journal-remote",
+    ]
+    .iter()
+    .any(|p| std::path::Path::new(p).is_file());
+    let mut missing = Vec::new();
+    if proc::which("journalctl").is_none() {
+        missing.push("journalctl (Debian package systemd)");
+    }
+    if !journal_remote {
+        missing.push("systemd-journal-remote (Debian package systemd-journal-remote)");
+    }
+    if !missing.is_empty() {
+        bail!(
+            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote",
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }

@@ -41,6 +41,22 @@ pub struct FileConfig {
     pub thresholds: Thresholds,
     #[serde(default)]
     pub outbox: OutboxFile,
+    #[serde(default)]
+    pub events: EventsFile,
+}
+
+/// `[events]`: system events (journald, Windows Event Log).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsFile {
+    /// `false` stops reading events [default: true].
+    pub enabled: Option<bool>,
+    pub journalctl: Option<PathBuf>,
+    /// Journal files to read instead of the system journal.
+    #[serde(default)]
+    pub journal_files: Vec<PathBuf>,
+    /// Distinct events per report at most; the rest are counted as suppressed [default: 100].
+    pub max_per_report: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod events;
 pub mod runner;
 pub mod send;
 pub mod smart;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use optralis_agent::collect::{Collector, Platform, native};
 use optralis_agent::config::{FileConfig, parse_interval};
+use optralis_agent::events::{DEFAULT_MAX_PER_REPORT, EventOptions};
 use optralis_agent::smart::{SmartReport, SmartState, read_snapshot};
 use optralis_agent::{Agent, AgentOptions, clock, state};
 
@@ -84,6 +85,12 @@ enum Command {
         /// change them.
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
+        /// Do not read system events (journald, Windows Event Log).
+        #[arg(long, env = "OPTRALIS_NO_EVENTS")]
+        no_events: bool,
+        /// Read this journal file instead of the system journal (repeatable; Linux).
+        #[arg(long = "journal-file", value_name = "PATH")]
+        journal_files: Vec<PathBuf>,
     },
 }
 
@@ -118,6 +125,8 @@ fn main() -> Result<()> {
             smart_interval,
             smartctl,
             labels,
+            no_events,
+            journal_files,
         } => {
             let mut all_labels = file.labels.clone();
             all_labels.extend(labels);
@@ -152,6 +161,15 @@ fn main() -> Result<()> {
                 )?,
                 smartctl: smartctl.or(file.smartctl.clone()),
                 labels: all_labels,
+                events: (!no_events && file.events.enabled != Some(false)).then(|| EventOptions {
+                    journalctl: file.events.journalctl.clone(),
+                    journal_files: if journal_files.is_empty() {
+                        file.events.journal_files.clone()
+                    } else {
+                        journal_files
+                    },
+                    max_per_report: file.events.max_per_report.unwrap_or(DEFAULT_MAX_PER_REPORT),
+                }),
             };
             run(opts)
         }

@@ -9,6 +9,7 @@ use optralis_proto::interval::{HEALTHY_INTERVAL_S, Thresholds};
 
 use crate::clock;
 use crate::collect::{CollectError, Collector, Platform};
+use crate::events::{EventCollector, EventOptions, native_source};
 use crate::send::client::{Client, SendError};
 use crate::send::outbox::{Outbox, OutboxError, OutboxLimits};
 use crate::state::{self, Enrollment, StateError};
@@ -48,6 +49,8 @@ pub struct AgentOptions {
     pub smartctl: Option<PathBuf>,
     /// Labels the machine declares, sent with every report.
     pub labels: std::collections::BTreeMap<String, String>,
+    /// System events to read; `None` reads none.
+    pub events: Option<EventOptions>,
 }
 
 /// What one flush achieved.
@@ -71,6 +74,7 @@ pub struct Agent<P> {
     primed_at: Option<Instant>,
     /// When the disks were last read with smartctl.
     smart_read_at: Option<Instant>,
+    events: Option<EventCollector>,
 }
 
 /// Shortest span the first report's rates may cover.
@@ -99,6 +103,10 @@ impl<P: Platform> Agent<P> {
             local_interval: HEALTHY_INTERVAL_S,
             primed_at: Some(primed_at),
             smart_read_at: None,
+            events: opts
+                .events
+                .as_ref()
+                .map(|e| EventCollector::new(native_source(e), e.max_per_report)),
             opts,
         })
     }
@@ -170,12 +178,23 @@ impl<P: Platform> Agent<P> {
             report.smart = Some(crate::smart::read_snapshot(self.opts.smartctl.as_deref()));
             self.smart_read_at = Some(Instant::now());
         }
+        // Events read after the saved position; the new position is saved with the report.
+        let mut position = None;
+        if let Some(events) = &mut self.events {
+            let saved = self.outbox.bookmark(events.name())?;
+            let (batch, next) = events.collect(saved.as_deref(), clock::now_ms());
+            report.events = Some(batch);
+            position = next.map(|p| (events.name(), p));
+        }
         self.local_interval = self.opts.thresholds.interval_for(&report);
-        let seq = self.outbox.push(report.ts_ms, |seq, stats| {
-            report.seq = seq;
-            report.outbox = stats;
-            report
-        })?;
+        let bookmark = position.as_ref().map(|(name, p)| (*name, p.as_str()));
+        let seq = self
+            .outbox
+            .push_with_bookmark(report.ts_ms, bookmark, |seq, stats| {
+                report.seq = seq;
+                report.outbox = stats;
+                report
+            })?;
         Ok(seq)
     }
 

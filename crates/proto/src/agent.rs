@@ -73,6 +73,9 @@ pub struct Report {
     /// absent from agents that declare none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// System events read since the previous report; absent from agents that read none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<crate::events::EventBatch>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

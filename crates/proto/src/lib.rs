@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod events;
 pub mod identity;
 
 /// Path prefix of every agent-facing route.

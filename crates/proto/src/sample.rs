@@ -71,5 +71,6 @@ pub fn report(seq: u64, ts_ms: i64) -> Report {
         outbox: OutboxStats::default(),
         smart: None,
         labels: None,
+        events: None,
     }
 }

@@ -214,6 +214,7 @@ impl<P: Platform> Collector<P> {
             outbox: Default::default(),
             smart: None,
             labels: None,
+            events: None,
         })
     }
 }

@@ -10,6 +10,9 @@ use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 /// seq -> 8-byte little-endian timestamp followed by the report's JSON.
 const REPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("reports");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Where each event source stopped reading (its cursor or bookmark), committed with the
+/// report that carries the events read up to it: a crash leaves both or neither.
+const BOOKMARKS: TableDefinition<&str, &str> = TableDefinition::new("bookmarks");
 
 const NEXT_SEQ: &str = "next_seq";
 const DROPPED: &str = "dropped_total";
@@ -89,9 +92,23 @@ impl Outbox {
 
     /// Stores the report `build` makes with the next sequence number, after making room.
     pub fn push(&self, now_ms: i64, build: impl FnOnce(u64, OutboxStats) -> Report) -> Result<u64> {
+        self.push_with_bookmark(now_ms, None, build)
+    }
+
+    /// [`Outbox::push`], saving `bookmark` (source name, position) in the same transaction.
+    pub fn push_with_bookmark(
+        &self,
+        now_ms: i64,
+        bookmark: Option<(&str, &str)>,
+        build: impl FnOnce(u64, OutboxStats) -> Report,
+    ) -> Result<u64> {
         let tx = self.db.begin_write().map_err(dberr)?;
         let seq;
         {
+            if let Some((source, position)) = bookmark {
+                let mut bookmarks = tx.open_table(BOOKMARKS).map_err(dberr)?;
+                bookmarks.insert(source, position).map_err(dberr)?;
+            }
             let mut reports = tx.open_table(REPORTS).map_err(dberr)?;
             let mut meta = tx.open_table(META).map_err(dberr)?;
             let get = |meta: &redb::Table<&str, u64>, k| -> Result<u64> {
@@ -140,6 +157,20 @@ impl Outbox {
         }
         tx.commit().map_err(dberr)?;
         Ok(seq)
+    }
+
+    /// Where `source` stopped reading, as saved by the last push that carried its events.
+    pub fn bookmark(&self, source: &str) -> Result<Option<String>> {
+        let tx = self.db.begin_read().map_err(dberr)?;
+        let bookmarks = match tx.open_table(BOOKMARKS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(dberr(e)),
+        };
+        Ok(bookmarks
+            .get(source)
+            .map_err(dberr)?
+            .map(|v| v.value().to_owned()))
     }
 
     /// Up to `max` of the oldest reports, oldest first.

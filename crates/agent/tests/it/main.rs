@@ -3,6 +3,7 @@
 
 mod cli;
 mod collectors;
+mod events;
 mod outbox;
 mod smart;
 mod state;

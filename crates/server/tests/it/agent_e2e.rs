@@ -32,6 +32,7 @@ fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
         smart_interval: Some(Duration::from_secs(3600)),
         smartctl: None,
         labels: [("site".to_owned(), "e2e-lab".to_owned())].into(),
+        events: None,
     }
 }
 
