@@ -118,9 +118,11 @@ pub struct EventPage {
     pub events: Vec<StoredEvent>,
     /// Events matching the filters, all pages together.
     pub total: i64,
-    /// Pass as `before_id` for the next (older) page; absent on the last page.
+    pub limit: i64,
+    pub offset: i64,
+    /// The machine's event source, on a machine's event list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_before_id: Option<i64>,
+    pub source_state: Option<EventSourceState>,
 }
 
 /// What a machine says about its event source.

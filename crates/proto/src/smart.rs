@@ -299,9 +299,66 @@ impl SmartDevice {
     }
 }
 
+/// Counters whose growth between two readings of the same disk is worth its own reason:
+/// sectors being reallocated, pending or lost are the best predictors of failure.
+pub const RISING_ATA_COUNTERS: &[u8] = &[5, 187, 196, 197, 198];
+
+/// What grew since `before`, a previous reading of the same disk: one reason per counter
+/// ("Reallocated_Sector_Ct (5) rising: 8 → 12"). Needs history, so the server adds these to
+/// the verdict's reasons; the verdict itself is unchanged (those counters already warn).
+pub fn rising_reasons(before: &SmartDevice, now: &SmartDevice) -> Vec<String> {
+    let mut out = Vec::new();
+    for id in RISING_ATA_COUNTERS {
+        if let (Some(b), Some(n)) = (before.attribute(*id), now.attribute(*id))
+            && n.raw > b.raw
+        {
+            out.push(format!("{} ({}) rising: {} → {}", n.name, n.id, b.raw, n.raw));
+        }
+    }
+    if let (Some(b), Some(n)) = (&before.nvme, &now.nvme)
+        && n.media_errors > b.media_errors
+    {
+        out.push(format!(
+            "NVMe media errors rising: {} → {}",
+            b.media_errors, n.media_errors
+        ));
+    }
+    if let (Some(b), Some(n)) = (&before.scsi, &now.scsi)
+        && n.grown_defects > b.grown_defects
+    {
+        out.push(format!(
+            "grown defects rising: {} → {}",
+            b.grown_defects, n.grown_defects
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rising_counters_get_their_own_reason() {
+        let mut before = disk(Protocol::Ata);
+        before.ata_attributes = vec![attr(5, 8, ""), attr(197, 2, ""), attr(199, 1, "")];
+        let mut now = before.clone();
+        now.ata_attributes = vec![attr(5, 12, ""), attr(197, 0, ""), attr(199, 9, "")];
+        assert_eq!(
+            rising_reasons(&before, &now),
+            ["attr5 (5) rising: 8 → 12"],
+            "pending going down and CRC errors (cabling) are not sector loss"
+        );
+        assert!(rising_reasons(&now, &now).is_empty());
+        let mut nvme_before = disk(Protocol::Nvme);
+        nvme_before.nvme.as_mut().unwrap().media_errors = 1;
+        let mut nvme_now = nvme_before.clone();
+        nvme_now.nvme.as_mut().unwrap().media_errors = 3;
+        assert_eq!(
+            rising_reasons(&nvme_before, &nvme_now),
+            ["NVMe media errors rising: 1 → 3"]
+        );
+    }
 
     fn disk(protocol: Protocol) -> SmartDevice {
         SmartDevice {

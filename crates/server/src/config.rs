@@ -52,6 +52,8 @@ pub struct RetentionDays {
     pub raw_days: Option<u32>,
     pub five_min_days: Option<u32>,
     pub hour_days: Option<u32>,
+    /// System events [default: 30].
+    pub events_days: Option<u32>,
 }
 
 impl FileConfig {
@@ -74,10 +76,16 @@ impl FileConfig {
             raw_ms: days(self.retention.raw_days, d.raw_ms),
             five_min_ms: days(self.retention.five_min_days, d.five_min_ms),
             hour_ms: days(self.retention.hour_days, d.hour_ms),
+            events_ms: days(self.retention.events_days, d.events_ms),
         };
         if r.raw_ms < DAY_MS || r.five_min_ms < r.raw_ms || r.hour_ms < r.five_min_ms {
             return Err(ConfigError::Invalid(
                 "retention: need 1 <= raw_days <= five_min_days <= hour_days".into(),
+            ));
+        }
+        if r.events_ms < DAY_MS {
+            return Err(ConfigError::Invalid(
+                "retention: events_days must be at least 1".into(),
             ));
         }
         Ok(r)

@@ -4,6 +4,7 @@
 mod cli;
 mod collectors;
 mod events;
+mod journal;
 mod outbox;
 mod smart;
 mod state;

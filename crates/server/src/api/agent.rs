@@ -99,7 +99,11 @@ pub async fn reports(
     // The newest report rescores the machine, written in the same commit as the reports.
     let newest = checked.valid.iter().max_by_key(|r| r.ts_ms);
     let assessment = match newest {
-        Some(r) => match state.store.assess(&agent, r, client.ip.as_deref()).await {
+        Some(r) => match state
+            .store
+            .assess(&agent, r, &checked.valid, client.ip.as_deref())
+            .await
+        {
             Ok(a) => a,
             // The reports are stored all the same; the next one rescores.
             Err(e) => {

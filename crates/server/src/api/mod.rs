@@ -8,6 +8,7 @@ mod auth;
 mod credentials;
 mod disks;
 mod error;
+mod events;
 mod fleet;
 mod machines;
 mod me;
@@ -158,6 +159,8 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(disks::list))
         .routes(routes!(disks::history))
         .routes(routes!(disks::acknowledge, disks::unacknowledge))
+        .routes(routes!(events::machine_events))
+        .routes(routes!(events::search))
         .nest("/agent", agent)
 }
 

@@ -29,6 +29,7 @@ pick one with the `X-Optralis-Org: <id>` header. Errors are `{\"error\": {\"code
         (name = "audit", description = "Who did what, when, from where"),
         (name = "machines", description = "The fleet and its metrics"),
         (name = "fleet", description = "Groups, labels, status, live updates"),
+        (name = "events", description = "System events: journald, Windows Event Log"),
         (name = "agent", description = "Routes the agent calls"),
         (name = "meta", description = "Health and catalog"),
     )

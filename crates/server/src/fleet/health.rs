@@ -68,7 +68,13 @@ pub struct Facts {
     pub cpu_low_10min: Option<f64>,
     /// Name and S.M.A.R.T. verdict per disk.
     pub disks: Vec<(String, Verdict)>,
+    /// System event entries of the last hour: critical (emerg, alert, crit) and errors.
+    pub critical_events_1h: u64,
+    pub error_events_1h: u64,
 }
+
+/// Error entries in an hour from which they weigh on the score (many machines log a few).
+pub const ERROR_EVENTS_FROM: u64 = 50;
 
 /// Below this a machine is critical whatever its reasons; below [`WARNING_BELOW`], warning.
 pub const CRITICAL_BELOW: u8 = 50;
@@ -136,6 +142,21 @@ pub fn score(f: &Facts) -> Health {
             Verdict::Warning => add(format!("disk {disk} warning (S.M.A.R.T.)"), -15, Warning),
             Verdict::Ok => {}
         }
+    }
+    match f.critical_events_1h {
+        0 => {}
+        n => add(
+            format!("{n} critical events in the last hour"),
+            if n >= 10 { -20 } else { -10 },
+            Warning,
+        ),
+    }
+    if f.error_events_1h >= ERROR_EVENTS_FROM {
+        add(
+            format!("{} error events in the last hour", f.error_events_1h),
+            -5,
+            Warning,
+        );
     }
     let total: i32 = reasons.iter().map(|r| r.weight).sum();
     let score = u8::try_from((100 + total).clamp(0, 100)).unwrap_or(0);
@@ -271,6 +292,31 @@ mod tests {
                 60,
                 Status::Critical,
                 vec![("disk sda failing (S.M.A.R.T.)", -40)],
+            ),
+            (
+                "critical events in the last hour",
+                Facts {
+                    critical_events_1h: 3,
+                    error_events_1h: 49,
+                    ..Facts::default()
+                },
+                90,
+                Status::Warning,
+                vec![("3 critical events in the last hour", -10)],
+            ),
+            (
+                "a storm of critical and error events",
+                Facts {
+                    critical_events_1h: 12,
+                    error_events_1h: 50,
+                    ..Facts::default()
+                },
+                75,
+                Status::Warning,
+                vec![
+                    ("12 critical events in the last hour", -20),
+                    ("50 error events in the last hour", -5),
+                ],
             ),
             (
                 "floor at zero",

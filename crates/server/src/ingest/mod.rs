@@ -54,6 +54,12 @@ pub fn check_batch(batch: &RawBatch<'_>, now_ms: i64, limits: &IngestLimits) -> 
             }
         };
         report.ts_ms = report.ts_ms.saturating_add(skew);
+        if let Some(batch) = &mut report.events {
+            for e in &mut batch.events {
+                e.ts_ms = e.ts_ms.saturating_add(skew);
+                e.last_ts_ms = e.last_ts_ms.saturating_add(skew);
+            }
+        }
         let checked = validate_report(&report, now_ms, limits).and_then(|()| {
             if seen.insert(report.seq) {
                 Ok(())

@@ -1,6 +1,7 @@
 //! Field rules for one report. Every failure names the field it is about.
 
 use optralis_proto::agent::{HostFacts, Report};
+use optralis_proto::events::{EventBatch, MAX_MESSAGE_BYTES};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -250,6 +251,9 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
     if let Some(f) = &r.facts {
         validate_facts(f)?;
     }
+    if let Some(events) = &r.events {
+        validate_events(events, now_ms, limits)?;
+    }
     if let Some(smart) = &r.smart {
         count("smart.devices", smart.devices.len(), limits)?;
         count("smart.errors", smart.errors.len(), limits)?;
@@ -278,6 +282,48 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
                     &at(&format!("ata_attributes[{j}].when_failed")),
                     &a.when_failed,
                 )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_events(b: &EventBatch, now_ms: i64, limits: &IngestLimits) -> Check {
+    name("events.source", &b.source)?;
+    if let Some(reason) = &b.unavailable {
+        text("events.unavailable", reason)?;
+    }
+    count("events.events", b.events.len(), limits)?;
+    for (i, e) in b.events.iter().enumerate() {
+        let at = |s: &str| format!("events.events[{i}].{s}");
+        name(&at("source"), &e.source)?;
+        if e.message.len() > MAX_MESSAGE_BYTES {
+            return Err(FieldError::new(
+                at("message"),
+                format!("longer than {MAX_MESSAGE_BYTES} bytes"),
+            ));
+        }
+        if e.count == 0 {
+            return Err(FieldError::new(at("count"), "must be at least 1"));
+        }
+        if e.ts_ms < 0 {
+            return Err(FieldError::new(at("ts_ms"), "must not be negative"));
+        }
+        if e.last_ts_ms < e.ts_ms {
+            return Err(FieldError::new(
+                at("last_ts_ms"),
+                "must not be before ts_ms",
+            ));
+        }
+        if e.last_ts_ms > now_ms.saturating_add(limits.max_future_ms) {
+            return Err(FieldError::new(
+                at("last_ts_ms"),
+                "is in the future (check the machine's clock)",
+            ));
+        }
+        for (field, v) in [("boot_id", &e.boot_id), ("log", &e.log)] {
+            if let Some(v) = v {
+                text(&at(field), v)?;
             }
         }
     }

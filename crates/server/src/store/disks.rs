@@ -3,7 +3,7 @@
 //! shared rules, never taken from the agent.
 
 use optralis_proto::agent::Report;
-use optralis_proto::smart::{SmartDevice, Verdict};
+use optralis_proto::smart::{SmartDevice, Verdict, rising_reasons};
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, BackendRef, Result, Store, StoreError, on_reader, on_writer};
@@ -127,7 +127,20 @@ pub(super) async fn write_snapshots(
             .execute(&mut *tx)
             .await?;
             for d in &snapshot.devices {
-                let (verdict, reasons) = d.verdict();
+                let (verdict, mut reasons) = d.verdict();
+                // Counters that grew since the previous reading say so (history only the
+                // server has).
+                let previous: Option<String> = sqlx::query_scalar(
+                    "SELECT device FROM disks WHERE machine_id = $1 AND disk_key = $2 AND last_seen_ms < $3",
+                )
+                .bind(machine)
+                .bind(d.key())
+                .bind(r.ts_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(before) = previous.and_then(|p| serde_json::from_str::<SmartDevice>(&p).ok()) {
+                    reasons.extend(rising_reasons(&before, d));
+                }
                 let s = sample_of(d, r.ts_ms, verdict);
                 sqlx::query(
                     "INSERT INTO disks (machine_id, disk_key, name, device_type, protocol, model, serial, \
@@ -138,7 +151,7 @@ pub(super) async fn write_snapshots(
                        protocol = excluded.protocol, model = excluded.model, serial = excluded.serial, \
                        verdict = excluded.verdict, reasons = excluded.reasons, device = excluded.device, \
                        last_seen_ms = excluded.last_seen_ms \
-                     WHERE disks.last_seen_ms <= excluded.last_seen_ms",
+                     WHERE disks.last_seen_ms < excluded.last_seen_ms",
                 )
                 .bind(machine)
                 .bind(d.key())

@@ -8,6 +8,7 @@ use optralis_proto::interval::{DEGRADED_INTERVAL_S, HEALTHY_INTERVAL_S};
 use optralis_proto::smart::Verdict;
 use serde_json::json;
 
+use super::events::{RECENT_EVENTS_MS, RecentEvent};
 use super::ingest::HealthWrite;
 use super::{
     AgentIdentity, Result, Store, StoreError, acknowledgement_holds, on_reader, on_writer,
@@ -81,6 +82,7 @@ impl Store {
         &self,
         agent: &AgentIdentity,
         latest: &Report,
+        batch: &[Report],
         client_ip: Option<&str>,
     ) -> Result<Option<Assessment>> {
         let m = agent.machine_id.as_str();
@@ -92,6 +94,30 @@ impl Store {
         if state.latest_ts.is_some_and(|t| t > latest.ts_ms) {
             return Ok(None);
         }
+        // Events of reports newer than the last assessed one are new; the rest are counted.
+        let window_start = latest.ts_ms - RECENT_EVENTS_MS;
+        let mut recent_events: Vec<RecentEvent> = state
+            .recent_events
+            .iter()
+            .copied()
+            .chain(
+                batch
+                    .iter()
+                    .filter(|r| state.latest_ts.is_none_or(|t| r.ts_ms > t))
+                    .filter_map(|r| r.events.as_ref())
+                    .flat_map(|b| b.events.iter().filter_map(RecentEvent::of)),
+            )
+            .filter(|e| e.last_ts_ms > window_start)
+            .collect();
+        recent_events.shrink_to_fit();
+        let count_events = |critical: bool| -> u64 {
+            recent_events
+                .iter()
+                .filter(|e| e.critical == critical)
+                .map(|e| e.count)
+                .sum()
+        };
+        let (critical_events_1h, error_events_1h) = (count_events(true), count_events(false));
         let previous = state.status;
         let old_score = state.score;
         let degraded_below_score = state.degraded_below_score;
@@ -154,6 +180,8 @@ impl Store {
             memory_low_10min,
             cpu_low_10min,
             disks,
+            critical_events_1h,
+            error_events_1h,
         };
         let health = health::score(&facts);
         self.health_states.put(
@@ -165,6 +193,7 @@ impl Store {
                 degraded_below_score,
                 disks: facts.disks.clone(),
                 acks: state.acks.clone(),
+                recent_events,
             },
             now,
         );
@@ -240,6 +269,7 @@ impl Store {
                 acks.push((key, a));
             }
         }
+        let since = latest_ts.unwrap_or_else(|| self.now_ms()) - RECENT_EVENTS_MS;
         Ok(HealthState {
             latest_ts,
             status: Status::parse(&status).unwrap_or(Status::Offline),
@@ -247,6 +277,7 @@ impl Store {
             degraded_below_score,
             disks: verdicts,
             acks,
+            recent_events: self.recent_events(machine, since).await?,
         })
     }
 
@@ -423,6 +454,8 @@ pub(super) struct HealthState {
     disks: Vec<(String, Verdict)>,
     /// Disk key and acknowledged reasons, for disks with an acknowledgement.
     acks: Vec<(String, Vec<String>)>,
+    /// Critical and error events of about the last hour.
+    recent_events: Vec<RecentEvent>,
 }
 
 /// [`HealthState`]s of machines seen in the last minute, so a report costs no database

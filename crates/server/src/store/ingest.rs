@@ -13,7 +13,9 @@ use std::collections::{HashMap, HashSet};
 use optralis_proto::agent::Report;
 use tokio::sync::{mpsc, oneshot};
 
-use super::ingest_rows::{Statements, instance_rows, latest_values, to_json, wide_row};
+use super::ingest_rows::{
+    EventStateRow, Statements, event_rows, instance_rows, latest_values, to_json, wide_row,
+};
 
 use super::rollup::{HOUR_MS, ROLLUP_LOCK};
 use super::{AgentIdentity, Backend, BackendRef, Result, Store, StoreError, on_writer};
@@ -229,6 +231,17 @@ async fn write_group(
             sqlx::query(&sql.instances).bind(instances).execute(&mut *tx).await?;
         }
 
+        let events = to_json(&group.iter().zip(&fresh_by_job).flat_map(|(j, f)| {
+            f.iter().flat_map(move |r| event_rows(j.agent.org_id.as_str(), j.agent.machine_id.as_str(), r))
+        }).collect::<Vec<_>>())?;
+        if events != "[]" {
+            sqlx::query(&sql.events).bind(events).execute(&mut *tx).await?;
+        }
+        let event_states = event_states(group, &fresh_by_job);
+        if !event_states.is_empty() {
+            sqlx::query(&sql.events_state).bind(to_json(&event_states)?).execute(&mut *tx).await?;
+        }
+
         let machines = to_json(&machine_updates(group, &fresh_by_job)?)?;
         if group.iter().any(|j| j.health.as_ref().is_some_and(|h| h.status_changed)) {
             sqlx::query(&sql.status_log).bind(now).bind(&machines).execute(&mut *tx).await?;
@@ -251,6 +264,40 @@ async fn write_group(
             .map(|(j, f)| IngestOutcome { inserted: f.len(), duplicates: j.reports.len() - f.len() })
             .collect())
     })
+}
+
+/// Per machine with fresh reports carrying events: the newest report's source and
+/// availability, and the entries suppressed by all of them.
+fn event_states<'a>(
+    group: &'a [IngestJob],
+    fresh_by_job: &[Vec<&'a Report>],
+) -> Vec<EventStateRow<'a>> {
+    let mut by_machine: HashMap<&str, (i64, EventStateRow<'a>)> = HashMap::new();
+    for (job, fresh) in group.iter().zip(fresh_by_job) {
+        let machine = job.agent.machine_id.as_str();
+        for r in fresh {
+            let Some(b) = &r.events else { continue };
+            let suppressed = i64::try_from(b.suppressed).unwrap_or(i64::MAX);
+            let row = (
+                machine,
+                b.source.as_str(),
+                b.unavailable.as_deref(),
+                suppressed,
+            );
+            by_machine
+                .entry(machine)
+                .and_modify(|(ts, current)| {
+                    let total = current.3.saturating_add(suppressed);
+                    if r.ts_ms >= *ts {
+                        *ts = r.ts_ms;
+                        *current = row;
+                    }
+                    current.3 = total;
+                })
+                .or_insert((r.ts_ms, row));
+        }
+    }
+    by_machine.into_values().map(|(_, row)| row).collect()
 }
 
 /// One machine row's changes from a group: id, max seq, newest ts, its latest values,

@@ -4,6 +4,7 @@
 
 use optralis_proto::agent::Report;
 use optralis_proto::api::LatestValues;
+use optralis_proto::events::EventSeverity;
 use serde::Serialize;
 
 use super::{Backend, Result, StoreError};
@@ -54,6 +55,28 @@ const MACHINE_COLS: Columns = &[
     ("last_ip", "text"),
 ];
 
+const EVENT_COLS: Columns = &[
+    ("org_id", "text"),
+    ("machine_id", "text"),
+    ("seq", "bigint"),
+    ("idx", "bigint"),
+    ("ts_ms", "bigint"),
+    ("last_ts_ms", "bigint"),
+    ("severity", "smallint"),
+    ("source", "text"),
+    ("message", "text"),
+    ("count", "bigint"),
+    ("boot_id", "text"),
+    ("log", "text"),
+    ("event_id", "bigint"),
+];
+const EVENT_STATE_COLS: Columns = &[
+    ("id", "text"),
+    ("source", "text"),
+    ("unavailable", "text"),
+    ("suppressed", "bigint"),
+];
+
 /// The rows of parameter `$n` (a JSON array of arrays) as a derived table `v`.
 fn json_rows(backend: &Backend, cols: Columns, n: usize) -> String {
     let select: Vec<String> = cols
@@ -92,6 +115,8 @@ pub(super) struct Statements {
     pub(super) instances: String,
     pub(super) machines: String,
     pub(super) status_log: String,
+    pub(super) events: String,
+    pub(super) events_state: String,
 }
 
 impl Statements {
@@ -139,9 +164,77 @@ impl Statements {
                  JOIN machines m ON m.id = v.id WHERE v.status IS NOT NULL AND v.status <> m.status",
                 json_rows(b, MACHINE_COLS, 2)
             ),
+            events: insert_sql(
+                b,
+                "events",
+                EVENT_COLS,
+                "ON CONFLICT (machine_id, seq, idx) DO NOTHING",
+            ),
+            events_state: format!(
+                "UPDATE machines SET events_source = v.source, events_unavailable = v.unavailable, \
+                 events_suppressed_total = machines.events_suppressed_total + v.suppressed \
+                 FROM {} WHERE machines.id = v.id",
+                json_rows(b, EVENT_STATE_COLS, 1)
+            ),
         }
     }
 }
+
+/// org, machine, seq, idx, ts, last ts, severity rank, source, message, count, boot id, log,
+/// event id.
+type EventRow<'a> = (
+    &'a str,
+    &'a str,
+    i64,
+    i64,
+    i64,
+    i64,
+    i16,
+    &'a str,
+    &'a str,
+    i64,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<i64>,
+);
+
+/// Severity as stored: a rank, so "at least error" is `severity >= 2`.
+pub(super) fn severity_rank(s: EventSeverity) -> i16 {
+    match s {
+        EventSeverity::Warning => 1,
+        EventSeverity::Error => 2,
+        EventSeverity::Critical => 3,
+    }
+}
+
+pub(super) fn event_rows<'a>(
+    org: &'a str,
+    machine: &'a str,
+    r: &'a Report,
+) -> impl Iterator<Item = EventRow<'a>> {
+    r.events.iter().flat_map(move |b| {
+        b.events.iter().enumerate().map(move |(i, e)| {
+            (
+                org,
+                machine,
+                r.seq as i64,
+                i as i64,
+                e.ts_ms,
+                e.last_ts_ms,
+                severity_rank(e.severity),
+                e.source.as_str(),
+                e.message.as_str(),
+                i64::from(e.count),
+                e.boot_id.as_deref(),
+                e.log.as_deref(),
+                e.event_id.map(i64::from),
+            )
+        })
+    })
+}
+
+/// machine, source, unavailable reason, entries suppressed.
+pub(super) type EventStateRow<'a> = (&'a str, &'a str, Option<&'a str>, i64);
 
 pub(super) fn to_json<T: Serialize>(rows: &T) -> Result<String> {
     serde_json::to_string(rows).map_err(|e| StoreError::Corrupt(e.to_string()))

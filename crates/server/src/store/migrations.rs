@@ -51,6 +51,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "disk_ack",
             include_str!("../../migrations/sqlite/0005_disk_ack.sql"),
         ),
+        (
+            6,
+            "events",
+            include_str!("../../migrations/sqlite/0006_events.sql"),
+        ),
     ])
 });
 
@@ -80,6 +85,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             5,
             "disk_ack",
             include_str!("../../migrations/postgres/0005_disk_ack.sql"),
+        ),
+        (
+            6,
+            "events",
+            include_str!("../../migrations/postgres/0006_events.sql"),
         ),
     ])
 });

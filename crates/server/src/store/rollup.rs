@@ -62,6 +62,8 @@ pub struct Retention {
     pub raw_ms: i64,
     pub five_min_ms: i64,
     pub hour_ms: i64,
+    /// System events, by their last occurrence.
+    pub events_ms: i64,
 }
 
 impl Default for Retention {
@@ -70,6 +72,7 @@ impl Default for Retention {
             raw_ms: 7 * DAY_MS,
             five_min_ms: 90 * DAY_MS,
             hour_ms: 730 * DAY_MS,
+            events_ms: 30 * DAY_MS,
         }
     }
 }
@@ -233,6 +236,10 @@ impl Store {
         statements.push((
             "DELETE FROM disk_samples WHERE ts_ms < $1".to_owned(),
             now - retention.hour_ms,
+        ));
+        statements.push((
+            "DELETE FROM events WHERE last_ts_ms < $1".to_owned(),
+            now - retention.events_ms,
         ));
         for tier in [Tier::FiveMin, Tier::Hour] {
             statements.push((

@@ -7,18 +7,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use optralis::ids::MachineId;
-use optralis::store::{Retention, SeriesQuery, find_metric};
+use optralis::store::{EventQuery, Retention, SeriesQuery, find_metric};
 use optralis_agent::collect::native;
+use optralis_agent::events::EventOptions;
 use optralis_agent::send::outbox::OutboxLimits;
 use optralis_agent::{Agent, AgentOptions};
+use optralis_proto::events::EventSeverity;
 use optralis_proto::interval::Thresholds;
 
 use crate::support::{Backend, RunningServer, TestDb, both_backends};
 
 both_backends!(
     outbox_replays_across_a_server_restart,
-    run_loop_reports_and_stops_on_signal
+    run_loop_reports_and_stops_on_signal,
+    journal_events_arrive_once_across_restarts_and_outages,
 );
+
+#[path = "../../../agent/tests/it/journal.rs"]
+mod journal;
 
 fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
     AgentOptions {
@@ -205,5 +211,93 @@ async fn run_loop_reports_and_stops_on_signal(backend: Backend) {
         .await
         .unwrap();
     assert_ne!(disks.state, "unknown", "{disks:?}");
+    server.stop().await;
+}
+
+/// journald entries in a real journal file, read by the real agent and sent to the real
+/// server: an agent restart and a server outage in between lose and repeat nothing.
+async fn journal_events_arrive_once_across_restarts_and_outages(backend: Backend) {
+    let (db, server, org, key) = server_with_key(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("system.journal");
+    let t = journal::now_ms() - 300_000;
+    journal::append_journal(
+        &file,
+        &[
+            (3, "nginx", "upstream timed out", t),
+            (6, "cron", "job ran", t + 1),
+        ],
+    );
+    let mut opts = options(&server.url, &key, &dir.path().join("state"));
+    opts.events = Some(EventOptions {
+        journalctl: None,
+        journal_files: vec![file.clone()],
+        max_per_report: 100,
+    });
+
+    let o = opts.clone();
+    let machine = blocking(move || {
+        let mut agent = Agent::new(o, native()).unwrap();
+        agent.enroll().unwrap();
+        agent.collect().unwrap();
+        assert_eq!(agent.flush().unwrap().acknowledged, 1);
+        agent.machine_id().unwrap().to_owned()
+    })
+    .await;
+
+    // The server goes away; an entry is read and queued by an agent that then stops.
+    let addr = server.addr;
+    server.stop().await;
+    journal::append_journal(&file, &[(2, "kernel", "machine check", t + 10)]);
+    let o = opts.clone();
+    blocking(move || {
+        let mut agent = Agent::new(o, native()).unwrap();
+        agent.collect().unwrap();
+        assert!(agent.flush().is_err(), "nobody is listening");
+    })
+    .await;
+
+    // Server back, agent restarted: the queued entry and a newer one, once each.
+    journal::append_journal(&file, &[(4, "sshd", "invalid user", t + 20)]);
+    let server = RunningServer::start(&db.url, Some(addr)).await;
+    blocking(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        for _ in 0..2 {
+            agent.collect().unwrap();
+            agent.flush().unwrap();
+        }
+        assert_eq!(agent.outbox().stats().unwrap().pending, 0);
+    })
+    .await;
+    let page = server
+        .store()
+        .search_events(
+            &org,
+            &EventQuery {
+                machine: Some(MachineId::from_path(&machine)),
+                min_severity: EventSeverity::Warning,
+                source: None,
+                text: None,
+                from_ms: 0,
+                to_ms: i64::MAX,
+                limit: 100,
+                offset: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = page
+        .events
+        .iter()
+        .map(|e| (e.event.source.as_str(), e.event.message.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("sshd", "invalid user"),
+            ("kernel", "machine check"),
+            ("nginx", "upstream timed out"),
+        ]
+    );
     server.stop().await;
 }

@@ -294,6 +294,11 @@ async fn acknowledged_warnings_stop_weighing_until_they_worsen(backend: Backend)
         )
         .await;
     assert_eq!(disks["disks"][0]["acknowledged"], false);
+    let reasons = disks["disks"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains("Current_Pending_Sector (197) rising: "),
+        "growth since the previous reading is named: {reasons}"
+    );
 
     // Withdrawn explicitly; a failing disk cannot be acknowledged.
     let r = app

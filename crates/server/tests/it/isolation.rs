@@ -157,6 +157,23 @@ fn routes() -> Vec<Route> {
             None,
             OK,
         ),
+        route(
+            "GET",
+            "/api/v1/machines/{id}/events",
+            Member,
+            K::Machine,
+            None,
+            OK,
+        ),
+        route("GET", "/api/v1/events", Member, K::None, None, OK),
+        route(
+            "GET",
+            "/api/v1/events?machine={id}",
+            Member,
+            K::Machine,
+            None,
+            OK,
+        ),
         route("GET", "/api/v1/fleet/summary", Member, K::None, None, OK),
         route("GET", "/api/v1/groups", Member, K::None, None, OK),
         route(
@@ -365,6 +382,19 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         errors: vec![],
     };
     crate::api_disks::send_smart(app, &enrolled.token, 1, app.now(), snapshot).await;
+    crate::api_events::send_events(
+        app,
+        &enrolled.token,
+        2,
+        app.now(),
+        vec![crate::api_events::event(
+            app.now(),
+            "critical",
+            &format!("kernel-{tag}"),
+            "oops",
+        )],
+    )
+    .await;
     let machine = enrolled.machine_id.to_string();
     let user_email = format!("member-{tag}@example.com");
     let user = app

@@ -6,6 +6,7 @@ mod support;
 
 mod agent_e2e;
 mod api_disks;
+mod api_events;
 mod api_ingest;
 mod api_query;
 mod cli;

@@ -310,6 +310,7 @@ async fn retention_expires_each_tier(backend: Backend) {
         raw_ms: 24 * HOUR,
         five_min_ms: 48 * HOUR,
         hour_ms: 72 * HOUR,
+        events_ms: 24 * HOUR,
     };
     let cpu = find_metric("cpu.percent").unwrap();
     let count = |tier_step: Option<u64>, from: i64, to: i64| {
@@ -333,6 +334,7 @@ async fn retention_expires_each_tier(backend: Backend) {
                         raw_ms: i64::MAX / 4,
                         five_min_ms: i64::MAX / 4,
                         hour_ms: i64::MAX / 4,
+                        events_ms: i64::MAX / 4,
                     },
                 )
                 .await
