@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use optralis_agent::collect::{Collector, Platform, native};
 use optralis_agent::config::{FileConfig, parse_interval};
-use optralis_agent::events::{DEFAULT_MAX_PER_REPORT, EventOptions};
+use optralis_agent::events::{DEFAULT_MAX_PER_REPORT, EventCollector, EventOptions, native_source};
 use optralis_agent::smart::{SmartReport, SmartState, read_snapshot};
 use optralis_agent::{Agent, AgentOptions, clock, state};
 
@@ -54,6 +54,16 @@ enum Command {
         /// smartctl to run [default: from PATH, then /usr/sbin].
         #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
         smartctl: Option<PathBuf>,
+    },
+    /// Show the system events of the last hour as the agent would send them (journald on
+    /// Linux: warning and worse).
+    Events {
+        /// Print JSON, exactly as the agent would send it.
+        #[arg(long)]
+        json: bool,
+        /// Read this journal file instead of the system journal (repeatable).
+        #[arg(long = "journal-file", value_name = "PATH")]
+        journal_files: Vec<PathBuf>,
     },
     /// Enroll (once) and report in a loop until SIGINT or SIGTERM.
     Run {
@@ -117,6 +127,10 @@ fn main() -> Result<()> {
             from,
             smartctl,
         } => smart(json, from, smartctl),
+        Command::Events {
+            json,
+            journal_files,
+        } => events(json, journal_files, &file),
         Command::Run {
             server,
             enroll_key,
@@ -262,6 +276,58 @@ fn once(json: bool) -> Result<()> {
         None => println!("temperature (no sensor)"),
     }
     println!("uptime      {} s", report.uptime_s);
+    Ok(())
+}
+
+/// The last hour's events, read without touching the agent's saved position.
+fn events(json: bool, journal_files: Vec<PathBuf>, file: &FileConfig) -> Result<()> {
+    let opts = EventOptions {
+        journalctl: file.events.journalctl.clone(),
+        journal_files: if journal_files.is_empty() {
+            file.events.journal_files.clone()
+        } else {
+            journal_files
+        },
+        max_per_report: file.events.max_per_report.unwrap_or(DEFAULT_MAX_PER_REPORT),
+    };
+    let mut collector = EventCollector::new(native_source(&opts), opts.max_per_report);
+    let (batch, _) = collector.collect(None, optralis_agent::clock::now_ms());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&batch)?);
+        return Ok(());
+    }
+    if let Some(reason) = &batch.unavailable {
+        println!("events unavailable ({}): {reason}", batch.source);
+        return Ok(());
+    }
+    if batch.events.is_empty() {
+        println!(
+            "no {} entry of priority warning or worse in the last hour",
+            batch.source
+        );
+    }
+    for e in &batch.events {
+        let count = if e.count > 1 {
+            format!(" (×{})", e.count)
+        } else {
+            String::new()
+        };
+        println!(
+            "{} {:<8} {}: {}{count}",
+            humantime::format_rfc3339_seconds(
+                std::time::UNIX_EPOCH + Duration::from_millis(e.ts_ms.max(0) as u64)
+            ),
+            e.severity.as_str(),
+            e.source,
+            e.message
+        );
+    }
+    if batch.suppressed > 0 {
+        println!(
+            "… and {} more entries over the cap of {}",
+            batch.suppressed, opts.max_per_report
+        );
+    }
     Ok(())
 }
 

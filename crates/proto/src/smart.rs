@@ -312,7 +312,10 @@ pub fn rising_reasons(before: &SmartDevice, now: &SmartDevice) -> Vec<String> {
         if let (Some(b), Some(n)) = (before.attribute(*id), now.attribute(*id))
             && n.raw > b.raw
         {
-            out.push(format!("{} ({}) rising: {} → {}", n.name, n.id, b.raw, n.raw));
+            out.push(format!(
+                "{} ({}) rising: {} → {}",
+                n.name, n.id, b.raw, n.raw
+            ));
         }
     }
     if let (Some(b), Some(n)) = (&before.nvme, &now.nvme)

@@ -103,7 +103,14 @@ impl EventSource for Journald {
             ));
         }
         let args = self.args(position, now_ms);
-        run(journalctl, &args, max)
+        let mut read = run(journalctl, &args, max)?;
+        if position.is_none() {
+            // journalctl seeks to --since and then reads on in journal order, which can hold
+            // older entries (a clock set back): the first start keeps only the last hour.
+            let since = now_ms - FIRST_START_LOOKBACK_MS;
+            read.entries.retain(|e| e.last_ts_ms >= since);
+        }
+        Ok(read)
     }
 }
 

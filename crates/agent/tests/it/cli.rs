@@ -72,3 +72,44 @@ fn labels_are_checked_before_starting() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("key=value"));
 }
+
+#[test]
+fn events_prints_the_last_hour_of_a_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cli.journal");
+    let now = crate::journal::now_ms();
+    crate::journal::append_journal(
+        &file,
+        &[
+            (
+                3,
+                "smartd",
+                "Device: /dev/sda, 8 Currently unreadable sectors",
+                now - 60_000,
+            ),
+            (
+                3,
+                "smartd",
+                "Device: /dev/sda, 8 Currently unreadable sectors",
+                now - 30_000,
+            ),
+            (4, "old", "two hours ago", now - 7_200_000),
+        ],
+    );
+    let path = file.to_str().unwrap();
+    let out = agent(&["events", "--journal-file", path, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let batch: optralis_proto::events::EventBatch = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(batch.events.len(), 1, "{batch:?}");
+    assert_eq!(batch.events[0].count, 2);
+    let out = agent(&["events", "--journal-file", path]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("error    smartd: Device: /dev/sda, 8 Currently unreadable sectors (×2)"),
+        "{text}"
+    );
+}
