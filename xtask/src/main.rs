@@ -9,6 +9,7 @@ mod proc;
 mod run;
 mod schemathesis;
 mod test;
+mod venv;
 
 use anyhow::{Result, bail};
 

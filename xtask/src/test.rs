@@ -30,6 +30,7 @@ pub fn test(_args: &[String]) -> Result<()> {
         }
     );
 
+    let python = crate::venv::ensure()?;
     let mut cmd = proc::cargo();
     if proc::which("cargo-nextest").is_some() {
         cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
@@ -37,6 +38,7 @@ pub fn test(_args: &[String]) -> Result<()> {
         cmd.args(["test", "--workspace", "--no-fail-fast"]);
     }
     cmd.env(postgres::URL_VAR, &pg.url);
+    cmd.env("OPTRALIS_TEST_PYTHON", &python);
     println!("==> tests (SQLite and PostgreSQL)");
     proc::status(&mut cmd)?;
     crate::schemathesis::run()
@@ -55,12 +57,15 @@ fn require_tools() -> Result<()> {
     if proc::which("journalctl").is_none() {
         missing.push("journalctl (Debian package systemd)");
     }
+    if proc::which("openssl").is_none() {
+        missing.push("openssl (Debian package openssl)");
+    }
     if !journal_remote {
         missing.push("systemd-journal-remote (Debian package systemd-journal-remote)");
     }
     if !missing.is_empty() {
         bail!(
-            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote",
+            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl",
             missing.join(", ")
         );
     }

@@ -133,6 +133,8 @@ pub struct Org {
     pub offline_after_intervals: i64,
     /// Below this health score a machine reports every 30 s instead of 60 s.
     pub degraded_below_score: i64,
+    /// Language of the organisation's notifications: `en` or `fr`.
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,6 +164,9 @@ pub struct UpdateOrg {
     /// 0–100.
     #[serde(default)]
     pub degraded_below_score: Option<i64>,
+    /// `en` or `fr`: the language of notifications.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 //! for agents already deployed, so new fields are added with `#[serde(default)]`.
 
 pub mod agent;
+pub mod alerts;
 pub mod api;
 pub mod events;
 pub mod identity;

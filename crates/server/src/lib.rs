@@ -13,6 +13,7 @@ pub mod ids;
 pub mod ingest;
 pub mod jobs;
 pub mod live;
+pub mod notify;
 pub mod secret;
 pub mod store;
 

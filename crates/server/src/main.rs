@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use optralis::clock::SystemClock;
 use optralis::config::{self, FileConfig};
+use optralis::notify::{self, Notifier, seal::Sealer};
 use optralis::store::{DEFAULT_ORG, Role, Store, StoreError};
 use optralis::{AppState, app, jobs};
 use tokio::sync::watch;
@@ -413,7 +414,9 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
     let (stop_tx, stop_rx) = watch::channel(false);
     first_user(&store).await?;
     let maintenance = jobs::spawn_maintenance(store.clone(), settings.retention, stop_rx.clone());
-    let state = AppState::new(store.clone(), settings).await?;
+    let notifier = Notifier::new(secret_key(&db, &file)?);
+    let deliveries = notify::spawn_worker(store.clone(), notifier.clone(), stop_rx.clone());
+    let state = AppState::new(store.clone(), settings, notifier).await?;
     let mut stop_signal = stop_rx;
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -428,8 +431,26 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
         .await
         .context("server failed")?;
     let _ = maintenance.await;
+    let _ = deliveries.await;
     store.close().await;
     Ok(())
+}
+
+/// The key that seals channel secrets: OPTRALIS_SECRET_KEY (64 hex characters; the same on
+/// every replica), else `<data_dir>/secret.key`, created on first start. Back it up with the
+/// database: without it, channels must be configured again.
+fn secret_key(db: &DbArgs, file: &FileConfig) -> Result<Sealer> {
+    if let Ok(hex_key) = std::env::var("OPTRALIS_SECRET_KEY") {
+        return Sealer::from_hex(&hex_key).context("OPTRALIS_SECRET_KEY");
+    }
+    let data_dir = db
+        .data_dir
+        .clone()
+        .or(file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("optralis-data"));
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    Ok(Sealer::from_key_file(&data_dir.join("secret.key"))?)
 }
 
 /// With no user yet, creates the first admin from OPTRALIS_ADMIN_EMAIL /

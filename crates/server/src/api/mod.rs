@@ -5,6 +5,7 @@
 mod agent;
 mod audit;
 mod auth;
+mod channels;
 mod credentials;
 mod disks;
 mod error;
@@ -34,6 +35,7 @@ pub use session::{ACCESS_TTL_S, REFRESH_COOKIE};
 
 use crate::auth::throttle::Throttle;
 use crate::ingest::IngestLimits;
+use crate::notify::Notifier;
 use crate::store::{Retention, Role, Store, StoreError};
 use optralis_proto::interval::Thresholds;
 
@@ -70,11 +72,16 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<ApiSettings>,
     pub auth: Arc<AuthState>,
+    pub notifier: Notifier,
 }
 
 impl AppState {
     /// Loads (or creates, on first start) the token signing key.
-    pub async fn new(store: Store, settings: ApiSettings) -> Result<Self, StoreError> {
+    pub async fn new(
+        store: Store,
+        settings: ApiSettings,
+        notifier: Notifier,
+    ) -> Result<Self, StoreError> {
         let signing_key = store.signing_key().await?;
         let throttle = Throttle::new(store.clock());
         Ok(Self {
@@ -84,6 +91,7 @@ impl AppState {
                 signing_key,
                 throttle,
             }),
+            notifier,
         })
     }
 }
@@ -161,6 +169,14 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(disks::acknowledge, disks::unacknowledge))
         .routes(routes!(events::machine_events))
         .routes(routes!(events::search))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(
+            channels::get_one,
+            channels::update,
+            channels::delete
+        ))
+        .routes(routes!(channels::test))
+        .routes(routes!(channels::deliveries))
         .nest("/agent", agent)
 }
 

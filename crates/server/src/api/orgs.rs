@@ -21,6 +21,7 @@ pub fn org_out(org: OrgInfo) -> Org {
         require_mfa: org.require_mfa,
         offline_after_intervals: org.offline_after_intervals,
         degraded_below_score: org.degraded_below_score,
+        language: org.language,
     }
 }
 
@@ -44,10 +45,17 @@ fn check_fleet_settings(req: &UpdateOrg) -> Result<(), ApiError> {
             "must be between 0 and 100",
         ));
     }
+    if req
+        .language
+        .as_deref()
+        .is_some_and(|l| !crate::store::LANGUAGES.contains(&l))
+    {
+        return Err(ApiError::invalid_field("language", "expected en or fr"));
+    }
     Ok(())
 }
 
-/// Applies checked fleet settings.
+/// Applies checked fleet settings and the notification language.
 async fn apply_fleet_settings(
     state: &AppState,
     org: &crate::ids::OrgId,
@@ -58,6 +66,9 @@ async fn apply_fleet_settings(
             .store
             .set_fleet_settings(org, req.offline_after_intervals, req.degraded_below_score)
             .await?;
+    }
+    if let Some(language) = &req.language {
+        state.store.set_language(org, language).await?;
     }
     Ok(())
 }
@@ -235,8 +246,8 @@ pub async fn current(
 }
 
 /// The organisation's own settings: whether its members must use a second factor, after
-/// how many intervals without a report a machine is offline, and below which health score
-/// machines report every 30 s.
+/// how many intervals without a report a machine is offline, below which health score
+/// machines report every 30 s, and the language of its notifications.
 #[utoipa::path(patch, path = "/org", tag = "orgs",
     request_body = UpdateOrg,
     security(("bearer" = [])),
@@ -279,10 +290,13 @@ pub async fn update_current(
         )
         .await;
     }
-    if req.offline_after_intervals.is_some() || req.degraded_below_score.is_some() {
+    if req.offline_after_intervals.is_some()
+        || req.degraded_below_score.is_some()
+        || req.language.is_some()
+    {
         apply_fleet_settings(&state, &who.org_id, &req).await?;
         let detail = serde_json::to_value(&req).ok();
-        record_org(&state, &who, "org.fleet_settings", None, detail).await;
+        record_org(&state, &who, "org.settings", None, detail).await;
         org = state.store.org_info(&who.org_id).await?;
     }
     Ok(Json(org_out(org)))

@@ -56,6 +56,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "events",
             include_str!("../../migrations/sqlite/0006_events.sql"),
         ),
+        (
+            7,
+            "channels",
+            include_str!("../../migrations/sqlite/0007_channels.sql"),
+        ),
     ])
 });
 
@@ -90,6 +95,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             6,
             "events",
             include_str!("../../migrations/postgres/0006_events.sql"),
+        ),
+        (
+            7,
+            "channels",
+            include_str!("../../migrations/postgres/0007_channels.sql"),
         ),
     ])
 });

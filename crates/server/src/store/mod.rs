@@ -6,6 +6,7 @@
 
 mod audit;
 mod catalog;
+mod channels;
 mod credentials;
 mod disks;
 mod events;
@@ -32,6 +33,7 @@ use crate::clock::SharedClock;
 
 pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
+pub use channels::{AttemptResult, ChannelChange, ClaimedDelivery, StoredChannel};
 pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, Principal, Role};
 pub use disks::{Disk, DiskSample, MachineDisks, acknowledgement_holds};
 pub use events::{EventQuery, RECENT_EVENTS_MS};
@@ -40,7 +42,7 @@ pub use health::{Assessment, HealthOutcome};
 pub use ingest::HealthWrite;
 pub use ingest::IngestOutcome;
 pub use machines::{AgentIdentity, EnrolledMachine};
-pub use orgs::{DEFAULT_ORG, OrgInfo};
+pub use orgs::{DEFAULT_ORG, LANGUAGES, OrgInfo};
 pub use rollup::{DAY_MS, Retention, Tier};
 pub use series::SeriesQuery;
 pub use sessions::{ClientInfo, Refresh};

@@ -72,15 +72,28 @@ pub struct OrgInfo {
     pub offline_after_intervals: i64,
     /// Below this score a machine is asked to report every 30 s.
     pub degraded_below_score: i64,
+    /// Notifications' language: `en` or `fr`.
+    pub language: String,
 }
 
-type OrgRow = (String, String, i64, bool, i64, i64);
+type OrgRow = (String, String, i64, bool, i64, i64, String);
 
-const ORG_COLUMNS: &str =
-    "id, name, created_ms, require_mfa, offline_after_intervals, degraded_below_score FROM orgs";
+const ORG_COLUMNS: &str = "id, name, created_ms, require_mfa, offline_after_intervals, \
+     degraded_below_score, language FROM orgs";
+
+/// The languages notifications are written in.
+pub const LANGUAGES: &[&str] = &["en", "fr"];
 
 fn org_from_row(row: OrgRow) -> OrgInfo {
-    let (id, name, created_ms, require_mfa, offline_after_intervals, degraded_below_score) = row;
+    let (
+        id,
+        name,
+        created_ms,
+        require_mfa,
+        offline_after_intervals,
+        degraded_below_score,
+        language,
+    ) = row;
     OrgInfo {
         id: OrgId::from_db(id),
         name,
@@ -88,6 +101,7 @@ fn org_from_row(row: OrgRow) -> OrgInfo {
         require_mfa,
         offline_after_intervals,
         degraded_below_score,
+        language,
     }
 }
 
@@ -140,6 +154,18 @@ impl Store {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
+        self.org_info(org).await
+    }
+
+    pub async fn set_language(&self, org: &OrgId, language: &str) -> Result<OrgInfo> {
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE orgs SET language = $2 WHERE id = $1")
+                .bind(org.as_str())
+                .bind(language)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
         self.org_info(org).await
     }
 

@@ -39,6 +39,7 @@ enum IdKind {
     Token,
     Key,
     Group,
+    Channel,
     /// A throw-away organisation (platform routes).
     Org,
 }
@@ -175,6 +176,51 @@ fn routes() -> Vec<Route> {
             OK,
         ),
         route("GET", "/api/v1/fleet/summary", Member, K::None, None, OK),
+        route("GET", "/api/v1/channels", Member, K::None, None, OK),
+        route(
+            "POST",
+            "/api/v1/channels",
+            Admin,
+            K::None,
+            Some(|| {
+                json!({"name": unique(), "kind": "slack",
+                       "config": {"url": "http://127.0.0.1:9/hook"}})
+            }),
+            CREATED,
+        ),
+        route("GET", "/api/v1/channels/{id}", Member, K::Channel, None, OK),
+        route(
+            "PATCH",
+            "/api/v1/channels/{id}",
+            Admin,
+            K::Channel,
+            Some(|| json!({"min_severity": "critical"})),
+            OK,
+        ),
+        route(
+            "DELETE",
+            "/api/v1/channels/{id}",
+            Admin,
+            K::Channel,
+            None,
+            GONE,
+        ),
+        route(
+            "POST",
+            "/api/v1/channels/{id}/test",
+            Admin,
+            K::Channel,
+            None,
+            OK,
+        ),
+        route(
+            "GET",
+            "/api/v1/channels/{id}/deliveries",
+            Member,
+            K::Channel,
+            None,
+            OK,
+        ),
         route("GET", "/api/v1/groups", Member, K::None, None, OK),
         route(
             "POST",
@@ -363,6 +409,16 @@ struct Resources {
     key: String,
     group: String,
     group_name: String,
+    channel: String,
+}
+
+/// An admin API token of `org`, to create what has no store shortcut.
+async fn admin_token_of(app: &TestApp, org: &OrgId) -> String {
+    app.store
+        .create_api_token(org, &format!("admin-{}", unique()), Role::Admin)
+        .await
+        .unwrap()
+        .1
 }
 
 async fn resources(app: &TestApp, org: &OrgId) -> Resources {
@@ -422,7 +478,22 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         .edit_group_members(org, &group.id, std::slice::from_ref(&machine), &[])
         .await
         .unwrap();
+    let (status, channel) = {
+        let r = app
+            .request(
+                "POST",
+                "/api/v1/channels",
+                Some(&admin_token_of(app, org).await),
+                Some(&json!({"name": format!("channel-{tag}"), "kind": "webhook",
+                    "config": {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}})),
+                &[],
+            )
+            .await;
+        (r.status, r.body)
+    };
+    assert_eq!(status, StatusCode::CREATED, "{channel}");
     Resources {
+        channel: channel["id"].as_str().unwrap().to_owned(),
         machine,
         user: user.to_string(),
         user_email,
@@ -440,6 +511,7 @@ fn id_of(r: &Resources, kind: IdKind) -> &str {
         IdKind::Token => &r.token,
         IdKind::Key => &r.key,
         IdKind::Group => &r.group,
+        IdKind::Channel => &r.channel,
         IdKind::None | IdKind::Org => "",
     }
 }
@@ -635,6 +707,7 @@ async fn isolation_matrix(backend: Backend) {
                         theirs.key.as_str(),
                         theirs.group.as_str(),
                         theirs.group_name.as_str(),
+                        theirs.channel.as_str(),
                         away.as_str(),
                         away_name.as_str(),
                     ] {

@@ -13,5 +13,7 @@ mod cli;
 mod fleet;
 mod identity;
 mod isolation;
+mod notify;
 mod openapi;
+mod receiver;
 mod store_story;

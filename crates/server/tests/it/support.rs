@@ -143,6 +143,12 @@ impl Resp {
     }
 }
 
+/// The secret key of every test server, so one restarted on the same database can open
+/// what the previous one sealed.
+pub fn test_notifier() -> optralis::notify::Notifier {
+    optralis::notify::Notifier::new(optralis::notify::seal::Sealer::from_bytes(&[7u8; 32]).unwrap())
+}
+
 /// A moment well after 1970, so retention arithmetic never goes negative.
 pub const T0: i64 = 1_790_000_000_000;
 
@@ -167,7 +173,9 @@ impl TestApp {
             stream_recheck: std::time::Duration::from_millis(200),
             ..ApiSettings::default()
         };
-        let state = AppState::new(store.clone(), settings).await.unwrap();
+        let state = AppState::new(store.clone(), settings, test_notifier())
+            .await
+            .unwrap();
         Self {
             _db: db,
             store,
@@ -365,9 +373,11 @@ impl RunningServer {
         };
         let addr = listener.local_addr().unwrap();
         let (stop, mut rx) = watch::channel(false);
-        let state = AppState::new(store.clone(), ApiSettings::default())
+        let notifier = test_notifier();
+        let state = AppState::new(store.clone(), ApiSettings::default(), notifier.clone())
             .await
             .unwrap();
+        let worker = optralis::notify::spawn_worker(store.clone(), notifier, rx.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app(state))
                 .with_graceful_shutdown(async move {
@@ -375,6 +385,7 @@ impl RunningServer {
                 })
                 .await
                 .unwrap();
+            let _ = worker.await;
         });
         Self {
             addr,
