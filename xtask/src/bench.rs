@@ -4,6 +4,8 @@
 //!   gzip, one report per request, each agent sending as fast as it is answered) against a
 //!   release server on SQLite, then on PostgreSQL: accepted reports/s, latency p50/p99,
 //!   server CPU and peak RSS.
+//! - Alert latency: a report crossing a threshold to the webhook receiver getting the
+//!   notification (bench_alerts.rs).
 //! - Agent footprint: the release agent reporting every second, beside Prometheus
 //!   node_exporter scraped every second, in the same run: RSS, CPU time per collection,
 //!   binary size.
@@ -56,6 +58,14 @@ pub fn bench(args: &[String]) -> Result<()> {
         }
         out.push('\n');
     }
+    if only.is_none_or(|o| o == "alerts") {
+        let rounds: usize = crate::flag(args, "--rounds")
+            .map_or(Ok(100), str::parse)
+            .context("--rounds")?;
+        let row = crate::bench_alerts::alert_latency(&bin, rounds)?;
+        println!("{row}");
+        out.push_str(&row);
+    }
     if only.is_none_or(|o| o == "agent") {
         out.push_str(&footprint(&bin, Duration::from_secs(seconds.max(15)))?);
     }
@@ -97,7 +107,7 @@ fn status_kb(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn http() -> ureq::Agent {
+pub fn http() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
@@ -105,7 +115,7 @@ fn http() -> ureq::Agent {
         .into()
 }
 
-fn facts(i: usize) -> HostFacts {
+pub fn facts(i: usize) -> HostFacts {
     HostFacts {
         hostname: format!("bench-{i:05}"),
         os_name: "Debian GNU/Linux".into(),
@@ -125,7 +135,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap_or_default()
 }
 
-fn start_server(
+pub fn start_server(
     bin: &Path,
     backend: &str,
 ) -> Result<(Guard, String, Option<tempfile::TempDir>, Option<String>)> {

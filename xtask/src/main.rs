@@ -4,6 +4,7 @@
 //! report; they own no logic the product needs.
 
 mod bench;
+mod bench_alerts;
 mod postgres;
 mod proc;
 mod run;

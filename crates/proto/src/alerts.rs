@@ -203,3 +203,164 @@ pub struct NotifiedMachine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
 }
+
+/// What a rule watches. `metric` rules compare one of [`RULE_METRICS`] (the worst instance
+/// for filesystems, disks and interfaces); `offline` fires for offline machines; `health` when
+/// the score is below `threshold`; `disk` for S.M.A.R.T. verdicts (`disk_verdict`: `warning`
+/// also catches failing disks); `events` when `threshold` or more entries at least
+/// `event_severity` (matching `event_pattern`, if given) arrived within `window_s`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    /// `metric`, `offline`, `health`, `disk` or `events`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// `above` (default) or `below`, for metric rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Hysteresis: a firing alert resolves only once the value is back past this (default:
+    /// the threshold itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear: Option<f64>,
+    /// How long the condition must hold before the alert fires, seconds (default 0).
+    #[serde(default)]
+    pub for_s: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk_verdict: Option<crate::smart::Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_severity: Option<crate::events::EventSeverity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<u32>,
+    #[serde(default)]
+    pub scope: RuleScope,
+    pub severity: AlertSeverity,
+    /// Repeat the notification this often while firing and not acknowledged; 0: never.
+    #[serde(default)]
+    pub reminder_s: u32,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// Which machines a rule (or a silence) covers: all of the organisation's when empty;
+/// otherwise those matching every given part. Decommissioned machines are never covered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RuleScope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
+    /// Machines in any of these groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// A label selector, e.g. `env=prod,tier in (web,api)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+}
+
+/// The metrics a `metric` rule can watch.
+pub const RULE_METRICS: &[&str] = &[
+    "cpu.percent",
+    "memory.used_percent",
+    "swap.used_percent",
+    "filesystem.used_percent",
+    "temperature.cpu_c",
+    "disk.busy_percent",
+    "network.rx_bytes_per_s",
+    "network.tx_bytes_per_s",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Rule {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: RuleSpec,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleList {
+    pub rules: Vec<Rule>,
+}
+
+/// One rule on one machine: `pending` while the condition holds for less than `for_s`,
+/// `firing`, then `resolved`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Alert {
+    pub id: i64,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub machine_id: String,
+    pub hostname: String,
+    pub state: String,
+    pub severity: AlertSeverity,
+    pub kind: String,
+    /// What was last seen, e.g. "CPU 97 % (above 90 %)".
+    pub detail: String,
+    pub since_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fired_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_by: Option<String>,
+    /// Whether a notification went out for it (not while silenced).
+    pub notified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AlertList {
+    pub alerts: Vec<Alert>,
+}
+
+/// `POST /api/v1/silences`: no notification for alerts in `scope` (and of `rule_id`, if
+/// given) between `starts_ms` (default now) and `ends_ms`. Alerts still fire and show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateSilence {
+    #[serde(default)]
+    pub scope: RuleScope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_ms: Option<i64>,
+    pub ends_ms: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Silence {
+    pub id: String,
+    pub scope: RuleScope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub reason: String,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SilenceList {
+    pub silences: Vec<Silence>,
+}

@@ -44,6 +44,9 @@ pub struct FileConfig {
     /// login throttling and the audit log. Never set it when clients reach the server directly.
     #[serde(default)]
     pub trust_forwarded_for: bool,
+    /// Where users reach the dashboard (`https://optralis.example.com`): notifications link
+    /// to it.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -104,6 +107,14 @@ impl FileConfig {
             s.thresholds = t;
         }
         s.trust_forwarded_for = self.trust_forwarded_for;
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url {url:?}: expected https://host[:port]"
+                )));
+            }
+            s.public_url = Some(url.trim_end_matches('/').to_owned());
+        }
         Ok(s)
     }
 }

@@ -4,6 +4,7 @@
 //! status code; `ingest` checks what agents send; `store` is the only code that speaks SQL;
 //! `jobs` runs maintenance in the background.
 
+pub mod alerting;
 pub mod api;
 pub mod auth;
 pub mod clock;

@@ -417,6 +417,7 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
     let notifier = Notifier::new(secret_key(&db, &file)?);
     let deliveries = notify::spawn_worker(store.clone(), notifier.clone(), stop_rx.clone());
     let state = AppState::new(store.clone(), settings, notifier).await?;
+    let alerting = state.alerting.clone().spawn(stop_rx.clone());
     let mut stop_signal = stop_rx;
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -432,6 +433,7 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
         .context("server failed")?;
     let _ = maintenance.await;
     let _ = deliveries.await;
+    let _ = alerting.await;
     store.close().await;
     Ok(())
 }

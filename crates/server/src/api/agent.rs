@@ -132,6 +132,9 @@ pub async fn reports(
     if let Some(a) = &assessment {
         state.store.announce(&agent, a);
     }
+    if outcome.inserted > 0 {
+        state.alerting.poke(&agent.org_id);
+    }
     tracing::debug!(
         machine = %agent.machine_id,
         inserted = outcome.inserted,

@@ -3,6 +3,7 @@
 //! attribute, so a route cannot exist without its OpenAPI description (see openapi.rs).
 
 mod agent;
+mod alerts;
 mod audit;
 mod auth;
 mod channels;
@@ -33,6 +34,7 @@ pub use auth::{AdminPrincipal, Agent, ApiPrincipal, AuthState, ORG_HEADER};
 pub use error::{ApiError, parse_json};
 pub use session::{ACCESS_TTL_S, REFRESH_COOKIE};
 
+use crate::alerting::Alerting;
 use crate::auth::throttle::Throttle;
 use crate::ingest::IngestLimits;
 use crate::notify::Notifier;
@@ -52,6 +54,8 @@ pub struct ApiSettings {
     pub trust_forwarded_for: bool,
     /// How often an open event stream checks that its caller may still read.
     pub stream_recheck: std::time::Duration,
+    /// The address users reach the dashboard at, for links in notifications.
+    pub public_url: Option<String>,
 }
 
 impl Default for ApiSettings {
@@ -63,6 +67,7 @@ impl Default for ApiSettings {
             thresholds: Thresholds::default(),
             trust_forwarded_for: false,
             stream_recheck: std::time::Duration::from_secs(30),
+            public_url: None,
         }
     }
 }
@@ -73,6 +78,7 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     pub auth: Arc<AuthState>,
     pub notifier: Notifier,
+    pub alerting: Alerting,
 }
 
 impl AppState {
@@ -84,7 +90,9 @@ impl AppState {
     ) -> Result<Self, StoreError> {
         let signing_key = store.signing_key().await?;
         let throttle = Throttle::new(store.clock());
+        let alerting = Alerting::new(store.clone(), notifier.clone(), settings.public_url.clone());
         Ok(Self {
+            alerting,
             store,
             settings: Arc::new(settings),
             auth: Arc::new(AuthState {
@@ -177,6 +185,16 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(channels::test))
         .routes(routes!(channels::deliveries))
+        .routes(routes!(alerts::list_rules, alerts::create_rule))
+        .routes(routes!(
+            alerts::get_rule,
+            alerts::update_rule,
+            alerts::delete_rule
+        ))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::acknowledge))
+        .routes(routes!(alerts::list_silences, alerts::create_silence))
+        .routes(routes!(alerts::delete_silence))
         .nest("/agent", agent)
 }
 

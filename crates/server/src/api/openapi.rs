@@ -30,7 +30,7 @@ pick one with the `X-Optralis-Org: <id>` header. Errors are `{\"error\": {\"code
         (name = "machines", description = "The fleet and its metrics"),
         (name = "fleet", description = "Groups, labels, status, live updates"),
         (name = "events", description = "System events: journald, Windows Event Log"),
-        (name = "alerts", description = "Notification channels and deliveries"),
+        (name = "alerts", description = "Alert rules, alerts, silences, notification channels and deliveries"),
         (name = "agent", description = "Routes the agent calls"),
         (name = "meta", description = "Health and catalog"),
     )

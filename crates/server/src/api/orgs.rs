@@ -143,6 +143,10 @@ pub async fn create(
     let req: CreateOrg = parse_json(&body)?;
     let name = check_name("name", &req.name)?;
     let id = state.store.create_org(&name).await?;
+    state
+        .store
+        .seed_rules(&id, &crate::alerting::rules::default_rules())
+        .await?;
     let org = state.store.org_info(&id).await?;
     platform_audit(
         &state,

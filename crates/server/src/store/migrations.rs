@@ -61,6 +61,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "channels",
             include_str!("../../migrations/sqlite/0007_channels.sql"),
         ),
+        (
+            8,
+            "alerts",
+            include_str!("../../migrations/sqlite/0008_alerts.sql"),
+        ),
     ])
 });
 
@@ -100,6 +105,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             7,
             "channels",
             include_str!("../../migrations/postgres/0007_channels.sql"),
+        ),
+        (
+            8,
+            "alerts",
+            include_str!("../../migrations/postgres/0008_alerts.sql"),
         ),
     ])
 });

@@ -4,6 +4,7 @@
 //! only what truly differs (connection set-up, migrations) is per backend. Every call on
 //! tenant data takes the caller's [`OrgId`](crate::ids::OrgId).
 
+mod alerts;
 mod audit;
 mod catalog;
 mod channels;
@@ -31,6 +32,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::clock::SharedClock;
 
+pub use alerts::{AlertChange, AlertQuery, OpenAlert};
 pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use channels::{AttemptResult, ChannelChange, ClaimedDelivery, StoredChannel};

@@ -40,6 +40,9 @@ enum IdKind {
     Key,
     Group,
     Channel,
+    Rule,
+    Alert,
+    Silence,
     /// A throw-away organisation (platform routes).
     Org,
 }
@@ -176,6 +179,61 @@ fn routes() -> Vec<Route> {
             OK,
         ),
         route("GET", "/api/v1/fleet/summary", Member, K::None, None, OK),
+        route("GET", "/api/v1/rules", Member, K::None, None, OK),
+        route(
+            "POST",
+            "/api/v1/rules",
+            Admin,
+            K::None,
+            Some(|| json!({"name": unique(), "kind": "offline", "severity": "critical"})),
+            CREATED,
+        ),
+        route("GET", "/api/v1/rules/{id}", Member, K::Rule, None, OK),
+        route(
+            "PUT",
+            "/api/v1/rules/{id}",
+            Admin,
+            K::Rule,
+            Some(
+                || json!({"name": unique(), "kind": "health", "threshold": 40, "severity": "warning"}),
+            ),
+            OK,
+        ),
+        route("DELETE", "/api/v1/rules/{id}", Admin, K::Rule, None, GONE),
+        route("GET", "/api/v1/alerts", Member, K::None, None, OK),
+        route(
+            "GET",
+            "/api/v1/alerts?machine={id}",
+            Member,
+            K::Machine,
+            None,
+            OK,
+        ),
+        route(
+            "POST",
+            "/api/v1/alerts/{id}/acknowledgement",
+            Admin,
+            K::Alert,
+            None,
+            GONE,
+        ),
+        route("GET", "/api/v1/silences", Member, K::None, None, OK),
+        route(
+            "POST",
+            "/api/v1/silences",
+            Admin,
+            K::None,
+            Some(|| json!({"ends_ms": 4_000_000_000_000_i64, "reason": "maintenance"})),
+            CREATED,
+        ),
+        route(
+            "DELETE",
+            "/api/v1/silences/{id}",
+            Admin,
+            K::Silence,
+            None,
+            GONE,
+        ),
         route("GET", "/api/v1/channels", Member, K::None, None, OK),
         route(
             "POST",
@@ -410,6 +468,9 @@ struct Resources {
     group: String,
     group_name: String,
     channel: String,
+    rule: String,
+    alert: String,
+    silence: String,
 }
 
 /// An admin API token of `org`, to create what has no store shortcut.
@@ -492,7 +553,60 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         (r.status, r.body)
     };
     assert_eq!(status, StatusCode::CREATED, "{channel}");
+    let rule = app
+        .store
+        .create_rule(
+            org,
+            &optralis::alerting::rules::check(
+                serde_json::from_value(json!({
+                    "name": format!("rule-{tag}"), "kind": "offline", "severity": "critical"
+                }))
+                .unwrap(),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    app.store
+        .apply_alert_changes(
+            org,
+            &[optralis::store::AlertChange::Open {
+                rule_id: rule.id.clone(),
+                machine_id: enrolled.machine_id.to_string(),
+                firing: true,
+                severity: optralis_proto::alerts::AlertSeverity::Critical,
+                kind: "offline".into(),
+                value: 1.0,
+                detail: "offline".into(),
+                notified: false,
+            }],
+        )
+        .await
+        .unwrap();
+    let alert = app
+        .store
+        .open_alerts(org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.rule_id == rule.id)
+        .unwrap()
+        .id
+        .to_string();
+    let silence = app
+        .store
+        .create_silence(
+            org,
+            &serde_json::from_value(json!({"ends_ms": 4_000_000_000_000_i64})).unwrap(),
+            "test",
+        )
+        .await
+        .unwrap()
+        .id;
     Resources {
+        rule: rule.id,
+        alert,
+        silence,
         channel: channel["id"].as_str().unwrap().to_owned(),
         machine,
         user: user.to_string(),
@@ -512,6 +626,9 @@ fn id_of(r: &Resources, kind: IdKind) -> &str {
         IdKind::Key => &r.key,
         IdKind::Group => &r.group,
         IdKind::Channel => &r.channel,
+        IdKind::Rule => &r.rule,
+        IdKind::Alert => &r.alert,
+        IdKind::Silence => &r.silence,
         IdKind::None | IdKind::Org => "",
     }
 }
@@ -708,6 +825,8 @@ async fn isolation_matrix(backend: Backend) {
                         theirs.group.as_str(),
                         theirs.group_name.as_str(),
                         theirs.channel.as_str(),
+                        theirs.rule.as_str(),
+                        theirs.silence.as_str(),
                         away.as_str(),
                         away_name.as_str(),
                     ] {

@@ -5,6 +5,7 @@
 mod support;
 
 mod agent_e2e;
+mod alerting;
 mod api_disks;
 mod api_events;
 mod api_ingest;

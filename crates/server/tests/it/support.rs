@@ -378,6 +378,7 @@ impl RunningServer {
             .await
             .unwrap();
         let worker = optralis::notify::spawn_worker(store.clone(), notifier, rx.clone());
+        let alerting = state.alerting.clone().spawn(rx.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app(state))
                 .with_graceful_shutdown(async move {
@@ -386,6 +387,7 @@ impl RunningServer {
                 .await
                 .unwrap();
             let _ = worker.await;
+            let _ = alerting.await;
         });
         Self {
             addr,

@@ -1,0 +1,589 @@
+//! Alert rules, alerts and silences, always within one organisation.
+
+use std::collections::HashMap;
+
+use optralis_proto::alerts::{
+    Alert, AlertSeverity, CreateSilence, Rule, RuleScope, RuleSpec, Silence,
+};
+use optralis_proto::events::EventSeverity;
+use optralis_proto::smart::Verdict;
+
+use super::ingest_rows::severity_rank;
+use super::{Result, Store, StoreError, acknowledgement_holds, on_reader, on_writer};
+use crate::ids::{MachineId, OrgId};
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn json(v: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(corrupt)
+}
+
+/// An open (pending or firing) alert, as the engine needs it.
+#[derive(Debug, Clone)]
+pub struct OpenAlert {
+    pub id: i64,
+    pub rule_id: String,
+    pub machine_id: String,
+    pub firing: bool,
+    pub since_ms: i64,
+    pub notified_ms: Option<i64>,
+    pub acked: bool,
+}
+
+/// A change the engine makes to an alert.
+#[derive(Debug, Clone)]
+pub enum AlertChange {
+    /// A new alert, pending or already firing.
+    Open {
+        rule_id: String,
+        machine_id: String,
+        firing: bool,
+        severity: AlertSeverity,
+        kind: String,
+        value: f64,
+        detail: String,
+        notified: bool,
+    },
+    /// Still open: new value and detail; `fire` turns a pending one into firing, `notified`
+    /// records a notification (firing or reminder) queued now.
+    Update {
+        id: i64,
+        value: f64,
+        detail: String,
+        fire: bool,
+        notified: bool,
+    },
+    /// A pending alert whose condition ended before it fired: forgotten.
+    Drop {
+        id: i64,
+    },
+    Resolve {
+        id: i64,
+    },
+}
+
+/// Filters of the alert list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    /// `pending`, `firing`, `resolved`; `None`: all.
+    pub state: Option<String>,
+    pub machine: Option<MachineId>,
+    pub rule: Option<String>,
+    pub limit: i64,
+}
+
+type AlertRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+impl Store {
+    /// Gives the organisation the default rules, once (they are its to change afterwards).
+    pub async fn seed_rules(&self, org: &OrgId, rules: &[RuleSpec]) -> Result<()> {
+        let now = self.now_ms();
+        on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                let claimed = sqlx::query(
+                    "UPDATE orgs SET rules_seeded = TRUE WHERE id = $1 AND rules_seeded = FALSE",
+                )
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if claimed == 1 {
+                    for r in rules {
+                        sqlx::query(
+                            "INSERT INTO rules (id, org_id, name, spec, created_ms) VALUES ($1, $2, $3, $4, $5) \
+                             ON CONFLICT (org_id, name) DO NOTHING",
+                        )
+                        .bind(uuid::Uuid::new_v4().to_string())
+                        .bind(org.as_str())
+                        .bind(&r.name)
+                        .bind(json(r)?)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await
+        })
+    }
+
+    /// Ids of organisations not yet given the default rules.
+    pub async fn orgs_without_rules(&self) -> Result<Vec<OrgId>> {
+        let ids = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, String>("SELECT id FROM orgs WHERE rules_seeded = FALSE")
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(ids.into_iter().map(OrgId::from_db).collect())
+    }
+
+    pub async fn create_rule(&self, org: &OrgId, spec: &RuleSpec) -> Result<Rule> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now_ms();
+        let inserted = on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO rules (id, org_id, name, spec, created_ms) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (org_id, name) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(org.as_str())
+            .bind(&spec.name)
+            .bind(json(spec)?)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict(format!(
+                "a rule named {:?} already exists",
+                spec.name
+            )));
+        }
+        self.rule(org, &id).await
+    }
+
+    pub async fn list_rules(&self, org: &OrgId) -> Result<Vec<Rule>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, i64)>(
+                "SELECT id, spec, created_ms FROM rules WHERE org_id = $1 ORDER BY name",
+            )
+            .bind(org.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(id, spec, created_ms)| {
+                Ok(Rule {
+                    id,
+                    spec: serde_json::from_str(&spec).map_err(corrupt)?,
+                    created_ms,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn rule(&self, org: &OrgId, id: &str) -> Result<Rule> {
+        let row = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, i64)>(
+                "SELECT id, spec, created_ms FROM rules WHERE org_id = $1 AND id = $2",
+            )
+            .bind(org.as_str())
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })?;
+        let (id, spec, created_ms) = row.ok_or(StoreError::NotFound)?;
+        Ok(Rule {
+            id,
+            spec: serde_json::from_str(&spec).map_err(corrupt)?,
+            created_ms,
+        })
+    }
+
+    pub async fn update_rule(&self, org: &OrgId, id: &str, spec: &RuleSpec) -> Result<Rule> {
+        let current = self.rule(org, id).await?;
+        if spec.name != current.spec.name
+            && self
+                .list_rules(org)
+                .await?
+                .iter()
+                .any(|r| r.spec.name == spec.name)
+        {
+            return Err(StoreError::Conflict(format!(
+                "a rule named {:?} already exists",
+                spec.name
+            )));
+        }
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE rules SET name = $3, spec = $4 WHERE org_id = $1 AND id = $2")
+                .bind(org.as_str())
+                .bind(id)
+                .bind(&spec.name)
+                .bind(json(spec)?)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        self.rule(org, id).await
+    }
+
+    /// Deletes a rule and its alerts.
+    pub async fn delete_rule(&self, org: &OrgId, id: &str) -> Result<()> {
+        let n = on_writer!(self, pool => {
+            sqlx::query("DELETE FROM rules WHERE org_id = $1 AND id = $2")
+                .bind(org.as_str())
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn open_alerts(&self, org: &OrgId) -> Result<Vec<OpenAlert>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (i64, String, String, String, i64, Option<i64>, Option<i64>)>(
+                "SELECT id, rule_id, machine_id, state, since_ms, notified_ms, acked_ms FROM alerts \
+                 WHERE org_id = $1 AND state <> 'resolved'",
+            )
+            .bind(org.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, rule_id, machine_id, state, since_ms, notified_ms, acked)| OpenAlert {
+                    id,
+                    rule_id,
+                    machine_id,
+                    firing: state == "firing",
+                    since_ms,
+                    notified_ms,
+                    acked: acked.is_some(),
+                },
+            )
+            .collect())
+    }
+
+    /// Applies the engine's changes, in one transaction.
+    pub async fn apply_alert_changes(&self, org: &OrgId, changes: &[AlertChange]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        on_writer!(self, pool => {
+            async {
+                let mut tx = pool.begin().await?;
+                for c in changes {
+                    match c {
+                        AlertChange::Open { rule_id, machine_id, firing, severity, kind, value, detail, notified } => {
+                            sqlx::query(
+                                "INSERT INTO alerts (org_id, rule_id, machine_id, state, severity, kind, value, \
+                                   detail, since_ms, fired_ms, notified_ms) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                            )
+                            .bind(org.as_str())
+                            .bind(rule_id)
+                            .bind(machine_id)
+                            .bind(if *firing { "firing" } else { "pending" })
+                            .bind(severity.as_str())
+                            .bind(kind)
+                            .bind(value)
+                            .bind(detail)
+                            .bind(now)
+                            .bind(firing.then_some(now))
+                            .bind(notified.then_some(now))
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        AlertChange::Update { id, value, detail, fire, notified } => {
+                            sqlx::query(
+                                "UPDATE alerts SET value = $3, detail = $4, \
+                                   state = CASE WHEN $5 THEN 'firing' ELSE state END, \
+                                   fired_ms = CASE WHEN $5 THEN $6 ELSE fired_ms END, \
+                                   notified_ms = CASE WHEN $7 THEN $6 ELSE notified_ms END \
+                                 WHERE org_id = $1 AND id = $2",
+                            )
+                            .bind(org.as_str())
+                            .bind(id)
+                            .bind(value)
+                            .bind(detail)
+                            .bind(fire)
+                            .bind(now)
+                            .bind(notified)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        AlertChange::Drop { id } => {
+                            sqlx::query("DELETE FROM alerts WHERE org_id = $1 AND id = $2 AND state = 'pending'")
+                                .bind(org.as_str())
+                                .bind(id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        AlertChange::Resolve { id } => {
+                            sqlx::query(
+                                "UPDATE alerts SET state = 'resolved', resolved_ms = $3 WHERE org_id = $1 AND id = $2",
+                            )
+                            .bind(org.as_str())
+                            .bind(id)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            }
+            .await
+        })
+    }
+
+    pub async fn list_alerts(&self, org: &OrgId, q: &AlertQuery) -> Result<Vec<Alert>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, AlertRow>(
+                "SELECT a.id, a.rule_id, r.name, a.machine_id, m.hostname, a.state, a.severity, a.kind, \
+                   a.detail, a.since_ms, a.fired_ms, a.resolved_ms, a.acked_ms, a.acked_by, a.notified_ms \
+                 FROM alerts a JOIN rules r ON r.id = a.rule_id JOIN machines m ON m.id = a.machine_id \
+                 WHERE a.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR a.state = $2) \
+                   AND (CAST($3 AS TEXT) IS NULL OR a.machine_id = $3) \
+                   AND (CAST($4 AS TEXT) IS NULL OR a.rule_id = $4) \
+                 ORDER BY a.since_ms DESC, a.id DESC LIMIT $5",
+            )
+            .bind(org.as_str())
+            .bind(&q.state)
+            .bind(q.machine.as_ref().map(|m| m.as_str().to_owned()))
+            .bind(&q.rule)
+            .bind(q.limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    rule_id,
+                    rule_name,
+                    machine_id,
+                    hostname,
+                    state,
+                    severity,
+                    kind,
+                    detail,
+                    since_ms,
+                    fired_ms,
+                    resolved_ms,
+                    acked_ms,
+                    acked_by,
+                    notified_ms,
+                )| {
+                    Ok(Alert {
+                        id,
+                        rule_id,
+                        rule_name,
+                        machine_id,
+                        hostname,
+                        state,
+                        severity: AlertSeverity::parse(&severity)
+                            .ok_or_else(|| corrupt(format!("severity {severity}")))?,
+                        kind,
+                        detail,
+                        since_ms,
+                        fired_ms,
+                        resolved_ms,
+                        acknowledged_ms: acked_ms,
+                        acknowledged_by: acked_by,
+                        notified: notified_ms.is_some(),
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Acknowledges a firing alert: no more reminders.
+    pub async fn acknowledge_alert(&self, org: &OrgId, id: i64, by: &str) -> Result<()> {
+        let now = self.now_ms();
+        let n = on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE alerts SET acked_ms = COALESCE(acked_ms, $3), acked_by = COALESCE(acked_by, $4) \
+                 WHERE org_id = $1 AND id = $2 AND state <> 'resolved'",
+            )
+            .bind(org.as_str())
+            .bind(id)
+            .bind(now)
+            .bind(by)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn create_silence(
+        &self,
+        org: &OrgId,
+        s: &CreateSilence,
+        by: &str,
+    ) -> Result<Silence> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now_ms();
+        let starts = s.starts_ms.unwrap_or(now);
+        on_writer!(self, pool => {
+            sqlx::query(
+                "INSERT INTO silences (id, org_id, scope, rule_id, starts_ms, ends_ms, reason, created_by, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&id)
+            .bind(org.as_str())
+            .bind(json(&s.scope)?)
+            .bind(&s.rule_id)
+            .bind(starts)
+            .bind(s.ends_ms)
+            .bind(&s.reason)
+            .bind(by)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(Silence {
+            id,
+            scope: s.scope.clone(),
+            rule_id: s.rule_id.clone(),
+            starts_ms: starts,
+            ends_ms: s.ends_ms,
+            reason: s.reason.clone(),
+            created_by: by.to_owned(),
+        })
+    }
+
+    /// Silences not yet ended (active or to come), soonest first.
+    pub async fn list_silences(&self, org: &OrgId) -> Result<Vec<Silence>> {
+        let now = self.now_ms();
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, Option<String>, i64, i64, String, String)>(
+                "SELECT id, scope, rule_id, starts_ms, ends_ms, reason, created_by FROM silences \
+                 WHERE org_id = $1 AND ends_ms > $2 ORDER BY starts_ms",
+            )
+            .bind(org.as_str())
+            .bind(now)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(
+                |(id, scope, rule_id, starts_ms, ends_ms, reason, created_by)| {
+                    Ok(Silence {
+                        id,
+                        scope: serde_json::from_str::<RuleScope>(&scope).map_err(corrupt)?,
+                        rule_id,
+                        starts_ms,
+                        ends_ms,
+                        reason,
+                        created_by,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    pub async fn delete_silence(&self, org: &OrgId, id: &str) -> Result<()> {
+        let n = on_writer!(self, pool => {
+            sqlx::query("DELETE FROM silences WHERE org_id = $1 AND id = $2")
+                .bind(org.as_str())
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Per machine of `org`: each disk's name and verdict, acknowledged warnings as ok.
+    pub async fn disk_verdicts(
+        &self,
+        org: &OrgId,
+    ) -> Result<HashMap<String, Vec<(String, Verdict)>>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, String, String, Option<String>)>(
+                "SELECT d.machine_id, d.name, d.verdict, d.reasons, d.ack_reasons FROM disks d \
+                 JOIN machines m ON m.id = d.machine_id WHERE m.org_id = $1",
+            )
+            .bind(org.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut out: HashMap<String, Vec<(String, Verdict)>> = HashMap::new();
+        for (machine, name, verdict, reasons, ack) in rows {
+            let Ok(verdict) = serde_json::from_value::<Verdict>(serde_json::json!(verdict)) else {
+                continue;
+            };
+            let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
+            let acked: Option<Vec<String>> = ack
+                .map(|a| serde_json::from_str(&a))
+                .transpose()
+                .map_err(corrupt)?;
+            let v = if acknowledgement_holds(verdict, &reasons, acked.as_deref()) {
+                Verdict::Ok
+            } else {
+                verdict
+            };
+            out.entry(machine).or_default().push((name, v));
+        }
+        Ok(out)
+    }
+
+    /// Per machine of `org`: event entries at least `min` severe, last seen after
+    /// `since_ms`, whose message or source contains `pattern` (any case).
+    pub async fn event_counts(
+        &self,
+        org: &OrgId,
+        min: EventSeverity,
+        pattern: Option<&str>,
+        since_ms: i64,
+    ) -> Result<HashMap<String, u64>> {
+        let like = pattern.map(|p| {
+            let mut s = String::from("%");
+            for c in p.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    s.push('\\');
+                }
+                s.push(c);
+            }
+            s.push('%');
+            s
+        });
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, i64)>(
+                "SELECT machine_id, CAST(SUM(count) AS BIGINT) FROM events \
+                 WHERE org_id = $1 AND severity >= $2 AND last_ts_ms > $3 \
+                   AND (CAST($4 AS TEXT) IS NULL OR LOWER(message) LIKE $4 ESCAPE '\\' \
+                        OR LOWER(source) LIKE $4 ESCAPE '\\') \
+                 GROUP BY machine_id",
+            )
+            .bind(org.as_str())
+            .bind(severity_rank(min))
+            .bind(since_ms)
+            .bind(&like)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(m, n)| (m, u64::try_from(n).unwrap_or(0)))
+            .collect())
+    }
+}
