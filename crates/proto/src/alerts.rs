@@ -159,7 +159,7 @@ pub struct DeliveryList {
 }
 
 /// Why a message is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationEvent {
@@ -208,7 +208,8 @@ pub struct NotifiedMachine {
 /// for filesystems, disks and interfaces); `offline` fires for offline machines; `health` when
 /// the score is below `threshold`; `disk` for S.M.A.R.T. verdicts (`disk_verdict`: `warning`
 /// also catches failing disks); `events` when `threshold` or more entries at least
-/// `event_severity` (matching `event_pattern`, if given) arrived within `window_s`.
+/// `event_severity` (matching `event_pattern`, if given) arrived within `window_s`; `agent`
+/// when the agent's full offline buffer dropped reports within `window_s`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -284,7 +285,6 @@ pub const RULE_METRICS: &[&str] = &[
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     pub id: String,
-    #[serde(flatten)]
     pub spec: RuleSpec,
     pub created_ms: i64,
 }

@@ -57,8 +57,8 @@ impl Alerting {
         self.wake.notify_one();
     }
 
-    /// Evaluates every rule of `org` against every machine, applies the changes and queues
-    /// the notifications. Returns how many deliveries were queued.
+    /// Evaluates every rule of `org` against every machine, then applies the changes and
+    /// queues the notifications together. Returns how many deliveries were queued.
     pub async fn evaluate_org(&self, org: &OrgId) -> Result<usize, StoreError> {
         let store = &self.store;
         let now = store.now_ms();
@@ -83,10 +83,16 @@ impl Alerting {
         } else {
             HashMap::new()
         };
+        let drops = if rules.iter().any(|r| r.spec.kind == "agent") {
+            store.agent_drops(org).await?
+        } else {
+            HashMap::new()
+        };
 
         let mut changes = Vec::new();
         // (rule index, event) → machines to tell about.
-        let mut outbox: BTreeMap<(usize, u8), Vec<NotifiedMachine>> = BTreeMap::new();
+        let mut outbox: BTreeMap<(usize, NotificationEvent), Vec<NotifiedMachine>> =
+            BTreeMap::new();
         for (ri, rule) in rules.iter().enumerate() {
             let spec = &rule.spec;
             let selector = scope_selector(&spec.scope);
@@ -107,6 +113,8 @@ impl Alerting {
                         let extra = Extra {
                             disks: disks.get(&m.id).cloned().unwrap_or_default(),
                             events: events.get(&m.id).copied().unwrap_or(0),
+                            drops: drops.get(&m.id).copied(),
+                            now_ms: now,
                         };
                         observe(spec, m, &extra, fr)
                     })
@@ -114,7 +122,7 @@ impl Alerting {
                 let silenced = is_silenced(&silences, rule, m);
                 let mut tell = |event: NotificationEvent, detail: &str| {
                     outbox
-                        .entry((ri, event as u8))
+                        .entry((ri, event))
                         .or_default()
                         .push(message::machine(
                             &m.id,
@@ -211,20 +219,14 @@ impl Alerting {
         for a in open.into_values() {
             changes.push(AlertChange::Resolve { id: a.id });
         }
-        store.apply_alert_changes(org, &changes).await?;
-
-        let mut queued = 0;
-        if outbox.is_empty() {
-            return Ok(0);
-        }
-        let channels = store.list_channels(org).await?;
+        let channels = if outbox.is_empty() {
+            Vec::new()
+        } else {
+            store.list_channels(org).await?
+        };
+        let mut deliveries = Vec::new();
         for ((ri, event), machines) in outbox {
             let rule = &rules[ri].spec;
-            let event = match event {
-                e if e == NotificationEvent::Resolved as u8 => NotificationEvent::Resolved,
-                e if e == NotificationEvent::Reminder as u8 => NotificationEvent::Reminder,
-                _ => NotificationEvent::Firing,
-            };
             let n = message::notification(
                 event,
                 rule,
@@ -239,14 +241,16 @@ impl Alerting {
                     && c.min_severity <= rule.severity
                     && (c.alert_kinds.is_empty() || c.alert_kinds.contains(&rule.kind))
             }) {
-                store.enqueue_delivery(org, &c.id, &n).await?;
-                queued += 1;
+                deliveries.push((c.id.clone(), n.clone()));
             }
         }
-        if queued > 0 {
+        store
+            .apply_alert_changes(org, &changes, &deliveries)
+            .await?;
+        if !deliveries.is_empty() {
             self.notifier.wake();
         }
-        Ok(queued)
+        Ok(deliveries.len())
     }
 
     /// Gives organisations without them the default rules.

@@ -23,7 +23,7 @@ fn err(field: &str, message: impl Into<String>) -> RuleError {
 }
 
 /// The kinds of rule.
-pub const RULE_KINDS: &[&str] = &["metric", "offline", "health", "disk", "events"];
+pub const RULE_KINDS: &[&str] = &["metric", "offline", "health", "disk", "events", "agent"];
 
 /// Checks a specification; returns it normalised.
 pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
@@ -112,6 +112,13 @@ pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
             }
         }
         "offline" => {}
+        "agent" => {
+            let w = spec.window_s.unwrap_or(3_600);
+            if !(60..=86_400).contains(&w) {
+                return Err(err("window_s", "60 s to 1 day"));
+            }
+            spec.window_s = Some(w);
+        }
         other => {
             return Err(err(
                 "kind",
@@ -173,6 +180,10 @@ pub struct Extra {
     pub disks: Vec<(String, Verdict)>,
     /// Matching events within the rule's window (events rules).
     pub events: u64,
+    /// Reports the agent dropped in all, and when that last grew (agent rules).
+    pub drops: Option<(i64, Option<i64>)>,
+    /// When the evaluation runs.
+    pub now_ms: i64,
 }
 
 fn pct(v: f64) -> String {
@@ -345,6 +356,23 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 detail: format!("S.M.A.R.T.: {}", names.join(", ")),
             })
         }
+        "agent" => {
+            let window_ms = i64::from(rule.window_s.unwrap_or(3_600)) * 1000;
+            let (total, grew_ms) = extra.drops.unwrap_or((0, None));
+            let recent = grew_ms.is_some_and(|t| extra.now_ms - t < window_ms);
+            Some(Observation {
+                breached: recent,
+                cleared: !recent,
+                value: total as f64,
+                detail: if fr {
+                    format!(
+                        "l'agent a perdu des rapports hors ligne ({total} en tout, tampon plein)"
+                    )
+                } else {
+                    format!("the agent dropped buffered reports ({total} in all, buffer full)")
+                },
+            })
+        }
         "events" => {
             let threshold = rule.threshold.unwrap_or(1.0);
             let n = extra.events as f64;
@@ -448,6 +476,9 @@ pub fn default_rules() -> Vec<RuleSpec> {
             r.threshold = Some(50.0);
             r.clear = Some(60.0);
             r.for_s = 300;
+        }),
+        default_rule("Agent dropping buffered reports", "agent", Warning, |r| {
+            r.window_s = Some(3_600);
         }),
         default_rule("Critical system events", "events", Warning, |r| {
             r.event_severity = Some(EventSeverity::Critical);

@@ -21,6 +21,30 @@ fn rule_error(e: RuleError) -> ApiError {
     ApiError::invalid_field(e.field, e.message)
 }
 
+/// The machine and groups a scope names must be the organisation's.
+async fn check_scope_ids(
+    state: &AppState,
+    org: &crate::ids::OrgId,
+    field: &str,
+    scope: &optralis_proto::alerts::RuleScope,
+) -> Result<(), ApiError> {
+    if let Some(m) = &scope.machine {
+        state
+            .store
+            .check_machine(org, &MachineId::from_path(m))
+            .await
+            .map_err(|_| {
+                ApiError::invalid_field(format!("{field}.machine"), "no such machine here")
+            })?;
+    }
+    for g in &scope.groups {
+        state.store.get_group(org, g).await.map_err(|_| {
+            ApiError::invalid_field(format!("{field}.groups"), format!("no group {g:?} here"))
+        })?;
+    }
+    Ok(())
+}
+
 /// The organisation's rules (a new organisation starts with a default set).
 #[utoipa::path(get, path = "/rules", tag = "alerts",
     security(("bearer" = [])),
@@ -59,6 +83,7 @@ pub async fn create_rule(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Rule>), ApiError> {
     let spec = rules::check(parse_json(&body)?).map_err(rule_error)?;
+    check_scope_ids(&state, &who.org_id, "scope", &spec.scope).await?;
     let rule = state.store.create_rule(&who.org_id, &spec).await?;
     record_org(&state, &who, "rule.created", Some(&rule.id), None).await;
     state.alerting.poke(&who.org_id);
@@ -103,6 +128,8 @@ pub async fn update_rule(
     body: Bytes,
 ) -> Result<Json<Rule>, ApiError> {
     let spec = rules::check(parse_json(&body)?).map_err(rule_error)?;
+    state.store.rule(&who.org_id, &id).await?;
+    check_scope_ids(&state, &who.org_id, "scope", &spec.scope).await?;
     let rule = state.store.update_rule(&who.org_id, &id, &spec).await?;
     record_org(&state, &who, "rule.updated", Some(&id), None).await;
     state.alerting.poke(&who.org_id);
@@ -254,6 +281,7 @@ pub async fn create_silence(
 ) -> Result<(StatusCode, Json<Silence>), ApiError> {
     let req: CreateSilence = parse_json(&body)?;
     rules::check_scope("scope", &req.scope).map_err(rule_error)?;
+    check_scope_ids(&state, &who.org_id, "scope", &req.scope).await?;
     let now = state.store.now_ms();
     let starts = req.starts_ms.unwrap_or(now);
     if req.ends_ms <= starts.max(now) {

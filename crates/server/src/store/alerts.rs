@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use optralis_proto::alerts::{
-    Alert, AlertSeverity, CreateSilence, Rule, RuleScope, RuleSpec, Silence,
+    Alert, AlertSeverity, CreateSilence, Notification, Rule, RuleScope, RuleSpec, Silence,
 };
 use optralis_proto::events::EventSeverity;
 use optralis_proto::smart::Verdict;
@@ -271,9 +271,16 @@ impl Store {
             .collect())
     }
 
-    /// Applies the engine's changes, in one transaction.
-    pub async fn apply_alert_changes(&self, org: &OrgId, changes: &[AlertChange]) -> Result<()> {
-        if changes.is_empty() {
+    /// Applies the engine's changes and queues the notifications they cause (channel id,
+    /// notification), in one transaction: an alert is never marked notified without its
+    /// deliveries queued.
+    pub async fn apply_alert_changes(
+        &self,
+        org: &OrgId,
+        changes: &[AlertChange],
+        deliveries: &[(String, Notification)],
+    ) -> Result<()> {
+        if changes.is_empty() && deliveries.is_empty() {
             return Ok(());
         }
         let now = self.now_ms();
@@ -338,6 +345,18 @@ impl Store {
                             .await?;
                         }
                     }
+                }
+                for (channel, n) in deliveries {
+                    sqlx::query(
+                        "INSERT INTO deliveries (org_id, channel_id, notification, status, attempts, \
+                           next_attempt_ms, created_ms) VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+                    )
+                    .bind(org.as_str())
+                    .bind(channel)
+                    .bind(json(n)?)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok::<_, StoreError>(())
@@ -544,6 +563,24 @@ impl Store {
             out.entry(machine).or_default().push((name, v));
         }
         Ok(out)
+    }
+
+    /// Per machine of `org` whose agent has dropped reports: how many in all (as of its
+    /// newest report) and when that count last grew.
+    pub async fn agent_drops(&self, org: &OrgId) -> Result<HashMap<String, (i64, Option<i64>)>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, i64, Option<i64>)>(
+                "SELECT id, dropped_total, dropped_ms FROM machines \
+                 WHERE org_id = $1 AND dropped_total > 0",
+            )
+            .bind(org.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(m, total, ms)| (m, (total, ms)))
+            .collect())
     }
 
     /// Per machine of `org`: event entries at least `min` severe, last seen after

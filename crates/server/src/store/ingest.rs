@@ -302,7 +302,8 @@ fn event_states<'a>(
 
 /// One machine row's changes from a group: id, max seq, newest ts, its latest values,
 /// facts and hostname (the last three as JSON text, null when unchanged), then its health
-/// (score, reasons, status, interval, agent labels, address; null without an assessment).
+/// (score, reasons, status, interval, agent labels, address; null without an assessment),
+/// then the newest report's count of reports the agent dropped.
 type MachineRow<'a> = (
     &'a str,
     i64,
@@ -316,6 +317,7 @@ type MachineRow<'a> = (
     Option<i64>,
     Option<&'a str>,
     Option<&'a str>,
+    Option<i64>,
 );
 
 fn machine_updates<'a>(
@@ -370,6 +372,7 @@ fn machine_updates<'a>(
                 health.map(|h| i64::from(h.interval_s)),
                 health.and_then(|h| h.agent_labels.as_deref()),
                 health.and_then(|h| h.ip.as_deref()),
+                newest.map(|r| i64::try_from(r.outbox.dropped_total).unwrap_or(i64::MAX)),
             ))
         })
         .collect()

@@ -53,6 +53,7 @@ const MACHINE_COLS: Columns = &[
     ("interval_s", "bigint"),
     ("agent_labels", "text"),
     ("last_ip", "text"),
+    ("dropped_total", "bigint"),
 ];
 
 const EVENT_COLS: Columns = &[
@@ -153,7 +154,13 @@ impl Statements {
                  health_reasons = COALESCE(v.health_reasons, machines.health_reasons), \
                  interval_s = COALESCE(v.interval_s, machines.interval_s), \
                  agent_labels = COALESCE(v.agent_labels, machines.agent_labels), \
-                 last_ip = COALESCE(v.last_ip, machines.last_ip) \
+                 last_ip = COALESCE(v.last_ip, machines.last_ip), \
+                 dropped_ms = CASE WHEN v.latest IS NOT NULL \
+                   AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
+                   AND v.dropped_total > machines.dropped_total THEN $1 ELSE machines.dropped_ms END, \
+                 dropped_total = CASE WHEN v.latest IS NOT NULL \
+                   AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
+                   THEN v.dropped_total ELSE machines.dropped_total END \
                  FROM {} WHERE machines.id = v.id",
                 json_rows(b, MACHINE_COLS, 2)
             ),

@@ -66,6 +66,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "alerts",
             include_str!("../../migrations/sqlite/0008_alerts.sql"),
         ),
+        (
+            9,
+            "agent_drops",
+            include_str!("../../migrations/sqlite/0009_agent_drops.sql"),
+        ),
     ])
 });
 
@@ -110,6 +115,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             8,
             "alerts",
             include_str!("../../migrations/postgres/0008_alerts.sql"),
+        ),
+        (
+            9,
+            "agent_drops",
+            include_str!("../../migrations/postgres/0009_agent_drops.sql"),
         ),
     ])
 });

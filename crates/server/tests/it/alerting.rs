@@ -14,6 +14,7 @@ use crate::support::{Backend, TestApp, both_backends, test_notifier};
 both_backends!(
     a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis,
     scope_grouping_silences_and_channel_filters,
+    agent_drops_events_disks_and_health_fire_their_rules,
 );
 
 fn cpu(seq: u64, ts: i64, percent: f64) -> Report {
@@ -88,7 +89,7 @@ async fn a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis(backe
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["name"].as_str().unwrap())
+        .map(|r| r["spec"]["name"].as_str().unwrap())
         .collect();
     assert!(
         names.contains(&"Machine offline") && names.contains(&"Disk failing"),
@@ -109,7 +110,7 @@ async fn a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis(backe
                "clear": 80, "for_s": 60, "severity": "critical", "reminder_s": 300}),
     )
     .await;
-    assert_eq!(rule["op"], "above");
+    assert_eq!(rule["spec"]["op"], "above", "normalised");
     let mut seen = 0;
     let t0 = app.now();
 
@@ -357,6 +358,14 @@ async fn scope_grouping_silences_and_channel_filters(backend: Backend) {
             json!({"ends_ms": t0 + 3_600_000, "rule_id": "nope"}),
             "rule_id",
         ),
+        (
+            json!({"ends_ms": t0 + 3_600_000, "scope": {"groups": ["nope"]}}),
+            "scope.groups",
+        ),
+        (
+            json!({"ends_ms": t0 + 3_600_000, "scope": {"machine": "nope"}}),
+            "scope.machine",
+        ),
     ] {
         let r = app
             .request(
@@ -374,5 +383,106 @@ async fn scope_grouping_silences_and_channel_filters(backend: Backend) {
         .get("/api/v1/alerts?state=burning", Some(&app.observer_token))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    rx.stop();
+}
+
+async fn agent_drops_events_disks_and_health_fire_their_rules(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let rx = Receiver::start().await;
+    webhook(&app, &rx, "ops", json!({})).await;
+    let (_, token) = app.enroll("nas-1").await;
+    for body in [
+        json!({"name": "drops", "kind": "agent", "window_s": 600, "severity": "warning"}),
+        json!({"name": "kernel", "kind": "events", "event_severity": "critical",
+               "event_pattern": "I/O ERROR", "threshold": 2, "window_s": 600, "severity": "critical"}),
+        json!({"name": "disks", "kind": "disk", "disk_verdict": "failing", "severity": "critical"}),
+        json!({"name": "score", "kind": "health", "threshold": 70, "clear": 72, "severity": "warning"}),
+    ] {
+        admin(&app, "POST", "/api/v1/rules", body).await;
+    }
+    let mut seen = 0;
+    let t0 = app.now();
+    report(&app, &token, &cpu(1, t0, 10.0)).await;
+    assert!(step(&app, &rx, &mut seen).await.is_empty());
+
+    // The agent's buffer overflowed (4 reports dropped); two matching critical kernel
+    // entries; a failing disk (which also takes the score to 60).
+    let mut r = cpu(2, t0 + 60_000, 10.0);
+    r.outbox.dropped_total = 4;
+    let entry = |ts: i64, message: &str| optralis_proto::events::SystemEvent {
+        ts_ms: ts,
+        last_ts_ms: ts,
+        severity: optralis_proto::events::EventSeverity::Critical,
+        source: "kernel".into(),
+        message: message.into(),
+        count: 1,
+        boot_id: None,
+        log: None,
+        event_id: None,
+    };
+    r.events = Some(optralis_proto::events::EventBatch {
+        source: "journald".into(),
+        unavailable: None,
+        events: vec![
+            entry(t0 + 50_000, "blk_update_request: I/O error, dev sda"),
+            entry(t0 + 55_000, "Buffer I/O error on dev sda1"),
+            entry(t0 + 56_000, "unrelated critical thing"),
+        ],
+        suppressed: 0,
+    });
+    let mut failing = crate::api_disks::fixture("ata-pending.json");
+    failing.smart_passed = Some(false);
+    r.smart = Some(optralis_proto::smart::SmartSnapshot {
+        unavailable: None,
+        devices: vec![failing],
+        errors: vec![],
+    });
+    app.clock.set(t0 + 60_000);
+    report(&app, &token, &r).await;
+    let sent = step(&app, &rx, &mut seen).await;
+    let mut titles: Vec<String> = sent
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_owned())
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        [
+            "CRITICAL: disks on nas-1",
+            "CRITICAL: kernel on nas-1",
+            "WARNING: drops on nas-1",
+            "WARNING: score on nas-1",
+        ]
+    );
+    let detail = |rule: &str| {
+        sent.iter()
+            .find(|n| n["title"].as_str().unwrap().contains(rule))
+            .map(|n| n["machines"][0]["detail"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(detail("kernel"), "2 events in 10 min");
+    assert!(detail("drops").contains("4 in all"));
+    assert!(detail("disks").contains("failing"));
+
+    // Ten quiet minutes later (no new drops, the entries out of the window, the disk
+    // replaced): all resolve.
+    app.clock.set(t0 + 720_000);
+    let mut r = cpu(3, t0 + 720_000, 10.0);
+    r.outbox.dropped_total = 4;
+    let mut healthy = crate::api_disks::fixture("ata-pending.json");
+    healthy
+        .ata_attributes
+        .retain(|a| a.id != 197 && a.id != 198);
+    healthy.smart_passed = Some(true);
+    healthy.exit_status.raw = 0;
+    r.smart = Some(optralis_proto::smart::SmartSnapshot {
+        unavailable: None,
+        devices: vec![healthy],
+        errors: vec![],
+    });
+    report(&app, &token, &r).await;
+    let sent = step(&app, &rx, &mut seen).await;
+    let events: Vec<&str> = sent.iter().map(|n| n["event"].as_str().unwrap()).collect();
+    assert_eq!(events, ["resolved"; 4], "{sent:?}");
     rx.stop();
 }

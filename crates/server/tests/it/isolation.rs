@@ -580,6 +580,7 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
                 detail: "offline".into(),
                 notified: false,
             }],
+            &[],
         )
         .await
         .unwrap();
