@@ -100,6 +100,41 @@ pub fn truncate_utf8(s: &mut String, max: usize) {
     }
 }
 
+/// Longest source kept, in bytes.
+pub const MAX_SOURCE_BYTES: usize = 256;
+
+/// `s` fit for storage: control characters (NUL among them, which PostgreSQL refuses) become
+/// U+FFFD (line breaks and tabs stay when `multiline`), cut to `max` bytes.
+pub fn clean_text(s: &str, max: usize, multiline: bool) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() && !(multiline && (c == '\n' || c == '\t')) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    truncate_utf8(&mut out, max);
+    out
+}
+
+impl SystemEvent {
+    /// The event with its texts made fit for storage (see [`clean_text`]); an empty source
+    /// becomes `unknown`.
+    pub fn clean(&mut self) {
+        self.message = clean_text(&self.message, MAX_MESSAGE_BYTES, true);
+        self.source = clean_text(self.source.trim(), MAX_SOURCE_BYTES, false);
+        if self.source.is_empty() {
+            self.source = "unknown".into();
+        }
+        for v in [&mut self.boot_id, &mut self.log].into_iter().flatten() {
+            *v = clean_text(v, MAX_SOURCE_BYTES, false);
+        }
+    }
+}
+
 /// An event as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -163,6 +198,16 @@ mod tests {
         );
         assert_eq!(EventSeverity::from_syslog_priority(5), None);
         assert!(EventSeverity::Critical > EventSeverity::Warning);
+    }
+
+    #[test]
+    fn texts_are_cleaned_for_storage() {
+        assert_eq!(clean_text("a\0b\nc", 100, true), "a\u{fffd}b\nc");
+        assert_eq!(clean_text("a\nb", 100, false), "a\u{fffd}b");
+        assert_eq!(
+            clean_text(&"x".repeat(300), MAX_SOURCE_BYTES, false).len(),
+            256
+        );
     }
 
     #[test]

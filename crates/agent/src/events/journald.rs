@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use optralis_proto::events::{EventSeverity, MAX_MESSAGE_BYTES, SystemEvent, truncate_utf8};
+use optralis_proto::events::{EventSeverity, SystemEvent};
 use serde_json::Value;
 
 use super::{EventError, EventSource, FIRST_START_LOOKBACK_MS, ReadEntries};
@@ -211,9 +211,8 @@ pub fn parse_entry(entry: &Value) -> Option<SystemEvent> {
         .or_else(|| field("SYSLOG_IDENTIFIER"))
         .or_else(|| field("_COMM"))
         .unwrap_or_else(|| "journal".into());
-    let mut message = field("MESSAGE").unwrap_or_default();
-    truncate_utf8(&mut message, MAX_MESSAGE_BYTES);
-    Some(SystemEvent {
+    let message = field("MESSAGE").unwrap_or_default();
+    let mut event = SystemEvent {
         ts_ms,
         last_ts_ms: ts_ms,
         severity,
@@ -223,12 +222,16 @@ pub fn parse_entry(entry: &Value) -> Option<SystemEvent> {
         boot_id: field("_BOOT_ID"),
         log: None,
         event_id: None,
-    })
+    };
+    // Any local user can log anything: long or binary texts must not cost the report.
+    event.clean();
+    Some(event)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use optralis_proto::events::MAX_MESSAGE_BYTES;
     use serde_json::json;
 
     #[test]

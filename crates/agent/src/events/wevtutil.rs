@@ -2,7 +2,7 @@
 //! that reads each log after its last record id, and the parser of its output. Plain text
 //! work, so it is compiled and tested on every platform; running wevtutil is in windows.rs.
 
-use optralis_proto::events::{EventSeverity, MAX_MESSAGE_BYTES, SystemEvent, truncate_utf8};
+use optralis_proto::events::{EventSeverity, SystemEvent};
 
 /// The logs read, in this order.
 pub const LOGS: &[&str] = &["System", "Application"];
@@ -97,26 +97,24 @@ fn parse_event(xml: &str, log: &str) -> Option<Record> {
         .or_else(|| attribute(system, "Provider", "Name"))
         .unwrap_or_else(|| log.to_owned());
     let event_id = text(system, "EventID").and_then(|id| id.trim().parse().ok());
-    let mut message = section(xml, "RenderingInfo")
+    let message = section(xml, "RenderingInfo")
         .and_then(|r| text(r, "Message"))
         .unwrap_or_default()
         .trim()
         .to_owned();
-    truncate_utf8(&mut message, MAX_MESSAGE_BYTES);
-    Some(Record {
-        record_id,
-        event: SystemEvent {
-            ts_ms,
-            last_ts_ms: ts_ms,
-            severity,
-            source,
-            message,
-            count: 1,
-            boot_id: None,
-            log: Some(log.to_owned()),
-            event_id,
-        },
-    })
+    let mut event = SystemEvent {
+        ts_ms,
+        last_ts_ms: ts_ms,
+        severity,
+        source,
+        message,
+        count: 1,
+        boot_id: None,
+        log: Some(log.to_owned()),
+        event_id,
+    };
+    event.clean();
+    Some(Record { record_id, event })
 }
 
 /// Where `<tag>` or `<tag attr…>` starts.

@@ -169,7 +169,8 @@ impl Alerting {
                         });
                     }
                     (Some(a), Some(o)) if o.cleared => {
-                        if a.notified_ms.is_some() && !silenced {
+                        // Whoever was told it fired is told it resolved, silence or not.
+                        if a.notified_ms.is_some() {
                             tell(NotificationEvent::Resolved, &o.detail);
                         }
                         changes.push(AlertChange::Resolve { id: a.id });
@@ -203,7 +204,7 @@ impl Alerting {
                     (Some(a), None) => {
                         // Out of scope now (rule disabled or changed, machine retired, no data).
                         if a.firing {
-                            if a.notified_ms.is_some() && !silenced {
+                            if a.notified_ms.is_some() {
                                 tell(NotificationEvent::Resolved, "");
                             }
                             changes.push(AlertChange::Resolve { id: a.id });

@@ -266,6 +266,15 @@ fn format_value(metric: &str, v: f64) -> String {
 pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<Observation> {
     match rule.kind.as_str() {
         "metric" => {
+            if m.status == "offline" {
+                // Its last values are stale: neither fire nor resolve on them.
+                return Some(Observation {
+                    breached: false,
+                    cleared: false,
+                    value: 0.0,
+                    detail: String::new(),
+                });
+            }
             let metric = rule.metric.as_deref()?;
             let below = rule.op.as_deref() == Some("below");
             let threshold = rule.threshold?;

@@ -184,8 +184,8 @@ pub async fn update(
                     "{e}: give the whole configuration again, secrets included, with a new channel"
                 ))
             })?;
-            let config =
-                ChannelConfig::parse(current.kind, &old.keep_secrets(new)).map_err(config_error)?;
+            let merged = old.keep_secrets(new).map_err(config_error)?;
+            let config = ChannelConfig::parse(current.kind, &merged).map_err(config_error)?;
             let sealed = state
                 .notifier
                 .seal_config(who.org_id.as_str(), &id, &config)

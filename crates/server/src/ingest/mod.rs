@@ -58,6 +58,9 @@ pub fn check_batch(batch: &RawBatch<'_>, now_ms: i64, limits: &IngestLimits) -> 
             for e in &mut batch.events {
                 e.ts_ms = e.ts_ms.saturating_add(skew);
                 e.last_ts_ms = e.last_ts_ms.saturating_add(skew);
+                // Log texts are whatever a local program wrote: cleaned, never a reason to
+                // refuse the report that carries them.
+                e.clean();
             }
         }
         let checked = validate_report(&report, now_ms, limits).and_then(|()| {

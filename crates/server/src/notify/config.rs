@@ -243,11 +243,27 @@ impl ChannelConfig {
         }
     }
 
-    /// `new` (an update's config) with the secrets it leaves out taken from `self`.
-    pub fn keep_secrets(&self, mut new: Value) -> Value {
+    /// `new` (an update's config) with the secrets it leaves out (or sends back masked, as
+    /// the API showed them) taken from `self`. An email password is not carried to another
+    /// host: moving the channel to a new relay needs the password again.
+    pub fn keep_secrets(&self, mut new: Value) -> Result<Value, ConfigError> {
         let Some(obj) = new.as_object_mut() else {
-            return new;
+            return Ok(new);
         };
+        obj.retain(|_, v| !is_placeholder(v));
+        if let ChannelConfig::Email(e) = self
+            && e.password.is_some()
+            && !obj.contains_key("password")
+            && obj
+                .get("host")
+                .and_then(Value::as_str)
+                .is_some_and(|h| h.trim() != e.host)
+        {
+            return Err(err(
+                "password",
+                "give the password again when changing the host",
+            ));
+        }
         let mut keep = |field: &str, value: Option<&str>| {
             if let Some(value) = value
                 && !obj.contains_key(field)
@@ -265,15 +281,21 @@ impl ChannelConfig {
             | ChannelConfig::Teams { url } => keep("url", Some(url)),
             ChannelConfig::Email(e) => keep("password", e.password.as_deref()),
         }
-        new
+        Ok(new)
     }
 }
 
 /// `https://hooks.slack.com/…` for `https://hooks.slack.com/services/T0/B0/secret`.
 fn url_host(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
     format!("{scheme}://{host}/…")
+}
+
+/// What the API shows in place of a secret: sent back, it means "keep the current one".
+fn is_placeholder(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s == "set" || s.ends_with("/…"))
 }
 
 #[cfg(test)]
@@ -344,9 +366,22 @@ mod tests {
         .unwrap();
         assert!(!email.shown().to_string().contains("pw"));
         let updated = email
+            .keep_secrets(json!({"host": "h", "from": "a@b.c", "to": ["a@b.c"], "username": "u", "password": "set"}))
+            .unwrap();
+        assert_eq!(
+            updated["password"], "pw",
+            "the placeholder keeps the secret"
+        );
+        let moved = email
             .keep_secrets(json!({"host": "h2", "from": "a@b.c", "to": ["a@b.c"], "username": "u"}));
-        assert_eq!(updated["password"], "pw");
-        let replaced = email.keep_secrets(json!({"host": "h2", "from": "a@b.c", "to": ["a@b.c"], "username": "u", "password": "new"}));
+        assert_eq!(moved.unwrap_err().field, "config.password");
+        let replaced = email
+            .keep_secrets(json!({"host": "h2", "from": "a@b.c", "to": ["a@b.c"], "username": "u", "password": "new"}))
+            .unwrap();
         assert_eq!(replaced["password"], "new");
+        let kept = hook
+            .keep_secrets(json!({"url": "https://hooks.slack.com/…"}))
+            .unwrap();
+        assert_eq!(kept["url"], "https://hooks.slack.com/services/T0/B0/XYZ");
     }
 }

@@ -168,7 +168,9 @@ fn post(
 /// The host only: webhook paths are credentials and must not reach logs or the API.
 fn host_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split(['/', '?', '#']).next().unwrap_or("").to_owned()
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials in the URL (`user:token@host`) are secrets too.
+    authority.rsplit('@').next().unwrap_or("").to_owned()
 }
 
 async fn send_email(e: &EmailConfig, n: &Notification) -> Result<(), SendError> {
@@ -234,6 +236,10 @@ mod tests {
         assert_eq!(
             host_of("https://hooks.slack.com/services/T/B/secret"),
             "hooks.slack.com"
+        );
+        assert_eq!(
+            host_of("https://user:token@h.example:8443/x"),
+            "h.example:8443"
         );
     }
 }

@@ -330,12 +330,28 @@ impl Store {
                 .await
             })?;
             let Some(row) = row else { continue };
-            out.push(ClaimedDelivery {
-                id,
-                channel: channel_of(row)?,
-                notification: serde_json::from_str(&notification).map_err(corrupt)?,
-                attempts,
+            // One unreadable row fails alone rather than holding the others back.
+            let claimed = channel_of(row).and_then(|channel| {
+                Ok(ClaimedDelivery {
+                    id,
+                    channel,
+                    notification: serde_json::from_str(&notification).map_err(corrupt)?,
+                    attempts,
+                })
             });
+            match claimed {
+                Ok(c) => out.push(c),
+                Err(e) => {
+                    tracing::error!(delivery = id, error = %e, "unreadable delivery; marked failed");
+                    self.finish_delivery(
+                        id,
+                        &AttemptResult::Failed {
+                            error: e.to_string(),
+                        },
+                    )
+                    .await?;
+                }
+            }
         }
         Ok(out)
     }

@@ -157,7 +157,7 @@ impl Statements {
                  last_ip = COALESCE(v.last_ip, machines.last_ip), \
                  dropped_ms = CASE WHEN v.latest IS NOT NULL \
                    AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
-                   AND v.dropped_total > machines.dropped_total THEN $1 ELSE machines.dropped_ms END, \
+                   AND v.dropped_total > COALESCE(machines.dropped_total, 0) THEN $1 ELSE machines.dropped_ms END, \
                  dropped_total = CASE WHEN v.latest IS NOT NULL \
                    AND (machines.latest_ts_ms IS NULL OR machines.latest_ts_ms <= v.latest_ts) \
                    THEN v.dropped_total ELSE machines.dropped_total END \

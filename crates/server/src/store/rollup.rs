@@ -237,10 +237,16 @@ impl Store {
             "DELETE FROM disk_samples WHERE ts_ms < $1".to_owned(),
             now - retention.hour_ms,
         ));
-        statements.push((
-            "DELETE FROM events WHERE last_ts_ms < $1".to_owned(),
-            now - retention.events_ms,
-        ));
+        // Events, and the alert history, deliveries and silences that are over, are kept
+        // as long as events.
+        for sql in [
+            "DELETE FROM events WHERE last_ts_ms < $1",
+            "DELETE FROM alerts WHERE state = 'resolved' AND resolved_ms < $1",
+            "DELETE FROM deliveries WHERE status IN ('delivered', 'failed') AND created_ms < $1",
+            "DELETE FROM silences WHERE ends_ms < $1",
+        ] {
+            statements.push((sql.to_owned(), now - retention.events_ms));
+        }
         for tier in [Tier::FiveMin, Tier::Hour] {
             statements.push((
                 format!("DELETE FROM {} WHERE bucket_ms < $1", tier.table()),
