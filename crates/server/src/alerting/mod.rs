@@ -60,6 +60,14 @@ impl Alerting {
     /// Evaluates every rule of `org` against every machine, then applies the changes and
     /// queues the notifications together. Returns how many deliveries were queued.
     pub async fn evaluate_org(&self, org: &OrgId) -> Result<usize, StoreError> {
+        // Replicas take turns per organisation: each sees what the previous one did.
+        let lock = self.store.lock_org(org).await?;
+        let result = self.evaluate_locked(org).await;
+        self.store.unlock_org(org, lock).await?;
+        result
+    }
+
+    async fn evaluate_locked(&self, org: &OrgId) -> Result<usize, StoreError> {
         let store = &self.store;
         let now = store.now_ms();
         let info = store.org_info(org).await?;

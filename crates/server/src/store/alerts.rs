@@ -32,6 +32,24 @@ pub struct OpenAlert {
     pub acked: bool,
 }
 
+/// Held while an organisation's alerts are evaluated. On PostgreSQL it is a session advisory
+/// lock, so replicas take turns and none acts on a state another is changing (SQLite has a
+/// single server). Give it back with [`Store::unlock_org`]; dropped instead, its connection
+/// is closed rather than pooled, which releases the lock all the same.
+pub struct OrgLock(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>);
+
+impl Drop for OrgLock {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+/// Key space of the two-key advisory locks taken per organisation (apart from the one-key
+/// rollup lock).
+const ALERT_LOCK_SPACE: i32 = 0x0A1E;
+
 /// A change the engine makes to an alert.
 #[derive(Debug, Clone)]
 pub enum AlertChange {
@@ -93,6 +111,38 @@ type AlertRow = (
 );
 
 impl Store {
+    /// Waits for, then takes, the organisation's evaluation lock (PostgreSQL).
+    pub async fn lock_org(&self, org: &OrgId) -> Result<OrgLock> {
+        match &self.backend {
+            super::Backend::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1, hashtext($2))")
+                    .bind(ALERT_LOCK_SPACE)
+                    .bind(org.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(OrgLock(Some(conn)))
+            }
+            super::Backend::Sqlite { .. } => Ok(OrgLock(None)),
+        }
+    }
+
+    pub async fn unlock_org(&self, org: &OrgId, mut lock: OrgLock) -> Result<()> {
+        if let Some(mut conn) = lock.0.take() {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1, hashtext($2))")
+                .bind(ALERT_LOCK_SPACE)
+                .bind(org.as_str())
+                .execute(&mut *conn)
+                .await;
+            if let Err(e) = unlocked {
+                // Never pool a connection that may still hold the lock.
+                drop(conn.detach());
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
     /// Gives the organisation the default rules, once (they are its to change afterwards).
     pub async fn seed_rules(&self, org: &OrgId, rules: &[RuleSpec]) -> Result<()> {
         let now = self.now_ms();

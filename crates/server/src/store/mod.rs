@@ -32,7 +32,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::clock::SharedClock;
 
-pub use alerts::{AlertChange, AlertQuery, OpenAlert};
+pub use alerts::{AlertChange, AlertQuery, OpenAlert, OrgLock};
 pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use channels::{AttemptResult, ChannelChange, ClaimedDelivery, StoredChannel};

@@ -486,3 +486,98 @@ async fn agent_drops_events_disks_and_health_fire_their_rules(backend: Backend) 
     assert_eq!(events, ["resolved"; 4], "{sent:?}");
     rx.stop();
 }
+
+/// Two servers on one PostgreSQL database (replicas) evaluating the same organisation at the
+/// same moment: the alert fires once and is notified once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_on_postgresql_notify_once() {
+    use optralis::clock::{Clock, ManualClock, SharedClock};
+    use optralis::store::Store;
+    use std::sync::Arc;
+
+    let db = crate::support::TestDb::new(Backend::Postgres).await;
+    let clock = Arc::new(ManualClock::new(crate::support::T0));
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let store = Store::connect(&db.url, clock.clone() as SharedClock)
+            .await
+            .unwrap();
+        replicas.push((
+            store.clone(),
+            optralis::alerting::Alerting::new(store, test_notifier(), None),
+        ));
+    }
+    let store = &replicas[0].0;
+    let org = store.org_by_name("default").await.unwrap();
+    let enrolled = store
+        .enroll(&org, "replica-test", &crate::support::facts("web-1"))
+        .await
+        .unwrap();
+    let agent = store.agent_for_token(&enrolled.token).await.unwrap();
+    let rule: optralis_proto::alerts::RuleSpec = serde_json::from_value(json!({
+        "name": "CPU hot", "kind": "metric", "metric": "cpu.percent", "threshold": 90,
+        "for_s": 60, "severity": "critical"}))
+    .unwrap();
+    store
+        .create_rule(&org, &optralis::alerting::rules::check(rule).unwrap())
+        .await
+        .unwrap();
+    let id = uuid::Uuid::new_v4().to_string();
+    let config = optralis::notify::config::ChannelConfig::Slack {
+        url: "http://127.0.0.1:9/hook".into(),
+    };
+    let sealed = test_notifier()
+        .seal_config(org.as_str(), &id, &config)
+        .unwrap();
+    store
+        .create_channel(
+            &org,
+            &id,
+            "ops",
+            optralis_proto::alerts::ChannelKind::Slack,
+            &sealed,
+            &config.shown(),
+            optralis_proto::alerts::AlertSeverity::Info,
+            &[],
+        )
+        .await
+        .unwrap();
+
+    // Reports as the ingest route stores them: scored, so the machine is online.
+    let ingest = |r: Report| {
+        let store = store.clone();
+        let agent = agent.clone();
+        async move {
+            let a = store
+                .assess(&agent, &r, std::slice::from_ref(&r), None)
+                .await
+                .unwrap();
+            store
+                .ingest_assessed(&agent, &[r], a.map(|a| a.write))
+                .await
+                .unwrap();
+        }
+    };
+    let t0 = clock.now_ms();
+    ingest(cpu(1, t0, 95.0)).await;
+    assert_eq!(
+        replicas[0].1.evaluate_org(&org).await.unwrap(),
+        0,
+        "pending"
+    );
+    clock.set(t0 + 61_000);
+    ingest(cpu(2, t0 + 61_000, 96.0)).await;
+    // Both replicas see the pending alert due to fire, at once.
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            replicas[0].1.evaluate_org(&org),
+            replicas[1].1.evaluate_org(&org)
+        );
+        let queued = a.unwrap() + b.unwrap();
+        let log = store.deliveries(&org, Some(&id), 10).await.unwrap();
+        assert_eq!(log.len(), 1, "queued {queued} now; one notification in all");
+    }
+    for (s, _) in replicas {
+        s.close().await;
+    }
+}
