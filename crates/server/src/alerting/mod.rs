@@ -201,6 +201,11 @@ impl Alerting {
                         if let Some(e) = event {
                             tell(e, &o.detail);
                         }
+                        if event.is_none() && o.detail.is_empty() {
+                            // Nothing seen (an offline machine's stale values): the alert
+                            // keeps what it last showed.
+                            continue;
+                        }
                         changes.push(AlertChange::Update {
                             id: a.id,
                             value: o.value,

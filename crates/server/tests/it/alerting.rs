@@ -15,6 +15,7 @@ both_backends!(
     a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis,
     scope_grouping_silences_and_channel_filters,
     agent_drops_events_disks_and_health_fire_their_rules,
+    an_offline_machine_keeps_its_metric_alerts_as_they_were,
 );
 
 fn cpu(seq: u64, ts: i64, percent: f64) -> Report {
@@ -580,4 +581,36 @@ async fn replicas_on_postgresql_notify_once() {
     for (s, _) in replicas {
         s.close().await;
     }
+}
+
+async fn an_offline_machine_keeps_its_metric_alerts_as_they_were(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let rx = Receiver::start().await;
+    webhook(&app, &rx, "ops", json!({})).await;
+    let (_, token) = app.enroll("web-1").await;
+    admin(
+        &app,
+        "POST",
+        "/api/v1/rules",
+        json!({"name": "CPU hot", "kind": "metric", "metric": "cpu.percent", "threshold": 90,
+               "severity": "critical"}),
+    )
+    .await;
+    let mut seen = 0;
+    let t0 = app.now();
+    report(&app, &token, &cpu(1, t0, 97.0)).await;
+    assert_eq!(step(&app, &rx, &mut seen).await.len(), 1);
+    // Silent: offline. Its last values are stale: no change, nothing sent.
+    app.clock.set(t0 + 600_000);
+    app.store.sweep_offline().await.unwrap();
+    assert!(step(&app, &rx, &mut seen).await.is_empty());
+    let firing = alerts(&app, "?state=firing").await;
+    assert_eq!(firing.len(), 1);
+    assert_eq!(firing[0]["detail"], "CPU 97 % (above 90 %)");
+    // Back, and cool: resolved.
+    report(&app, &token, &cpu(2, t0 + 600_000, 20.0)).await;
+    let sent = step(&app, &rx, &mut seen).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["event"], "resolved");
+    rx.stop();
 }
