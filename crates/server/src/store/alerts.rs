@@ -8,17 +8,11 @@ use optralis_proto::alerts::{
 use optralis_proto::events::EventSeverity;
 use optralis_proto::smart::Verdict;
 
+use super::disks::counted_verdict;
+use super::events::like_pattern;
 use super::ingest_rows::severity_rank;
-use super::{Result, Store, StoreError, acknowledgement_holds, on_reader, on_writer};
+use super::{Result, Store, StoreError, corrupt, json_text, on_reader, on_writer};
 use crate::ids::{MachineId, OrgId};
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
-fn json(v: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(v).map_err(corrupt)
-}
 
 /// An open (pending or firing) alert, as the engine needs it.
 #[derive(Debug, Clone)]
@@ -165,7 +159,7 @@ impl Store {
                         .bind(uuid::Uuid::new_v4().to_string())
                         .bind(org.as_str())
                         .bind(&r.name)
-                        .bind(json(r)?)
+                        .bind(json_text(r)?)
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
@@ -199,7 +193,7 @@ impl Store {
             .bind(&id)
             .bind(org.as_str())
             .bind(&spec.name)
-            .bind(json(spec)?)
+            .bind(json_text(spec)?)
             .bind(now)
             .execute(pool)
             .await
@@ -271,7 +265,7 @@ impl Store {
                 .bind(org.as_str())
                 .bind(id)
                 .bind(&spec.name)
-                .bind(json(spec)?)
+                .bind(json_text(spec)?)
                 .execute(pool)
                 .await
                 .map(|_| ())
@@ -281,18 +275,7 @@ impl Store {
 
     /// Deletes a rule and its alerts.
     pub async fn delete_rule(&self, org: &OrgId, id: &str) -> Result<()> {
-        let n = on_writer!(self, pool => {
-            sqlx::query("DELETE FROM rules WHERE org_id = $1 AND id = $2")
-                .bind(org.as_str())
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_org("rules", org, id).await
     }
 
     pub async fn open_alerts(&self, org: &OrgId) -> Result<Vec<OpenAlert>> {
@@ -403,7 +386,7 @@ impl Store {
                     )
                     .bind(org.as_str())
                     .bind(channel)
-                    .bind(json(n)?)
+                    .bind(json_text(n)?)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
@@ -514,7 +497,7 @@ impl Store {
             )
             .bind(&id)
             .bind(org.as_str())
-            .bind(json(&s.scope)?)
+            .bind(json_text(&s.scope)?)
             .bind(&s.rule_id)
             .bind(starts)
             .bind(s.ends_ms)
@@ -567,18 +550,7 @@ impl Store {
     }
 
     pub async fn delete_silence(&self, org: &OrgId, id: &str) -> Result<()> {
-        let n = on_writer!(self, pool => {
-            sqlx::query("DELETE FROM silences WHERE org_id = $1 AND id = $2")
-                .bind(org.as_str())
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_org("silences", org, id).await
     }
 
     /// Per machine of `org`: each disk's name and verdict, acknowledged warnings as ok.
@@ -597,20 +569,9 @@ impl Store {
         })?;
         let mut out: HashMap<String, Vec<(String, Verdict)>> = HashMap::new();
         for (machine, name, verdict, reasons, ack) in rows {
-            let Ok(verdict) = serde_json::from_value::<Verdict>(serde_json::json!(verdict)) else {
-                continue;
-            };
-            let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
-            let acked: Option<Vec<String>> = ack
-                .map(|a| serde_json::from_str(&a))
-                .transpose()
-                .map_err(corrupt)?;
-            let v = if acknowledgement_holds(verdict, &reasons, acked.as_deref()) {
-                Verdict::Ok
-            } else {
-                verdict
-            };
-            out.entry(machine).or_default().push((name, v));
+            if let Some((v, _)) = counted_verdict(&verdict, &reasons, ack.as_deref())? {
+                out.entry(machine).or_default().push((name, v));
+            }
         }
         Ok(out)
     }
@@ -642,17 +603,7 @@ impl Store {
         pattern: Option<&str>,
         since_ms: i64,
     ) -> Result<HashMap<String, u64>> {
-        let like = pattern.map(|p| {
-            let mut s = String::from("%");
-            for c in p.to_lowercase().chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    s.push('\\');
-                }
-                s.push(c);
-            }
-            s.push('%');
-            s
-        });
+        let like = pattern.map(like_pattern);
         let rows = on_reader!(self, pool => {
             sqlx::query_as::<_, (String, i64)>(
                 "SELECT machine_id, CAST(SUM(count) AS BIGINT) FROM events \

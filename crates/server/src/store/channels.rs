@@ -4,7 +4,7 @@
 
 use optralis_proto::alerts::{AlertSeverity, ChannelKind, Delivery, Notification};
 
-use super::{Backend, Result, Store, StoreError, on_reader, on_writer};
+use super::{Backend, Result, Store, StoreError, corrupt, json_text, on_reader, on_writer};
 use crate::ids::OrgId;
 
 /// A channel as stored.
@@ -74,10 +74,6 @@ type ChannelRow = (
 const CHANNEL_COLUMNS: &str = "id, org_id, name, kind, sealed_config, shown_config, min_severity, \
      alert_kinds, enabled, created_ms";
 
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
-
 fn channel_of(row: ChannelRow) -> Result<StoredChannel> {
     let (id, org, name, kind, sealed, shown, min, kinds, enabled, created) = row;
     Ok(StoredChannel {
@@ -97,10 +93,6 @@ fn channel_of(row: ChannelRow) -> Result<StoredChannel> {
 
 fn name_taken(name: &str) -> StoreError {
     StoreError::Conflict(format!("a channel named {name:?} already exists"))
-}
-
-fn json(v: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(v).map_err(corrupt)
 }
 
 impl Store {
@@ -129,9 +121,9 @@ impl Store {
             .bind(name)
             .bind(kind.as_str())
             .bind(sealed)
-            .bind(json(shown)?)
+            .bind(json_text(shown)?)
             .bind(min_severity.as_str())
-            .bind(json(&alert_kinds)?)
+            .bind(json_text(&alert_kinds)?)
             .bind(now)
             .execute(pool)
             .await
@@ -197,9 +189,9 @@ impl Store {
             .bind(id)
             .bind(change.name.unwrap_or(current.name))
             .bind(sealed)
-            .bind(json(&shown)?)
+            .bind(json_text(&shown)?)
             .bind(change.min_severity.unwrap_or(current.min_severity).as_str())
-            .bind(json(&change.alert_kinds.unwrap_or(current.alert_kinds))?)
+            .bind(json_text(&change.alert_kinds.unwrap_or(current.alert_kinds))?)
             .bind(change.enabled.unwrap_or(current.enabled))
             .execute(pool)
             .await
@@ -210,18 +202,7 @@ impl Store {
 
     /// Deletes a channel and its delivery log (pending deliveries are dropped with it).
     pub async fn delete_channel(&self, org: &OrgId, id: &str) -> Result<()> {
-        let deleted = on_writer!(self, pool => {
-            sqlx::query("DELETE FROM channels WHERE org_id = $1 AND id = $2")
-                .bind(org.as_str())
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_org("channels", org, id).await
     }
 
     /// Queues `notification` for `channel`, due now. Returns the delivery id.
@@ -279,7 +260,7 @@ impl Store {
             )
             .bind(org.as_str())
             .bind(channel)
-            .bind(json(notification)?)
+            .bind(json_text(notification)?)
             .bind(status)
             .bind(attempts)
             .bind(now)

@@ -40,6 +40,30 @@ pub fn acknowledgement_holds(
     verdict == Verdict::Warning && acked.is_some_and(|a| reasons.iter().all(|r| a.contains(r)))
 }
 
+/// A stored disk's verdict as the health score and alerts count it (an acknowledged warning
+/// that has not worsened counts as ok), with the acknowledged reasons; `None` for a verdict
+/// this version does not know.
+pub(super) fn counted_verdict(
+    verdict: &str,
+    reasons: &str,
+    ack_reasons: Option<&str>,
+) -> Result<Option<(Verdict, Option<Vec<String>>)>> {
+    let Ok(verdict) = parse_verdict(verdict) else {
+        return Ok(None);
+    };
+    let reasons: Vec<String> = serde_json::from_str(reasons).map_err(super::corrupt)?;
+    let acked: Option<Vec<String>> = ack_reasons
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(super::corrupt)?;
+    let counted = if acknowledgement_holds(verdict, &reasons, acked.as_deref()) {
+        Verdict::Ok
+    } else {
+        verdict
+    };
+    Ok(Some((counted, acked)))
+}
+
 /// A machine's disks and whether they can be read at all.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MachineDisks {

@@ -82,7 +82,7 @@ fn severity_of(rank: i16) -> Result<EventSeverity> {
 }
 
 /// `%text%` for LIKE, lower-cased, with LIKE's wildcards taken literally.
-fn like_pattern(text: &str) -> String {
+pub(super) fn like_pattern(text: &str) -> String {
     let mut p = String::from("%");
     for c in text.to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -8,6 +8,8 @@ use optralis_proto::interval::{DEGRADED_INTERVAL_S, HEALTHY_INTERVAL_S};
 use optralis_proto::smart::Verdict;
 use serde_json::json;
 
+use super::corrupt;
+use super::disks::counted_verdict;
 use super::events::{RECENT_EVENTS_MS, RecentEvent};
 use super::ingest::HealthWrite;
 use super::{
@@ -67,10 +69,6 @@ fn reasons_of(h: &Health) -> Vec<HealthReason> {
 
 fn reasons_json(h: &Health) -> String {
     serde_json::to_string(&reasons_of(h)).unwrap_or_else(|_| "[]".into())
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 impl Store {
@@ -255,16 +253,12 @@ impl Store {
         let mut acks = Vec::new();
         let mut verdicts = Vec::new();
         for (key, name, verdict, reasons, ack_reasons) in disks {
-            let Ok(verdict) = serde_json::from_value::<Verdict>(json!(verdict)) else {
+            let Some((counted, acked)) =
+                counted_verdict(&verdict, &reasons, ack_reasons.as_deref())?
+            else {
                 continue;
             };
-            let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
-            let acked: Option<Vec<String>> = ack_reasons
-                .map(|a| serde_json::from_str(&a))
-                .transpose()
-                .map_err(corrupt)?;
-            let holds = acknowledgement_holds(verdict, &reasons, acked.as_deref());
-            verdicts.push((name, if holds { Verdict::Ok } else { verdict }));
+            verdicts.push((name, counted));
             if let Some(a) = acked {
                 acks.push((key, a));
             }

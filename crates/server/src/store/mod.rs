@@ -104,6 +104,41 @@ macro_rules! on_writer {
 }
 pub(crate) use {on_reader, on_writer};
 
+/// A value read back from the database that does not parse: the data is damaged.
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+/// A value as the JSON text stored in a TEXT column.
+fn json_text(v: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(corrupt)
+}
+
+impl Store {
+    /// Deletes the row `id` of `table` if it belongs to `org`; [`StoreError::NotFound`]
+    /// otherwise (another organisation's id answers like a missing one).
+    async fn delete_in_org(
+        &self,
+        table: &'static str,
+        org: &crate::ids::OrgId,
+        id: &str,
+    ) -> Result<()> {
+        let sql = format!("DELETE FROM {table} WHERE org_id = $1 AND id = $2");
+        let deleted = on_writer!(self, pool => {
+            sqlx::query(&sql)
+                .bind(org.as_str())
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
 /// Lets the pool macros run where there is a backend but no [`Store`] (the ingest writer task
 /// holds the pools, not the store, so that dropping the last store ends it).
 struct BackendRef<'a> {
