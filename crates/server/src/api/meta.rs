@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use optralis_proto::api::{Health, MetricCatalog, MetricInfo};
 
-use super::{ApiError, AppState};
+use super::AppState;
 use crate::store::METRICS;
 
 /// Liveness and readiness: 200 once the database answers, 503 otherwise. No credentials.
@@ -45,8 +45,4 @@ pub async fn metric_catalog() -> Json<MetricCatalog> {
             })
             .collect(),
     })
-}
-
-pub async fn not_found() -> ApiError {
-    ApiError::NotFound
 }

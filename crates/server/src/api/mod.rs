@@ -209,7 +209,7 @@ pub fn app(state: AppState) -> Router {
     let (router, spec) = router_and_spec(state.settings.max_body_bytes);
     router
         .merge(openapi::docs(spec))
-        .fallback(meta::not_found)
+        .fallback(crate::dashboard::serve)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

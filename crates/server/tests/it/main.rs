@@ -11,6 +11,7 @@ mod api_events;
 mod api_ingest;
 mod api_query;
 mod cli;
+mod dashboard;
 mod fleet;
 mod identity;
 mod isolation;
