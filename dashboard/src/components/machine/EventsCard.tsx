@@ -1,0 +1,184 @@
+// The machine's system events (journald, Windows Event Log), filtered and paged by 50.
+import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { api } from "../../api/client";
+import type { EventPage, EventSourceState } from "../../api/types";
+import { formatDateTime, formatNumber, formatRelative } from "../../lib/format";
+import { EVENTS_PAGE, eventQuery, pageInfo, type EventFilters } from "../../lib/machineDetail";
+import { Button, Card, EmptyState, Field, Input, QueryView, Select, SeverityBadge, Spinner } from "../ui";
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return v;
+}
+
+const SEVERITIES = ["warning", "error", "critical"] as const;
+
+export function EventsCard({ machineId }: { machineId: string }) {
+  const { t } = useTranslation();
+  const [severity, setSeverity] = useState<EventFilters["severity"]>("");
+  const [source, setSource] = useState("");
+  const [q, setQ] = useState("");
+  const [offset, setOffset] = useState(0);
+  const filters: EventFilters = { severity, source: useDebounced(source, 300), q: useDebounced(q, 300) };
+  const events = useQuery({
+    queryKey: ["machine", machineId, "events", filters, offset],
+    queryFn: ({ signal }) => api.get<EventPage>(`/machines/${encodeURIComponent(machineId)}/events`, eventQuery(filters, offset), signal),
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <Card title={t("machine.events.title")} actions={events.isFetching && !events.isPending ? <Spinner small /> : undefined}>
+      <div data-testid="events">
+        <form className="mb-3 grid gap-3 sm:grid-cols-3" role="search" onSubmit={(e) => e.preventDefault()}>
+          <Field label={t("machine.events.severity")}>
+            {(id) => (
+              <Select
+                id={id}
+                data-testid="events-severity"
+                value={severity}
+                onChange={(e) => {
+                  setSeverity(e.target.value as EventFilters["severity"]);
+                  setOffset(0);
+                }}
+              >
+                <option value="">{t("machine.events.anySeverity")}</option>
+                {SEVERITIES.map((s) => (
+                  <option key={s} value={s}>
+                    {t(`common.severity.${s}`)}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <Field label={t("machine.events.source")} hint={t("machine.events.sourceHint")}>
+            {(id, describedBy) => (
+              <Input
+                id={id}
+                aria-describedby={describedBy}
+                data-testid="events-source"
+                value={source}
+                autoComplete="off"
+                onChange={(e) => {
+                  setSource(e.target.value);
+                  setOffset(0);
+                }}
+              />
+            )}
+          </Field>
+          <Field label={t("machine.events.q")}>
+            {(id) => (
+              <Input
+                id={id}
+                type="search"
+                data-testid="events-q"
+                value={q}
+                autoComplete="off"
+                onChange={(e) => {
+                  setQ(e.target.value);
+                  setOffset(0);
+                }}
+              />
+            )}
+          </Field>
+        </form>
+        <QueryView query={events}>
+          {(page) => (
+            <>
+              <SourceState state={page.source_state} />
+              {page.events.length === 0 ? <EmptyState title={t("machine.events.none")} /> : <EventTable page={page} />}
+              <Pager offset={page.offset ?? offset} shown={page.events.length} total={page.total} onPage={setOffset} />
+            </>
+          )}
+        </QueryView>
+      </div>
+    </Card>
+  );
+}
+
+function SourceState({ state }: { state: EventSourceState | null | undefined }) {
+  const { t, i18n } = useTranslation();
+  if (!state) return null;
+  return (
+    <div className="mb-3 flex flex-col gap-1 text-sm" data-testid="events-source-state">
+      {state.state === "unavailable" && (
+        <p role="status" className="rounded-xl bg-amber-400/15 p-3 text-amber-900 dark:text-amber-200">
+          {t("machine.events.unavailable", { reason: state.reason ?? "–" })}
+        </p>
+      )}
+      {state.state === "unknown" && <p className="text-muted">{t("machine.events.unknown")}</p>}
+      {state.state === "available" && state.source && <p className="text-xs text-muted">{t("machine.events.sourceIs", { source: state.source })}</p>}
+      {state.suppressed_total > 0 && (
+        <p className="text-xs text-muted">{t("machine.events.suppressed", { count: state.suppressed_total, formatted: formatNumber(state.suppressed_total, i18n.language) })}</p>
+      )}
+    </div>
+  );
+}
+
+const th = "px-2 py-2 text-left text-xs font-medium text-muted";
+
+function EventTable({ page }: { page: EventPage }) {
+  const { t, i18n } = useTranslation();
+  const locale = i18n.language;
+  return (
+    <div className="overflow-x-auto">
+      <table className="w-full min-w-[46rem] text-sm">
+        <thead>
+          <tr className="border-b border-slate-400/20">
+            <th scope="col" className={th}>{t("machine.events.time")}</th>
+            <th scope="col" className={th}>{t("machine.events.severity")}</th>
+            <th scope="col" className={th}>{t("machine.events.source")}</th>
+            <th scope="col" className={th}>{t("machine.events.message")}</th>
+            <th scope="col" className={`${th} text-right`}>{t("machine.events.count")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.events.map((e) => (
+            <tr key={e.id} className="border-b border-slate-400/10 align-top last:border-0" data-testid="event-row">
+              <td className="px-2 py-2 whitespace-nowrap">
+                <time dateTime={new Date(e.ts_ms).toISOString()}>{formatDateTime(e.ts_ms, locale)}</time>
+                {e.count > 1 && e.last_ts_ms > e.ts_ms && (
+                  <div className="text-xs text-muted" title={formatDateTime(e.last_ts_ms, locale)}>
+                    {t("machine.events.lastAt", { when: formatRelative(e.last_ts_ms, locale) })}
+                  </div>
+                )}
+              </td>
+              <td className="px-2 py-2">
+                <SeverityBadge severity={e.severity} />
+              </td>
+              <td className="max-w-[12rem] px-2 py-2 break-words">{e.source}</td>
+              <td className="min-w-[18rem] px-2 py-2 break-words whitespace-pre-wrap">{e.message}</td>
+              <td className="px-2 py-2 text-right tabular-nums">{formatNumber(e.count, locale)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Pager({ offset, shown, total, onPage }: { offset: number; shown: number; total: number; onPage: (offset: number) => void }) {
+  const { t, i18n } = useTranslation();
+  const p = pageInfo(offset, shown, total, EVENTS_PAGE);
+  if (p.prev === null && p.next === null) return null;
+  const n = (v: number) => formatNumber(v, i18n.language);
+  return (
+    <nav className="mt-3 flex flex-wrap items-center justify-between gap-2" aria-label={t("machine.events.title")}>
+      <span className="text-sm text-muted" aria-live="polite">
+        {t("machine.events.range", { first: n(p.first), last: n(p.last), total: n(p.total) })}
+      </span>
+      <div className="flex gap-2">
+        <Button disabled={p.prev === null} onClick={() => p.prev !== null && onPage(p.prev)} data-testid="events-prev">
+          {t("machine.events.prev")}
+        </Button>
+        <Button disabled={p.next === null} onClick={() => p.next !== null && onPage(p.next)} data-testid="events-next">
+          {t("machine.events.next")}
+        </Button>
+      </div>
+    </nav>
+  );
+}

@@ -1,0 +1,406 @@
+// Alerts by state, refreshed every 30 s; admins acknowledge them and silence notifications
+// (for one alert's machine and rule, or any scope). The silences in force are listed below.
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { ApiError, api } from "../api/client";
+import type { Alert, AlertList, CreateSilence, Rule, RuleList, Silence, SilenceList } from "../api/types";
+import { useSession } from "../auth/session";
+import { ScopeFields, ScopeText } from "../components/Scope";
+import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, cx, errorText } from "../components/ui";
+import { ALERT_TABS, alertQuery, alertTab, canAcknowledge, isOpen, type AlertTab } from "../lib/alerts";
+import { formatDateTime, formatRelative } from "../lib/format";
+import { Link, setSearch, useLocation } from "../lib/router";
+import { ruleFieldOf } from "../lib/rules";
+import { SILENCE_DURATIONS, buildSilence, newSilenceForm, type SilenceForm } from "../lib/silences";
+
+const REFRESH_MS = 30_000;
+
+interface SilenceDraft {
+  form: SilenceForm;
+  alert?: Alert;
+}
+
+export default function Alerts(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { isAdmin } = useSession();
+  const { search } = useLocation();
+  const tab = alertTab(search.get("state"));
+  const alerts = useQuery({
+    queryKey: ["alerts", tab],
+    queryFn: ({ signal }) => api.get<AlertList>("/alerts", alertQuery(tab), signal),
+    refetchInterval: REFRESH_MS,
+  });
+  const rules = useQuery({ queryKey: ["rules"], queryFn: ({ signal }) => api.get<RuleList>("/rules", undefined, signal) });
+  const [draft, setDraft] = useState<SilenceDraft | null>(null);
+
+  return (
+    <>
+      <PageHeader title={t("alerts.title")} subtitle={t("alerts.subtitle")} />
+      <div className="flex flex-col gap-5">
+        <Card>
+          <div className="mb-3 overflow-x-auto">
+            <StateTabs value={tab} onChange={(next) => setSearch({ state: next === "firing" ? null : next })} />
+          </div>
+          <QueryView query={alerts}>
+            {(data) =>
+              data.alerts.length === 0 ? (
+                <EmptyState title={t(`alerts.empty.${tab}`)} />
+              ) : (
+                <AlertTable alerts={data.alerts} showState={tab === "all"} isAdmin={isAdmin} onSilence={(a) => setDraft({ alert: a, form: newSilenceForm(Date.now(), { machine: a.machine_id }, a.rule_id) })} />
+              )
+            }
+          </QueryView>
+        </Card>
+        <SilencesCard isAdmin={isAdmin} rules={rules.data?.rules ?? []} onNew={() => setDraft({ form: newSilenceForm(Date.now()) })} />
+      </div>
+      {isAdmin && draft && <SilenceDialog draft={draft} rules={rules.data?.rules ?? []} onClose={() => setDraft(null)} />}
+    </>
+  );
+}
+
+/** The state tabs, each with a stable test id. */
+function StateTabs({ value, onChange }: { value: AlertTab; onChange: (v: AlertTab) => void }) {
+  const { t } = useTranslation();
+  return (
+    <div role="tablist" aria-label={t("alerts.tabs.label")} className="glass-strong inline-flex rounded-xl p-1">
+      {ALERT_TABS.map((tab) => (
+        <button
+          key={tab}
+          role="tab"
+          type="button"
+          aria-selected={tab === value}
+          data-testid={`alerts-tab-${tab}`}
+          onClick={() => onChange(tab)}
+          className={cx(
+            "rounded-lg px-3 py-1 text-sm font-medium whitespace-nowrap transition focus-ring",
+            tab === value ? "bg-sky-600 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
+          )}
+        >
+          {t(`alerts.tabs.${tab}`)}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: string) => string }) {
+  const { i18n } = useTranslation();
+  if (ms === null || ms === undefined) return <span className="text-muted">–</span>;
+  const rel = formatRelative(ms, i18n.language);
+  return (
+    <time dateTime={new Date(ms).toISOString()} title={formatDateTime(ms, i18n.language)}>
+      {prefix ? prefix(rel) : rel}
+    </time>
+  );
+}
+
+const STATE_TONES: Record<string, string> = { firing: "critical", pending: "warning", resolved: "ok" };
+
+function AlertTable({ alerts, showState, isAdmin, onSilence }: { alerts: Alert[]; showState: boolean; isAdmin: boolean; onSilence: (a: Alert) => void }) {
+  const { t } = useTranslation();
+  const th = "px-3 py-2 font-medium";
+  return (
+    <div className="-mx-4 overflow-x-auto sm:-mx-5">
+      <table className="w-full min-w-[52rem] text-left text-sm" aria-label={t("alerts.tableLabel")} data-testid="alerts-table">
+        <thead className="text-xs text-muted">
+          <tr className="border-b border-slate-400/20">
+            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>{t("alerts.col.severity")}</th>
+            <th scope="col" className={th}>{t("alerts.col.rule")}</th>
+            <th scope="col" className={th}>{t("alerts.col.machine")}</th>
+            <th scope="col" className={th}>{t("alerts.col.detail")}</th>
+            <th scope="col" className={th}>{t("alerts.col.since")}</th>
+            {showState && <th scope="col" className={th}>{t("alerts.col.state")}</th>}
+            <th scope="col" className={th}>{t("alerts.col.acknowledged")}</th>
+            {isAdmin && <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>{t("alerts.col.actions")}</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {alerts.map((a) => (
+            <AlertRow key={a.id} alert={a} showState={showState} isAdmin={isAdmin} onSilence={() => onSilence(a)} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function AlertRow({ alert: a, showState, isAdmin, onSilence }: { alert: Alert; showState: boolean; isAdmin: boolean; onSilence: () => void }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const ack = useMutation({
+    mutationFn: () => api.post<void>(`/alerts/${a.id}/acknowledgement`),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ["alerts"] }),
+  });
+  const td = "px-3 py-2.5";
+  return (
+    <tr className="border-b border-slate-400/10 align-top last:border-0" data-testid={`alert-row-${a.id}`}>
+      <td className={cx(td, "pl-4 sm:pl-5")}>
+        <SeverityBadge severity={a.severity} />
+      </td>
+      <td className={cx(td, "min-w-[10rem] font-medium")}>{a.rule_name}</td>
+      <td className={cx(td, "whitespace-nowrap")}>
+        <Link to={`/machines/${encodeURIComponent(a.machine_id)}`} className="text-sky-700 hover:underline focus-ring rounded dark:text-sky-300">
+          {a.hostname}
+        </Link>
+      </td>
+      <td className={cx(td, "max-w-[22rem] break-words")}>
+        {a.detail}
+        {a.state === "firing" && !a.notified && (
+          <div className="mt-1">
+            <Badge tone="offline">
+              <span title={t("alerts.notNotifiedHint")}>{t("alerts.notNotified")}</span>
+            </Badge>
+          </div>
+        )}
+      </td>
+      <td className={cx(td, "whitespace-nowrap")}>
+        <When ms={a.since_ms} />
+        {a.resolved_ms && (
+          <div className="text-xs text-muted">
+            <When ms={a.resolved_ms} prefix={(when) => t("alerts.resolvedAt", { when })} />
+          </div>
+        )}
+      </td>
+      {showState && (
+        <td className={td}>
+          <Badge tone={STATE_TONES[a.state] ?? "offline"}>{t(`alerts.state.${a.state}`, { defaultValue: a.state })}</Badge>
+        </td>
+      )}
+      <td className={td}>
+        {a.acknowledged_by || a.acknowledged_ms ? (
+          <div className="flex flex-col">
+            <span className="break-words">{a.acknowledged_by ?? "–"}</span>
+            <span className="text-xs text-muted">
+              <When ms={a.acknowledged_ms} />
+            </span>
+          </div>
+        ) : (
+          <span className="text-muted">{t("alerts.notAcknowledged")}</span>
+        )}
+      </td>
+      {isAdmin && (
+        <td className={cx(td, "pr-4 text-right sm:pr-5")}>
+          {isOpen(a) && (
+            <div className="flex justify-end gap-1">
+              {canAcknowledge(a) && (
+                <Button variant="secondary" busy={ack.isPending} onClick={() => ack.mutate()} data-testid={`alert-ack-${a.id}`}>
+                  {t("alerts.acknowledge")}
+                </Button>
+              )}
+              <Button variant="ghost" onClick={onSilence} data-testid={`alert-silence-${a.id}`}>
+                {t("alerts.silence")}
+              </Button>
+            </div>
+          )}
+          {ack.error && (
+            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
+              {errorText(ack.error, t)}
+            </p>
+          )}
+        </td>
+      )}
+    </tr>
+  );
+}
+
+function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule[]; onNew: () => void }) {
+  const { t } = useTranslation();
+  const silences = useQuery({
+    queryKey: ["silences"],
+    queryFn: ({ signal }) => api.get<SilenceList>("/silences", undefined, signal),
+    refetchInterval: REFRESH_MS,
+  });
+  const th = "px-3 py-2 font-medium";
+  return (
+    <Card
+      title={t("alerts.silences.title")}
+      actions={
+        isAdmin && (
+          <Button variant="primary" onClick={onNew} data-testid="silence-new">
+            {t("alerts.silences.new")}
+          </Button>
+        )
+      }
+    >
+      <p className="-mt-1 mb-3 text-sm text-muted">{t("alerts.silences.hint")}</p>
+      <QueryView query={silences}>
+        {(data) =>
+          data.silences.length === 0 ? (
+            <EmptyState title={t("alerts.silences.empty")} />
+          ) : (
+            <div className="-mx-4 overflow-x-auto sm:-mx-5">
+              <table className="w-full min-w-[40rem] text-left text-sm" aria-label={t("alerts.silences.tableLabel")} data-testid="silences-table">
+                <thead className="text-xs text-muted">
+                  <tr className="border-b border-slate-400/20">
+                    <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>{t("alerts.silences.col.scope")}</th>
+                    <th scope="col" className={th}>{t("alerts.silences.col.rule")}</th>
+                    <th scope="col" className={th}>{t("alerts.silences.col.reason")}</th>
+                    <th scope="col" className={th}>{t("alerts.silences.col.ends")}</th>
+                    <th scope="col" className={th}>{t("alerts.silences.col.createdBy")}</th>
+                    {isAdmin && <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>{t("alerts.silences.col.actions")}</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.silences.map((s) => (
+                    <SilenceRow key={s.id} silence={s} rules={rules} isAdmin={isAdmin} />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </Card>
+  );
+}
+
+function SilenceRow({ silence: s, rules, isAdmin }: { silence: Silence; rules: Rule[]; isAdmin: boolean }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const end = useMutation({
+    mutationFn: () => api.del(`/silences/${encodeURIComponent(s.id)}`),
+    onSuccess: () => queries.invalidateQueries({ queryKey: ["silences"] }),
+  });
+  const rule = s.rule_id ? (rules.find((r) => r.id === s.rule_id)?.spec.name ?? s.rule_id) : null;
+  const td = "px-3 py-2.5";
+  return (
+    <tr className="border-b border-slate-400/10 align-top last:border-0" data-testid={`silence-row-${s.id}`}>
+      <td className={cx(td, "pl-4 sm:pl-5")}>
+        <ScopeText scope={s.scope} />
+      </td>
+      <td className={td}>{rule ?? <span className="text-muted">{t("alerts.silences.anyRule")}</span>}</td>
+      <td className={cx(td, "max-w-[18rem] break-words")}>{s.reason || <span className="text-muted">–</span>}</td>
+      <td className={cx(td, "whitespace-nowrap")}>
+        <When ms={s.ends_ms} />
+        {s.starts_ms > Date.now() && (
+          <div className="text-xs text-muted">
+            <When ms={s.starts_ms} prefix={(when) => t("alerts.silences.scheduled", { when })} />
+          </div>
+        )}
+      </td>
+      <td className={cx(td, "break-all")}>{s.created_by}</td>
+      {isAdmin && (
+        <td className={cx(td, "pr-4 text-right sm:pr-5")}>
+          <Button
+            variant="ghost"
+            className="text-rose-700 dark:text-rose-300"
+            busy={end.isPending}
+            data-testid={`silence-end-${s.id}`}
+            onClick={() => {
+              if (window.confirm(t("alerts.silences.endConfirm"))) end.mutate();
+            }}
+          >
+            {t("alerts.silences.end")}
+          </Button>
+          {end.error && (
+            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
+              {errorText(end.error, t)}
+            </p>
+          )}
+        </td>
+      )}
+    </tr>
+  );
+}
+
+const SILENCE_FIELDS = new Set(["ends_ms", "reason", "rule_id", "machine", "groups", "selector"]);
+
+function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: Rule[]; onClose: () => void }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const [form, setForm] = useState<SilenceForm>(draft.form);
+  const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
+  const formId = "silence-form";
+  const create = useMutation({
+    mutationFn: (body: CreateSilence) => api.post<Silence>("/silences", body),
+    onSuccess: async () => {
+      await queries.invalidateQueries({ queryKey: ["silences"] });
+      onClose();
+    },
+  });
+
+  const serverField = create.error instanceof ApiError ? ruleFieldOf(create.error.field) : null;
+  const errors: Record<string, string | undefined> = Object.fromEntries(Object.entries(localErrors).map(([k, v]) => [k, t(v)]));
+  const placed = !!serverField && SILENCE_FIELDS.has(serverField);
+  if (create.error && placed) errors[serverField] = errorText(create.error, t);
+  const generalError = create.error && !placed ? errorText(create.error, t) : null;
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const { body, errors: found } = buildSilence(form, Date.now());
+    setLocalErrors(found);
+    create.reset();
+    if (Object.keys(found).length === 0) create.mutate(body);
+  };
+
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={t("alerts.dialog.title")}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button type="submit" form={formId} variant="primary" busy={create.isPending} data-testid="silence-submit">
+            {t("alerts.dialog.submit")}
+          </Button>
+        </>
+      }
+    >
+      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="silence-form">
+        {draft.alert && <p className="text-sm text-muted">{t("alerts.dialog.forAlert", { rule: draft.alert.rule_name, machine: draft.alert.hostname })}</p>}
+        <ScopeFields value={form.scope} onChange={(scope) => setForm((f) => ({ ...f, scope }))} errors={errors} />
+        <Field label={t("alerts.dialog.rule")} error={errors.rule_id}>
+          {(id, d) => (
+            <Select id={id} aria-describedby={d} value={form.ruleId} onChange={(e) => setForm((f) => ({ ...f, ruleId: e.target.value }))} data-testid="silence-rule">
+              <option value="">{t("alerts.silences.anyRule")}</option>
+              {form.ruleId && !rules.some((r) => r.id === form.ruleId) && <option value={form.ruleId}>{draft.alert?.rule_name ?? form.ruleId}</option>}
+              {rules.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.spec.name}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        <fieldset className="flex flex-col gap-2">
+          <legend className="mb-1 text-sm font-medium">{t("alerts.dialog.duration")}</legend>
+          <div className="flex flex-wrap gap-2">
+            {SILENCE_DURATIONS.map((d) => (
+              <label
+                key={d}
+                className={cx(
+                  "inline-flex cursor-pointer items-center gap-2 rounded-xl px-3 py-1.5 text-sm ring-1 ring-slate-400/30 ring-inset has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-500",
+                  form.duration === d && "bg-sky-600/10 ring-sky-600/50",
+                )}
+              >
+                <input type="radio" name="silence-duration" value={d} checked={form.duration === d} onChange={() => setForm((f) => ({ ...f, duration: d }))} className="accent-sky-600" data-testid={`silence-duration-${d}`} />
+                {t(`alerts.dialog.${d === "custom" ? "custom" : `d${d}`}`)}
+              </label>
+            ))}
+          </div>
+          {form.duration === "custom" ? (
+            <Field label={t("alerts.dialog.customEnd")} error={errors.ends_ms}>
+              {(id, d) => <Input id={id} aria-describedby={d} type="datetime-local" value={form.customEnd} onChange={(e) => setForm((f) => ({ ...f, customEnd: e.target.value }))} data-testid="silence-custom-end" />}
+            </Field>
+          ) : (
+            errors.ends_ms && (
+              <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
+                {errors.ends_ms}
+              </p>
+            )
+          )}
+        </fieldset>
+        <Field label={t("alerts.dialog.reason")} hint={t("alerts.dialog.reasonHint")} error={errors.reason}>
+          {(id, d) => <Input id={id} aria-describedby={d} value={form.reason} maxLength={500} onChange={(e) => setForm((f) => ({ ...f, reason: e.target.value }))} data-testid="silence-reason" />}
+        </Field>
+        {generalError && (
+          <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
+            {generalError}
+          </p>
+        )}
+      </form>
+    </Dialog>
+  );
+}

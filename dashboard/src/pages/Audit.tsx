@@ -1,0 +1,140 @@
+// The audit log, newest first, fifty at a time; platform admins also read the platform's.
+import { useState } from "react";
+import { useInfiniteQuery } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/client";
+import type { AuditEntry, AuditList } from "../api/types";
+import { useSession } from "../auth/session";
+import { Button, Card, EmptyState, ErrorState, Loading, PageHeader, Tabs, errorText } from "../components/ui";
+import { actorKind, actorName, allEntries, compactDetail, nextBefore } from "../lib/auditLog";
+import { formatDateTime, formatRelative } from "../lib/format";
+
+type Scope = "org" | "platform";
+const PAGE = 50;
+
+export default function Audit(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { isAdmin, me } = useSession();
+  const [scope, setScope] = useState<Scope>(isAdmin ? "org" : "platform");
+  if (!isAdmin && !me.platform_admin) {
+    return (
+      <>
+        <PageHeader title={t("audit.title")} />
+        <Card>
+          <EmptyState title={t("audit.adminOnly")} />
+        </Card>
+      </>
+    );
+  }
+  const scopes: { value: Scope; label: string }[] = [
+    ...(isAdmin ? [{ value: "org" as const, label: t("audit.org") }] : []),
+    ...(me.platform_admin ? [{ value: "platform" as const, label: t("audit.platform") }] : []),
+  ];
+  return (
+    <div className="flex flex-col gap-5">
+      <PageHeader title={t("audit.title")} subtitle={t("audit.subtitle")} actions={scopes.length > 1 && <Tabs value={scope} onChange={setScope} options={scopes} label={t("audit.scope")} />} />
+      <AuditLog key={scope} scope={scope} />
+    </div>
+  );
+}
+
+function AuditLog({ scope }: { scope: Scope }) {
+  const { t } = useTranslation();
+  const path = scope === "platform" ? "/platform/audit" : "/audit";
+  const log = useInfiniteQuery({
+    queryKey: ["audit", scope],
+    queryFn: ({ pageParam, signal }) => api.get<AuditList>(path, { before: pageParam, limit: PAGE }, signal),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => nextBefore(last),
+  });
+  if (log.isPending) return <Loading />;
+  // A failed next page keeps the pages already shown; only a failed first page replaces them.
+  if (log.data === undefined) return <ErrorState error={log.error} retry={() => void log.refetch()} />;
+  const entries = allEntries(log.data.pages);
+  return (
+    <Card>
+      {entries.length === 0 ? (
+        <EmptyState title={t("audit.empty")} />
+      ) : (
+        <div className="relative overflow-x-auto">
+          <table className="w-full text-left text-sm" data-testid="audit-list">
+            <thead className="text-xs text-muted uppercase">
+              <tr>
+                <th scope="col" className="px-2 py-2">
+                  {t("audit.col.time")}
+                </th>
+                <th scope="col" className="px-2 py-2">
+                  {t("audit.col.actor")}
+                </th>
+                <th scope="col" className="px-2 py-2">
+                  {t("audit.col.action")}
+                </th>
+                <th scope="col" className="px-2 py-2">
+                  {t("audit.col.target")}
+                </th>
+                <th scope="col" className="px-2 py-2">
+                  {t("audit.col.ip")}
+                </th>
+                <th scope="col" className="px-2 py-2">
+                  {t("audit.col.detail")}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <AuditRow key={e.id} entry={e} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="mt-3 flex flex-col items-center gap-2">
+        {log.isFetchNextPageError && (
+          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(log.error, t)}
+          </p>
+        )}
+        {log.hasNextPage ? (
+          <Button busy={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()} data-testid="audit-more">
+            {t("common.action.more")}
+          </Button>
+        ) : (
+          entries.length > 0 && <p className="text-xs text-muted">{t("audit.end")}</p>
+        )}
+      </div>
+    </Card>
+  );
+}
+
+function AuditRow({ entry }: { entry: AuditEntry }) {
+  const { t, i18n } = useTranslation();
+  const kind = actorKind(entry.actor);
+  const detail = compactDetail(entry.detail, 100);
+  return (
+    <tr className="border-t border-slate-400/20 align-top" data-testid="audit-row">
+      <td className="px-2 py-2 whitespace-nowrap tabular-nums">
+        <time dateTime={new Date(entry.ts_ms).toISOString()} title={formatRelative(entry.ts_ms, i18n.language)}>
+          {formatDateTime(entry.ts_ms, i18n.language)}
+        </time>
+      </td>
+      <td className="px-2 py-2 whitespace-nowrap">
+        <span>{actorName(entry.actor)}</span>
+        {kind !== "user" && <span className="ml-1 text-xs text-muted">({t(`audit.actor.${kind}`)})</span>}
+      </td>
+      <td className="px-2 py-2 whitespace-nowrap">
+        <code className="font-mono text-xs">{entry.action}</code>
+      </td>
+      <td className="px-2 py-2 break-all">{entry.target || "–"}</td>
+      <td className="px-2 py-2 whitespace-nowrap">{entry.ip ? <code className="font-mono text-xs">{entry.ip}</code> : "–"}</td>
+      <td className="min-w-48 max-w-sm px-2 py-2">
+        {detail.text ? (
+          <code className="font-mono text-xs break-all text-muted" title={detail.truncated ? detail.full : undefined}>
+            {detail.text}
+          </code>
+        ) : (
+          "–"
+        )}
+      </td>
+    </tr>
+  );
+}

@@ -1,0 +1,535 @@
+// Notification channels: where alerts go. Admins add, edit, switch on and off, delete and
+// test them (the outcome shows in the row); everyone sees each channel's deliveries.
+// lib/channels.ts turns the form into the `config` JSON the server expects.
+import { useState, type FormEvent, type ReactNode } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { ApiError, api } from "../api/client";
+import type { Channel, ChannelList, DeliveryList, TestOutcome } from "../api/types";
+import { useSession } from "../auth/session";
+import { Toggle } from "../components/Toggle";
+import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, cx, errorText } from "../components/ui";
+import {
+  ALERT_KINDS,
+  CHANNEL_KINDS,
+  DEFAULT_PORTS,
+  SMTP_SECURITY,
+  buildChannelBody,
+  channelFieldOf,
+  channelTarget,
+  channelToForm,
+  hasStoredSecret,
+  isMasked,
+  newChannelForm,
+  randomSecret,
+  type ChannelForm,
+  type CreateChannelBody,
+  type UpdateChannelBody,
+} from "../lib/channels";
+import { formatDateTime, formatNumber, formatRelative } from "../lib/format";
+import { SEVERITIES } from "../lib/rules";
+
+type Delivery = DeliveryList["deliveries"][number];
+
+interface TestState {
+  id: string;
+  outcome?: TestOutcome;
+  error?: unknown;
+}
+
+const path = (id: string) => `/channels/${encodeURIComponent(id)}`;
+
+export default function Channels(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { isAdmin } = useSession();
+  const queries = useQueryClient();
+  const channels = useQuery({ queryKey: ["channels"], queryFn: ({ signal }) => api.get<ChannelList>("/channels", undefined, signal) });
+  const [editing, setEditing] = useState<{ channel: Channel | null } | null>(null);
+  const [deliveriesOf, setDeliveriesOf] = useState<Channel | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [tested, setTested] = useState<TestState | null>(null);
+
+  const test = useMutation({
+    mutationFn: (id: string) => api.post<TestOutcome>(`${path(id)}/test`),
+    onMutate: (id) => setTested({ id }),
+    onSuccess: (outcome, id) => setTested({ id, outcome }),
+    onError: (error, id) => setTested({ id, error }),
+    onSettled: (_d, _e, id) => queries.invalidateQueries({ queryKey: ["channels", id, "deliveries"] }),
+  });
+
+  return (
+    <>
+      <PageHeader
+        title={t("channels.title")}
+        subtitle={t("channels.subtitle")}
+        actions={
+          isAdmin && (
+            <Button variant="primary" data-testid="channel-new" onClick={() => setEditing({ channel: null })}>
+              {t("channels.new")}
+            </Button>
+          )
+        }
+      />
+      {secret && <GeneratedSecret secret={secret} onDismiss={() => setSecret(null)} />}
+      <Card>
+        <QueryView query={channels}>
+          {(data) =>
+            data.channels.length === 0 ? (
+              <EmptyState title={t("channels.empty")} />
+            ) : (
+              <ChannelTable
+                channels={data.channels}
+                isAdmin={isAdmin}
+                tested={tested}
+                testing={test.isPending ? test.variables : undefined}
+                onTest={(c) => test.mutate(c.id)}
+                onEdit={(c) => setEditing({ channel: c })}
+                onDeliveries={setDeliveriesOf}
+              />
+            )
+          }
+        </QueryView>
+      </Card>
+      {isAdmin && editing && <ChannelDialog key={editing.channel?.id ?? "new"} channel={editing.channel} onClose={() => setEditing(null)} onSecret={setSecret} />}
+      {deliveriesOf && <DeliveriesDialog channel={deliveriesOf} onClose={() => setDeliveriesOf(null)} />}
+    </>
+  );
+}
+
+/** A webhook secret the dashboard made up: shown once, above the list (not in a modal, so
+ * the page stays usable). */
+function GeneratedSecret({ secret, onDismiss }: { secret: string; onDismiss: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <Card className="mb-5" title={t("channels.generated.title")} actions={<Button variant="ghost" onClick={onDismiss}>{t("common.action.close")}</Button>}>
+      <div role="status" data-testid="channel-generated-secret">
+        <p className="mb-3 text-sm">{t("channels.generated.text")}</p>
+        <CodeBlock code={secret} />
+      </div>
+    </Card>
+  );
+}
+
+interface TableProps {
+  channels: Channel[];
+  isAdmin: boolean;
+  tested: TestState | null;
+  testing?: string;
+  onTest: (c: Channel) => void;
+  onEdit: (c: Channel) => void;
+  onDeliveries: (c: Channel) => void;
+}
+
+function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
+  const { t } = useTranslation();
+  const th = "px-3 py-2 font-medium";
+  return (
+    <div className="-mx-4 overflow-x-auto sm:-mx-5">
+      <table className="w-full min-w-[56rem] text-left text-sm" aria-label={t("channels.tableLabel")} data-testid="channels-table">
+        <thead className="text-xs text-muted">
+          <tr className="border-b border-slate-400/20">
+            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>{t("channels.col.name")}</th>
+            <th scope="col" className={th}>{t("channels.col.kind")}</th>
+            <th scope="col" className={th}>{t("channels.col.target")}</th>
+            <th scope="col" className={th}>{t("channels.col.minSeverity")}</th>
+            <th scope="col" className={th}>{t("channels.col.alertKinds")}</th>
+            <th scope="col" className={th}>{t("channels.col.enabled")}</th>
+            <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>{t("channels.col.actions")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {channels.map((c) => (
+            <ChannelRow key={c.id} channel={c} isAdmin={isAdmin} {...rest} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function ChannelRow({ channel: c, isAdmin, tested, testing, onTest, onEdit, onDeliveries }: Omit<TableProps, "channels"> & { channel: Channel }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const done = () => queries.invalidateQueries({ queryKey: ["channels"] });
+  const toggle = useMutation({ mutationFn: (enabled: boolean) => api.patch<Channel>(path(c.id), { enabled }), onSuccess: done });
+  const remove = useMutation({ mutationFn: () => api.del(path(c.id)), onSuccess: done });
+  const error = toggle.error ?? remove.error;
+  const result = tested?.id === c.id && (tested.outcome || tested.error) ? tested : null;
+  const td = "px-3 py-2.5";
+
+  return (
+    <>
+      <tr className={cx("align-top", !result && "border-b border-slate-400/10 last:border-0")} data-testid={`channel-row-${c.id}`}>
+        <td className={cx(td, "min-w-[8rem] pl-4 font-medium sm:pl-5")}>{c.name}</td>
+        <td className={td}>{t(`channels.kind.${c.kind}`)}</td>
+        <td className={cx(td, "max-w-[18rem] break-words text-muted")}>{channelTarget(c)}</td>
+        <td className={td}>
+          <SeverityBadge severity={c.min_severity} />
+        </td>
+        <td className={td}>{c.alert_kinds.length === 0 ? t("channels.allKinds") : c.alert_kinds.map((k) => t(`channels.alertKind.${k}`, { defaultValue: k })).join(", ")}</td>
+        <td className={td}>
+          {isAdmin ? (
+            <Toggle checked={c.enabled} label={t("channels.toggle", { name: c.name })} busy={toggle.isPending} onChange={(next) => toggle.mutate(next)} testId={`channel-enabled-${c.id}`} />
+          ) : (
+            <span className={c.enabled ? "" : "text-muted"}>{c.enabled ? t("channels.enabled") : t("channels.disabled")}</span>
+          )}
+        </td>
+        <td className={cx(td, "pr-4 text-right sm:pr-5")}>
+          <div className="flex flex-wrap justify-end gap-1">
+            {isAdmin && (
+              <Button busy={testing === c.id} onClick={() => onTest(c)} data-testid={`channel-test-${c.id}`}>
+                {t("channels.sendTest")}
+              </Button>
+            )}
+            <Button variant="ghost" onClick={() => onDeliveries(c)} data-testid={`channel-deliveries-${c.id}`}>
+              {t("channels.deliveries.button")}
+            </Button>
+            {isAdmin && (
+              <>
+                <Button variant="ghost" onClick={() => onEdit(c)} data-testid={`channel-edit-${c.id}`}>
+                  {t("common.action.edit")}
+                </Button>
+                <Button
+                  variant="ghost"
+                  className="text-rose-700 dark:text-rose-300"
+                  busy={remove.isPending}
+                  data-testid={`channel-delete-${c.id}`}
+                  onClick={() => {
+                    if (window.confirm(t("common.confirmDelete", { name: c.name }))) remove.mutate();
+                  }}
+                >
+                  {t("common.action.delete")}
+                </Button>
+              </>
+            )}
+          </div>
+          {error && (
+            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
+              {errorText(error, t)}
+            </p>
+          )}
+        </td>
+      </tr>
+      {result && (
+        <tr className="border-b border-slate-400/10 last:border-0">
+          <td colSpan={7} className="px-4 pb-3 sm:px-5">
+            <TestResult state={result} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+/** What a test send gave: "Delivered", or why not. */
+function TestResult({ state }: { state: TestState }) {
+  const { t } = useTranslation();
+  const delivered = state.outcome?.delivered === true;
+  const reason = state.error ? errorText(state.error, t) : (state.outcome?.error ?? "");
+  return (
+    <p
+      role="status"
+      className={cx(
+        "rounded-xl px-3 py-2 text-sm",
+        delivered ? "bg-emerald-500/10 text-emerald-800 dark:text-emerald-300" : "bg-rose-500/10 text-rose-700 dark:text-rose-300",
+      )}
+    >
+      {delivered ? (
+        <span data-testid="channel-test-result">{t("channels.test.delivered")}</span>
+      ) : (
+        <>
+          <span className="font-medium">{t("channels.test.failed")} </span>
+          <span data-testid="channel-test-result" className="break-all">
+            {reason}
+          </span>
+        </>
+      )}
+    </p>
+  );
+}
+
+const DELIVERY_TONES: Record<string, string> = { delivered: "ok", failed: "critical", pending: "warning", sending: "info" };
+
+function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: string) => string }) {
+  const { i18n } = useTranslation();
+  if (ms === null || ms === undefined) return <span className="text-muted">–</span>;
+  const rel = formatRelative(ms, i18n.language);
+  return (
+    <time dateTime={new Date(ms).toISOString()} title={formatDateTime(ms, i18n.language)}>
+      {prefix ? prefix(rel) : rel}
+    </time>
+  );
+}
+
+function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () => void }) {
+  const { t, i18n } = useTranslation();
+  const deliveries = useQuery({
+    queryKey: ["channels", channel.id, "deliveries"],
+    queryFn: ({ signal }) => api.get<DeliveryList>(`${path(channel.id)}/deliveries`, { limit: 50 }, signal),
+    refetchInterval: 10_000,
+  });
+  const th = "px-2 py-2 font-medium";
+  return (
+    <Dialog open onClose={onClose} title={t("channels.deliveries.title", { name: channel.name })} footer={<Button onClick={onClose}>{t("common.action.close")}</Button>}>
+      <QueryView query={deliveries}>
+        {(data) =>
+          data.deliveries.length === 0 ? (
+            <EmptyState title={t("channels.deliveries.empty")} />
+          ) : (
+            <div className="-mx-2 overflow-x-auto">
+              <table className="w-full min-w-[34rem] text-left text-sm" aria-label={t("channels.deliveries.tableLabel")} data-testid="channel-deliveries">
+                <thead className="text-xs text-muted">
+                  <tr className="border-b border-slate-400/20">
+                    <th scope="col" className={th}>{t("channels.deliveries.col.message")}</th>
+                    <th scope="col" className={th}>{t("channels.deliveries.col.status")}</th>
+                    <th scope="col" className={cx(th, "text-right")}>{t("channels.deliveries.col.attempts")}</th>
+                    <th scope="col" className={th}>{t("channels.deliveries.col.lastError")}</th>
+                    <th scope="col" className={th}>{t("channels.deliveries.col.created")}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.deliveries.map((d: Delivery) => (
+                    <tr key={d.id} className="border-b border-slate-400/10 align-top last:border-0">
+                      <td className="min-w-[9rem] px-2 py-2">
+                        <div className="text-xs text-muted">{t(`channels.deliveries.event.${d.notification.event}`, { defaultValue: d.notification.event })}</div>
+                        <div className="break-words">{d.notification.title}</div>
+                      </td>
+                      <td className="px-2 py-2">
+                        <Badge tone={DELIVERY_TONES[d.status] ?? "offline"}>{t(`channels.deliveries.status.${d.status}`, { defaultValue: d.status })}</Badge>
+                      </td>
+                      <td className="px-2 py-2 text-right tabular-nums">{formatNumber(d.attempts, i18n.language)}</td>
+                      <td className="max-w-[14rem] px-2 py-2 break-words text-rose-700 dark:text-rose-300">{d.last_error ?? <span className="text-muted">–</span>}</td>
+                      <td className="px-2 py-2 whitespace-nowrap">
+                        <When ms={d.created_ms} />
+                        {d.delivered_ms ? (
+                          <div className="text-xs text-muted">
+                            <When ms={d.delivered_ms} prefix={(when) => t("channels.deliveries.deliveredAt", { when })} />
+                          </div>
+                        ) : (
+                          d.next_attempt_ms &&
+                          d.status !== "failed" && (
+                            <div className="text-xs text-muted">
+                              <When ms={d.next_attempt_ms} prefix={(when) => t("channels.deliveries.next", { when })} />
+                            </div>
+                          )
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </Dialog>
+  );
+}
+
+type SaveArgs = { create: CreateChannelBody; generated: string | null } | { update: UpdateChannelBody };
+
+/** The fields a server error can name, shown next to their input. */
+const SHOWN_FIELDS = new Set(["name", "min_severity", "alert_kinds", "url", "secret", "host", "port", "tls", "username", "password", "from", "to", "accept_invalid_certs"]);
+
+function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null; onClose: () => void; onSecret: (s: string) => void }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const editing = channel !== null;
+  const [form, setForm] = useState<ChannelForm>(() => (channel ? channelToForm(channel) : newChannelForm()));
+  const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
+  const formId = "channel-form";
+
+  const save = useMutation({
+    mutationFn: (args: SaveArgs) => ("create" in args ? api.post<Channel>("/channels", args.create) : api.patch<Channel>(path(channel?.id ?? ""), args.update)),
+    onSuccess: async (_c, args) => {
+      await queries.invalidateQueries({ queryKey: ["channels"] });
+      onClose();
+      if ("create" in args && args.generated) onSecret(args.generated);
+    },
+  });
+
+  const serverField = save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : channelFieldOf(save.error.field)) : null;
+  const placed = !!serverField && SHOWN_FIELDS.has(serverField);
+  const errors: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(localErrors)) errors[channelFieldOf(k) ?? k] = t(v);
+  if (save.error && placed) errors[serverField] = errorText(save.error, t);
+  const generalError = save.error && !placed ? errorText(save.error, t) : null;
+
+  const set = <K extends keyof ChannelForm>(key: K, value: ChannelForm[K]) => setForm((f) => ({ ...f, [key]: value }));
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.reset();
+    if (editing) {
+      const { body, errors: found } = buildChannelBody(form, true);
+      setLocalErrors(found);
+      if (Object.keys(found).length === 0) save.mutate({ update: body });
+      return;
+    }
+    const generated = form.kind === "webhook" && form.secret === "" ? randomSecret() : null;
+    const { body, errors: found } = buildChannelBody(generated ? { ...form, secret: generated } : form, false);
+    setLocalErrors(found);
+    if (Object.keys(found).length === 0) save.mutate({ create: body, generated });
+  };
+
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={channel ? t("channels.editTitle", { name: channel.name }) : t("channels.newTitle")}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button type="submit" form={formId} variant="primary" busy={save.isPending} data-testid="channel-save">
+            {t("common.action.save")}
+          </Button>
+        </>
+      }
+    >
+      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="channel-form">
+        <div className="grid gap-4 sm:grid-cols-2">
+          <Field label={t("channels.field.name")} error={errors.name}>
+            {(id, d) => <Input id={id} aria-describedby={d} value={form.name} onChange={(e) => set("name", e.target.value)} maxLength={100} autoFocus data-testid="channel-name" />}
+          </Field>
+          <Field label={t("channels.field.kind")} hint={editing ? t("channels.hint.kindLocked") : undefined}>
+            {(id, d) => (
+              <Select
+                id={id}
+                aria-describedby={d}
+                value={form.kind}
+                disabled={editing}
+                onChange={(e) => set("kind", CHANNEL_KINDS.find((k) => k === e.target.value) ?? "webhook")}
+                data-testid="channel-kind"
+              >
+                {CHANNEL_KINDS.map((k) => (
+                  <option key={k} value={k}>
+                    {t(`channels.kind.${k}`)}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+        </div>
+        <ConfigFields form={form} set={set} errors={errors} channel={channel} />
+        <Field label={t("channels.field.minSeverity")} error={errors.min_severity}>
+          {(id, d) => (
+            <Select id={id} aria-describedby={d} value={form.minSeverity} onChange={(e) => set("minSeverity", SEVERITIES.find((s) => s === e.target.value) ?? "info")} data-testid="channel-min-severity">
+              {SEVERITIES.map((s) => (
+                <option key={s} value={s}>
+                  {t(`common.severity.${s}`)}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        <fieldset className="flex flex-col gap-1">
+          <legend className="text-sm font-medium">{t("channels.field.alertKinds")}</legend>
+          <div className="flex flex-wrap gap-x-4 gap-y-1">
+            {ALERT_KINDS.map((k) => (
+              <label key={k} className="inline-flex items-center gap-2 text-sm">
+                <input
+                  type="checkbox"
+                  className="h-4 w-4 accent-sky-600"
+                  checked={form.alertKinds.includes(k)}
+                  onChange={(e) => set("alertKinds", e.target.checked ? [...form.alertKinds, k] : form.alertKinds.filter((x) => x !== k))}
+                  data-testid={`channel-alert-kind-${k}`}
+                />
+                {t(`channels.alertKind.${k}`)}
+              </label>
+            ))}
+          </div>
+          <FieldNote error={errors.alert_kinds} hint={t("channels.hint.alertKinds")} />
+        </fieldset>
+        {generalError && (
+          <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
+            {generalError}
+          </p>
+        )}
+      </form>
+    </Dialog>
+  );
+}
+
+function FieldNote({ error, hint }: { error?: string; hint?: ReactNode }) {
+  if (error)
+    return (
+      <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
+        {error}
+      </p>
+    );
+  return hint ? <p className="text-xs text-muted">{hint}</p> : null;
+}
+
+type SetField = <K extends keyof ChannelForm>(key: K, value: ChannelForm[K]) => void;
+
+/** The `config` fields of the chosen kind. */
+function ConfigFields({ form, set, errors, channel }: { form: ChannelForm; set: SetField; errors: Record<string, string | undefined>; channel: Channel | null }) {
+  const { t } = useTranslation();
+  const urlHint = (fallback: string) => (isMasked(form.url) ? t("channels.hint.urlKept") : fallback);
+  switch (form.kind) {
+    case "webhook":
+      return (
+        <>
+          <Field label={t("channels.field.url")} hint={urlHint(t("channels.hint.url"))} error={errors.url}>
+            {(id, d) => <Input id={id} aria-describedby={d} type="url" inputMode="url" value={form.url} onChange={(e) => set("url", e.target.value)} placeholder="https://" spellCheck={false} autoComplete="off" data-testid="channel-url" />}
+          </Field>
+          <Field label={t("channels.field.secret")} hint={hasStoredSecret(channel, "secret") ? t("channels.hint.secretKeep") : t("channels.hint.secretNew")} error={errors.secret}>
+            {(id, d) => <Input id={id} aria-describedby={d} type="password" value={form.secret} onChange={(e) => set("secret", e.target.value)} autoComplete="new-password" spellCheck={false} data-testid="channel-secret" />}
+          </Field>
+        </>
+      );
+    case "slack":
+    case "discord":
+    case "teams":
+      return (
+        <Field label={t("channels.field.webhookUrl")} hint={urlHint(t(`channels.hint.${form.kind}`))} error={errors.url}>
+          {(id, d) => <Input id={id} aria-describedby={d} type="url" inputMode="url" value={form.url} onChange={(e) => set("url", e.target.value)} placeholder="https://" spellCheck={false} autoComplete="off" data-testid="channel-url" />}
+        </Field>
+      );
+    case "email":
+      return (
+        <>
+          <div className="grid gap-4 sm:grid-cols-[1fr_7rem]">
+            <Field label={t("channels.field.host")} error={errors.host}>
+              {(id, d) => <Input id={id} aria-describedby={d} value={form.host} onChange={(e) => set("host", e.target.value)} placeholder="smtp.example.org" spellCheck={false} autoComplete="off" data-testid="channel-host" />}
+            </Field>
+            <Field label={t("channels.field.port")} hint={t("channels.hint.port", { port: DEFAULT_PORTS[form.security] })} error={errors.port}>
+              {(id, d) => <Input id={id} aria-describedby={d} inputMode="numeric" value={form.port} onChange={(e) => set("port", e.target.value)} placeholder={String(DEFAULT_PORTS[form.security])} data-testid="channel-port" />}
+            </Field>
+          </div>
+          <Field label={t("channels.field.security")} error={errors.tls}>
+            {(id, d) => (
+              <Select id={id} aria-describedby={d} value={form.security} onChange={(e) => set("security", SMTP_SECURITY.find((s) => s === e.target.value) ?? "starttls")} data-testid="channel-security">
+                {SMTP_SECURITY.map((s) => (
+                  <option key={s} value={s}>
+                    {t(`channels.security.${s}`)}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <div className="grid gap-4 sm:grid-cols-2">
+            <Field label={t("channels.field.username")} error={errors.username}>
+              {(id, d) => <Input id={id} aria-describedby={d} value={form.username} onChange={(e) => set("username", e.target.value)} autoComplete="off" spellCheck={false} data-testid="channel-username" />}
+            </Field>
+            <Field label={t("channels.field.password")} hint={hasStoredSecret(channel, "password") ? t("channels.hint.passwordKeep") : undefined} error={errors.password}>
+              {(id, d) => <Input id={id} aria-describedby={d} type="password" value={form.password} onChange={(e) => set("password", e.target.value)} autoComplete="new-password" data-testid="channel-password" />}
+            </Field>
+          </div>
+          <Field label={t("channels.field.from")} error={errors.from}>
+            {(id, d) => <Input id={id} aria-describedby={d} type="email" value={form.from} onChange={(e) => set("from", e.target.value)} placeholder="optralis@example.org" autoComplete="off" data-testid="channel-from" />}
+          </Field>
+          <Field label={t("channels.field.to")} hint={t("channels.hint.to")} error={errors.to}>
+            {(id, d) => <Input id={id} aria-describedby={d} value={form.to} onChange={(e) => set("to", e.target.value)} placeholder="ops@example.org, oncall@example.org" autoComplete="off" data-testid="channel-to" />}
+          </Field>
+          <div className="flex flex-col gap-1">
+            <label className="inline-flex items-center gap-2 text-sm font-medium">
+              <input type="checkbox" className="h-4 w-4 accent-sky-600" checked={form.acceptInvalidCerts} onChange={(e) => set("acceptInvalidCerts", e.target.checked)} data-testid="channel-accept-invalid-certs" />
+              {t("channels.field.acceptInvalidCerts")}
+            </label>
+            <FieldNote error={errors.accept_invalid_certs} hint={t("channels.hint.acceptInvalidCerts")} />
+          </div>
+        </>
+      );
+  }
+}

@@ -1,0 +1,184 @@
+// Enrollment keys: create one (its secret shown once, with the commands that use it), revoke.
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/client";
+import type { CreatedEnrollKey, EnrollKey, EnrollKeyList } from "../api/types";
+import { useSession } from "../auth/session";
+import { Badge, Button, Card, CodeBlock, EmptyState, PageHeader, QueryView, errorText } from "../components/ui";
+import { installCommands } from "../lib/enroll";
+import { formatDateTime, formatRelative } from "../lib/format";
+
+export default function Enroll(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { isAdmin } = useSession();
+  const [created, setCreated] = useState<CreatedEnrollKey | null>(null);
+  if (!isAdmin) {
+    return (
+      <>
+        <PageHeader title={t("enroll.title")} />
+        <Card>
+          <EmptyState title={t("enroll.adminOnly")} />
+        </Card>
+      </>
+    );
+  }
+  return (
+    <div className="flex flex-col gap-5">
+      <PageHeader title={t("enroll.title")} subtitle={t("enroll.subtitle")} />
+      {created && <NewSecret created={created} onDone={() => setCreated(null)} />}
+      <KeysCard onCreated={setCreated} hasSecret={created !== null} />
+    </div>
+  );
+}
+
+function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) => void; hasSecret: boolean }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const keys = useQuery({ queryKey: ["enroll-keys"], queryFn: () => api.get<EnrollKeyList>("/enroll-keys") });
+  const create = useMutation({
+    mutationFn: () => api.post<CreatedEnrollKey>("/enroll-keys"),
+    onSuccess: (c) => {
+      onCreated(c);
+      void queries.invalidateQueries({ queryKey: ["enroll-keys"] });
+      window.scrollTo?.({ top: 0, behavior: "smooth" });
+    },
+  });
+  return (
+    <Card
+      title={t("enroll.keys")}
+      actions={
+        <Button variant="primary" busy={create.isPending} onClick={() => create.mutate()} data-testid="enroll-key-create">
+          {t("enroll.create")}
+        </Button>
+      }
+    >
+      {create.error && (
+        <p role="alert" className="mb-3 text-sm text-rose-600 dark:text-rose-400">
+          {errorText(create.error, t)}
+        </p>
+      )}
+      {!hasSecret && <p className="mb-3 text-sm text-muted">{t("enroll.secret.hint")}</p>}
+      <QueryView query={keys}>
+        {(data) =>
+          data.keys.length === 0 ? (
+            <EmptyState title={t("enroll.empty")} />
+          ) : (
+            <div className="relative overflow-x-auto">
+              <table className="w-full text-left text-sm" data-testid="enroll-key-list">
+                <thead className="text-xs text-muted uppercase">
+                  <tr>
+                    <th scope="col" className="px-2 py-2">
+                      {t("enroll.col.id")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("enroll.col.created")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("enroll.col.state")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      <span className="sr-only">{t("enroll.col.actions")}</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...data.keys]
+                    .sort((a, b) => Number(Boolean(a.revoked_ms)) - Number(Boolean(b.revoked_ms)) || b.created_ms - a.created_ms)
+                    .map((k) => (
+                      <KeyRow key={k.id} enrollKey={k} />
+                    ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </Card>
+  );
+}
+
+function KeyRow({ enrollKey }: { enrollKey: EnrollKey }) {
+  const { t, i18n } = useTranslation();
+  const queries = useQueryClient();
+  const revoke = useMutation({
+    mutationFn: () => api.del(`/enroll-keys/${encodeURIComponent(enrollKey.id)}`),
+    onSuccess: () => void queries.invalidateQueries({ queryKey: ["enroll-keys"] }),
+  });
+  const revoked = enrollKey.revoked_ms !== null && enrollKey.revoked_ms !== undefined;
+  return (
+    <tr className="border-t border-slate-400/20" data-testid="enroll-key-row">
+      <td className="px-2 py-2">
+        <code className="font-mono text-xs break-all">{enrollKey.id}</code>
+      </td>
+      <td className="px-2 py-2 whitespace-nowrap" title={formatDateTime(enrollKey.created_ms, i18n.language)}>
+        {formatRelative(enrollKey.created_ms, i18n.language)}
+      </td>
+      <td className="px-2 py-2">
+        {revoked ? (
+          <Badge tone="offline">
+            <span title={formatDateTime(enrollKey.revoked_ms, i18n.language)}>{t("enroll.revoked", { when: formatRelative(enrollKey.revoked_ms, i18n.language) })}</span>
+          </Badge>
+        ) : (
+          <Badge tone="ok">{t("enroll.active")}</Badge>
+        )}
+      </td>
+      <td className="px-2 py-1 text-right">
+        {!revoked && (
+          <Button
+            variant="ghost"
+            className="text-rose-700 dark:text-rose-300"
+            busy={revoke.isPending}
+            data-testid="enroll-key-revoke"
+            onClick={() => {
+              if (window.confirm(t("enroll.confirmRevoke", { id: enrollKey.id }))) revoke.mutate();
+            }}
+          >
+            {t("enroll.revoke")}
+            <span className="sr-only"> {enrollKey.id}</span>
+          </Button>
+        )}
+        {revoke.error && (
+          <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
+            {errorText(revoke.error, t)}
+          </p>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+function NewSecret({ created, onDone }: { created: CreatedEnrollKey; onDone: () => void }) {
+  const { t } = useTranslation();
+  const commands = installCommands(window.location.origin, created.secret);
+  return (
+    <Card title={t("enroll.secret.title")} className="ring-2 ring-amber-500/50" actions={<Button onClick={onDone}>{t("enroll.secret.done")}</Button>}>
+      <div className="flex flex-col gap-4" data-testid="enroll-secret">
+        <p role="alert" className="rounded-xl bg-amber-400/20 px-3 py-2 text-sm font-medium text-amber-900 dark:text-amber-200">
+          {t("enroll.secret.warning")}
+        </p>
+        <div>
+          <h3 className="mb-1 text-sm font-medium">{t("enroll.secret.label")}</h3>
+          <div data-testid="enroll-secret-value">
+            <CodeBlock code={created.secret} label={t("enroll.commands.copySecret")} />
+          </div>
+        </div>
+        <h3 className="text-base font-semibold">{t("enroll.commands.title")}</h3>
+        <Command title={t("enroll.commands.linux")} note={t("enroll.commands.linuxNote")} code={commands.linux} copy={t("enroll.commands.copyLinux")} testid="enroll-cmd-linux" />
+        <Command title={t("enroll.commands.service")} note={t("enroll.commands.serviceNote")} code={commands.linuxService} copy={t("enroll.commands.copyService")} testid="enroll-cmd-service" />
+        <Command title={t("enroll.commands.windows")} code={commands.windows} copy={t("enroll.commands.copyWindows")} testid="enroll-cmd-windows" />
+        <p className="text-xs text-muted">{t("enroll.commands.binary")}</p>
+      </div>
+    </Card>
+  );
+}
+
+function Command({ title, note, code, copy, testid }: { title: string; note?: string; code: string; copy: string; testid: string }) {
+  return (
+    <div data-testid={testid}>
+      <h4 className="mb-1 text-sm font-medium">{title}</h4>
+      <CodeBlock code={code} label={copy} />
+      {note && <p className="mt-1 text-xs text-muted">{note}</p>}
+    </div>
+  );
+}

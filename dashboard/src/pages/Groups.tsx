@@ -1,0 +1,431 @@
+// Groups (name, colour, description, members) and the labels in use across the fleet.
+import { useId, useMemo, useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/client";
+import type { Group, GroupList, Machine, MachineList } from "../api/types";
+import { useSession } from "../auth/session";
+import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, cx, errorText, inputClass } from "../components/ui";
+import { formatNumber } from "../lib/format";
+import { PRESET_COLORS, filterMachines, groupBody, isHexColor, machineName, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
+import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
+import { Link } from "../lib/router";
+
+function useGroups() {
+  return useQuery({ queryKey: ["groups"], queryFn: () => api.get<GroupList>("/groups") });
+}
+
+/** Every machine of the organisation (the API's maximum page). */
+function useAllMachines() {
+  return useQuery({ queryKey: ["machines", { limit: 1000 }], queryFn: () => api.get<MachineList>("/machines", { limit: 1000 }) });
+}
+
+type Editing = { mode: "create" } | { mode: "edit"; group: Group } | null;
+
+export default function Groups(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { isAdmin } = useSession();
+  const [editing, setEditing] = useState<Editing>(null);
+  const [members, setMembers] = useState<Group | null>(null);
+  return (
+    <div className="flex flex-col gap-5">
+      <PageHeader
+        title={t("groups.title")}
+        subtitle={t("groups.subtitle")}
+        actions={
+          isAdmin && (
+            <Button variant="primary" data-testid="group-new" onClick={() => setEditing({ mode: "create" })}>
+              {t("groups.new")}
+            </Button>
+          )
+        }
+      />
+      <GroupsCard onEdit={(group) => setEditing({ mode: "edit", group })} onMembers={setMembers} />
+      <LabelsCard />
+      {isAdmin && editing && <GroupDialog key={editing.mode === "edit" ? editing.group.id : "new"} editing={editing} onClose={() => setEditing(null)} />}
+      {isAdmin && members && <MembersDialog key={members.id} group={members} onClose={() => setMembers(null)} />}
+    </div>
+  );
+}
+
+function GroupsCard({ onEdit, onMembers }: { onEdit: (g: Group) => void; onMembers: (g: Group) => void }) {
+  const { t } = useTranslation();
+  const { isAdmin } = useSession();
+  const query = useGroups();
+  return (
+    <Card title={t("groups.list")}>
+      <QueryView query={query}>
+        {(data) =>
+          data.groups.length === 0 ? (
+            <EmptyState title={isAdmin ? t("groups.emptyAdmin") : t("groups.empty")} />
+          ) : (
+            <div className="relative overflow-x-auto">
+              <table className="w-full text-left text-sm" data-testid="group-list">
+                <thead className="text-xs text-muted uppercase">
+                  <tr>
+                    <th scope="col" className="w-10 px-2 py-2">
+                      <span className="sr-only">{t("groups.col.color")}</span>
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("groups.col.name")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("groups.col.description")}
+                    </th>
+                    <th scope="col" className="px-2 py-2 text-right">
+                      {t("groups.col.machines")}
+                    </th>
+                    {isAdmin && (
+                      <th scope="col" className="px-2 py-2">
+                        <span className="sr-only">{t("groups.col.actions")}</span>
+                      </th>
+                    )}
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...data.groups]
+                    .sort((a, b) => a.name.localeCompare(b.name))
+                    .map((g) => (
+                      <GroupRow key={g.id} group={g} onEdit={onEdit} onMembers={onMembers} />
+                    ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </Card>
+  );
+}
+
+function Swatch({ color, className }: { color: string; className?: string }) {
+  const { t } = useTranslation();
+  return (
+    <span
+      role="img"
+      aria-label={t("groups.swatch", { color })}
+      className={cx("inline-block h-4 w-4 shrink-0 rounded-full ring-1 ring-slate-900/15 dark:ring-white/20", className)}
+      style={{ backgroundColor: isHexColor(color) ? color : undefined }}
+    />
+  );
+}
+
+function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Group) => void; onMembers: (g: Group) => void }) {
+  const { t, i18n } = useTranslation();
+  const { isAdmin } = useSession();
+  const queries = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => api.del(`/groups/${encodeURIComponent(group.id)}`),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ["groups"] });
+      void queries.invalidateQueries({ queryKey: ["machines"] });
+    },
+  });
+  return (
+    <tr className="border-t border-slate-400/20 align-top" data-testid="group-row">
+      <td className="px-2 py-2.5">
+        <Swatch color={group.color} />
+      </td>
+      <td className="px-2 py-2 font-medium">{group.name}</td>
+      <td className="max-w-md px-2 py-2 text-muted">{group.description || "–"}</td>
+      <td className="px-2 py-2 text-right tabular-nums">{formatNumber(group.machine_count, i18n.language)}</td>
+      {isAdmin && (
+        <td className="px-2 py-1">
+          <div className="flex justify-end gap-1 whitespace-nowrap">
+            <Button variant="ghost" onClick={() => onMembers(group)} data-testid="group-members">
+              {t("groups.members")}
+              <span className="sr-only"> {group.name}</span>
+            </Button>
+            <Button variant="ghost" onClick={() => onEdit(group)} data-testid="group-edit">
+              {t("common.action.edit")}
+              <span className="sr-only"> {group.name}</span>
+            </Button>
+            <Button
+              variant="ghost"
+              className="text-rose-700 dark:text-rose-300"
+              busy={remove.isPending}
+              data-testid="group-delete"
+              onClick={() => {
+                if (window.confirm(t("common.confirmDelete", { name: group.name }))) remove.mutate();
+              }}
+            >
+              {t("common.action.delete")}
+              <span className="sr-only"> {group.name}</span>
+            </Button>
+          </div>
+          {remove.error && (
+            <p role="alert" className="mt-1 text-right text-xs text-rose-600 dark:text-rose-400">
+              {errorText(remove.error, t)}
+            </p>
+          )}
+        </td>
+      )}
+    </tr>
+  );
+}
+
+function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onClose: () => void }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const formId = useId();
+  const initial: GroupForm =
+    editing.mode === "edit"
+      ? { name: editing.group.name, color: editing.group.color, description: editing.group.description }
+      : { name: "", color: PRESET_COLORS[0], description: "" };
+  const [form, setForm] = useState<GroupForm>(initial);
+  const [invalid, setInvalid] = useState<GroupFormError | null>(null);
+  const save = useMutation({
+    mutationFn: (body: GroupForm) =>
+      editing.mode === "edit" ? api.patch<Group>(`/groups/${encodeURIComponent(editing.group.id)}`, body) : api.post<Group>("/groups", body),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ["groups"] });
+      onClose();
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const checked = groupBody(form);
+    if (!checked.ok) {
+      setInvalid(checked.field);
+      return;
+    }
+    setInvalid(null);
+    save.mutate(checked.body);
+  };
+  const set = (patch: Partial<GroupForm>) => setForm((f) => ({ ...f, ...patch }));
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={editing.mode === "edit" ? t("groups.editTitle", { name: editing.group.name }) : t("groups.newTitle")}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button type="submit" form={formId} variant="primary" busy={save.isPending} data-testid="group-save">
+            {editing.mode === "edit" ? t("common.action.save") : t("common.action.create")}
+          </Button>
+        </>
+      }
+    >
+      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="group-form">
+        <Field label={t("groups.field.name")} error={invalid === "name" ? t("groups.error.name") : undefined}>
+          {(id, describedBy) => (
+            <Input id={id} aria-describedby={describedBy} value={form.name} onChange={(e) => set({ name: e.target.value })} required autoFocus maxLength={100} data-testid="group-name" />
+          )}
+        </Field>
+        <Field label={t("groups.field.color")} hint={t("groups.hint.color")} error={invalid === "color" ? t("groups.error.color") : undefined}>
+          {(id, describedBy) => <ColorPicker id={id} describedBy={describedBy} value={form.color} onChange={(color) => set({ color })} />}
+        </Field>
+        <Field label={t("groups.field.description")} hint={t("groups.hint.description")} error={invalid === "description" ? t("groups.error.description") : undefined}>
+          {(id, describedBy) => (
+            <textarea
+              id={id}
+              aria-describedby={describedBy}
+              value={form.description}
+              onChange={(e) => set({ description: e.target.value })}
+              rows={3}
+              className={inputClass}
+              data-testid="group-description"
+            />
+          )}
+        </Field>
+        {save.error && (
+          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(save.error, t)}
+          </p>
+        )}
+      </form>
+    </Dialog>
+  );
+}
+
+function ColorPicker({ id, describedBy, value, onChange }: { id: string; describedBy?: string; value: string; onChange: (c: string) => void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="flex flex-wrap items-center gap-2">
+      <input
+        id={id}
+        type="color"
+        aria-describedby={describedBy}
+        value={isHexColor(value) ? value.toLowerCase() : "#000000"}
+        onChange={(e) => onChange(e.target.value)}
+        className="h-9 w-12 cursor-pointer rounded-lg border border-slate-300/70 bg-transparent p-0.5 focus-ring dark:border-white/15"
+        data-testid="group-color"
+      />
+      <code className="w-20 text-xs text-muted">{value}</code>
+      <div className="flex flex-wrap gap-1.5">
+        {PRESET_COLORS.map((c) => (
+          <button
+            key={c}
+            type="button"
+            onClick={() => onChange(c)}
+            aria-label={t("groups.preset", { color: c })}
+            aria-pressed={value.toLowerCase() === c}
+            className={cx(
+              "h-7 w-7 rounded-full ring-1 ring-slate-900/15 transition focus-ring dark:ring-white/20",
+              value.toLowerCase() === c && "ring-2 ring-slate-900 ring-offset-2 ring-offset-white dark:ring-white dark:ring-offset-slate-900",
+            )}
+            style={{ backgroundColor: c }}
+          />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }) {
+  const { t, i18n } = useTranslation();
+  const queries = useQueryClient();
+  const machines = useAllMachines();
+  const [search, setSearch] = useState("");
+  // null until the user changes something: then the initial membership comes from the data.
+  const [picked, setPicked] = useState<Set<string> | null>(null);
+  const before = useMemo(() => new Set((machines.data?.machines ?? []).filter((m) => m.groups?.includes(group.id)).map((m) => m.id)), [machines.data, group.id]);
+  const selected = picked ?? before;
+  const diff = memberDiff(before, selected);
+  const changed = diff.add.length + diff.remove.length > 0;
+  const save = useMutation({
+    mutationFn: () => api.post<Group>(`/groups/${encodeURIComponent(group.id)}/machines`, diff),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ["groups"] });
+      void queries.invalidateQueries({ queryKey: ["machines"] });
+      void queries.invalidateQueries({ queryKey: ["machine"] });
+      onClose();
+    },
+  });
+  const toggle = (id: string, on: boolean) => {
+    const next = new Set(selected);
+    if (on) next.add(id);
+    else next.delete(id);
+    setPicked(next);
+  };
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={t("groups.membersTitle", { name: group.name })}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button variant="primary" disabled={!changed} busy={save.isPending} onClick={() => save.mutate()} data-testid="group-members-save">
+            {t("common.action.save")}
+          </Button>
+        </>
+      }
+    >
+      <QueryView query={machines}>
+        {(data) =>
+          data.machines.length === 0 ? (
+            <EmptyState title={t("groups.membersEmpty")} />
+          ) : (
+            <div className="flex flex-col gap-3" data-testid="group-members-dialog">
+              <Field label={t("groups.membersSearch")}>
+                {(id) => <Input id={id} type="search" value={search} onChange={(e) => setSearch(e.target.value)} autoFocus data-testid="group-members-search" />}
+              </Field>
+              <p className="text-xs text-muted" aria-live="polite">
+                {t("groups.membersSelected", { count: formatNumber(selected.size, i18n.language), total: formatNumber(data.machines.length, i18n.language) })}
+                {changed && <> · {t("groups.membersChanges", { add: diff.add.length, remove: diff.remove.length })}</>}
+              </p>
+              <MachineChecklist machines={filterMachines(data.machines, search)} selected={selected} onToggle={toggle} />
+              {save.error && (
+                <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+                  {errorText(save.error, t)}
+                </p>
+              )}
+            </div>
+          )
+        }
+      </QueryView>
+    </Dialog>
+  );
+}
+
+function MachineChecklist({ machines, selected, onToggle }: { machines: Machine[]; selected: Set<string>; onToggle: (id: string, on: boolean) => void }) {
+  const { t } = useTranslation();
+  if (machines.length === 0) return <p className="py-4 text-center text-sm text-muted">{t("groups.membersNone")}</p>;
+  return (
+    <ul className="flex max-h-80 flex-col divide-y divide-slate-400/20 overflow-y-auto rounded-xl border border-slate-400/20">
+      {machines.map((m) => {
+        const name = machineName(m);
+        return (
+          <li key={m.id}>
+            <label className="flex cursor-pointer items-center gap-3 px-3 py-2 hover:bg-slate-900/5 dark:hover:bg-white/5">
+              <input type="checkbox" className="h-4 w-4 accent-sky-600" checked={selected.has(m.id)} onChange={(e) => onToggle(m.id, e.target.checked)} data-testid="group-member-checkbox" />
+              <span className="min-w-0 flex-1">
+                <span className="block truncate text-sm font-medium">{name}</span>
+                {name !== m.hostname && <span className="block truncate text-xs text-muted">{m.hostname}</span>}
+              </span>
+              {m.ip && <span className="hidden text-xs text-muted sm:inline">{m.ip}</span>}
+            </label>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function LabelsCard() {
+  const { t, i18n } = useTranslation();
+  const machines = useAllMachines();
+  return (
+    <Card title={t("groups.labels.title")}>
+      <p className="mb-3 text-sm text-muted">{t("groups.labels.intro")}</p>
+      <QueryView query={machines}>
+        {(data) => {
+          const uses = collectLabels(data.machines);
+          if (uses.length === 0) return <EmptyState title={t("groups.labels.empty")} />;
+          return (
+            <ul className="flex flex-wrap gap-2" data-testid="label-list">
+              {uses.map((u) => (
+                <li key={`${u.key}=${u.value}`}>
+                  <Link
+                    to={fleetLinkFor(u.key, u.value)}
+                    className="glass-strong inline-flex items-center gap-2 rounded-xl px-3 py-1.5 text-sm transition hover:bg-white/80 focus-ring dark:hover:bg-white/15"
+                    data-testid="label-link"
+                  >
+                    <code className="font-mono text-xs">{labelSelector(u.key, u.value)}</code>
+                    <span className="text-xs text-muted tabular-nums">{t("groups.labels.machines", { count: formatNumber(u.count, i18n.language) })}</span>
+                    {u.fromAgent > 0 && <Badge tone="info">{t("groups.labels.fromAgent")}</Badge>}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          );
+        }}
+      </QueryView>
+      <SelectorHelp />
+    </Card>
+  );
+}
+
+const SELECTOR_FORMS: [string, string][] = [
+  ["env=prod", "helpEq"],
+  ["role!=db", "helpNe"],
+  ["tier in (web,api)", "helpIn"],
+  ["tier notin (web,api)", "helpNotIn"],
+  ["backup", "helpHas"],
+  ["!deprecated", "helpHasNot"],
+];
+
+function SelectorHelp() {
+  const { t } = useTranslation();
+  return (
+    <details open className="mt-4 rounded-xl border border-slate-400/20 px-3 py-2 text-sm" data-testid="selector-help">
+      <summary className="cursor-pointer font-medium focus-ring">{t("groups.labels.helpTitle")}</summary>
+      <p className="mt-2 text-muted">{t("groups.labels.help")}</p>
+      <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1">
+        {SELECTOR_FORMS.map(([form, key]) => (
+          <div key={form} className="contents">
+            <dt>
+              <code className="font-mono text-xs">{form}</code>
+            </dt>
+            <dd className="text-muted">{t(`groups.labels.${key}`)}</dd>
+          </div>
+        ))}
+      </dl>
+      <p className="mt-2">
+        {t("groups.labels.example")} <code className="font-mono text-xs break-all">env=prod,role!=db,tier in (web,api),!deprecated</code>
+      </p>
+    </details>
+  );
+}

@@ -1,0 +1,299 @@
+// Organisations, for platform admins: create, rename, require MFA, delete, switch to.
+import { useId, useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api, currentOrg, setCurrentOrg } from "../api/client";
+import type { CreateOrg, Org, OrgList, UpdateOrg } from "../api/types";
+import { useSession } from "../auth/session";
+import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, errorText } from "../components/ui";
+import { formatDateTime, formatRelative } from "../lib/format";
+import { deleteConfirmed } from "../lib/orgSettings";
+
+function useCurrentOrgId(): string | null {
+  const session = useSession();
+  return session.org?.id ?? currentOrg();
+}
+
+export default function Orgs(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { me } = useSession();
+  const [renaming, setRenaming] = useState<Org | null>(null);
+  const [deleting, setDeleting] = useState<Org | null>(null);
+  if (!me.platform_admin) {
+    return (
+      <>
+        <PageHeader title={t("orgs.title")} />
+        <Card>
+          <EmptyState title={t("orgs.platformOnly")} />
+        </Card>
+      </>
+    );
+  }
+  return (
+    <div className="flex flex-col gap-5">
+      <PageHeader title={t("orgs.title")} subtitle={t("orgs.subtitle")} />
+      <div className="grid gap-5 lg:grid-cols-[1fr_20rem]">
+        <OrgsCard onRename={setRenaming} onDelete={setDeleting} />
+        <CreateCard />
+      </div>
+      {renaming && <RenameDialog key={renaming.id} org={renaming} onClose={() => setRenaming(null)} />}
+      {deleting && <DeleteDialog key={deleting.id} org={deleting} onClose={() => setDeleting(null)} />}
+    </div>
+  );
+}
+
+function OrgsCard({ onRename, onDelete }: { onRename: (o: Org) => void; onDelete: (o: Org) => void }) {
+  const { t } = useTranslation();
+  const list = useQuery({ queryKey: ["orgs"], queryFn: () => api.get<OrgList>("/orgs") });
+  return (
+    <Card className="min-w-0">
+      <QueryView query={list}>
+        {(data) =>
+          data.orgs.length === 0 ? (
+            <EmptyState title={t("orgs.empty")} />
+          ) : (
+            <div className="relative overflow-x-auto">
+              <table className="w-full text-left text-sm" data-testid="org-list">
+                <thead className="text-xs text-muted uppercase">
+                  <tr>
+                    <th scope="col" className="px-2 py-2">
+                      {t("orgs.col.name")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("orgs.col.created")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("orgs.col.requireMfa")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      <span className="sr-only">{t("orgs.col.actions")}</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...data.orgs]
+                    .sort((a, b) => a.name.localeCompare(b.name))
+                    .map((o) => (
+                      <OrgRow key={o.id} org={o} onRename={onRename} onDelete={onDelete} />
+                    ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </QueryView>
+    </Card>
+  );
+}
+
+function OrgRow({ org, onRename, onDelete }: { org: Org; onRename: (o: Org) => void; onDelete: (o: Org) => void }) {
+  const { t, i18n } = useTranslation();
+  const session = useSession();
+  const queries = useQueryClient();
+  const current = useCurrentOrgId() === org.id;
+  const mfa = useMutation({
+    mutationFn: (on: boolean) => api.patch<Org>(`/orgs/${encodeURIComponent(org.id)}`, { require_mfa: on } satisfies UpdateOrg),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ["orgs"] });
+      void queries.invalidateQueries({ queryKey: ["org"] });
+      void session.reload();
+    },
+  });
+  return (
+    <tr className="border-t border-slate-400/20 align-top" data-testid="org-row">
+      <td className="px-2 py-2 font-medium">
+        {org.name}
+        {current && (
+          <Badge tone="info" className="ml-2">
+            {t("orgs.current")}
+          </Badge>
+        )}
+      </td>
+      <td className="px-2 py-2 whitespace-nowrap" title={formatDateTime(org.created_ms, i18n.language)}>
+        {formatRelative(org.created_ms, i18n.language)}
+      </td>
+      <td className="px-2 py-2">
+        <input
+          type="checkbox"
+          className="h-4 w-4 accent-sky-600"
+          checked={org.require_mfa}
+          disabled={mfa.isPending}
+          onChange={(e) => mfa.mutate(e.target.checked)}
+          aria-label={t("orgs.requireMfaOf", { name: org.name })}
+          data-testid="org-require-mfa"
+        />
+        {mfa.error && (
+          <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
+            {errorText(mfa.error, t)}
+          </p>
+        )}
+      </td>
+      <td className="px-2 py-1">
+        <div className="flex justify-end gap-1 whitespace-nowrap">
+          {!current && (
+            <Button variant="ghost" onClick={() => session.switchOrg(org.id)} data-testid="org-switch">
+              {t("orgs.switchTo")}
+              <span className="sr-only"> {org.name}</span>
+            </Button>
+          )}
+          <Button variant="ghost" onClick={() => onRename(org)} data-testid="org-rename">
+            {t("orgs.rename")}
+            <span className="sr-only"> {org.name}</span>
+          </Button>
+          <Button variant="ghost" className="text-rose-700 dark:text-rose-300" onClick={() => onDelete(org)} data-testid="org-delete">
+            {t("orgs.delete.button")}
+            <span className="sr-only"> {org.name}</span>
+          </Button>
+        </div>
+      </td>
+    </tr>
+  );
+}
+
+function CreateCard() {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const [name, setName] = useState("");
+  const create = useMutation({
+    mutationFn: (body: CreateOrg) => api.post<Org>("/orgs", body),
+    onSuccess: () => {
+      setName("");
+      void queries.invalidateQueries({ queryKey: ["orgs"] });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (name.trim()) create.mutate({ name: name.trim() });
+  };
+  return (
+    <Card title={t("orgs.create.title")} className="self-start">
+      <form onSubmit={submit} className="flex flex-col gap-3">
+        <Field label={t("orgs.create.name")}>
+          {(id) => <Input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-new-name" />}
+        </Field>
+        <Button type="submit" variant="primary" busy={create.isPending} disabled={!name.trim()} data-testid="org-create">
+          {t("orgs.create.submit")}
+        </Button>
+        {create.error && (
+          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(create.error, t)}
+          </p>
+        )}
+      </form>
+    </Card>
+  );
+}
+
+function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
+  const { t } = useTranslation();
+  const session = useSession();
+  const queries = useQueryClient();
+  const formId = useId();
+  const [name, setName] = useState(org.name);
+  const rename = useMutation({
+    mutationFn: (body: UpdateOrg) => api.patch<Org>(`/orgs/${encodeURIComponent(org.id)}`, body),
+    onSuccess: () => {
+      void queries.invalidateQueries({ queryKey: ["orgs"] });
+      void queries.invalidateQueries({ queryKey: ["org"] });
+      void session.reload();
+      onClose();
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const trimmed = name.trim();
+    if (!trimmed) return;
+    if (trimmed === org.name) onClose();
+    else rename.mutate({ name: trimmed });
+  };
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={t("orgs.renameTitle", { name: org.name })}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button type="submit" form={formId} variant="primary" busy={rename.isPending} disabled={!name.trim()} data-testid="org-rename-save">
+            {t("common.action.save")}
+          </Button>
+        </>
+      }
+    >
+      <form id={formId} onSubmit={submit} className="flex flex-col gap-3">
+        <Field label={t("orgs.newName")}>
+          {(id) => <Input id={id} required autoFocus maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-rename-name" />}
+        </Field>
+        {rename.error && (
+          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(rename.error, t)}
+          </p>
+        )}
+      </form>
+    </Dialog>
+  );
+}
+
+function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
+  const { t } = useTranslation();
+  const session = useSession();
+  const queries = useQueryClient();
+  const formId = useId();
+  const currentId = useCurrentOrgId();
+  const [typed, setTyped] = useState("");
+  const remove = useMutation({
+    mutationFn: () => api.del(`/orgs/${encodeURIComponent(org.id)}`),
+    onSuccess: async () => {
+      onClose();
+      if (currentId !== org.id) {
+        void queries.invalidateQueries({ queryKey: ["orgs"] });
+        void session.reload();
+        return;
+      }
+      // The organisation in use is gone: move to another one.
+      const left = queries.getQueryData<OrgList>(["orgs"])?.orgs.filter((o) => o.id !== org.id) ?? [];
+      const member = session.me.orgs.find((o) => o.id !== org.id && !o.disabled);
+      const next = member?.id ?? left[0]?.id;
+      if (next) session.switchOrg(next);
+      else {
+        setCurrentOrg(null);
+        queries.clear();
+        await session.reload();
+      }
+    },
+  });
+  const ok = deleteConfirmed(typed, org.name);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (ok) remove.mutate();
+  };
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={t("orgs.delete.title", { name: org.name })}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button type="submit" form={formId} variant="danger" busy={remove.isPending} disabled={!ok} data-testid="org-delete-confirm">
+            {t("orgs.delete.submit")}
+          </Button>
+        </>
+      }
+    >
+      <form id={formId} onSubmit={submit} className="flex flex-col gap-3">
+        <p role="alert" className="rounded-xl bg-rose-500/15 px-3 py-2 text-sm text-rose-800 dark:text-rose-200">
+          {t("orgs.delete.warning")}
+        </p>
+        <Field label={t("orgs.delete.type", { name: org.name })}>
+          {(id) => <Input id={id} autoFocus autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid="org-delete-name" />}
+        </Field>
+        {remove.error && (
+          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(remove.error, t)}
+          </p>
+        )}
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,422 @@
+// Members of the organisation: invite, roles, disable, reset password or MFA, remove; and the
+// organisation's own settings at the top.
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { api } from "../api/client";
+import type { CreatedUser, OneTimeLink, Org, Role, UpdateOrg, UpdateUser, User, UserList } from "../api/types";
+import { useSession } from "../auth/session";
+import { Badge, Button, Card, CodeBlock, EmptyState, Field, Input, PageHeader, QueryView, Select, errorText } from "../components/ui";
+import { setPasswordUrl } from "../lib/accounts";
+import { formatDateTime, formatRelative } from "../lib/format";
+import { settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
+
+const ROLES: Role[] = ["admin", "observer"];
+
+interface LinkNotice {
+  email: string;
+  kind: "invite" | "reset";
+  link: OneTimeLink;
+}
+
+export default function Users(_props: { params: Record<string, string> }) {
+  const { t } = useTranslation();
+  const { isAdmin } = useSession();
+  const [notice, setNotice] = useState<LinkNotice | null>(null);
+  if (!isAdmin) {
+    return (
+      <>
+        <PageHeader title={t("users.title")} />
+        <Card>
+          <EmptyState title={t("users.adminOnly")} />
+        </Card>
+      </>
+    );
+  }
+  return (
+    <div className="flex flex-col gap-5">
+      <PageHeader title={t("users.title")} subtitle={t("users.subtitle")} />
+      <OrgSettingsCard />
+      {notice && <LinkCard notice={notice} onDone={() => setNotice(null)} />}
+      <InviteCard onLink={setNotice} />
+      <MembersCard onLink={setNotice} />
+    </div>
+  );
+}
+
+function OrgSettingsCard() {
+  const { t } = useTranslation();
+  const org = useQuery({ queryKey: ["org"], queryFn: () => api.get<Org>("/org") });
+  return (
+    <Card title={t("users.org.title")}>
+      <QueryView query={org}>{(data) => <OrgSettingsEditor key={data.id} org={data} />}</QueryView>
+    </Card>
+  );
+}
+
+function OrgSettingsEditor({ org }: { org: Org }) {
+  const { t } = useTranslation();
+  const session = useSession();
+  const queries = useQueryClient();
+  const [form, setForm] = useState<OrgSettingsForm>(() => settingsForm(org));
+  const [invalid, setInvalid] = useState<SettingsField | null>(null);
+  const [saved, setSaved] = useState(false);
+  const save = useMutation({
+    mutationFn: (body: UpdateOrg) => api.patch<Org>("/org", body),
+    onSuccess: (updated) => {
+      queries.setQueryData(["org"], updated);
+      void queries.invalidateQueries({ queryKey: ["orgs"] });
+      setSaved(true);
+      if (updated.require_mfa !== org.require_mfa) void session.reload();
+    },
+  });
+  const set = (patch: Partial<OrgSettingsForm>) => {
+    setSaved(false);
+    setForm((f) => ({ ...f, ...patch }));
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const checked = settingsPatch(org, form);
+    if (!checked.ok) {
+      setInvalid(checked.field);
+      return;
+    }
+    setInvalid(null);
+    if (Object.keys(checked.body).length === 0) {
+      setSaved(true);
+      return;
+    }
+    save.mutate(checked.body);
+  };
+  const err = (f: SettingsField) => (invalid === f ? t(`users.org.invalid.${f}`) : undefined);
+  return (
+    <form onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="org-settings">
+      <label className="flex items-start gap-3">
+        <input
+          type="checkbox"
+          className="mt-0.5 h-4 w-4 accent-sky-600"
+          checked={form.require_mfa}
+          onChange={(e) => set({ require_mfa: e.target.checked })}
+          aria-describedby="org-require-mfa-hint"
+          data-testid="org-require-mfa"
+        />
+        <span>
+          <span className="block text-sm font-medium">{t("users.org.requireMfa")}</span>
+          <span id="org-require-mfa-hint" className="block text-xs text-muted">
+            {t("users.org.requireMfaHint")}
+          </span>
+        </span>
+      </label>
+      <div className="grid gap-4 sm:grid-cols-3">
+        <Field label={t("users.org.language")} error={err("language")}>
+          {(id, d) => (
+            <Select id={id} aria-describedby={d} value={form.language} onChange={(e) => set({ language: e.target.value })} data-testid="org-language">
+              <option value="en">{t("users.org.languageEn")}</option>
+              <option value="fr">{t("users.org.languageFr")}</option>
+            </Select>
+          )}
+        </Field>
+        <Field label={t("users.org.offlineAfter")} hint={t("users.org.offlineAfterHint")} error={err("offline_after_intervals")}>
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              type="number"
+              inputMode="numeric"
+              min={2}
+              max={100}
+              step={1}
+              value={form.offline_after_intervals}
+              onChange={(e) => set({ offline_after_intervals: e.target.value })}
+              data-testid="org-offline-after"
+            />
+          )}
+        </Field>
+        <Field label={t("users.org.degradedBelow")} hint={t("users.org.degradedBelowHint")} error={err("degraded_below_score")}>
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              type="number"
+              inputMode="numeric"
+              min={0}
+              max={100}
+              step={1}
+              value={form.degraded_below_score}
+              onChange={(e) => set({ degraded_below_score: e.target.value })}
+              data-testid="org-degraded-below"
+            />
+          )}
+        </Field>
+      </div>
+      <div className="flex flex-wrap items-center gap-3">
+        <Button type="submit" variant="primary" busy={save.isPending} data-testid="org-settings-save">
+          {t("users.org.save")}
+        </Button>
+        {saved && !save.isPending && (
+          <span role="status" className="text-sm text-emerald-700 dark:text-emerald-400">
+            {t("users.org.saved")}
+          </span>
+        )}
+        {save.error && (
+          <span role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(save.error, t)}
+          </span>
+        )}
+      </div>
+    </form>
+  );
+}
+
+function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<Role>("observer");
+  const [added, setAdded] = useState<string | null>(null);
+  const invite = useMutation({
+    mutationFn: () => api.post<CreatedUser>("/users", { email: email.trim(), role }),
+    onSuccess: (created) => {
+      void queries.invalidateQueries({ queryKey: ["users"] });
+      setEmail("");
+      if (created.link) {
+        setAdded(null);
+        onLink({ email: created.user.email, kind: "invite", link: created.link });
+      } else setAdded(created.user.email);
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setAdded(null);
+    if (email.trim()) invite.mutate();
+  };
+  return (
+    <Card title={t("users.invite.title")}>
+      <form onSubmit={submit} className="flex flex-col gap-3" data-testid="user-invite">
+        <p className="text-xs text-muted">{t("users.invite.hint")}</p>
+        <div className="grid items-end gap-3 sm:grid-cols-[1fr_12rem_auto]">
+          <Field label={t("users.invite.email")}>
+            {(id) => <Input id={id} type="email" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} data-testid="user-invite-email" />}
+          </Field>
+          <Field label={t("users.invite.role")}>
+            {(id) => (
+              <Select id={id} value={role} onChange={(e) => setRole(e.target.value as Role)} data-testid="user-invite-role">
+                {ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {t(`common.role.${r}`)}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
+          <Button type="submit" variant="primary" busy={invite.isPending} disabled={!email.trim()} data-testid="user-invite-submit">
+            {t("users.invite.submit")}
+          </Button>
+        </div>
+        {invite.error && (
+          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+            {errorText(invite.error, t)}
+          </p>
+        )}
+        {added && (
+          <p role="status" className="text-sm text-emerald-700 dark:text-emerald-400">
+            {t("users.invite.added", { email: added })}
+          </p>
+        )}
+      </form>
+    </Card>
+  );
+}
+
+function LinkCard({ notice, onDone }: { notice: LinkNotice; onDone: () => void }) {
+  const { t, i18n } = useTranslation();
+  const url = setPasswordUrl(window.location.origin, notice.link.token);
+  return (
+    <Card
+      title={notice.kind === "invite" ? t("users.link.inviteTitle", { email: notice.email }) : t("users.link.resetTitle", { email: notice.email })}
+      className="ring-2 ring-amber-500/50"
+      actions={<Button onClick={onDone}>{t("users.link.dismiss")}</Button>}
+    >
+      <div className="flex flex-col gap-2" data-testid="user-link">
+        <p className="text-sm">
+          {t("users.link.text", {
+            email: notice.email,
+            when: formatRelative(notice.link.expires_ms, i18n.language),
+            date: formatDateTime(notice.link.expires_ms, i18n.language),
+          })}
+        </p>
+        <CodeBlock code={url} label={t("users.link.copy")} />
+      </div>
+    </Card>
+  );
+}
+
+function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
+  const { t } = useTranslation();
+  const users = useQuery({ queryKey: ["users"], queryFn: () => api.get<UserList>("/users") });
+  return (
+    <Card title={t("users.list")} className="min-w-0">
+      <QueryView query={users} empty={(d) => d.users.length === 0}>
+        {(data) => (
+          <div className="relative overflow-x-auto">
+            <table className="w-full text-left text-sm" data-testid="user-list">
+              <thead className="text-xs text-muted uppercase">
+                <tr>
+                  <th scope="col" className="px-2 py-2">
+                    {t("users.col.email")}
+                  </th>
+                  <th scope="col" className="px-2 py-2">
+                    {t("users.col.role")}
+                  </th>
+                  <th scope="col" className="px-2 py-2">
+                    {t("users.col.mfa")}
+                  </th>
+                  <th scope="col" className="px-2 py-2">
+                    {t("users.col.state")}
+                  </th>
+                  <th scope="col" className="px-2 py-2">
+                    <span className="sr-only">{t("users.col.actions")}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {[...data.users]
+                  .sort((a, b) => a.email.localeCompare(b.email))
+                  .map((u) => (
+                    <UserRow key={u.id} user={u} onLink={onLink} />
+                  ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </QueryView>
+    </Card>
+  );
+}
+
+type Act = { kind: "role"; role: Role } | { kind: "disable" } | { kind: "enable" } | { kind: "resetPassword" } | { kind: "resetMfa" } | { kind: "remove" };
+
+function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void }) {
+  const { t, i18n } = useTranslation();
+  const session = useSession();
+  const queries = useQueryClient();
+  const [done, setDone] = useState<string | null>(null);
+  const self = user.id === session.me.id;
+  const path = `/users/${encodeURIComponent(user.id)}`;
+  const act = useMutation({
+    mutationFn: async (a: Act): Promise<OneTimeLink | void> => {
+      switch (a.kind) {
+        case "role":
+          return void (await api.patch<User>(path, { role: a.role } satisfies UpdateUser));
+        case "disable":
+        case "enable":
+          return void (await api.patch<User>(path, { disabled: a.kind === "disable" } satisfies UpdateUser));
+        case "resetPassword":
+          return api.post<OneTimeLink>(`${path}/password-reset`);
+        case "resetMfa":
+          return void (await api.post(`${path}/mfa-reset`));
+        case "remove":
+          return void (await api.del(path));
+      }
+    },
+    onMutate: () => setDone(null),
+    onSuccess: (result, a) => {
+      void queries.invalidateQueries({ queryKey: ["users"] });
+      if (a.kind === "resetPassword" && result) onLink({ email: user.email, kind: "reset", link: result });
+      if (a.kind === "resetMfa") setDone(t("users.mfaReset", { email: user.email }));
+      if (self) void session.reload();
+    },
+  });
+  const confirmThen = (message: string, a: Act) => {
+    if (window.confirm(message)) act.mutate(a);
+  };
+  return (
+    <tr className="border-t border-slate-400/20 align-top" data-testid="user-row">
+      <td className="px-2 py-2">
+        <span className="font-medium break-all">{user.email}</span>
+        {self && (
+          <Badge tone="info" className="ml-2">
+            {t("users.you")}
+          </Badge>
+        )}
+        <span className="block text-xs text-muted" title={formatDateTime(user.created_ms, i18n.language)}>
+          {t("users.col.created")} {formatRelative(user.created_ms, i18n.language)}
+        </span>
+      </td>
+      <td className="px-2 py-2">
+        <label className="sr-only" htmlFor={`role-${user.id}`}>
+          {t("users.roleOf", { email: user.email })}
+        </label>
+        <Select
+          id={`role-${user.id}`}
+          value={user.role}
+          disabled={act.isPending}
+          onChange={(e) => act.mutate({ kind: "role", role: e.target.value as Role })}
+          className="min-w-32 py-1"
+          data-testid="user-role"
+        >
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {t(`common.role.${r}`)}
+            </option>
+          ))}
+        </Select>
+      </td>
+      <td className="px-2 py-2 whitespace-nowrap">{user.mfa_enabled ? <Badge tone="ok">{t("users.mfaOn")}</Badge> : <Badge tone="offline">{t("users.mfaOff")}</Badge>}</td>
+      <td className="px-2 py-2 whitespace-nowrap">
+        {user.disabled ? (
+          <Badge tone="critical">{t("users.state.disabled")}</Badge>
+        ) : user.pending ? (
+          <Badge tone="warning">{t("users.state.pending")}</Badge>
+        ) : (
+          <Badge tone="online">{t("users.state.active")}</Badge>
+        )}
+      </td>
+      <td className="px-2 py-1">
+        <div className="flex justify-end gap-1 whitespace-nowrap">
+          {user.disabled ? (
+            <Button variant="ghost" disabled={act.isPending} onClick={() => act.mutate({ kind: "enable" })} data-testid="user-enable">
+              {t("users.action.enable")}
+            </Button>
+          ) : (
+            <Button variant="ghost" disabled={act.isPending} onClick={() => confirmThen(t("users.confirm.disable", { email: user.email }), { kind: "disable" })} data-testid="user-disable">
+              {t("users.action.disable")}
+            </Button>
+          )}
+          <Button
+            variant="ghost"
+            disabled={act.isPending}
+            onClick={() => confirmThen(t("users.confirm.resetPassword", { email: user.email }), { kind: "resetPassword" })}
+            data-testid="user-reset-password"
+          >
+            {t("users.action.resetPassword")}
+          </Button>
+          {user.mfa_enabled && (
+            <Button variant="ghost" disabled={act.isPending} onClick={() => confirmThen(t("users.confirm.resetMfa", { email: user.email }), { kind: "resetMfa" })} data-testid="user-reset-mfa">
+              {t("users.action.resetMfa")}
+            </Button>
+          )}
+          <Button
+            variant="ghost"
+            className="text-rose-700 dark:text-rose-300"
+            disabled={act.isPending}
+            onClick={() => confirmThen(t("users.confirm.remove", { email: user.email }), { kind: "remove" })}
+            data-testid="user-remove"
+          >
+            {t("users.action.remove")}
+          </Button>
+        </div>
+        {act.error && (
+          <p role="alert" className="mt-1 text-right text-xs text-rose-600 dark:text-rose-400">
+            {t("users.actionFailed", { email: user.email, error: errorText(act.error, t) })}
+          </p>
+        )}
+        {done && (
+          <p role="status" className="mt-1 text-right text-xs text-emerald-700 dark:text-emerald-400">
+            {done}
+          </p>
+        )}
+      </td>
+    </tr>
+  );
+}
