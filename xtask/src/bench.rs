@@ -6,6 +6,8 @@
 //!   server CPU and peak RSS.
 //! - Alert latency: a report crossing a threshold to the webhook receiver getting the
 //!   notification (bench_alerts.rs).
+//! - Dashboard: initial JavaScript, 5,000 machines on the fleet page, a 30-day chart, in
+//!   headless Chromium (bench_dashboard.rs and dashboard/bench/run.mjs).
 //! - Agent footprint: the release agent reporting every second, beside Prometheus
 //!   node_exporter scraped every second, in the same run: RSS, CPU time per collection,
 //!   binary size.
@@ -36,6 +38,9 @@ pub fn bench(args: &[String]) -> Result<()> {
         .map_or(Ok(1), str::parse)
         .context("--batch")?;
 
+    if only.is_none_or(|o| o == "dashboard") {
+        crate::dashboard::build()?;
+    }
     let bin = proc::build_release()?;
     let mut out = String::new();
     out.push_str(&format!(
@@ -65,6 +70,12 @@ pub fn bench(args: &[String]) -> Result<()> {
         let row = crate::bench_alerts::alert_latency(&bin, rounds)?;
         println!("{row}");
         out.push_str(&row);
+    }
+    if only.is_none_or(|o| o == "dashboard") {
+        let machines: usize = crate::flag(args, "--machines")
+            .map_or(Ok(5000), str::parse)
+            .context("--machines")?;
+        out.push_str(&crate::bench_dashboard::dashboard_bench(&bin, machines)?);
     }
     if only.is_none_or(|o| o == "agent") {
         out.push_str(&footprint(&bin, Duration::from_secs(seconds.max(15)))?);

@@ -5,6 +5,8 @@
 
 mod bench;
 mod bench_alerts;
+mod bench_dashboard;
+mod dashboard;
 mod postgres;
 mod proc;
 mod run;
@@ -19,9 +21,12 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--port N] [--interval 10s]   build, start the server (SQLite) and an agent for this machine
   test                              formatting, lints, every test (starts PostgreSQL if needed),
-                                    then schemathesis against the OpenAPI document
+                                    the dashboard's unit and browser tests, then schemathesis
+  e2e                               only the dashboard's browser tests (builds what they need)
   schemathesis                      only the schemathesis run (installs it into target/ first)
-  bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL) and agent footprint
+  bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL), alert latency,
+        [--only ingest|alerts|dashboard|agent] [--machines N]
+                                    dashboard figures in Chromium, agent footprint
 ";
 
 fn main() -> Result<()> {
@@ -32,6 +37,7 @@ fn main() -> Result<()> {
         Some("test") => test::test(rest),
         Some("bench") => bench::bench(rest),
         Some("schemathesis") => schemathesis::run(),
+        Some("e2e") => test::e2e_only(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -23,6 +23,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let state_dir = home.join("agent");
     std::fs::create_dir_all(&data_dir)?;
 
+    crate::dashboard::build()?;
     let bin = proc::build_release()?;
     let server_bin = bin.join("optralis");
     let agent_bin = bin.join("optralis-agent");
@@ -80,7 +81,7 @@ pub fn run(args: &[String]) -> Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
-    print_welcome(&url, &token, &login);
+    print_welcome(port, &url, &token, &login);
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         // Ctrl-C reaches the children too; their exit is only an error if we were not told.
@@ -179,32 +180,28 @@ fn last_line(s: &str) -> String {
         .to_owned()
 }
 
-fn print_welcome(url: &str, token: &str, (email, password): &(String, String)) {
+fn print_welcome(port: u16, url: &str, token: &str, (email, password): &(String, String)) {
     println!(
         r#"
 Optralis is running.
 
-  API        {url}/api/v1   (reference: {url}/api/docs)
+  dashboard  http://localhost:{port}/
   login      {email}
   password   {password}
              (platform admin, admin of the "default" organisation; kept in .optralis/admin-login)
+
+  API        {url}/api/v1   (reference: {url}/api/docs)
   token      {token}
              (API token, admin of "default"; kept in .optralis/admin-token)
 
-Sign in as a user:
-
-  curl -s -c /tmp/optralis.cookies -H 'Content-Type: application/json' \
-       -d '{{"email":"{email}","password":"{password}"}}' {url}/api/v1/auth/login
-
-This machine reports within seconds. Try:
+This machine appears in the dashboard within seconds. From a shell:
 
   export OPTRALIS_TOKEN={token}
   curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/machines
-  ID=$(curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/machines | sed -E 's/.*"id":"([^"]+)".*/\1/')
-  curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" "{url}/api/v1/machines/$ID/series?metric=cpu.percent"
   curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/metrics
 
-The web dashboard is not built yet: the API above is the interface for now.
+Open the dashboard at localhost (not 127.0.0.1): browsers keep the session cookie, which is
+marked Secure, only on https or localhost.
 Press Ctrl-C to stop the server and the agent (data stays in .optralis/)."#
     );
 }

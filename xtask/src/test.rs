@@ -2,12 +2,17 @@
 
 use anyhow::{Result, bail};
 
+use crate::dashboard;
 use crate::postgres;
 use crate::proc;
 
 pub fn test(_args: &[String]) -> Result<()> {
     println!("==> cargo fmt --check");
     proc::status(proc::cargo().args(["fmt", "--all", "--check"]))?;
+    require_tools()?;
+    // First: the server embeds the dashboard's build, and its unit tests fail fast.
+    dashboard::build()?;
+    dashboard::unit_tests()?;
     println!("==> cargo clippy -D warnings");
     proc::status(proc::cargo().args([
         "clippy",
@@ -18,7 +23,6 @@ pub fn test(_args: &[String]) -> Result<()> {
         "warnings",
     ]))?;
 
-    require_tools()?;
     let pg = postgres::ensure()?;
     println!(
         "==> PostgreSQL for the tests: {}{}",
@@ -41,7 +45,27 @@ pub fn test(_args: &[String]) -> Result<()> {
     cmd.env("OPTRALIS_TEST_PYTHON", &python);
     println!("==> tests (SQLite and PostgreSQL)");
     proc::status(&mut cmd)?;
+    e2e_with_built_bins()?;
     crate::schemathesis::run()
+}
+
+/// `cargo xtask e2e`: the dashboard's browser tests alone.
+pub fn e2e_only() -> Result<()> {
+    require_tools()?;
+    dashboard::build()?;
+    e2e_with_built_bins()
+}
+
+fn e2e_with_built_bins() -> Result<()> {
+    proc::status(proc::cargo().args([
+        "build",
+        "-p",
+        "optralis",
+        "-p",
+        "optralis-agent",
+        "--bins",
+    ]))?;
+    dashboard::e2e(&proc::root().join("target/debug"))
 }
 
 /// Programs the tests run, checked first so a missing one is named rather than failing a
@@ -63,9 +87,15 @@ fn require_tools() -> Result<()> {
     if !journal_remote {
         missing.push("systemd-journal-remote (Debian package systemd-journal-remote)");
     }
+    if proc::which("npm").is_none() {
+        missing.push("Node.js 20.19+ with npm (for the dashboard)");
+    }
+    if dashboard::chromium().is_none() {
+        missing.push("chromium (Debian package chromium, for the dashboard's browser tests)");
+    }
     if !missing.is_empty() {
         bail!(
-            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl",
+            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm",
             missing.join(", ")
         );
     }

@@ -1,0 +1,299 @@
+// End-to-end tests of the dashboard in Debian's Chromium against a real server and agent
+// (started by `cargo xtask e2e` / `cargo xtask test`, which pass their address here).
+// Screenshots of every main screen go to test-results/screenshots/.
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { apiSession, assert, currentStep, receiver, runTests, totp } from "./lib.mjs";
+
+const BASE = process.env.E2E_BASE_URL;
+const EMAIL = process.env.E2E_ADMIN_EMAIL;
+const PASSWORD = process.env.E2E_ADMIN_PASSWORD;
+const EXECUTABLE = process.env.E2E_CHROMIUM ?? "/usr/bin/chromium";
+if (!BASE || !EMAIL || !PASSWORD) {
+  console.error("E2E_BASE_URL, E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD are needed (cargo xtask e2e sets them)");
+  process.exit(2);
+}
+const SHOTS = new URL("../test-results/screenshots/", import.meta.url).pathname;
+mkdirSync(SHOTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: EXECUTABLE,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "en-GB" });
+const page = await context.newPage();
+page.setDefaultTimeout(15_000);
+const consoleErrors = [];
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+/** Every spinner in the page gone (the live stream keeps the network busy for good). */
+const settled = async (p) => {
+  await p.waitForFunction(() => document.querySelectorAll("main .animate-spin").length === 0);
+  await p.waitForTimeout(200);
+};
+const shot = (name, p = page) => p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+const state = { machineId: null, mfaSecret: null, recovery: [], hook: await receiver() };
+
+async function signIn(p, email, password, code) {
+  await p.getByLabel("Email").fill(email);
+  await p.getByLabel("Password").fill(password);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  if (code) {
+    await p.getByLabel("Code").fill(code);
+    await p.getByRole("button", { name: "Verify" }).click();
+  }
+}
+
+const tests = [
+  [
+    "an anonymous visit goes to the login page",
+    async () => {
+      await page.goto(BASE);
+      await page.waitForURL(/\/login/);
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      await shot("01-login");
+    },
+  ],
+  [
+    "the admin signs in and sees this machine report live",
+    async () => {
+      await signIn(page, EMAIL, PASSWORD);
+      await page.waitForURL((u) => u.pathname === "/");
+      const card = page.getByTestId("machine-card").first();
+      await card.waitFor({ timeout: 30_000 });
+      await page.getByText("Live", { exact: true }).waitFor();
+      const href = await card.getAttribute("href");
+      state.machineId = decodeURIComponent(href.split("/").pop());
+      await shot("02-fleet");
+    },
+  ],
+  [
+    "the machine page draws its charts and follows new reports",
+    async () => {
+      await page.goto(`${BASE}/machines/${encodeURIComponent(state.machineId)}`);
+      const chart = page.getByTestId("chart-cpu");
+      await chart.locator("canvas").waitFor({ timeout: 20_000 });
+      // The canvas has drawn pixels (a line), not just an empty frame.
+      const drawn = async () =>
+        chart.locator("canvas").evaluate((c) => {
+          const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+          let n = 0;
+          for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+          return n;
+        });
+      await page.waitForFunction(() => true);
+      let pixels = 0;
+      for (let i = 0; i < 40 && pixels < 50; i++) {
+        pixels = await drawn();
+        if (pixels < 50) await page.waitForTimeout(500);
+      }
+      assert(pixels >= 50, `the CPU chart drew ${pixels} pixels`);
+      await page.getByTestId("chart-memory").locator("canvas").waitFor();
+      await page.getByTestId("events").waitFor();
+      await shot("03-machine");
+    },
+  ],
+  [
+    "the admin turns MFA on with the QR code's secret and gets recovery codes",
+    async () => {
+      await page.goto(`${BASE}/profile`);
+      await page.getByTestId("mfa-setup").click();
+      await page.getByTestId("mfa-qr").waitFor();
+      state.mfaSecret = (await page.getByTestId("mfa-secret").locator("pre").innerText()).replace(/\s+/g, "");
+      await page.getByTestId("mfa-code").fill(totp(state.mfaSecret, currentStep()));
+      await page.getByTestId("mfa-confirm").click();
+      const codes = page.getByTestId("recovery-codes");
+      await codes.waitFor();
+      state.recovery = (await codes.locator("li").allTextContents()).map((c) => c.trim());
+      assert(state.recovery.length >= 5, `recovery codes shown: ${state.recovery.join(" ")}`);
+      await shot("04-profile-mfa");
+    },
+  ],
+  [
+    "signing in again asks for the second factor",
+    async () => {
+      await page.getByRole("button", { name: "Sign out", exact: true }).click();
+      await page.waitForURL(/\/login/);
+      // The next step's code: the server takes one step of drift and refuses a step twice.
+      await signIn(page, EMAIL, PASSWORD, totp(state.mfaSecret, currentStep() + 1));
+      await page.waitForURL((u) => u.pathname === "/");
+      await page.getByTestId("machine-card").first().waitFor();
+    },
+  ],
+  [
+    "an expired session returns to login, then to the same page",
+    async () => {
+      const target = `/machines/${encodeURIComponent(state.machineId)}`;
+      await page.goto(BASE + target);
+      await page.getByTestId("chart-cpu").waitFor();
+      await context.clearCookies();
+      await page.reload();
+      await page.waitForURL(/\/login\?next=/);
+      await signIn(page, EMAIL, PASSWORD, state.recovery[0]);
+      await page.waitForURL((u) => u.pathname === target);
+      await page.getByTestId("chart-cpu").waitFor();
+    },
+  ],
+  [
+    "the admin creates a group and a label, then filters the fleet by selector and group",
+    async () => {
+      await page.goto(`${BASE}/groups`);
+      await page.getByTestId("group-new").click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByLabel("Name").fill("E2E web");
+      await dialog.getByLabel("Description").fill("Made by the browser test");
+      await dialog.getByRole("button", { name: "Create" }).click();
+      await page.getByText("E2E web").first().waitFor();
+      await shot("05-groups");
+
+      await page.goto(`${BASE}/machines/${encodeURIComponent(state.machineId)}`);
+      const box = page.getByTestId("machine-groups");
+      await box.getByRole("button", { name: "Edit groups" }).click();
+      await box.getByLabel("E2E web").check();
+      await box.getByRole("button", { name: "Save" }).click();
+      await box.getByText("E2E web").waitFor();
+      await box.getByLabel("Key").fill("env");
+      await box.getByLabel("Value").fill("e2e");
+      await box.getByRole("button", { name: "Add label" }).click();
+      await box.getByText("env=e2e").waitFor();
+
+      await page.goto(`${BASE}/?selector=${encodeURIComponent("env=e2e")}`);
+      await page.getByTestId("machine-card").first().waitFor();
+      assert((await page.getByTestId("machine-card").count()) === 1, "one machine has env=e2e");
+      await page.getByTestId("fleet-selector").fill("env=other");
+      await page.getByText("No machine matches these filters").waitFor();
+      await page.getByTestId("fleet-selector").fill("");
+      await page.getByTestId("fleet-group").selectOption({ label: "E2E web (1)" });
+      await page.getByTestId("machine-card").first().waitFor();
+      assert((await page.getByTestId("machine-card").count()) === 1, "one machine in the group");
+      await page.getByRole("tab", { name: "Table" }).click();
+      await page.getByTestId("machine-row").first().waitFor();
+      await shot("06-fleet-table");
+    },
+  ],
+  [
+    "the admin adds a webhook channel and sends a test to a local receiver",
+    async () => {
+      await page.goto(`${BASE}/channels`);
+      await page.getByTestId("channel-new").click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByLabel("Name").fill("E2E hook");
+      await dialog.getByTestId("channel-kind").selectOption("webhook");
+      await dialog.getByLabel("URL").fill(state.hook.url);
+      await dialog.getByRole("button", { name: "Save" }).click();
+      await page.getByText("E2E hook").first().waitFor();
+      await page.getByRole("button", { name: "Send test" }).first().click();
+      await page.getByTestId("channel-test-result").getByText("Delivered").waitFor({ timeout: 20_000 });
+      const got = state.hook.requests.find((r) => r.method === "POST");
+      assert(got, "the receiver got a POST");
+      const body = JSON.parse(got.body);
+      assert(body.event === "test" || JSON.stringify(body).includes("test"), `a test message: ${got.body.slice(0, 200)}`);
+      await shot("07-channels");
+    },
+  ],
+  [
+    "alerts, rules, enrollment, users and audit screens open",
+    async () => {
+      for (const [path, name, testid] of [
+        ["/alerts", "08-alerts", null],
+        ["/rules", "09-rules", "rule-new"],
+        ["/enroll", "10-enroll", null],
+        ["/users", "11-users", null],
+        ["/audit", "12-audit", null],
+      ]) {
+        await page.goto(BASE + path);
+        await page.locator("main h1").waitFor();
+        if (testid) await page.getByTestId(testid).waitFor();
+        await settled(page);
+        await shot(name);
+      }
+    },
+  ],
+  [
+    "the interface switches to French",
+    async () => {
+      await page.goto(BASE);
+      await page.getByTestId("language").selectOption("fr");
+      await page.getByRole("heading", { name: "Parc" }).waitFor();
+      await page.getByRole("link", { name: "Alertes" }).waitFor();
+      assert((await page.locator("html").getAttribute("lang")) === "fr", "html lang is fr");
+      await shot("13-fleet-fr");
+      await page.getByTestId("language").selectOption("en");
+      await page.getByRole("heading", { name: "Fleet" }).waitFor();
+    },
+  ],
+  [
+    "dark theme and phone width",
+    async () => {
+      await page.getByTestId("theme").click();
+      assert(await page.locator("html.dark").count(), "dark class set");
+      await shot("14-fleet-dark");
+      await page.setViewportSize({ width: 375, height: 812 });
+      await page.goto(`${BASE}/machines/${encodeURIComponent(state.machineId)}`);
+      await page.getByTestId("chart-cpu").waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(overflow <= 1, `no sideways scrolling at phone width (overflow ${overflow} px)`);
+      await shot("15-machine-phone");
+      await page.getByTestId("theme").click();
+      await page.setViewportSize({ width: 1366, height: 900 });
+    },
+  ],
+  [
+    "an observer finds no edit controls",
+    async () => {
+      const call = await apiSession(BASE, EMAIL, PASSWORD).catch(() => null);
+      // The admin has MFA now: make the observer with the browser's session instead.
+      const made = await page.evaluate(async () => {
+        const r = await fetch("/api/v1/auth/refresh", { method: "POST" });
+        const { access_token } = await r.json();
+        const h = { authorization: `Bearer ${access_token}`, "content-type": "application/json" };
+        const u = await fetch("/api/v1/users", { method: "POST", headers: h, body: JSON.stringify({ email: "observer@e2e.test", role: "observer" }) });
+        return u.json();
+      });
+      assert(call === null, "admin password login alone is refused once MFA is on");
+      assert(made.link?.token, `an invitation link: ${JSON.stringify(made)}`);
+      const obs = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+      const p = await obs.newPage();
+      p.setDefaultTimeout(15_000);
+      await p.goto(`${BASE}/set-password?token=${encodeURIComponent(made.link.token)}`);
+      await p.getByLabel("New password").fill("quiet-meadow-lantern-7");
+      await p.getByLabel("Repeat the password").fill("quiet-meadow-lantern-7");
+      await p.getByRole("button", { name: "Save" }).click();
+      await p.getByRole("button", { name: "Sign in" }).click();
+      await signIn(p, "observer@e2e.test", "quiet-meadow-lantern-7");
+      await p.getByTestId("read-only").waitFor();
+      await p.getByTestId("machine-card").first().waitFor();
+      for (const path of ["/groups", "/channels", "/rules", "/alerts", `/machines/${encodeURIComponent(state.machineId)}`]) {
+        await p.goto(BASE + path);
+        await p.locator("main h1").waitFor();
+        await settled(p);
+        for (const testid of ["group-new", "channel-new", "rule-new"]) {
+          assert((await p.getByTestId(testid).count()) === 0, `${path}: no ${testid}`);
+        }
+        for (const name of [/^(Edit|Delete|Create|Add|Acknowledge|Silence|Send test|Edit groups|Add label)\b/]) {
+          const n = await p.locator("main").getByRole("button", { name }).count();
+          assert(n === 0, `${path}: ${n} edit buttons for an observer`);
+        }
+      }
+      assert((await p.getByRole("link", { name: "Users" }).count()) === 0, "no Users link for an observer");
+      await shot("16-observer-machine", p);
+      await obs.close();
+    },
+  ],
+  [
+    "no script error in the page",
+    async () => {
+      assert(consoleErrors.length === 0, consoleErrors.join("\n"));
+    },
+  ],
+];
+
+const ok = await runTests(tests, {
+  onFailure: async (name) => {
+    const pages = browser.contexts().flatMap((c) => c.pages());
+    for (const [i, p] of pages.entries()) await shot(`failed-${name.replace(/\W+/g, "-").slice(0, 60)}-${i}`, p);
+  },
+});
+await state.hook.close();
+await browser.close();
+process.exit(ok ? 0 : 1);
