@@ -1,7 +1,8 @@
 // End-to-end tests of the dashboard in Debian's Chromium against a real server and agent
 // (started by `cargo xtask e2e` / `cargo xtask test`, which pass their address here).
 // Screenshots of every main screen go to test-results/screenshots/.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { apiSession, assert, currentStep, receiver, runTests, totp } from "./lib.mjs";
 
@@ -13,6 +14,8 @@ if (!BASE || !EMAIL || !PASSWORD) {
   console.error("E2E_BASE_URL, E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD are needed (cargo xtask e2e sets them)");
   process.exit(2);
 }
+// Evaluated through the DevTools protocol, which the page's CSP (scripts from 'self' only) does not cover.
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const SHOTS = new URL("../test-results/screenshots/", import.meta.url).pathname;
 mkdirSync(SHOTS, { recursive: true });
 
@@ -236,6 +239,30 @@ const tests = [
       await shot("15-machine-phone");
       await page.getByTestId("theme").click();
       await page.setViewportSize({ width: 1366, height: 900 });
+    },
+  ],
+  [
+    "main screens have no serious accessibility violations (axe-core, WCAG 2 A/AA), light and dark",
+    async () => {
+      const found = [];
+      for (const theme of ["light", "dark"]) {
+        await page.evaluate((t) => localStorage.setItem("optralis.theme", t), theme);
+        for (const path of ["/", `/machines/${encodeURIComponent(state.machineId)}`, "/alerts", "/rules", "/channels", "/groups", "/enroll", "/users", "/audit", "/profile", "/orgs"]) {
+          await page.goto(BASE + path);
+          await page.locator("main h1").waitFor();
+          await settled(page);
+          await page.evaluate(AXE);
+          const violations = await page.evaluate(async () => {
+            const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+            return r.violations
+              .filter((v) => v.impact === "serious" || v.impact === "critical")
+              .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+          });
+          for (const v of violations) found.push(`${theme} ${path}: ${v}`);
+        }
+      }
+      await page.evaluate(() => localStorage.setItem("optralis.theme", "light"));
+      assert(found.length === 0, found.join("\n"));
     },
   ],
   [

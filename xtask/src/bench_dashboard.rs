@@ -18,7 +18,9 @@ const PASSWORD: &str = "dashboard-bench-passphrase";
 pub fn dashboard_bench(bin: &Path, machines: usize) -> Result<String> {
     let chromium = dashboard::chromium().context("the dashboard bench needs Chromium")?;
     let (mut server, url, dir, _) = start_server(bin, "sqlite")?;
-    let data_dir = dir.as_ref().context("a SQLite server has a data directory")?;
+    let data_dir = dir
+        .as_ref()
+        .context("a SQLite server has a data directory")?;
     let mut user = Command::new(bin.join("optralis"))
         .args(["user", "create", "--email", EMAIL, "--password-stdin"])
         .arg("--platform-admin")

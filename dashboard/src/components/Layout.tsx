@@ -97,7 +97,7 @@ export function Layout({ children }: { children: ReactNode }) {
                   aria-current={isActive(n.to, path) ? "page" : undefined}
                   className={cx(
                     "block rounded-xl px-3 py-2 text-sm font-medium focus-ring",
-                    isActive(n.to, path) ? "bg-sky-600 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
+                    isActive(n.to, path) ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
                   )}
                 >
                   {t(`common.nav.${n.key}`)}

@@ -14,7 +14,7 @@ export function Toggle({ checked, onChange, label, busy, testId }: { checked: bo
       onClick={() => onChange(!checked)}
       className={cx(
         "relative inline-flex h-6 w-11 shrink-0 items-center rounded-full transition focus-ring disabled:cursor-wait disabled:opacity-60",
-        checked ? "bg-sky-600 dark:bg-sky-500" : "bg-slate-400/40 dark:bg-white/15",
+        checked ? "bg-sky-700 dark:bg-sky-500" : "bg-slate-400/40 dark:bg-white/15",
       )}
     >
       <span aria-hidden="true" className={cx("inline-block h-5 w-5 rounded-full bg-white shadow transition", checked ? "translate-x-5.5" : "translate-x-0.5")} />

@@ -45,7 +45,7 @@ export function PageHeader({ title, subtitle, actions }: { title: ReactNode; sub
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 const VARIANTS: Record<Variant, string> = {
-  primary: "bg-sky-600 text-white hover:bg-sky-500 dark:bg-sky-500 dark:hover:bg-sky-400 dark:text-slate-950",
+  primary: "bg-sky-700 text-white hover:bg-sky-800 dark:bg-sky-500 dark:hover:bg-sky-400 dark:text-slate-950",
   secondary: "glass-strong hover:bg-white/80 dark:hover:bg-white/15",
   danger: "bg-rose-600 text-white hover:bg-rose-500",
   ghost: "hover:bg-slate-900/5 dark:hover:bg-white/10",
@@ -291,7 +291,7 @@ export function Tabs<T extends string>({ value, onChange, options, label }: { va
           onClick={() => onChange(o.value)}
           className={cx(
             "rounded-lg px-3 py-1 text-sm font-medium transition focus-ring",
-            o.value === value ? "bg-sky-600 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
+            o.value === value ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
           )}
         >
           {o.label}

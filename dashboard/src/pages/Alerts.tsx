@@ -74,7 +74,7 @@ function StateTabs({ value, onChange }: { value: AlertTab; onChange: (v: AlertTa
           onClick={() => onChange(tab)}
           className={cx(
             "rounded-lg px-3 py-1 text-sm font-medium whitespace-nowrap transition focus-ring",
-            tab === value ? "bg-sky-600 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
+            tab === value ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
           )}
         >
           {t(`alerts.tabs.${tab}`)}
@@ -372,7 +372,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
                 key={d}
                 className={cx(
                   "inline-flex cursor-pointer items-center gap-2 rounded-xl px-3 py-1.5 text-sm ring-1 ring-slate-400/30 ring-inset has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-500",
-                  form.duration === d && "bg-sky-600/10 ring-sky-600/50",
+                  form.duration === d && "bg-sky-700/10 ring-sky-600/50",
                 )}
               >
                 <input type="radio" name="silence-duration" value={d} checked={form.duration === d} onChange={() => setForm((f) => ({ ...f, duration: d }))} className="accent-sky-600" data-testid={`silence-duration-${d}`} />

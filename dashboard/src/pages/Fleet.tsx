@@ -290,7 +290,7 @@ function MachineCards({ machines, groups }: { machines: Machine[]; groups: Map<s
   const rowHeight = 236;
   const virtual = useWindowVirtualizer({ count: rows, estimateSize: () => rowHeight, overscan: 3, scrollMargin: offset });
   return (
-    <div ref={ref} role="list" aria-rowcount={machines.length} data-testid="machine-list" style={{ height: virtual.getTotalSize(), position: "relative" }}>
+    <div ref={ref} role="list" data-testid="machine-list" style={{ height: virtual.getTotalSize(), position: "relative" }}>
       {virtual.getVirtualItems().map((row) => (
         <div
           key={row.key}

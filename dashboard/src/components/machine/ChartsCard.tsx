@@ -31,7 +31,7 @@ function RangeTabs({ value, onChange }: { value: RangeKey; onChange: (r: RangeKe
           onClick={() => onChange(r)}
           className={cx(
             "rounded-lg px-3 py-1 text-sm font-medium whitespace-nowrap transition focus-ring",
-            r === value ? "bg-sky-600 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
+            r === value ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
           )}
         >
           {t(`machine.charts.ranges.${r}`)}
