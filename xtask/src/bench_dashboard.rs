@@ -13,7 +13,7 @@ use crate::bench::{facts, http, start_server};
 use crate::dashboard;
 
 const EMAIL: &str = "bench@example.test";
-const PASSWORD: &str = "dashboard-bench-passphrase";
+const PASSWORD: &str = "orchid-lantern-meadow-9";
 
 pub fn dashboard_bench(bin: &Path, machines: usize) -> Result<String> {
     let chromium = dashboard::chromium().context("the dashboard bench needs Chromium")?;

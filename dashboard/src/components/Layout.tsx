@@ -2,7 +2,7 @@
 import { useState, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
+import { api, currentOrg } from "../api/client";
 import type { OrgList } from "../api/types";
 import { useSession } from "../auth/session";
 import { LANGUAGES, setLanguage, type Language } from "../i18n";
@@ -144,7 +144,9 @@ function OrgSwitcher({ testid = "org-switcher" }: { testid?: string }) {
     enabled: session.me.platform_admin,
   });
   const options = session.me.platform_admin && all.data ? all.data.orgs.map((o) => ({ id: o.id, name: o.name })) : session.me.orgs.filter((o) => !o.disabled).map((o) => ({ id: o.id, name: o.name }));
-  const current = session.org?.id ?? options[0]?.id ?? "";
+  // A platform admin may act in an organisation they are not a member of: session.org is
+  // null then, and the saved choice is the one in use.
+  const current = session.org?.id ?? currentOrg() ?? options[0]?.id ?? "";
   if (options.length < 2) return null;
   return (
     <label className="flex items-center gap-1">

@@ -4,13 +4,14 @@ import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { GroupList, MachineList, RuleScope } from "../api/types";
+import { fetchAllMachines, PAGE } from "../lib/fleet";
 import { isWholeOrg, type ScopeForm } from "../lib/rules";
 import { Field, Input, Select } from "./ui";
 
-const MACHINES_KEY = ["machines", { limit: 1000 }] as const;
+const MACHINES_KEY = ["machines", { all: true }] as const;
 
 export function useMachines() {
-  return useQuery({ queryKey: MACHINES_KEY, queryFn: ({ signal }) => api.get<MachineList>("/machines", { limit: 1000 }, signal), staleTime: 60_000 });
+  return useQuery({ queryKey: MACHINES_KEY, queryFn: ({ signal }) => fetchAllMachines((offset) => api.get<MachineList>("/machines", { limit: PAGE, offset }, signal)), staleTime: 60_000 });
 }
 
 export function useGroups() {

@@ -51,6 +51,7 @@ const VARIANTS: Record<Variant, string> = {
   ghost: "hover:bg-slate-900/5 dark:hover:bg-white/10",
 };
 
+// `disabled` comes after the spread: a caller's `disabled={false}` must not re-enable a busy button.
 export function Button({ variant = "secondary", className, busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; busy?: boolean }) {
   return (
     <button
@@ -60,9 +61,9 @@ export function Button({ variant = "secondary", className, busy, children, ...re
         VARIANTS[variant],
         className,
       )}
+      {...rest}
       disabled={busy || rest.disabled}
       aria-busy={busy || undefined}
-      {...rest}
     >
       {busy && <Spinner small />}
       {children}

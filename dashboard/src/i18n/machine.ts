@@ -24,11 +24,15 @@ export const machine = defineMessages(
       enrolled: "Enrolled",
     },
     edit: {
-      button: "Edit name and notes",
+      button: "Edit machine",
       title: "Edit machine",
       displayName: "Display name",
       displayNameHint: "Leave empty to show the hostname.",
       notes: "Notes",
+      retired: "Retired",
+      retiredHint: "A retired machine stays with its history but is never reported offline and weighs on no count.",
+      delete: "Delete this machine",
+      deleteHint: "Deleting removes the machine and all its data. Stop its agent first, or it enrolls again at its next report if its key is still valid.",
     },
     health: {
       title: "Health",
@@ -198,11 +202,15 @@ export const machine = defineMessages(
       enrolled: "Inscrite",
     },
     edit: {
-      button: "Modifier le nom et les notes",
+      button: "Modifier la machine",
       title: "Modifier la machine",
       displayName: "Nom affiché",
       displayNameHint: "Laisser vide pour afficher le nom d’hôte.",
       notes: "Notes",
+      retired: "Retirée",
+      retiredHint: "Une machine retirée garde son historique mais n’est jamais signalée hors ligne et ne compte plus.",
+      delete: "Supprimer cette machine",
+      deleteHint: "La suppression efface la machine et toutes ses données. Arrêtez d’abord son agent, sinon il se réinscrit à son prochain rapport si sa clé est encore valide.",
     },
     health: {
       title: "Santé",

@@ -54,7 +54,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     const refreshLists = () => {
       timer ??= setTimeout(() => {
         timer = null;
-        void queries.invalidateQueries({ queryKey: ["machines"] });
+        // Only the fleet's own list: pickers of machines elsewhere need no fresh figures.
+        void queries.invalidateQueries({ queryKey: ["machines", "fleet"] });
         void queries.invalidateQueries({ queryKey: ["fleet-summary"] });
       }, LIST_REFRESH_MS);
     };

@@ -8,19 +8,19 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { FleetSummary, Group, GroupList, Machine, MachineList } from "../api/types";
 import { Button, Card, cx, EmptyState, ErrorState, Input, Loading, PageHeader, Score, Select, StatusBadge, Tabs } from "../components/ui";
-import { formatPercent, formatRelative } from "../lib/format";
+import { formatDateTime, formatNumber, formatPercent, formatRelative } from "../lib/format";
 import { allLabels, columnsFor, fetchAllMachines, filtersFrom, machineName, statusOf, worstFilesystem, type FleetFilters, type Sort, type View } from "../lib/fleet";
 import { Link, setSearch, useLocation } from "../lib/router";
 
 export default function Fleet() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { search } = useLocation();
   const filters = filtersFrom(search);
 
   const summary = useQuery({ queryKey: ["fleet-summary"], queryFn: () => api.get<FleetSummary>("/fleet/summary") });
   const groups = useQuery({ queryKey: ["groups"], queryFn: () => api.get<GroupList>("/groups") });
   const machines = useQuery({
-    queryKey: ["machines", { q: filters.q, selector: filters.selector, group: filters.group, status: filters.status, sort: filters.sort }],
+    queryKey: ["machines", "fleet", { q: filters.q, selector: filters.selector, group: filters.group, status: filters.status, sort: filters.sort }],
     queryFn: ({ signal }) =>
       fetchAllMachines((offset) =>
         api.get<MachineList>(
@@ -36,7 +36,7 @@ export default function Fleet() {
 
   return (
     <div>
-      <PageHeader title={t("fleet.title")} subtitle={summary.data ? t("fleet.subtitle", { count: summary.data.total }) : undefined} />
+      <PageHeader title={t("fleet.title")} subtitle={summary.data ? t("fleet.subtitle", { count: summary.data.total, shown: formatNumber(summary.data.total, i18n.language) }) : undefined} />
       <StatusCounts summary={summary.data} active={filters.status} />
       <FilterBar filters={filters} groups={groups.data?.groups ?? []} />
       {machines.isPending ? (
@@ -61,7 +61,11 @@ export default function Fleet() {
         <>
           {machines.error && <ErrorState error={machines.error} retry={() => void machines.refetch()} />}
           <p className="mb-2 text-sm text-muted" role="status" data-testid="fleet-count">
-            {t("fleet.showing", { count: machines.data.machines.length, total: summary.data?.total ?? machines.data.machines.length })}
+            {t("fleet.showing", {
+              count: machines.data.machines.length,
+              shown: formatNumber(machines.data.machines.length, i18n.language),
+              total: formatNumber(summary.data?.total ?? machines.data.machines.length, i18n.language),
+            })}
           </p>
           {filters.view === "table" ? (
             <MachineTable machines={machines.data.machines} groups={groupById} />
@@ -240,7 +244,7 @@ function MachineCard({ m, groups }: { m: Machine; groups: Map<string, Group> }) 
       </div>
       <div className="flex flex-wrap items-center gap-2">
         <StatusBadge status={statusOf(m)} />
-        <span className="text-xs text-muted" title={m.last_seen_ms ? new Date(m.last_seen_ms).toISOString() : undefined}>
+        <span className="text-xs text-muted" title={m.last_seen_ms ? formatDateTime(m.last_seen_ms, i18n.language) : undefined}>
           {formatRelative(m.last_seen_ms, i18n.language)}
         </span>
       </div>
@@ -370,7 +374,9 @@ function MachineTable({ machines, groups }: { machines: Machine[]; groups: Map<s
                 <td className="min-w-0 overflow-hidden px-3">
                   <GroupChips ids={m.groups} groups={groups} />
                 </td>
-                <td className="px-3 text-xs text-muted">{formatRelative(m.last_seen_ms, i18n.language)}</td>
+                <td className="px-3 text-xs text-muted" title={m.last_seen_ms ? formatDateTime(m.last_seen_ms, i18n.language) : undefined}>
+                  {formatRelative(m.last_seen_ms, i18n.language)}
+                </td>
               </tr>
             );
           })}

@@ -1,4 +1,5 @@
 // Groups (name, colour, description, members) and the labels in use across the fleet.
+import { fetchAllMachines, PAGE } from "../lib/fleet";
 import { useId, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
@@ -17,7 +18,10 @@ function useGroups() {
 
 /** Every machine of the organisation (the API's maximum page). */
 function useAllMachines() {
-  return useQuery({ queryKey: ["machines", { limit: 1000 }], queryFn: () => api.get<MachineList>("/machines", { limit: 1000 }) });
+  return useQuery({
+    queryKey: ["machines", { all: true }],
+    queryFn: ({ signal }) => fetchAllMachines((offset) => api.get<MachineList>("/machines", { limit: PAGE, offset }, signal)),
+  });
 }
 
 type Editing = { mode: "create" } | { mode: "edit"; group: Group } | null;
@@ -119,6 +123,7 @@ function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Grou
     onSuccess: () => {
       void queries.invalidateQueries({ queryKey: ["groups"] });
       void queries.invalidateQueries({ queryKey: ["machines"] });
+      void queries.invalidateQueries({ queryKey: ["machine"] });
     },
   });
   return (

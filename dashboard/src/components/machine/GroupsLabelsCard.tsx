@@ -76,6 +76,7 @@ function GroupsSection({ machine }: { machine: Machine }) {
         )}
       </div>
       {groups.isPending && ids.length > 0 && <Spinner small />}
+      {!groups.data && <ErrorLine error={groups.error} />}
       {!editing &&
         (ids.length === 0 ? (
           <p className="text-sm text-muted">{t("machine.groups.none")}</p>
@@ -176,8 +177,10 @@ function LabelsSection({ machine }: { machine: Machine }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
   const save = useMachineUpdate<MachineLabels>(machine.id, "labels");
-  const labels = machine.labels ?? {};
   const agentLabels = machine.agent_labels ?? {};
+  // `labels` is every label, the agent's included: the API-set ones are the rest. Sending the
+  // agent's back in the PUT would be refused (409), and they would show twice.
+  const labels = Object.fromEntries(Object.entries(machine.labels ?? {}).filter(([k]) => !(k in agentLabels)));
   const own = sortedLabels(labels);
   const agent = sortedLabels(agentLabels);
   const [key, setKey] = useState("");

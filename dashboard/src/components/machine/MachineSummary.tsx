@@ -7,6 +7,7 @@ import { api } from "../../api/client";
 import type { Machine, UpdateMachine } from "../../api/types";
 import { formatDateTime, formatDuration, formatRelative } from "../../lib/format";
 import { statusOf } from "../../lib/fleet";
+import { navigate } from "../../lib/router";
 import { Button, Card, Dialog, Field, Input, Score, StatusBadge, errorText, inputClass } from "../ui";
 
 function Fact({ label, children }: { label: ReactNode; children: ReactNode }) {
@@ -78,6 +79,16 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
   const queries = useQueryClient();
   const [name, setName] = useState(machine.display_name ?? "");
   const [notes, setNotes] = useState(machine.notes ?? "");
+  const [retired, setRetired] = useState(Boolean(machine.decommissioned));
+  const remove = useMutation({
+    mutationFn: () => api.del(`/machines/${encodeURIComponent(machine.id)}`),
+    onSuccess: () => {
+      queries.removeQueries({ queryKey: ["machine", machine.id] });
+      void queries.invalidateQueries({ queryKey: ["machines"] });
+      void queries.invalidateQueries({ queryKey: ["fleet-summary"] });
+      navigate("/", { replace: true });
+    },
+  });
   const save = useMutation({
     mutationFn: (body: UpdateMachine) => api.patch<Machine>(`/machines/${encodeURIComponent(machine.id)}`, body),
     onSuccess: (m) => {
@@ -110,7 +121,7 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
         className="flex flex-col gap-4"
         onSubmit={(e) => {
           e.preventDefault();
-          save.mutate({ display_name: name.trim(), notes });
+          save.mutate({ display_name: name.trim(), notes, decommissioned: retired });
         }}
       >
         <Field label={t("machine.edit.displayName")} hint={t("machine.edit.displayNameHint")} error={field === "display_name" ? errorText(err, t) : undefined}>
@@ -119,11 +130,38 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
         <Field label={t("machine.edit.notes")} error={field === "notes" ? errorText(err, t) : undefined}>
           {(id, describedBy) => <textarea id={id} aria-describedby={describedBy} className={inputClass} rows={5} maxLength={10_000} value={notes} onChange={(e) => setNotes(e.target.value)} />}
         </Field>
+        <label className="flex items-start gap-2 text-sm">
+          <input type="checkbox" className="mt-0.5 h-4 w-4 accent-sky-700" checked={retired} onChange={(e) => setRetired(e.target.checked)} data-testid="machine-retired" />
+          <span>
+            <span className="font-medium">{t("machine.edit.retired")}</span>
+            <span className="block text-xs text-muted">{t("machine.edit.retiredHint")}</span>
+          </span>
+        </label>
         {err && field !== "display_name" && field !== "notes" && (
           <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
             {errorText(err, t)}
           </p>
         )}
+        <div className="flex flex-col gap-2 border-t border-slate-400/20 pt-4">
+          <p className="text-xs text-muted">{t("machine.edit.deleteHint")}</p>
+          <div>
+            <Button
+              variant="danger"
+              busy={remove.isPending}
+              data-testid="machine-delete"
+              onClick={() => {
+                if (window.confirm(t("common.confirmDelete", { name: machine.display_name || machine.hostname }))) remove.mutate();
+              }}
+            >
+              {t("machine.edit.delete")}
+            </Button>
+          </div>
+          {remove.error && (
+            <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+              {errorText(remove.error, t)}
+            </p>
+          )}
+        </div>
       </form>
     </Dialog>
   );
