@@ -208,6 +208,13 @@ const tests = [
         await page.locator("main h1").waitFor();
         if (testid) await page.getByTestId(testid).waitFor();
         await settled(page);
+        if (path === "/enroll") {
+          await page.getByTestId("enroll-key-create").click();
+          const secret = (await page.getByTestId("enroll-secret-value").locator("pre").innerText()).trim();
+          const linux = await page.getByTestId("enroll-cmd-linux").innerText();
+          assert(linux.includes(secret) && linux.includes(`--server`), `the Linux command carries the new key: ${linux}`);
+          assert((await page.getByTestId("enroll-cmd-windows").innerText()).includes(secret), "the Windows command carries the new key");
+        }
         await shot(name);
       }
     },

@@ -229,7 +229,7 @@ function MachineCard({ m, groups }: { m: Machine; groups: Map<string, Group> }) 
   const fs = worstFilesystem(m.latest);
   const labels = allLabels(m);
   return (
-    <Link to={`/machines/${encodeURIComponent(m.id)}`} className="glass flex h-full flex-col gap-3 rounded-2xl p-4 transition focus-ring hover:-translate-y-0.5" data-testid="machine-card">
+    <Link to={`/machines/${encodeURIComponent(m.id)}`} className="glass-lite flex h-full flex-col gap-3 rounded-2xl p-4 transition focus-ring hover:-translate-y-0.5" data-testid="machine-card">
       <div className="flex items-start justify-between gap-3">
         <div className="min-w-0">
           <p className="truncate font-semibold" data-testid="machine-name">
@@ -330,7 +330,7 @@ function MachineTable({ machines, groups }: { machines: Machine[]; groups: Map<s
   // A grid-styled table: real table semantics for assistive technology, fixed row heights
   // for the virtualiser.
   return (
-    <div className="glass overflow-x-auto rounded-2xl">
+    <div className="glass-lite overflow-x-auto rounded-2xl">
       <table className="block min-w-[60rem]" aria-rowcount={machines.length + 1} data-testid="machine-table">
         <thead className="block border-b border-slate-400/20">
           <tr className="grid" style={{ gridTemplateColumns: TABLE_COLUMNS }}>
