@@ -301,3 +301,22 @@ export function Tabs<T extends string>({ value, onChange, options, label }: { va
     </div>
   );
 }
+
+/** A row's Delete: asks first, names what it deletes to screen readers, shows it is busy. */
+export function DeleteButton({ name, onConfirm, busy, testid, srName }: { name: string; onConfirm: () => void; busy: boolean; testid: string; srName?: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <Button
+      variant="ghost"
+      className="text-rose-700 dark:text-rose-300"
+      busy={busy}
+      data-testid={testid}
+      onClick={() => {
+        if (window.confirm(t("common.confirmDelete", { name }))) onConfirm();
+      }}
+    >
+      {t("common.action.delete")}
+      {srName && <span className="sr-only"> {name}</span>}
+    </Button>
+  );
+}

@@ -8,7 +8,7 @@ import { ApiError, api } from "../api/client";
 import type { Channel, ChannelList, DeliveryList, TestOutcome } from "../api/types";
 import { useSession } from "../auth/session";
 import { Toggle } from "../components/Toggle";
-import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, cx, errorText } from "../components/ui";
+import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, cx, errorText, DeleteButton } from "../components/ui";
 import {
   ALERT_KINDS,
   CHANNEL_KINDS,
@@ -189,17 +189,7 @@ function ChannelRow({ channel: c, isAdmin, tested, testing, onTest, onEdit, onDe
                 <Button variant="ghost" onClick={() => onEdit(c)} data-testid={`channel-edit-${c.id}`}>
                   {t("common.action.edit")}
                 </Button>
-                <Button
-                  variant="ghost"
-                  className="text-rose-700 dark:text-rose-300"
-                  busy={remove.isPending}
-                  data-testid={`channel-delete-${c.id}`}
-                  onClick={() => {
-                    if (window.confirm(t("common.confirmDelete", { name: c.name }))) remove.mutate();
-                  }}
-                >
-                  {t("common.action.delete")}
-                </Button>
+                <DeleteButton name={c.name} busy={remove.isPending} onConfirm={() => remove.mutate()} testid={`channel-delete-${c.id}`} />
               </>
             )}
           </div>

@@ -7,7 +7,7 @@ import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { FleetSummary, Group, GroupList, Machine, MachineList } from "../api/types";
-import { Button, Card, cx, EmptyState, ErrorState, Input, Loading, PageHeader, Score, Select, StatusBadge, Tabs } from "../components/ui";
+import { Button, Card, cx, EmptyState, errorText, ErrorState, Input, Loading, PageHeader, Score, Select, StatusBadge, Tabs } from "../components/ui";
 import { formatDateTime, formatNumber, formatPercent, formatRelative } from "../lib/format";
 import { allLabels, columnsFor, fetchAllMachines, filtersFrom, machineName, statusOf, worstFilesystem, type FleetFilters, type Sort, type View } from "../lib/fleet";
 import { Link, setSearch, useLocation } from "../lib/router";
@@ -37,6 +37,11 @@ export default function Fleet() {
   return (
     <div>
       <PageHeader title={t("fleet.title")} subtitle={summary.data ? t("fleet.subtitle", { count: summary.data.total, shown: formatNumber(summary.data.total, i18n.language) }) : undefined} />
+      {(summary.error || groups.error) && (
+        <p role="alert" className="mb-3 rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
+          {errorText(summary.error ?? groups.error, t)}
+        </p>
+      )}
       <StatusCounts summary={summary.data} active={filters.status} />
       <FilterBar filters={filters} groups={groups.data?.groups ?? []} />
       {machines.isPending ? (
@@ -62,7 +67,8 @@ export default function Fleet() {
           {machines.error && <ErrorState error={machines.error} retry={() => void machines.refetch()} />}
           <p className="mb-2 text-sm text-muted" role="status" data-testid="fleet-count">
             {t("fleet.showing", {
-              count: machines.data.machines.length,
+              // "machines" agrees with the total: "1 of 1 machine", "3 of 40 machines".
+              count: summary.data?.total ?? machines.data.machines.length,
               shown: formatNumber(machines.data.machines.length, i18n.language),
               total: formatNumber(summary.data?.total ?? machines.data.machines.length, i18n.language),
             })}

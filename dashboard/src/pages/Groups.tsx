@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { Group, GroupList, Machine, MachineList } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, cx, errorText, inputClass } from "../components/ui";
+import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, cx, errorText, inputClass, DeleteButton } from "../components/ui";
 import { formatNumber } from "../lib/format";
 import { PRESET_COLORS, filterMachines, groupBody, isHexColor, machineName, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
 import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
@@ -145,18 +145,7 @@ function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Grou
               {t("common.action.edit")}
               <span className="sr-only"> {group.name}</span>
             </Button>
-            <Button
-              variant="ghost"
-              className="text-rose-700 dark:text-rose-300"
-              busy={remove.isPending}
-              data-testid="group-delete"
-              onClick={() => {
-                if (window.confirm(t("common.confirmDelete", { name: group.name }))) remove.mutate();
-              }}
-            >
-              {t("common.action.delete")}
-              <span className="sr-only"> {group.name}</span>
-            </Button>
+            <DeleteButton name={group.name} busy={remove.isPending} onConfirm={() => remove.mutate()} testid="group-delete" srName />
           </div>
           {remove.error && (
             <p role="alert" className="mt-1 text-right text-xs text-rose-600 dark:text-rose-400">

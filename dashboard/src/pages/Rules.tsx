@@ -9,7 +9,7 @@ import type { Rule, RuleList, RuleSpec } from "../api/types";
 import { useSession } from "../auth/session";
 import { ScopeFields, ScopeText } from "../components/Scope";
 import { Toggle } from "../components/Toggle";
-import { Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, errorText } from "../components/ui";
+import { Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, errorText, DeleteButton } from "../components/ui";
 import { formatDuration, formatNumber } from "../lib/format";
 import {
   DISK_VERDICTS,
@@ -166,17 +166,7 @@ function RuleRow({ rule, isAdmin, onEdit }: { rule: Rule; isAdmin: boolean; onEd
             <Button variant="ghost" onClick={onEdit} data-testid={`rule-edit-${rule.id}`}>
               {t("common.action.edit")}
             </Button>
-            <Button
-              variant="ghost"
-              className="text-rose-700 dark:text-rose-300"
-              busy={remove.isPending}
-              data-testid={`rule-delete-${rule.id}`}
-              onClick={() => {
-                if (window.confirm(t("common.confirmDelete", { name: spec.name }))) remove.mutate();
-              }}
-            >
-              {t("common.action.delete")}
-            </Button>
+            <DeleteButton name={spec.name} busy={remove.isPending} onConfirm={() => remove.mutate()} testid={`rule-delete-${rule.id}`} />
           </div>
           {error && (
             <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
