@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LatestValues } from "../api/types";
 import {
   chartPlans,
+  diskHistorySeries,
   eventQuery,
   formatWeight,
   labelKeyProblem,
@@ -154,11 +155,33 @@ describe("events", () => {
   it("builds the query with only the filters set", () => {
     expect(eventQuery({ severity: "", source: " ", q: "" }, 0)).toEqual({ limit: 50, offset: 0 });
     expect(eventQuery({ severity: "error", source: " sshd ", q: "fail" }, 100)).toEqual({ limit: 50, offset: 100, severity: "error", source: "sshd", q: "fail" });
+    expect(eventQuery({ severity: "", source: "", q: "", period: "24h" }, 0, 100_000_000)).toEqual({ limit: 50, offset: 0, from: 100_000_000 - 86_400_000 });
+    expect(eventQuery({ severity: "", source: "", q: "", period: "" }, 0, 5)).toEqual({ limit: 50, offset: 0 });
   });
 
   it("pages by 50", () => {
     expect(pageInfo(0, 50, 120)).toEqual({ first: 1, last: 50, total: 120, prev: null, next: 50 });
     expect(pageInfo(100, 20, 120)).toEqual({ first: 101, last: 120, total: 120, prev: 50, next: null });
     expect(pageInfo(0, 0, 0)).toEqual({ first: 0, last: 0, total: 0, prev: null, next: null });
+  });
+});
+
+describe("diskHistorySeries", () => {
+  it("keeps temperature and only the counters the disk reports", () => {
+    const points = [
+      { ts_ms: 1, verdict: "ok", temperature_c: 35, reallocated: 0, pending: null, media_errors: null },
+      { ts_ms: 2, verdict: "warning", temperature_c: null, reallocated: 8, pending: null, media_errors: null },
+      { ts_ms: 3, verdict: "warning", temperature_c: 37, reallocated: 12 },
+    ] as never;
+    const got = diskHistorySeries(points);
+    expect(got.temperature).toEqual([
+      [1, 35],
+      [3, 37],
+    ]);
+    expect(got.counters).toEqual([{ field: "reallocated", points: [[1, 0], [2, 8], [3, 12]] }]);
+  });
+
+  it("has nothing for a disk with no readings", () => {
+    expect(diskHistorySeries([])).toEqual({ temperature: [], counters: [] });
   });
 });

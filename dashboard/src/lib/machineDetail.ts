@@ -1,6 +1,6 @@
 // The machine screen's logic without React: which charts and lines to draw, label checks
 // mirroring the server's, the events page's query and paging.
-import type { LatestValues } from "../api/types";
+import type { DiskHistory, LatestValues } from "../api/types";
 
 export type ChartName = "cpu" | "memory" | "filesystems" | "diskio" | "network" | "temperature";
 
@@ -159,14 +159,20 @@ export function safeColor(color: string | null | undefined): string {
 // Events.
 export const EVENTS_PAGE = 50;
 
+/** How far back events are searched; "" is all that is kept (30 days by default). */
+export const EVENT_PERIODS = { "1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000 } as const;
+export type EventPeriod = "" | keyof typeof EVENT_PERIODS;
+
 export interface EventFilters {
   severity: "" | "warning" | "error" | "critical";
   source: string;
   q: string;
+  period?: EventPeriod;
 }
 
-export function eventQuery(f: EventFilters, offset: number): Record<string, string | number> {
+export function eventQuery(f: EventFilters, offset: number, now = Date.now()): Record<string, string | number> {
   const query: Record<string, string | number> = { limit: EVENTS_PAGE, offset: Math.max(0, offset) };
+  if (f.period) query.from = now - EVENT_PERIODS[f.period];
   if (f.severity) query.severity = f.severity;
   if (f.source.trim()) query.source = f.source.trim();
   if (f.q.trim()) query.q = f.q.trim();
@@ -189,5 +195,27 @@ export function pageInfo(offset: number, shown: number, total: number, limit = E
     total,
     prev: offset > 0 ? Math.max(0, offset - limit) : null,
     next: offset + shown < total ? offset + limit : null,
+  };
+}
+
+export const DISK_COUNTERS = ["reallocated", "pending", "uncorrectable", "media_errors", "grown_defects"] as const;
+export type DiskCounter = (typeof DISK_COUNTERS)[number];
+
+/** A disk's history as chart series: temperature, and each counter the disk reports at all. */
+export function diskHistorySeries(points: DiskHistory["points"]): {
+  temperature: [number, number][];
+  counters: { field: DiskCounter; points: [number, number][] }[];
+} {
+  const pick = (get: (p: DiskHistory["points"][number]) => number | null | undefined): [number, number][] => {
+    const out: [number, number][] = [];
+    for (const p of points) {
+      const v = get(p);
+      if (v !== null && v !== undefined && Number.isFinite(v)) out.push([p.ts_ms, v]);
+    }
+    return out;
+  };
+  return {
+    temperature: pick((p) => p.temperature_c),
+    counters: DISK_COUNTERS.map((field) => ({ field, points: pick((p) => p[field]) })).filter((c) => c.points.length > 0),
   };
 }

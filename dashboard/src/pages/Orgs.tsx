@@ -163,7 +163,8 @@ function CreateCard() {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (name.trim()) create.mutate({ name: name.trim() });
+    // Enter while a request runs would send it twice.
+    if (name.trim() && !create.isPending) create.mutate({ name: name.trim() });
   };
   return (
     <Card title={t("orgs.create.title")} className="self-start">
@@ -202,7 +203,7 @@ function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const trimmed = name.trim();
-    if (!trimmed) return;
+    if (!trimmed || rename.isPending) return;
     if (trimmed === org.name) onClose();
     else rename.mutate({ name: trimmed });
   };
@@ -265,7 +266,7 @@ function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
   const ok = deleteConfirmed(typed, org.name);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (ok) remove.mutate();
+    if (ok && !remove.isPending) remove.mutate();
   };
   return (
     <Dialog

@@ -187,6 +187,7 @@ function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (invite.isPending) return;
     setAdded(null);
     if (email.trim()) invite.mutate();
   };

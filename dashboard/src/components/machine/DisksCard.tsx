@@ -1,11 +1,13 @@
 // S.M.A.R.T.: each disk's verdict and reasons, its attributes on demand; admins acknowledge a
 // warning so it stops weighing on the score.
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { Disk, MachineDisks, SmartDevice } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format";
+import { DiskHistoryCharts } from "./DiskHistoryCharts";
 import { Badge, Button, Card, EmptyState, QueryView, errorText } from "../ui";
 
 type AckVars = { key: string; ack: boolean };
@@ -52,6 +54,7 @@ export function DisksCard({ machineId, className }: { machineId: string; classNa
                 {d.disks.map((disk) => (
                   <DiskItem
                     key={disk.key}
+                    machineId={machineId}
                     disk={disk}
                     canAck={isAdmin}
                     busy={ack.isPending && ack.variables?.key === disk.key}
@@ -68,7 +71,7 @@ export function DisksCard({ machineId, className }: { machineId: string; classNa
   );
 }
 
-function DiskItem({ disk, canAck, busy, error, onAck }: { disk: Disk; canAck: boolean; busy: boolean; error: string | null; onAck: (ack: boolean) => void }) {
+function DiskItem({ machineId, disk, canAck, busy, error, onAck }: { machineId: string; disk: Disk; canAck: boolean; busy: boolean; error: string | null; onAck: (ack: boolean) => void }) {
   const { t, i18n } = useTranslation();
   const locale = i18n.language;
   const dev = disk.device;
@@ -126,7 +129,24 @@ function DiskItem({ disk, canAck, busy, error, onAck }: { disk: Disk; canAck: bo
           <Attributes device={dev} />
         </div>
       </details>
+      <HistoryDetails machineId={machineId} diskKey={disk.key} name={disk.name} />
     </li>
+  );
+}
+
+/** The history loads when first opened: most visits never look at it. */
+function HistoryDetails({ machineId, diskKey, name }: { machineId: string; diskKey: string; name: string }) {
+  const { t } = useTranslation();
+  const [opened, setOpened] = useState(false);
+  return (
+    <details className="mt-2" onToggle={(e) => e.currentTarget.open && setOpened(true)}>
+      <summary className="cursor-pointer text-sm font-medium text-sky-700 focus-ring dark:text-sky-300">{t("machine.disks.history")}</summary>
+      {opened && (
+        <div className="mt-2">
+          <DiskHistoryCharts machineId={machineId} diskKey={diskKey} name={name} />
+        </div>
+      )}
+    </details>
   );
 }
 

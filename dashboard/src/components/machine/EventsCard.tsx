@@ -5,7 +5,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api } from "../../api/client";
 import type { EventPage, EventSourceState } from "../../api/types";
 import { formatDateTime, formatNumber, formatRelative } from "../../lib/format";
-import { EVENTS_PAGE, eventQuery, pageInfo, type EventFilters } from "../../lib/machineDetail";
+import { EVENT_PERIODS, EVENTS_PAGE, eventQuery, pageInfo, type EventFilters, type EventPeriod } from "../../lib/machineDetail";
 import { Button, Card, EmptyState, Field, Input, QueryView, Select, SeverityBadge, Spinner } from "../ui";
 
 function useDebounced<T>(value: T, ms: number): T {
@@ -24,8 +24,9 @@ export function EventsCard({ machineId }: { machineId: string }) {
   const [severity, setSeverity] = useState<EventFilters["severity"]>("");
   const [source, setSource] = useState("");
   const [q, setQ] = useState("");
+  const [period, setPeriod] = useState<EventPeriod>("");
   const [offset, setOffset] = useState(0);
-  const filters: EventFilters = { severity, source: useDebounced(source, 300), q: useDebounced(q, 300) };
+  const filters: EventFilters = { severity, source: useDebounced(source, 300), q: useDebounced(q, 300), period };
   const events = useQuery({
     queryKey: ["machine", machineId, "events", filters, offset],
     queryFn: ({ signal }) => api.get<EventPage>(`/machines/${encodeURIComponent(machineId)}/events`, eventQuery(filters, offset), signal),
@@ -34,7 +35,27 @@ export function EventsCard({ machineId }: { machineId: string }) {
   return (
     <Card title={t("machine.events.title")} actions={events.isFetching && !events.isPending ? <Spinner small /> : undefined}>
       <div data-testid="events">
-        <form className="mb-3 grid gap-3 sm:grid-cols-3" role="search" onSubmit={(e) => e.preventDefault()}>
+        <form className="mb-3 grid gap-3 sm:grid-cols-2 lg:grid-cols-4" role="search" onSubmit={(e) => e.preventDefault()}>
+          <Field label={t("machine.events.period")}>
+            {(id) => (
+              <Select
+                id={id}
+                data-testid="events-period"
+                value={period}
+                onChange={(e) => {
+                  setPeriod(e.target.value as EventPeriod);
+                  setOffset(0);
+                }}
+              >
+                <option value="">{t("machine.events.periodAll")}</option>
+                {(Object.keys(EVENT_PERIODS) as (keyof typeof EVENT_PERIODS)[]).map((p) => (
+                  <option key={p} value={p}>
+                    {t(`machine.events.periodLast.${p}`)}
+                  </option>
+                ))}
+              </Select>
+            )}
+          </Field>
           <Field label={t("machine.events.severity")}>
             {(id) => (
               <Select
