@@ -93,6 +93,13 @@ const tests = [
       assert(pixels >= 50, `the CPU chart drew ${pixels} pixels`);
       await page.getByTestId("chart-memory").locator("canvas").waitFor();
       await page.getByTestId("events").waitFor();
+      // The agent's (stand-in) smartctl reports one drive with pending sectors.
+      const disk = page.getByTestId("disk-/dev/sda");
+      await disk.getByText("Warning").first().waitFor({ timeout: 20_000 });
+      await disk.getByText("History (30 days)").click();
+      await disk.getByTestId("disk-history-temperature").locator("canvas").waitFor();
+      await disk.getByRole("button", { name: "Acknowledge", exact: true }).click();
+      await disk.getByRole("button", { name: "Withdraw acknowledgement" }).waitFor();
       await shot("03-machine");
     },
   ],

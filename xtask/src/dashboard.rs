@@ -101,6 +101,7 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
             .arg(&data_dir),
     )?;
     let key = key.lines().last().unwrap_or_default().trim().to_owned();
+    let smartctl = fake_smartctl(&work)?;
     let mut agent = Guard::spawn(
         "agent",
         Command::new(debug_bin.join("optralis-agent"))
@@ -113,7 +114,9 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
                 "--enroll-key",
                 &key,
             ])
-            .args(["--smart-interval", "off", "--state-dir"])
+            .args(["--smart-interval", "1h", "--smartctl"])
+            .arg(&smartctl)
+            .arg("--state-dir")
             .arg(work.join("agent"))
             .env("RUST_LOG", "warn"),
     )?;
@@ -135,6 +138,23 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     result?;
     alive
+}
+
+/// A stand-in for smartctl (test machines have no disks it can read): one SATA disk, answered
+/// with the agent's own test output of a drive with pending sectors, so the machine page has
+/// a disk with a warning to show.
+fn fake_smartctl(work: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let device = proc::root().join("crates/agent/tests/fixtures/smartctl/ata-pending.json");
+    let scan = r#"{"json_format_version": [1, 0], "smartctl": {"version": [7, 3], "exit_status": 0}, "devices": [{"name": "/dev/sda", "info_name": "/dev/sda [SAT]", "type": "sat", "protocol": "ATA"}]}"#;
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in\n  *--scan-open*) echo '{scan}' ;;\n  *) cat '{}' ;;\nesac\n",
+        device.display()
+    );
+    let path = work.join("smartctl");
+    std::fs::write(&path, script)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
 }
 
 fn tempdir() -> Result<PathBuf> {
