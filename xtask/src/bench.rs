@@ -140,6 +140,28 @@ pub fn facts(i: usize) -> HostFacts {
     }
 }
 
+/// Enrolls simulated machine `i` as an agent would; its machine token.
+pub fn enroll(
+    client: &ureq::Agent,
+    url: &str,
+    key: &str,
+    fingerprint: &str,
+    i: usize,
+) -> Result<String> {
+    let req = EnrollRequest {
+        enroll_key: key.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        facts: facts(i),
+    };
+    let mut resp = client
+        .post(format!("{url}/api/v1/agent/enroll"))
+        .send_json(&req)?;
+    if resp.status() != 200 {
+        bail!("enroll failed: {}", resp.body_mut().read_to_string()?);
+    }
+    Ok(resp.body_mut().read_json::<EnrollResponse>()?.machine_token)
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = e.write_all(bytes);
@@ -205,7 +227,7 @@ pub fn start_server(
     Ok((guard, url, dir, db))
 }
 
-fn enroll_key(
+pub fn enroll_key(
     bin: &Path,
     backend: &str,
     dir: Option<&tempfile::TempDir>,
@@ -248,18 +270,13 @@ fn ingest(
     let client = http();
     let mut tokens = Vec::new();
     for i in 0..agents {
-        let req = EnrollRequest {
-            enroll_key: key.clone(),
-            fingerprint: format!("bench-fingerprint-{i:08}"),
-            facts: facts(i),
-        };
-        let mut resp = client
-            .post(format!("{url}/api/v1/agent/enroll"))
-            .send_json(&req)?;
-        if resp.status() != 200 {
-            bail!("enroll failed: {}", resp.body_mut().read_to_string()?);
-        }
-        tokens.push(resp.body_mut().read_json::<EnrollResponse>()?.machine_token);
+        tokens.push(enroll(
+            &client,
+            &url,
+            &key,
+            &format!("bench-fingerprint-{i:08}"),
+            i,
+        )?);
     }
 
     // Bodies are made before the clock starts, so the load generator spends its CPU on

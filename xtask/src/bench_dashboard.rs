@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
-use optralis_proto::agent::{EnrollRequest, EnrollResponse, ReportBatch};
+use optralis_proto::agent::ReportBatch;
 
-use crate::bench::{facts, http, start_server};
+use crate::bench::{enroll, enroll_key, http, start_server};
 use crate::dashboard;
 
 const EMAIL: &str = "bench@example.test";
@@ -36,29 +36,13 @@ pub fn dashboard_bench(bin: &Path, machines: usize) -> Result<String> {
     if !user.wait()?.success() {
         bail!("could not create the bench user");
     }
-    let key = crate::proc::output(
-        Command::new(bin.join("optralis"))
-            .args(["enroll-key", "create", "--data-dir"])
-            .arg(data_dir.path()),
-    )?;
-    let key = key.lines().last().unwrap_or_default().trim().to_owned();
+    let key = enroll_key(bin, "sqlite", dir.as_ref(), None)?;
 
     println!("==> dashboard: enrolling {machines} machines, one report each");
     let client = http();
     let now = i64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_millis())?;
     for i in 0..machines {
-        let req = EnrollRequest {
-            enroll_key: key.clone(),
-            fingerprint: format!("dashboard-bench-{i:08}"),
-            facts: facts(i),
-        };
-        let mut resp = client
-            .post(format!("{url}/api/v1/agent/enroll"))
-            .send_json(&req)?;
-        if resp.status() != 200 {
-            bail!("enroll failed: {}", resp.body_mut().read_to_string()?);
-        }
-        let token = resp.body_mut().read_json::<EnrollResponse>()?.machine_token;
+        let token = enroll(&client, &url, &key, &format!("dashboard-bench-{i:08}"), i)?;
         let batch = ReportBatch {
             sent_at_ms: None,
             reports: vec![optralis_proto::sample::report(1, now - (i as i64 % 50))],

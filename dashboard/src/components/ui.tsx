@@ -320,3 +320,14 @@ export function DeleteButton({ name, onConfirm, busy, testid, srName }: { name: 
     </Button>
   );
 }
+
+/** A failed request's message under the form or control that sent it; nothing without one. */
+export function FormError({ error }: { error: unknown }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  return (
+    <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+      {errorText(error, t)}
+    </p>
+  );
+}

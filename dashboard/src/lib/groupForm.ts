@@ -1,4 +1,5 @@
 // Groups: colours, the form's body and the membership change a dialog makes.
+import { machineName } from "./fleet";
 
 /** A few colours to pick with one click (Tailwind's 500 shades). */
 export const PRESET_COLORS = ["#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#64748b"] as const;
@@ -40,10 +41,6 @@ export interface NamedMachine {
   hostname: string;
   display_name?: string | null;
   ip?: string | null;
-}
-
-export function machineName(m: NamedMachine): string {
-  return m.display_name || m.hostname;
 }
 
 /** Machines whose name, hostname or address contains the text, sorted by name. */

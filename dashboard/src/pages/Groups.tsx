@@ -1,14 +1,14 @@
 // Groups (name, colour, description, members) and the labels in use across the fleet.
-import { fetchAllMachines, PAGE } from "../lib/fleet";
 import { useId, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { Group, GroupList, Machine, MachineList } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, cx, errorText, inputClass, DeleteButton } from "../components/ui";
+import { fetchAllMachines, machineName, PAGE } from "../lib/fleet";
+import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, cx, errorText, inputClass, DeleteButton, FormError } from "../components/ui";
 import { formatNumber } from "../lib/format";
-import { PRESET_COLORS, filterMachines, groupBody, isHexColor, machineName, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
+import { PRESET_COLORS, filterMachines, groupBody, isHexColor, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
 import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
 import { Link } from "../lib/router";
 
@@ -223,11 +223,7 @@ function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onCl
             />
           )}
         </Field>
-        {save.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(save.error, t)}
-          </p>
-        )}
+        <FormError error={save.error} />
       </form>
     </Dialog>
   );
@@ -321,11 +317,7 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
                 {changed && <> · {t("groups.membersChanges", { add: diff.add.length, remove: diff.remove.length })}</>}
               </p>
               <MachineChecklist machines={filterMachines(data.machines, search)} selected={selected} onToggle={toggle} />
-              {save.error && (
-                <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-                  {errorText(save.error, t)}
-                </p>
-              )}
+              <FormError error={save.error} />
             </div>
           )
         }

@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import { api, currentOrg, setCurrentOrg } from "../api/client";
 import type { CreateOrg, Org, OrgList, UpdateOrg } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, errorText } from "../components/ui";
+import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, errorText, FormError } from "../components/ui";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { deleteConfirmed } from "../lib/orgSettings";
 
@@ -175,11 +175,7 @@ function CreateCard() {
         <Button type="submit" variant="primary" busy={create.isPending} disabled={!name.trim()} data-testid="org-create">
           {t("orgs.create.submit")}
         </Button>
-        {create.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(create.error, t)}
-          </p>
-        )}
+        <FormError error={create.error} />
       </form>
     </Card>
   );
@@ -225,11 +221,7 @@ function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
         <Field label={t("orgs.newName")}>
           {(id) => <Input id={id} required autoFocus maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-rename-name" />}
         </Field>
-        {rename.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(rename.error, t)}
-          </p>
-        )}
+        <FormError error={rename.error} />
       </form>
     </Dialog>
   );
@@ -289,11 +281,7 @@ function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
         <Field label={t("orgs.delete.type", { name: org.name })}>
           {(id) => <Input id={id} autoFocus autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid="org-delete-name" />}
         </Field>
-        {remove.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(remove.error, t)}
-          </p>
-        )}
+        <FormError error={remove.error} />
       </form>
     </Dialog>
   );

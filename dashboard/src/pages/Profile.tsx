@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import { api, refreshSession, request } from "../api/client";
 import type { ChangePasswordRequest, CodeRequest, RecoveryCodes, SessionsRevoked, TotpEnrollment } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, CodeBlock, Field, Input, PageHeader, errorText } from "../components/ui";
+import { Badge, Button, Card, CodeBlock, Field, Input, PageHeader, errorText, FormError } from "../components/ui";
 import { cleanCode, newPasswordProblem, recoveryCodesText, type PasswordProblem } from "../lib/accounts";
 
 export default function Profile(_props: { params: Record<string, string> }) {
@@ -122,11 +122,7 @@ function PasswordCard() {
           {(id, d) => <Input id={id} aria-describedby={d} type="password" autoComplete="new-password" required value={repeat} onChange={(e) => setRepeat(e.target.value)} data-testid="password-repeat" />}
         </Field>
         <p className="text-xs text-muted">{t("profile.password.warning")}</p>
-        {change.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(change.error, t)}
-          </p>
-        )}
+        <FormError error={change.error} />
         <div>
           <Button type="submit" variant="primary" busy={change.isPending} disabled={!current || !next || !repeat} data-testid="password-submit">
             {t("profile.password.submit")}
@@ -195,11 +191,7 @@ function MfaSetup({ onCodes }: { onCodes: (codes: string[]) => void }) {
         <Button variant="primary" busy={start.isPending} onClick={() => start.mutate()} data-testid="mfa-setup">
           {t("profile.mfa.setUp")}
         </Button>
-        {start.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(start.error, t)}
-          </p>
-        )}
+        <FormError error={start.error} />
       </div>
     );
   }
@@ -241,11 +233,7 @@ function MfaSetup({ onCodes }: { onCodes: (codes: string[]) => void }) {
           />
         )}
       </Field>
-      {confirm.error && (
-        <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-          {errorText(confirm.error, t)}
-        </p>
-      )}
+      <FormError error={confirm.error} />
       <div className="flex flex-wrap gap-2">
         <Button type="submit" variant="primary" busy={confirm.isPending} disabled={!cleanCode(code)} data-testid="mfa-confirm">
           {t("profile.mfa.confirm")}
@@ -321,11 +309,7 @@ function MfaOn() {
       <Field label={t("profile.mfa.disableCode")}>
         {(id) => <Input id={id} autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} className="max-w-64 font-mono" data-testid="mfa-disable-code" />}
       </Field>
-      {disable.error && (
-        <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-          {errorText(disable.error, t)}
-        </p>
-      )}
+      <FormError error={disable.error} />
       <div>
         <Button type="submit" variant="danger" busy={disable.isPending} disabled={!code.trim()} data-testid="mfa-disable">
           {t("profile.mfa.disable")}

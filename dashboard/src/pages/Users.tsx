@@ -6,7 +6,7 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { CreatedUser, OneTimeLink, Org, Role, UpdateOrg, UpdateUser, User, UserList } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, CodeBlock, EmptyState, Field, Input, PageHeader, QueryView, Select, errorText } from "../components/ui";
+import { Badge, Button, Card, CodeBlock, EmptyState, Field, Input, PageHeader, QueryView, Select, errorText, FormError } from "../components/ui";
 import { setPasswordUrl } from "../lib/accounts";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
@@ -214,11 +214,7 @@ function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
             {t("users.invite.submit")}
           </Button>
         </div>
-        {invite.error && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(invite.error, t)}
-          </p>
-        )}
+        <FormError error={invite.error} />
         {added && (
           <p role="status" className="text-sm text-emerald-700 dark:text-emerald-400">
             {t("users.invite.added", { email: added })}

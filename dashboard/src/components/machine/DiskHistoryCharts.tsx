@@ -14,7 +14,8 @@ import { EmptyState, QueryView } from "../ui";
 export function DiskHistoryCharts({ machineId, diskKey, name }: { machineId: string; diskKey: string; name: string }) {
   const { t } = useTranslation();
   const history = useQuery({
-    queryKey: ["machine", machineId, "disk-history", diskKey],
+    // Not under ["machine", id]: each report would reload 30 days of readings.
+    queryKey: ["machine-disk-history", machineId, diskKey],
     queryFn: ({ signal }) => api.get<DiskHistory>(`/machines/${encodeURIComponent(machineId)}/disks/${encodeURIComponent(diskKey)}/history`, undefined, signal),
     staleTime: 300_000,
   });

@@ -7,7 +7,7 @@ import { api } from "../../api/client";
 import type { Group, GroupList, Machine, MachineGroups, MachineLabels } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { newLabelProblem, safeColor, sortedLabels, withLabel, withoutLabel } from "../../lib/machineDetail";
-import { Button, Card, Field, Input, Spinner, errorText } from "../ui";
+import { Button, Card, Field, Input, Spinner, FormError } from "../ui";
 
 function useMachineUpdate<T>(machineId: string, path: string) {
   const queries = useQueryClient();
@@ -19,16 +19,6 @@ function useMachineUpdate<T>(machineId: string, path: string) {
       if (path === "groups") void queries.invalidateQueries({ queryKey: ["groups"] });
     },
   });
-}
-
-function ErrorLine({ error }: { error: unknown }) {
-  const { t } = useTranslation();
-  if (!error) return null;
-  return (
-    <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-      {errorText(error, t)}
-    </p>
-  );
 }
 
 export function GroupsLabelsCard({ machine, className }: { machine: Machine; className?: string }) {
@@ -76,7 +66,7 @@ function GroupsSection({ machine }: { machine: Machine }) {
         )}
       </div>
       {groups.isPending && ids.length > 0 && <Spinner small />}
-      {!groups.data && <ErrorLine error={groups.error} />}
+      {!groups.data && <FormError error={groups.error} />}
       {!editing &&
         (ids.length === 0 ? (
           <p className="text-sm text-muted">{t("machine.groups.none")}</p>
@@ -123,7 +113,7 @@ function GroupsSection({ machine }: { machine: Machine }) {
               </ul>
             </fieldset>
           )}
-          <ErrorLine error={save.error} />
+          <FormError error={save.error} />
           <div className="flex flex-wrap gap-2">
             <Button type="submit" variant="primary" busy={save.isPending} disabled={all.length === 0}>
               {t("common.action.save")}
@@ -246,7 +236,7 @@ function LabelsSection({ machine }: { machine: Machine }) {
               {t("machine.groups.addLabel")}
             </Button>
           </div>
-          <ErrorLine error={save.error} />
+          <FormError error={save.error} />
         </form>
       )}
     </section>

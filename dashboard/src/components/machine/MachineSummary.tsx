@@ -8,7 +8,7 @@ import type { Machine, UpdateMachine } from "../../api/types";
 import { formatDateTime, formatDuration, formatRelative } from "../../lib/format";
 import { statusOf } from "../../lib/fleet";
 import { navigate } from "../../lib/router";
-import { Button, Card, Dialog, Field, Input, Score, StatusBadge, errorText, inputClass } from "../ui";
+import { Button, Card, Dialog, Field, Input, Score, StatusBadge, errorText, inputClass, FormError } from "../ui";
 
 function Fact({ label, children }: { label: ReactNode; children: ReactNode }) {
   return (
@@ -156,11 +156,7 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
               {t("machine.edit.delete")}
             </Button>
           </div>
-          {remove.error && (
-            <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-              {errorText(remove.error, t)}
-            </p>
-          )}
+          <FormError error={remove.error} />
         </div>
       </form>
     </Dialog>
