@@ -9,6 +9,9 @@ use optralis_proto::api::{ErrorBody, ErrorDetail};
 
 use crate::store::StoreError;
 
+/// What a 503 asks clients to wait: agents keep their reports meanwhile.
+const UNAVAILABLE_RETRY_AFTER_S: u64 = 30;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -108,8 +111,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(m) => ApiError::Conflict(m),
-            StoreError::Write(_)
-            | StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            // Logged once by the store when it starts and ends (see store/writes.rs).
+            StoreError::DiskFull(_) => ApiError::Unavailable(
+                "the server's disk is full: nothing was stored; retry later".into(),
+            ),
+            StoreError::Write(_) | StoreError::Unavailable(_) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable("the database is unavailable; retry later".into())
             }
@@ -137,10 +143,15 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
-        if let ApiError::TooManyRequests { retry_after_s } = self {
+        let retry_after_s = match self {
+            ApiError::TooManyRequests { retry_after_s } => Some(retry_after_s),
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_S),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after_s {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(retry_after_s),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

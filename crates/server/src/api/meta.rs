@@ -8,14 +8,17 @@ use optralis_proto::api::{Health, MetricCatalog, MetricInfo};
 use super::AppState;
 use crate::store::METRICS;
 
-/// Liveness and readiness: 200 once the database answers, 503 otherwise. No credentials.
+/// Liveness and readiness: 200 once the database answers, 503 otherwise (status says why:
+/// `database unavailable`, or `disk full` while reports cannot be stored). No credentials.
 #[utoipa::path(get, path = "/health", tag = "meta",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer", body = Health),
+        (status = 503, description = "The database does not answer, or its disk is full", body = Health),
     ))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (status, text) = match state.store.ping().await {
+        // Reads work, but reports are refused until space is freed.
+        Ok(()) if state.store.disk_full() => (StatusCode::SERVICE_UNAVAILABLE, "disk full"),
         Ok(()) => (StatusCode::OK, "ok"),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unavailable");

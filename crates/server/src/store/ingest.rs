@@ -9,16 +9,19 @@
 //! statement text whatever the number of rows, prepared once, with one parameter.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use optralis_proto::agent::Report;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::ingest_rows::{
     EventStateRow, Statements, event_rows, instance_rows, latest_values, to_json, wide_row,
 };
 
 use super::rollup::{HOUR_MS, ROLLUP_LOCK};
-use super::{AgentIdentity, Backend, BackendRef, Result, Store, StoreError, on_writer};
+use super::{
+    AgentIdentity, Backend, BackendRef, Result, Store, StoreError, WriteHealth, on_writer,
+};
 use crate::clock::SharedClock;
 
 /// What a committed batch changed.
@@ -99,13 +102,46 @@ impl Store {
     }
 }
 
-/// The writer task: takes the waiting jobs, commits them together, answers each. It ends
-/// when every [`Store`] handle is gone.
-pub(super) async fn run_writer(
+/// Runs the writer task and starts it again whenever it panics: the requests it held get an
+/// error (503 for their agents, which send again), the queued ones are written by the next.
+/// Ends when every [`Store`] handle is gone.
+pub(super) async fn supervise_writer(
     backend: Backend,
     clock: SharedClock,
-    mut jobs: mpsc::Receiver<IngestJob>,
+    writes: Arc<WriteHealth>,
+    jobs: mpsc::Receiver<IngestJob>,
 ) {
+    let jobs = Arc::new(Mutex::new(jobs));
+    loop {
+        let writer = tokio::spawn(run_writer(
+            backend.clone(),
+            clock.clone(),
+            writes.clone(),
+            jobs.clone(),
+        ));
+        match writer.await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                tracing::error!(error = %e, "the ingest writer panicked; restarting it");
+                tokio::time::sleep(RESTART_AFTER).await;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// A panicking writer is started again after this pause (a report that makes it panic
+/// every time must not spin a core).
+const RESTART_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The writer task: takes the waiting jobs, commits them together, answers each.
+async fn run_writer(
+    backend: Backend,
+    clock: SharedClock,
+    writes: Arc<WriteHealth>,
+    jobs: Arc<Mutex<mpsc::Receiver<IngestJob>>>,
+) {
+    let mut jobs = jobs.lock().await;
     let sql = Statements::for_backend(&backend);
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
@@ -119,9 +155,12 @@ pub(super) async fn run_writer(
                 Err(_) => break,
             }
         }
+        #[cfg(test)]
+        tests::panic_on_request(&group);
         let now = clock.now_ms();
         let started = std::time::Instant::now();
         let written = write_group(&backend, &sql, now, &group).await;
+        writes.observe(&written);
         tracing::debug!(
             requests = group.len(),
             reports = count,
@@ -134,19 +173,20 @@ pub(super) async fn run_writer(
                     answer(&backend, job, Ok(outcome)).await;
                 }
             }
-            Err(e) if group.len() > 1 => {
+            Err(e) if group.len() > 1 && !e.is_retryable() => {
                 // One request's data must not fail the others: retry each on its own.
                 tracing::warn!(error = %e, jobs = group.len(), "group commit failed; writing requests one by one");
                 for job in group {
                     let result = write_group(&backend, &sql, now, std::slice::from_ref(&job))
                         .await
                         .map(|mut o| o.pop().unwrap_or_default());
+                    writes.observe(&result);
                     answer(&backend, job, result).await;
                 }
             }
             Err(e) => {
                 for job in group {
-                    let _ = job.reply.send(Err(StoreError::Write(e.to_string())));
+                    let _ = job.reply.send(Err(e.for_another()));
                 }
             }
         }
@@ -164,7 +204,6 @@ async fn answer(backend: &Backend, job: IngestJob, written: Result<IngestOutcome
             super::disks::write_snapshots(backend, job.agent.machine_id.as_str(), &with_smart)
                 .await
                 .map(|()| outcome)
-                .map_err(|e| StoreError::Write(e.to_string()))
         }
         Err(e) => Err(e),
     };
@@ -376,4 +415,67 @@ fn machine_updates<'a>(
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    /// A request for this machine makes the writer panic (a stand-in for a bug).
+    const PANIC_MACHINE: &str = "writer-panics";
+
+    pub(super) fn panic_on_request(group: &[IngestJob]) {
+        if group
+            .iter()
+            .any(|j| j.agent.machine_id.as_str() == PANIC_MACHINE)
+        {
+            panic!("the test asked the writer to panic");
+        }
+    }
+
+    fn report(seq: u64) -> Report {
+        optralis_proto::sample::report(seq, 1_000 + seq as i64)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_writer_answers_its_requests_and_is_restarted() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = Store::connect(&url, Arc::new(ManualClock::new(10_000)))
+            .await
+            .expect("store");
+        let org = store.org_by_name("default").await.expect("org");
+        let facts = serde_json::from_value(serde_json::json!({
+            "hostname": "h", "os_name": "", "os_version": "", "kernel_version": "",
+            "arch": "", "cpu_model": "", "cpu_logical_cores": 1, "agent_version": ""
+        }))
+        .expect("facts");
+        let enrolled = store
+            .enroll(&org, "fingerprint-0123456789", &facts)
+            .await
+            .expect("enroll");
+        let agent = store.agent_for_token(&enrolled.token).await.expect("agent");
+        let mut doomed = agent.clone();
+        doomed.machine_id = crate::ids::MachineId::from_path(PANIC_MACHINE);
+
+        let failed = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.ingest_reports(&doomed, &[report(1)]),
+        )
+        .await
+        .expect("an answer, not a hang");
+        assert!(
+            matches!(failed, Err(ref e) if e.is_retryable()),
+            "{failed:?}"
+        );
+        let stored = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.ingest_reports(&agent, &[report(1)]),
+        )
+        .await
+        .expect("the restarted writer answers")
+        .expect("stored");
+        assert_eq!(stored.inserted, 1);
+    }
 }

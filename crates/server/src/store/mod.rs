@@ -22,6 +22,7 @@ mod rollup;
 mod series;
 mod sessions;
 mod users;
+mod writes;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub use rollup::{DAY_MS, Retention, Tier};
 pub use series::SeriesQuery;
 pub use sessions::{ClientInfo, Refresh};
 pub use users::{LinkPurpose, Membership, OrgUser, UserAuth, normalize_email};
+pub use writes::WriteHealth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -59,7 +61,14 @@ pub enum StoreError {
     #[error("invalid database URL: {0}")]
     BadUrl(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The database's disk is full: nothing was written; retry once space is freed.
+    #[error("the database's disk is full: {0}")]
+    DiskFull(String),
+    /// The database cannot be reached or refuses work for now (connection lost, shutting
+    /// down, too many connections): retry later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
@@ -71,6 +80,37 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// A retry later may succeed where this failed (the request itself was fine).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::DiskFull(_) | StoreError::Unavailable(_) | StoreError::Write(_)
+        )
+    }
+
+    /// The same failure, for another caller that shared the attempt.
+    fn for_another(&self) -> StoreError {
+        match self {
+            StoreError::DiskFull(m) => StoreError::DiskFull(m.clone()),
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            other => StoreError::Write(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Sorts out the failures a retry can cure (a full disk, a lost connection) from the
+    /// others, on both backends.
+    fn from(e: sqlx::Error) -> Self {
+        match writes::classify(&e) {
+            writes::Failure::DiskFull => StoreError::DiskFull(e.to_string()),
+            writes::Failure::Unavailable => StoreError::Unavailable(e.to_string()),
+            writes::Failure::Other => StoreError::Database(e),
+        }
+    }
+}
 
 #[derive(Clone)]
 enum Backend {
@@ -151,6 +191,8 @@ pub struct Store {
     clock: SharedClock,
     /// The ingest writer's queue (see ingest.rs).
     writer: tokio::sync::mpsc::Sender<ingest::IngestJob>,
+    /// Whether the writer's last commit failed for want of disk space.
+    writes: std::sync::Arc<WriteHealth>,
     /// Machine tokens recently seen (see machines.rs).
     agents: std::sync::Arc<machines::AgentCache>,
     /// Status and score changes, for live subscribers.
@@ -177,6 +219,7 @@ impl Store {
                 .pragma("wal_autocheckpoint", "10000");
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .after_release(writes::keep_if_clean)
                 .connect_with(options.clone())
                 .await?;
             migrations::SQLITE.run(&write).await?;
@@ -191,6 +234,7 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
+                .after_release(writes::keep_if_clean)
                 .connect_with(options)
                 .await?;
             migrations::POSTGRES.run(&pool).await?;
@@ -201,11 +245,18 @@ impl Store {
             )));
         };
         let (writer, jobs) = tokio::sync::mpsc::channel(ingest::QUEUE_DEPTH);
-        tokio::spawn(ingest::run_writer(backend.clone(), clock.clone(), jobs));
+        let writes = std::sync::Arc::new(WriteHealth::default());
+        tokio::spawn(ingest::supervise_writer(
+            backend.clone(),
+            clock.clone(),
+            writes.clone(),
+            jobs,
+        ));
         let store = Self {
             backend,
             clock,
             writer,
+            writes,
             agents: Default::default(),
             live: Default::default(),
             health_states: Default::default(),
@@ -232,6 +283,11 @@ impl Store {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// The report writer found the database's disk full and has not written since.
+    pub fn disk_full(&self) -> bool {
+        self.writes.disk_full()
     }
 
     /// Answers when the database does.

@@ -12,6 +12,7 @@ mod api_ingest;
 mod api_query;
 mod cli;
 mod dashboard;
+mod disk_full;
 mod fleet;
 mod identity;
 mod isolation;

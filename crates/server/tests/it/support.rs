@@ -60,6 +60,11 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database the test made itself (a PostgreSQL database in a tablespace of its own).
+    pub fn existing(url: String) -> Self {
+        Self { url, _dir: None }
+    }
+
     pub async fn new(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
@@ -154,7 +159,11 @@ pub const T0: i64 = 1_790_000_000_000;
 
 impl TestApp {
     pub async fn new(backend: Backend) -> Self {
-        let db = TestDb::new(backend).await;
+        Self::on(TestDb::new(backend).await).await
+    }
+
+    /// The app over a database made by the test.
+    pub async fn on(db: TestDb) -> Self {
         let clock = Arc::new(ManualClock::new(T0));
         let store = Store::connect(&db.url, clock.clone() as SharedClock)
             .await

@@ -1,0 +1,263 @@
+//! The database's disk filling up under ingest, on a real small filesystem (a tmpfs; for
+//! PostgreSQL, a tablespace on one): reports are refused with 503 + Retry-After while it is
+//! full, `/api/v1/health` says so, writes resume by themselves once space is freed, and after
+//! a restart every acknowledged report is there and nothing else.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::http::StatusCode;
+use std::sync::Arc;
+
+use optralis::clock::{SharedClock, SystemClock};
+use optralis::store::Store;
+use optralis_proto::sample;
+use serde_json::json;
+use sqlx::Connection;
+
+use crate::support::{Backend, T0, TestApp, TestDb, both_backends, postgres_admin_url};
+
+both_backends!(acknowledged_reports_survive_a_full_disk);
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `size` like `16m`; `owner` the uid that may write its root.
+    fn mount(size: &str, owner: u32) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size},uid={owner},mode=0700"))
+            .arg("tmpfs")
+            .arg(dir.path())
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test fills a real small filesystem and needs root to mount a tmpfs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the filesystem has no space left.
+    fn fill(&self) -> PathBuf {
+        let path = self.path().join("filler");
+        let mut f = std::fs::File::create(&path).expect("filler");
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            if f.write_all(&chunk).and_then(|()| f.sync_all()).is_err() {
+                break;
+            }
+        }
+        // Fill the last partial block too.
+        while f.write_all(&[0u8; 512]).and_then(|()| f.sync_all()).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Where each backend keeps its data on the small disk.
+async fn database_on(backend: Backend, disk_size: &str) -> (SmallDisk, TestDb, Option<String>) {
+    match backend {
+        Backend::Sqlite => {
+            let disk = SmallDisk::mount(disk_size, 0);
+            let url = format!("sqlite://{}", disk.path().join("optralis.db").display());
+            (disk, TestDb::existing(url), None)
+        }
+        Backend::Postgres => {
+            let admin = postgres_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+            let data_dir: String = sqlx::query_scalar("SHOW data_directory")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            // The server's own user must own the tablespace's directory.
+            let owner = std::fs::metadata(&data_dir)
+                .expect("PostgreSQL runs on this machine")
+                .uid();
+            let disk = SmallDisk::mount(disk_size, owner);
+            let name = format!("optralis_full_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!(
+                "CREATE TABLESPACE {name} LOCATION '{}'",
+                disk.path().display()
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name} TABLESPACE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            (disk, TestDb::existing(format!("{base}/{name}")), Some(name))
+        }
+    }
+}
+
+async fn drop_postgres(name: &str) {
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("DROP TABLESPACE IF EXISTS {name}"),
+    ] {
+        sqlx::query(&sql).execute(&mut conn).await.unwrap();
+    }
+}
+
+/// Sends reports `seqs` of one machine; returns the status and Retry-After.
+async fn send(
+    app: &TestApp,
+    token: &str,
+    seqs: std::ops::Range<u64>,
+) -> (StatusCode, Option<String>) {
+    let reports: Vec<_> = seqs
+        .map(|s| sample::report(s, T0 - 3_600_000 + s as i64 * 1_000))
+        .collect();
+    let r = app
+        .request(
+            "POST",
+            "/api/v1/agent/reports",
+            Some(token),
+            Some(&json!({"reports": reports})),
+            &[],
+        )
+        .await;
+    let retry = r
+        .headers
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r.status, retry)
+}
+
+/// The sequence numbers stored for a machine, read from the database itself.
+async fn stored_seqs(backend: Backend, url: &str, machine: &str) -> BTreeSet<u64> {
+    const SQL: &str = "SELECT seq FROM metrics_raw WHERE machine_id = $1";
+    let seqs: Vec<i64> = match backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(SQL)
+                .bind(machine)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(SQL)
+                .bind(machine)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    seqs.into_iter().map(|s| s as u64).collect()
+}
+
+async fn health(app: &TestApp) -> (StatusCode, String) {
+    let (status, body) = app.get("/api/v1/health", None).await;
+    (status, body["status"].as_str().unwrap_or("").to_owned())
+}
+
+async fn acknowledged_reports_survive_a_full_disk(backend: Backend) {
+    let (disk, db, pg_name) = database_on(backend, "24m").await;
+    let url = db.url.clone();
+    let app = TestApp::on(db).await;
+    let mut machines = Vec::new();
+    for i in 0..4 {
+        let (id, token) = app.enroll(&format!("full-{i}")).await;
+        machines.push((id, token, 1u64));
+    }
+    // What the server acknowledged, per machine.
+    let mut acked: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); machines.len()];
+    const BATCH: u64 = 20;
+
+    // Healthy: every batch stored.
+    for _ in 0..3 {
+        for (i, (_, token, next)) in machines.iter_mut().enumerate() {
+            let (status, _) = send(&app, token, *next..*next + BATCH).await;
+            assert_eq!(status, StatusCode::OK);
+            acked[i].extend(*next..*next + BATCH);
+            *next += BATCH;
+        }
+    }
+
+    // Full: refused with 503 and Retry-After, never acknowledged unless stored. Agents keep
+    // refused reports and send them again, so a refused batch is retried later.
+    let filler = disk.fill();
+    let mut refused = 0;
+    for _ in 0..10 {
+        for (i, (_, token, next)) in machines.iter_mut().enumerate() {
+            let (status, retry) = send(&app, token, *next..*next + BATCH).await;
+            match status {
+                StatusCode::OK => {
+                    acked[i].extend(*next..*next + BATCH);
+                    *next += BATCH;
+                }
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    refused += 1;
+                    assert!(retry.is_some(), "a 503 says when to retry");
+                }
+                other => panic!("unexpected status {other} while the disk is full"),
+            }
+        }
+    }
+    assert!(refused > 0, "the disk filled up but nothing was refused");
+    assert_eq!(
+        health(&app).await,
+        (StatusCode::SERVICE_UNAVAILABLE, "disk full".to_owned())
+    );
+
+    // Space again: the same reports are accepted, with no restart.
+    std::fs::remove_file(filler).unwrap();
+    for (i, (_, token, next)) in machines.iter_mut().enumerate() {
+        let (status, _) = send(&app, token, *next..*next + BATCH).await;
+        assert_eq!(status, StatusCode::OK, "writes resume once space is freed");
+        acked[i].extend(*next..*next + BATCH);
+        *next += BATCH;
+    }
+    assert_eq!(health(&app).await, (StatusCode::OK, "ok".to_owned()));
+
+    // A restart: exactly what was acknowledged is there.
+    app.store.close().await;
+    drop(app);
+    let store = Store::connect(&url, Arc::new(SystemClock) as SharedClock)
+        .await
+        .unwrap();
+    store.close().await;
+    for (i, (id, _, _)) in machines.iter().enumerate() {
+        let stored = stored_seqs(backend, &url, id).await;
+        assert_eq!(
+            stored.len(),
+            acked[i].len(),
+            "machine {i}: {} acknowledged, {} stored",
+            acked[i].len(),
+            stored.len()
+        );
+        assert_eq!(stored, acked[i]);
+    }
+    if let Some(name) = pg_name {
+        drop_postgres(&name).await;
+    }
+    drop(disk);
+}
