@@ -261,3 +261,47 @@ async fn acknowledged_reports_survive_a_full_disk(backend: Backend) {
     }
     drop(disk);
 }
+
+/// PostgreSQL ends the server's connections (a restart, a failover, an administrator): the
+/// requests caught in it get 503, never a hang, and the next ones are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_connections_are_replaced() {
+    let app = TestApp::new(Backend::Postgres).await;
+    let (id, token) = app.enroll("lost").await;
+    assert_eq!(send(&app, &token, 1..11).await.0, StatusCode::OK);
+    let url = app.db_url().to_owned();
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(&name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty(), "the server had connections to end");
+    let mut acked: BTreeSet<u64> = (1..11).collect();
+    let mut next = 11;
+    let mut stored_after = 0;
+    for _ in 0..5 {
+        let sent = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            send(&app, &token, next..next + 10),
+        )
+        .await
+        .expect("an answer, not a hang");
+        match sent.0 {
+            StatusCode::OK => {
+                acked.extend(next..next + 10);
+                next += 10;
+                stored_after += 1;
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(stored_after >= 4, "writes resume on new connections");
+    assert_eq!(stored_seqs(Backend::Postgres, &url, &id).await, acked);
+}

@@ -201,6 +201,11 @@ impl TestApp {
         self.clock.now_ms()
     }
 
+    /// The database's URL.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
     fn router(&self) -> axum::Router {
         app(self.state.clone())
     }
