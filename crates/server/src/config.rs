@@ -47,6 +47,9 @@ pub struct FileConfig {
     /// Where users reach the dashboard (`https://optralis.example.com`): notifications link
     /// to it.
     pub public_url: Option<String>,
+    /// Networks notification channels may reach besides public addresses (comma-separated
+    /// CIDR list); `OPTRALIS_NOTIFY_ALLOWED_NETWORKS` overrides it.
+    pub notify_allowed_networks: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use optralis::clock::SystemClock;
 use optralis::config::{self, FileConfig};
-use optralis::notify::{self, Notifier, seal::Sealer};
+use optralis::notify::{self, Notifier, egress::EgressPolicy, seal::Sealer};
 use optralis::store::{DEFAULT_ORG, Role, Store, StoreError};
 use optralis::{AppState, app, jobs};
 use tokio::sync::watch;
@@ -47,6 +47,15 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long, env = "OPTRALIS_LISTEN", value_name = "ADDR")]
         listen: Option<String>,
+        /// Networks that notification channels may reach besides public addresses, as a
+        /// comma-separated CIDR list (an internal chat or mail server: 10.1.2.0/24)
+        /// [default: none].
+        #[arg(
+            long,
+            env = "OPTRALIS_NOTIFY_ALLOWED_NETWORKS",
+            value_name = "CIDR,..."
+        )]
+        notify_allowed_networks: Option<String>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -207,7 +216,11 @@ fn redact(url: &str) -> String {
 
 async fn run(command: Command, file: FileConfig) -> Result<()> {
     match command {
-        Command::Serve { listen, db } => serve(listen, db, file).await,
+        Command::Serve {
+            listen,
+            notify_allowed_networks,
+            db,
+        } => serve(listen, notify_allowed_networks, db, file).await,
         Command::EnrollKey(EnrollKeyCommand::Create { org, db }) => {
             let store = open_store(&db, &file).await?;
             let org_id = store
@@ -398,7 +411,12 @@ mod users {
     }
 }
 
-async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<()> {
+async fn serve(
+    listen: Option<String>,
+    notify_allowed_networks: Option<String>,
+    db: DbArgs,
+    file: FileConfig,
+) -> Result<()> {
     let listen = listen
         .or(file.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
@@ -414,7 +432,16 @@ async fn serve(listen: Option<String>, db: DbArgs, file: FileConfig) -> Result<(
     let (stop_tx, stop_rx) = watch::channel(false);
     first_user(&store).await?;
     let maintenance = jobs::spawn_maintenance(store.clone(), settings.retention, stop_rx.clone());
-    let notifier = Notifier::new(secret_key(&db, &file)?);
+    let allowed = notify_allowed_networks
+        .or(file.notify_allowed_networks.clone())
+        .unwrap_or_default();
+    let allowed = EgressPolicy::parse_list(&allowed)
+        .map_err(|e| anyhow::anyhow!("OPTRALIS_NOTIFY_ALLOWED_NETWORKS: {e}"))?;
+    if !allowed.is_empty() {
+        let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        tracing::info!(networks = %list.join(","), "notifications may reach these networks besides public addresses");
+    }
+    let notifier = Notifier::new(secret_key(&db, &file)?, EgressPolicy::allowing(allowed));
     let deliveries = notify::spawn_worker(store.clone(), notifier.clone(), stop_rx.clone());
     let state = AppState::new(store.clone(), settings, notifier).await?;
     let alerting = state.alerting.clone().spawn(stop_rx.clone());

@@ -84,6 +84,9 @@ fn url(v: &Value) -> Result<String, ConfigError> {
     if host.is_empty() || u.contains(char::is_whitespace) {
         return Err(err("url", "is not a URL"));
     }
+    if super::send::has_credentials(&u) {
+        return Err(err("url", super::send::CREDENTIALS_REFUSED));
+    }
     Ok(u)
 }
 

@@ -4,16 +4,18 @@
 //! deliveries left pending by a stopped server sent after it starts again.
 
 pub mod config;
+pub mod egress;
 pub mod render;
 pub mod seal;
 pub mod send;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use optralis_proto::alerts::{AlertSeverity, Notification, NotificationEvent};
 use tokio::sync::{Notify, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::store::{AttemptResult, ClaimedDelivery, Store, StoredChannel};
 use config::ChannelConfig;
@@ -31,8 +33,12 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
 pub const LEASE_MS: i64 = 120_000;
 /// Even with no wake-up, the queue is looked at this often (retries fall due).
 const POLL_EVERY: Duration = Duration::from_secs(1);
-/// Deliveries sent at once.
+/// Deliveries sent at once by one pass of [`deliver_due`].
 const BATCH: i64 = 16;
+/// Deliveries the worker keeps in flight at once, and at most this many per organisation:
+/// one organisation's slow or dead receivers hold a few senders, never all of them.
+const MAX_IN_FLIGHT: usize = 16;
+const PER_ORG_IN_FLIGHT: usize = 4;
 
 /// What the API and the worker share: the key that opens channel configurations, the HTTP
 /// client, and the bell that wakes the worker when something is queued.
@@ -50,10 +56,15 @@ impl std::fmt::Debug for Notifier {
 }
 
 impl Notifier {
-    pub fn new(sealer: Sealer) -> Self {
+    /// `policy`: where channels may send; every send ends within [`send::DEADLINE`].
+    pub fn new(sealer: Sealer, policy: egress::EgressPolicy) -> Self {
+        Self::with_deadline(sealer, policy, send::DEADLINE)
+    }
+
+    pub fn with_deadline(sealer: Sealer, policy: egress::EgressPolicy, deadline: Duration) -> Self {
         Self {
             sealer,
-            sender: Sender::new(),
+            sender: Sender::new(policy, deadline),
             wake: Arc::new(Notify::new()),
         }
     }
@@ -164,27 +175,70 @@ pub fn test_notification(organisation: &str, language: &str, now_ms: i64) -> Not
     }
 }
 
-/// Runs the delivery queue until shutdown: due deliveries are leased, sent together, and
-/// their outcome recorded.
+/// Runs the delivery queue until shutdown: due deliveries are leased as senders free up,
+/// organisations taking turns, each sent on its own task and its outcome recorded. A slow
+/// receiver delays only its own deliveries.
 pub fn spawn_worker(
     store: Store,
     notifier: Notifier,
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
+        let mut running: JoinSet<String> = JoinSet::new();
+        let mut per_org: HashMap<String, usize> = HashMap::new();
+        let finished = |per_org: &mut HashMap<String, usize>, done: Result<String, _>| {
+            if let Ok(org) = done
+                && let Some(n) = per_org.get_mut(&org)
+            {
+                *n = n.saturating_sub(1);
+            }
+        };
         loop {
-            match deliver_due(&store, &notifier).await {
-                // A full batch: more may be waiting.
-                Ok(n) if n as i64 >= BATCH => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "delivery queue: cannot read; will retry"),
+            while let Some(done) = running.try_join_next() {
+                finished(&mut per_org, done);
+            }
+            let free = MAX_IN_FLIGHT.saturating_sub(running.len());
+            if free > 0 {
+                let busy: Vec<&str> = per_org
+                    .iter()
+                    .filter(|(_, n)| **n >= PER_ORG_IN_FLIGHT)
+                    .map(|(org, _)| org.as_str())
+                    .collect();
+                // One per organisation per claim, so each organisation's count is checked
+                // before it gets another sender.
+                match store
+                    .claim_deliveries(LEASE_MS, free as i64, 1, &busy)
+                    .await
+                {
+                    Ok(claimed) if !claimed.is_empty() => {
+                        for d in claimed {
+                            let org = d.channel.org_id.as_str().to_owned();
+                            *per_org.entry(org.clone()).or_default() += 1;
+                            let (store, notifier) = (store.clone(), notifier.clone());
+                            running.spawn(async move {
+                                attempt(&store, &notifier, d).await;
+                                org
+                            });
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "delivery queue: cannot read; will retry")
+                    }
+                }
             }
             tokio::select! {
+                Some(done) = running.join_next(), if !running.is_empty() => {
+                    finished(&mut per_org, done);
+                }
                 _ = notifier.wake.notified() => {}
                 _ = tokio::time::sleep(POLL_EVERY) => {}
                 _ = shutdown.changed() => break,
             }
         }
+        // Sends in flight end within their deadline; their outcome is recorded.
+        while running.join_next().await.is_some() {}
     })
 }
 
@@ -193,7 +247,7 @@ pub async fn deliver_due(
     store: &Store,
     notifier: &Notifier,
 ) -> Result<usize, crate::store::StoreError> {
-    let claimed = store.claim_deliveries(LEASE_MS, BATCH).await?;
+    let claimed = store.claim_deliveries(LEASE_MS, BATCH, BATCH, &[]).await?;
     let count = claimed.len();
     let attempts = claimed.into_iter().map(|d| attempt(store, notifier, d));
     futures_util::future::join_all(attempts).await;

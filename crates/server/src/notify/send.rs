@@ -1,6 +1,12 @@
 //! Sending one notification to one channel: HTTP POSTs with ureq (rustls, aws-lc-rs) on the
 //! blocking pool, email with lettre over SMTP. Each failure says whether a retry may help.
+//!
+//! Every send has one deadline for the whole exchange (a peer that accepts and never answers
+//! costs that long at most), goes only where the egress policy allows (egress.rs), and reports
+//! a status code or a generic error, never a response body or which ports are open: the
+//! outcome is shown to organisation admins, who must not learn the inside of the network.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +21,11 @@ use sha2::Sha256;
 use ureq::tls::{TlsConfig, TlsProvider};
 
 use super::config::{ChannelConfig, EmailConfig, SmtpTls};
+use super::egress::{EgressError, EgressPolicy, Refused};
 use super::render;
 
-/// Longest one delivery attempt may take.
-const TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest one delivery attempt may take, from the name lookup to the answer.
+pub const DEADLINE: Duration = Duration::from_secs(15);
 /// Header carrying the HMAC-SHA256 of the body, for the generic webhook.
 pub const SIGNATURE_HEADER: &str = "X-Optralis-Signature";
 /// Header carrying the delivery's id: a receiver that sees one twice (a retry after a lost
@@ -39,46 +46,73 @@ pub enum SendError {
     Permanent(String),
 }
 
-/// The HTTP client, built once.
+/// The HTTP client, built once, and the rules every send follows.
 #[derive(Clone)]
 pub struct Sender {
     http: ureq::Agent,
-}
-
-impl Default for Sender {
-    fn default() -> Self {
-        Self::new()
-    }
+    policy: EgressPolicy,
+    deadline: Duration,
 }
 
 impl Sender {
-    pub fn new() -> Self {
+    pub fn new(policy: EgressPolicy, deadline: Duration) -> Self {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = TlsConfig::builder()
             .provider(TlsProvider::Rustls)
             .unversioned_rustls_crypto_provider(provider)
             .build();
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(TIMEOUT))
+            .timeout_global(Some(deadline))
             .http_status_as_error(false)
             .max_redirects(0)
+            // A proxy from the environment would be reached instead of the checked address.
+            .proxy(None)
             .user_agent(concat!("optralis/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
             .build();
+        let resolver = CheckedResolver {
+            policy: policy.clone(),
+        };
         Self {
-            http: config.into(),
+            http: ureq::Agent::with_parts(
+                config,
+                ureq::unversioned::transport::DefaultConnector::new(),
+                resolver,
+            ),
+            policy,
+            deadline,
         }
     }
 
     /// Delivers `n` through `channel`; `delivery` is the id receivers may deduplicate on.
+    /// Answers within the deadline whatever the peer does.
     pub async fn send(
         &self,
         channel: &ChannelConfig,
         n: &Notification,
         delivery: i64,
     ) -> Result<(), SendError> {
+        match tokio::time::timeout(self.deadline, self.send_unbounded(channel, n, delivery)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(SendError::Retry {
+                message: format!(
+                    "{} did not answer within {} s",
+                    destination(channel),
+                    self.deadline.as_secs()
+                ),
+                after: None,
+            }),
+        }
+    }
+
+    async fn send_unbounded(
+        &self,
+        channel: &ChannelConfig,
+        n: &Notification,
+        delivery: i64,
+    ) -> Result<(), SendError> {
         let (url, body, signature) = match channel {
-            ChannelConfig::Email(e) => return send_email(e, n).await,
+            ChannelConfig::Email(e) => return send_email(&self.policy, self.deadline, e, n).await,
             ChannelConfig::Webhook { url, secret } => {
                 let body =
                     serde_json::to_vec(n).map_err(|e| SendError::Permanent(e.to_string()))?;
@@ -127,10 +161,10 @@ fn post(
     if let Some(s) = signature {
         req = req.header(SIGNATURE_HEADER, s);
     }
-    let mut resp = req.send(body).map_err(|e| SendError::Retry {
-        message: format!("cannot reach {}: {e}", host_of(url)),
-        after: None,
-    })?;
+    if has_credentials(url) {
+        return Err(SendError::Permanent(CREDENTIALS_REFUSED.into()));
+    }
+    let resp = req.send(body).map_err(|e| unreachable(host_of(url), &e))?;
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(());
@@ -141,27 +175,81 @@ fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let text = resp
-        .body_mut()
-        .with_config()
-        .limit(2048)
-        .read_to_string()
-        .unwrap_or_default();
-    let message = format!(
-        "{} answered {status}{}",
-        host_of(url),
-        if text.trim().is_empty() {
-            String::new()
-        } else {
-            format!(": {}", text.trim().chars().take(300).collect::<String>())
-        }
-    );
+    // The body is not read: it may be an internal service's answer.
+    let message = format!("{} answered {status}", host_of(url));
     match status {
         408 | 425 | 429 | 500..=599 => Err(SendError::Retry {
             message,
             after: retry_after,
         }),
         _ => Err(SendError::Permanent(message)),
+    }
+}
+
+/// Said when a URL carries `user:password@`: it would go out as Basic authentication.
+pub const CREDENTIALS_REFUSED: &str = "the URL carries credentials (user:password@); they are not sent: put them in the path or use the webhook's secret";
+
+/// The URL's authority has a `userinfo@` part.
+pub fn has_credentials(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority.contains('@')
+}
+
+/// A transport failure as admins see it: refused by the policy, too slow, or one generic
+/// message (a refused connection and a silent port must look the same).
+fn unreachable(host: String, e: &ureq::Error) -> SendError {
+    match e {
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<Refused>()) => {
+            SendError::Permanent(format!("{host} is not allowed: {io}"))
+        }
+        ureq::Error::Timeout(_) => SendError::Retry {
+            message: format!("{host} did not answer in time"),
+            after: None,
+        },
+        ureq::Error::HostNotFound => SendError::Retry {
+            message: format!("{host}: the host name does not resolve"),
+            after: None,
+        },
+        _ => SendError::Retry {
+            message: format!("could not deliver to {host}"),
+            after: None,
+        },
+    }
+}
+
+/// ureq's name resolution with the egress policy applied: the connection goes to the
+/// addresses checked here and nowhere else.
+#[derive(Debug)]
+struct CheckedResolver {
+    policy: EgressPolicy,
+}
+
+impl ureq::unversioned::resolver::Resolver for CheckedResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = ureq::unversioned::resolver::DefaultResolver::default()
+            .resolve(uri, config, timeout)?;
+        let list: Vec<SocketAddr> = addrs.iter().copied().collect();
+        self.policy
+            .check(&list)
+            .map_err(|refused| ureq::Error::Io(std::io::Error::other(refused)))?;
+        Ok(addrs)
+    }
+}
+
+/// Where a channel sends, as it may be shown: the host, never a URL's path.
+fn destination(channel: &ChannelConfig) -> String {
+    match channel {
+        ChannelConfig::Email(e) => format!("{}:{}", e.host, e.port),
+        ChannelConfig::Webhook { url, .. }
+        | ChannelConfig::Slack { url }
+        | ChannelConfig::Discord { url }
+        | ChannelConfig::Teams { url } => host_of(url),
     }
 }
 
@@ -173,7 +261,12 @@ fn host_of(url: &str) -> String {
     authority.rsplit('@').next().unwrap_or("").to_owned()
 }
 
-async fn send_email(e: &EmailConfig, n: &Notification) -> Result<(), SendError> {
+async fn send_email(
+    policy: &EgressPolicy,
+    deadline: Duration,
+    e: &EmailConfig,
+    n: &Notification,
+) -> Result<(), SendError> {
     let permanent =
         |what: &str, err: &dyn std::fmt::Display| SendError::Permanent(format!("{what}: {err}"));
     let from: Mailbox = e.from.parse().map_err(|err| permanent("from", &err))?;
@@ -186,6 +279,24 @@ async fn send_email(e: &EmailConfig, n: &Notification) -> Result<(), SendError> 
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|err| permanent("message", &err))?;
+    let server = format!("{}:{}", e.host, e.port);
+    // Resolved and checked once; lettre connects to that address, while TLS still checks
+    // the certificate against the host name.
+    let host = e.host.trim_start_matches('[').trim_end_matches(']');
+    let address = match policy.resolve(host, e.port).await {
+        Ok(addrs) => addrs[0],
+        Err(EgressError::Refused(r)) => {
+            return Err(SendError::Permanent(format!(
+                "{server} is not allowed: {r}"
+            )));
+        }
+        Err(EgressError::NotFound) => {
+            return Err(SendError::Retry {
+                message: format!("{server}: the host name does not resolve"),
+                after: None,
+            });
+        }
+    };
     let tls_params = || {
         TlsParameters::builder(e.host.clone())
             .dangerous_accept_invalid_certs(e.accept_invalid_certs)
@@ -198,23 +309,39 @@ async fn send_email(e: &EmailConfig, n: &Notification) -> Result<(), SendError> 
         SmtpTls::Tls => Tls::Wrapper(tls_params()?),
         SmtpTls::None => Tls::None,
     };
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(e.host.clone())
-        .port(e.port)
-        .tls(tls)
-        .timeout(Some(TIMEOUT));
+    let mut transport =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.ip().to_string())
+            .port(address.port())
+            .tls(tls)
+            .timeout(Some(deadline));
     if let (Some(user), Some(password)) = (&e.username, &e.password) {
         transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
     }
+    // The server's own words stay in the log: they may describe the inside of a network.
+    let code = |err: &lettre::transport::smtp::Error| {
+        err.status()
+            .map_or(String::new(), |c| format!(" (SMTP {c})"))
+    };
     match transport.build().send(message).await {
         Ok(_) => Ok(()),
-        Err(err) if err.is_permanent() => Err(SendError::Permanent(format!(
-            "{} refused the message: {err}",
-            e.host
-        ))),
-        Err(err) => Err(SendError::Retry {
-            message: format!("{}:{}: {err}", e.host, e.port),
-            after: None,
-        }),
+        Err(err) if err.is_permanent() => {
+            tracing::warn!(server = %server, error = %err, "the mail server refused a message");
+            Err(SendError::Permanent(format!(
+                "{server} refused the message{}",
+                code(&err)
+            )))
+        }
+        Err(err) => {
+            tracing::warn!(server = %server, error = %err, "sending an email failed");
+            Err(SendError::Retry {
+                message: if err.is_timeout() {
+                    format!("{server} did not answer in time")
+                } else {
+                    format!("could not deliver to {server}{}", code(&err))
+                },
+                after: None,
+            })
+        }
     }
 }
 
@@ -229,6 +356,14 @@ mod tests {
             sign("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn credentials_in_urls_are_seen() {
+        assert!(has_credentials("https://user:pw@h.example/x"));
+        assert!(has_credentials("http://token@127.0.0.1:9/"));
+        assert!(!has_credentials("https://h.example/a@b"));
+        assert!(!has_credentials("https://h.example/x?to=a@b"));
     }
 
     #[test]

@@ -273,23 +273,33 @@ impl Store {
     }
 
     /// Leases up to `limit` due deliveries (pending and due, or sending with an expired
-    /// lease: a worker died mid-send) until `now + lease_ms`.
+    /// lease: a worker died mid-send) until `now + lease_ms`: at most `per_org` of each
+    /// organisation, organisations taking turns (each one's oldest first), none of those in
+    /// `busy` (their share of the senders is in use).
     pub async fn claim_deliveries(
         &self,
         lease_ms: i64,
         limit: i64,
+        per_org: i64,
+        busy: &[&str],
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = self.now_ms();
         // PostgreSQL: replicas skip rows another one holds; SQLite has a single writer.
-        let lock = match &self.backend {
-            Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite { .. } => "",
+        let (lock, find) = match &self.backend {
+            Backend::Postgres(_) => (" FOR UPDATE SKIP LOCKED", "strpos"),
+            Backend::Sqlite { .. } => ("", "instr"),
         };
+        let busy = format!("|{}|", busy.join("|"));
         let sql = format!(
             "UPDATE deliveries SET status = 'sending', lease_until_ms = $2 WHERE id IN ( \
-               SELECT id FROM deliveries WHERE (status = 'pending' AND next_attempt_ms <= $1) \
-                 OR (status = 'sending' AND lease_until_ms < $1) \
-               ORDER BY next_attempt_ms LIMIT $3{lock}) \
+               SELECT id FROM ( \
+                 SELECT id, next_attempt_ms, \
+                   ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY next_attempt_ms, id) AS turn \
+                 FROM (SELECT id, org_id, next_attempt_ms FROM deliveries \
+                   WHERE ((status = 'pending' AND next_attempt_ms <= $1) \
+                     OR (status = 'sending' AND lease_until_ms < $1)) \
+                     AND {find}($5, '|' || org_id || '|') = 0{lock}) due \
+               ) ranked WHERE turn <= $4 ORDER BY turn, next_attempt_ms LIMIT $3) \
              RETURNING id, channel_id, notification, attempts"
         );
         let rows = on_writer!(self, pool => {
@@ -297,6 +307,8 @@ impl Store {
                 .bind(now)
                 .bind(now + lease_ms)
                 .bind(limit)
+                .bind(per_org)
+                .bind(&busy)
                 .fetch_all(pool)
                 .await
         })?;

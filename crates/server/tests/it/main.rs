@@ -13,6 +13,7 @@ mod api_query;
 mod cli;
 mod dashboard;
 mod disk_full;
+mod egress;
 mod fleet;
 mod identity;
 mod isolation;

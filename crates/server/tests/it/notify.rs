@@ -283,7 +283,7 @@ async fn test_messages_reach_each_service_in_its_format(backend: Backend) {
 }
 
 /// A webhook channel straight through the store, sealed with the test key.
-async fn webhook_channel(
+pub async fn webhook_channel(
     app_store: &optralis::store::Store,
     org: &optralis::ids::OrgId,
     url: &str,

@@ -41,6 +41,9 @@ struct Shared {
     script: Mutex<VecDeque<Answer>>,
 }
 
+/// What the receiver answers with: something an internal service would not want repeated.
+pub const ANSWER_BODY: &str = r#"{"aws_secret_access_key":"receiver-body-must-not-leak"}"#;
+
 pub struct Receiver {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
@@ -70,7 +73,7 @@ impl Receiver {
                     .pop_front()
                     .unwrap_or((200, vec![]));
                 let mut resp: Response =
-                    (StatusCode::from_u16(status).unwrap(), "answer").into_response();
+                    (StatusCode::from_u16(status).unwrap(), ANSWER_BODY).into_response();
                 for (k, v) in headers {
                     resp.headers_mut().insert(
                         axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),

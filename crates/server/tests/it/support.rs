@@ -150,8 +150,17 @@ impl Resp {
 
 /// The secret key of every test server, so one restarted on the same database can open
 /// what the previous one sealed.
+/// Its channels may reach this machine (the tests' receivers listen on loopback).
 pub fn test_notifier() -> optralis::notify::Notifier {
-    optralis::notify::Notifier::new(optralis::notify::seal::Sealer::from_bytes(&[7u8; 32]).unwrap())
+    optralis::notify::Notifier::new(
+        optralis::notify::seal::Sealer::from_bytes(&[7u8; 32]).unwrap(),
+        loopback_allowed(),
+    )
+}
+
+pub fn loopback_allowed() -> optralis::notify::egress::EgressPolicy {
+    use optralis::notify::egress::EgressPolicy;
+    EgressPolicy::allowing(EgressPolicy::parse_list("127.0.0.0/8,::1").unwrap())
 }
 
 /// A moment well after 1970, so retention arithmetic never goes negative.
