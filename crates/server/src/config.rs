@@ -50,6 +50,11 @@ pub struct FileConfig {
     /// Networks notification channels may reach besides public addresses (comma-separated
     /// CIDR list); `OPTRALIS_NOTIFY_ALLOWED_NETWORKS` overrides it.
     pub notify_allowed_networks: Option<String>,
+    /// Per-organisation and per-caller limits, and the HTTP listener's.
+    #[serde(default)]
+    pub limits: crate::api::limits::Limits,
+    #[serde(default)]
+    pub http: crate::serve::HttpLimits,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +115,7 @@ impl FileConfig {
             s.thresholds = t;
         }
         s.trust_forwarded_for = self.trust_forwarded_for;
+        s.limits = self.limits;
         if let Some(url) = &self.public_url {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(ConfigError::Invalid(format!(

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod live;
 pub mod notify;
 pub mod secret;
+pub mod serve;
 pub mod store;
 
 pub use api::{ApiSettings, AppState, app};

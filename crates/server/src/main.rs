@@ -451,13 +451,10 @@ async fn serve(
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            let _ = stop_signal.wait_for(|stop| *stop).await;
-        })
-        .await
-        .context("server failed")?;
+    optralis::serve::serve(listener, app(state), file.http, async move {
+        let _ = stop_signal.wait_for(|stop| *stop).await;
+    })
+    .await;
     let _ = maintenance.await;
     let _ = deliveries.await;
     let _ = alerting.await;

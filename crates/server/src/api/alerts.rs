@@ -12,10 +12,11 @@ use optralis_proto::api::ErrorBody;
 use serde::Deserialize;
 
 use super::audit::record_org;
+use super::limits::Limits;
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState, parse_json};
 use crate::alerting::rules::{self, RuleError};
 use crate::ids::MachineId;
-use crate::store::AlertQuery;
+use crate::store::{AlertQuery, OrgTable};
 
 fn rule_error(e: RuleError) -> ApiError {
     ApiError::invalid_field(e.field, e.message)
@@ -74,7 +75,7 @@ pub async fn list_rules(
         (status = 201, description = "Created", body = Rule),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the organisation's limit is reached", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
 pub async fn create_rule(
@@ -84,6 +85,16 @@ pub async fn create_rule(
 ) -> Result<(StatusCode, Json<Rule>), ApiError> {
     let spec = rules::check(parse_json(&body)?).map_err(rule_error)?;
     check_scope_ids(&state, &who.org_id, "scope", &spec.scope).await?;
+    let count = state
+        .store
+        .count_in_org(OrgTable::Rules, &who.org_id)
+        .await?;
+    Limits::check_room(
+        count,
+        state.settings.limits.rules_per_org,
+        "rules",
+        "rules_per_org",
+    )?;
     let rule = state.store.create_rule(&who.org_id, &spec).await?;
     record_org(&state, &who, "rule.created", Some(&rule.id), None).await;
     state.alerting.poke(&who.org_id);
@@ -272,7 +283,7 @@ pub async fn list_silences(
         (status = 201, description = "Created", body = Silence),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the organisation's limit is reached", body = ErrorBody),
     ))]
 pub async fn create_silence(
     State(state): State<AppState>,
@@ -300,6 +311,16 @@ pub async fn create_silence(
             .await
             .map_err(|_| ApiError::invalid_field("rule_id", "no such rule in this organisation"))?;
     }
+    let count = state
+        .store
+        .count_in_org(OrgTable::Silences, &who.org_id)
+        .await?;
+    Limits::check_room(
+        count,
+        state.settings.limits.silences_per_org,
+        "silences",
+        "silences_per_org",
+    )?;
     let silence = state
         .store
         .create_silence(&who.org_id, &req, &who.actor.label())

@@ -15,11 +15,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::audit::record_org;
+use super::limits::Limits;
 use super::orgs::check_name;
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState, parse_json};
 use crate::notify::config::{ChannelConfig, ConfigError};
 use crate::notify::test_notification;
-use crate::store::{AttemptResult, ChannelChange, StoredChannel};
+use crate::store::{AttemptResult, ChannelChange, OrgTable, StoredChannel};
 
 fn channel_out(c: StoredChannel) -> Channel {
     Channel {
@@ -89,7 +90,7 @@ pub async fn list(
         (status = 201, description = "Created", body = Channel),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the organisation's limit is reached", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
 pub async fn create(
@@ -101,6 +102,16 @@ pub async fn create(
     let name = check_name("name", &req.name)?;
     let config = ChannelConfig::parse(req.kind, &req.config).map_err(config_error)?;
     let kinds = check_kinds(&req.alert_kinds)?;
+    let count = state
+        .store
+        .count_in_org(OrgTable::Channels, &who.org_id)
+        .await?;
+    Limits::check_room(
+        count,
+        state.settings.limits.channels_per_org,
+        "channels",
+        "channels_per_org",
+    )?;
     let id = uuid::Uuid::new_v4().to_string();
     let sealed = state
         .notifier

@@ -12,6 +12,7 @@ mod disks;
 mod error;
 mod events;
 mod fleet;
+pub mod limits;
 mod machines;
 mod me;
 mod meta;
@@ -56,6 +57,7 @@ pub struct ApiSettings {
     pub stream_recheck: std::time::Duration,
     /// The address users reach the dashboard at, for links in notifications.
     pub public_url: Option<String>,
+    pub limits: limits::Limits,
 }
 
 impl Default for ApiSettings {
@@ -68,6 +70,7 @@ impl Default for ApiSettings {
             trust_forwarded_for: false,
             stream_recheck: std::time::Duration::from_secs(30),
             public_url: None,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     pub notifier: Notifier,
     pub alerting: Alerting,
+    /// Event streams open now (see limits.rs).
+    pub streams: Arc<limits::StreamSlots>,
 }
 
 impl AppState {
@@ -100,6 +105,7 @@ impl AppState {
                 throttle,
             }),
             notifier,
+            streams: Arc::default(),
         })
     }
 }

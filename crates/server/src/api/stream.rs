@@ -9,8 +9,8 @@ use futures_util::Stream;
 use optralis_proto::api::ErrorBody;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::AppState;
 use super::auth::{ApiPrincipal, check_membership};
+use super::{ApiError, AppState};
 use crate::store::{Actor, Principal};
 
 /// Whether `who` may still read its organisation's events.
@@ -56,40 +56,50 @@ async fn still_allowed(state: &AppState, who: &Principal) -> bool {
         (status = 200, description = "An event stream (text/event-stream)", content_type = "text/event-stream", body = String),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "No access", body = ErrorBody),
+        (status = 429, description = "Too many streams open for this caller or organisation", body = ErrorBody),
     ))]
 pub async fn stream(
     State(state): State<AppState>,
     ApiPrincipal(who): ApiPrincipal,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let caller = match &who.actor {
+        Actor::User { id, .. } => format!("user:{id}"),
+        Actor::Token { id, .. } => format!("token:{id}"),
+    };
+    // Held by the stream: dropped, and the slots freed, when the client goes away.
+    let slot = state
+        .streams
+        .take(&caller, who.org_id.as_str(), &state.settings.limits)?;
     let rx = state.store.live().subscribe();
     let mut recheck = tokio::time::interval(state.settings.stream_recheck);
     recheck.reset();
-    let events = futures_util::stream::unfold((rx, recheck), move |(mut rx, mut recheck)| {
-        let (state, who) = (state.clone(), who.clone());
-        async move {
-            loop {
-                let received = tokio::select! {
-                    r = rx.recv() => r,
-                    _ = recheck.tick() => {
-                        if still_allowed(&state, &who).await {
-                            continue;
+    let events =
+        futures_util::stream::unfold((rx, recheck, slot), move |(mut rx, mut recheck, slot)| {
+            let (state, who) = (state.clone(), who.clone());
+            async move {
+                loop {
+                    let received = tokio::select! {
+                        r = rx.recv() => r,
+                        _ = recheck.tick() => {
+                            if still_allowed(&state, &who).await {
+                                continue;
+                            }
+                            return None;
                         }
-                        return None;
-                    }
-                };
-                let event = match received {
-                    Ok(e) if e.org == who.org_id => {
-                        Event::default().event(e.kind).data(e.data.to_string())
-                    }
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(missed)) => Event::default()
-                        .event("lagged")
-                        .data(serde_json::json!({"missed": missed}).to_string()),
-                    Err(RecvError::Closed) => return None,
-                };
-                return Some((Ok(event), (rx, recheck)));
+                    };
+                    let event = match received {
+                        Ok(e) if e.org == who.org_id => {
+                            Event::default().event(e.kind).data(e.data.to_string())
+                        }
+                        Ok(_) => continue,
+                        Err(RecvError::Lagged(missed)) => Event::default()
+                            .event("lagged")
+                            .data(serde_json::json!({"missed": missed}).to_string()),
+                        Err(RecvError::Closed) => return None,
+                    };
+                    return Some((Ok(event), (rx, recheck, slot)));
+                }
             }
-        }
-    });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

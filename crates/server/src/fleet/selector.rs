@@ -184,8 +184,19 @@ impl Parser<'_> {
     }
 }
 
+/// Longest selector accepted, in characters, and most requirements in one: a selector is
+/// matched against every machine at every evaluation, so its size is everyone's cost.
+pub const MAX_CHARS: usize = 1024;
+pub const MAX_REQUIREMENTS: usize = 32;
+
 /// Parses a selector; the empty string selects everything.
 pub fn parse(src: &str) -> Result<Selector, SelectorError> {
+    if src.chars().count() > MAX_CHARS {
+        return Err(SelectorError {
+            position: MAX_CHARS,
+            message: format!("longer than {MAX_CHARS} characters"),
+        });
+    }
     let mut p = Parser {
         chars: src.chars().collect(),
         pos: 0,
@@ -197,6 +208,9 @@ pub fn parse(src: &str) -> Result<Selector, SelectorError> {
         return Ok(Selector(reqs));
     }
     loop {
+        if reqs.len() == MAX_REQUIREMENTS {
+            return p.error(p.pos, format!("more than {MAX_REQUIREMENTS} requirements"));
+        }
         reqs.push(p.requirement()?);
         p.skip_spaces();
         match p.peek() {
@@ -251,6 +265,22 @@ mod tests {
         for (src, want) in cases {
             assert_eq!(parse(src).map(|s| s.0), Ok(want.clone()), "{src:?}");
         }
+    }
+
+    #[test]
+    fn oversized_selectors_are_refused() {
+        let many = (0..MAX_REQUIREMENTS + 1)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(parse(&many).unwrap_err().message.contains("requirements"));
+        let long = format!("k in ({})", vec!["v"; 600].join(","));
+        assert!(parse(&long).unwrap_err().message.contains("longer"));
+        let fits = (0..MAX_REQUIREMENTS)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(parse(&fits).is_ok());
     }
 
     #[test]

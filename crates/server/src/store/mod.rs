@@ -179,6 +179,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// How many rows of `table` belong to `org` (for the per-organisation limits).
+    pub async fn count_in_org(&self, table: OrgTable, org: &crate::ids::OrgId) -> Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE org_id = $1", table.name());
+        let count = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>(&sql).bind(org.as_str()).fetch_one(pool).await
+        })?;
+        Ok(count)
+    }
+}
+
+/// Tables counted against an organisation's limits.
+#[derive(Debug, Clone, Copy)]
+pub enum OrgTable {
+    Rules,
+    Channels,
+    Silences,
+}
+
+impl OrgTable {
+    fn name(self) -> &'static str {
+        match self {
+            OrgTable::Rules => "rules",
+            OrgTable::Channels => "channels",
+            OrgTable::Silences => "silences",
+        }
+    }
+}
+
 /// Lets the pool macros run where there is a backend but no [`Store`] (the ingest writer task
 /// holds the pools, not the store, so that dropping the last store ends it).
 struct BackendRef<'a> {

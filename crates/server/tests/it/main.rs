@@ -17,6 +17,7 @@ mod egress;
 mod fleet;
 mod identity;
 mod isolation;
+mod limits;
 mod notify;
 mod openapi;
 mod receiver;
