@@ -411,7 +411,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and readiness: 200 once the database answers, 503 otherwise. No credentials. */
+        /**
+         * Liveness and readiness: 200 once the database answers, 503 otherwise (status says why:
+         *     `database unavailable`, or `disk full` while reports cannot be stored). No credentials.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -2694,7 +2697,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not an admin */
+            /** @description Not an admin, or the organisation's limit is reached */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3580,7 +3583,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The database does not answer */
+            /** @description The database does not answer, or its disk is full */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5122,7 +5125,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not an admin */
+            /** @description Not an admin, or the organisation's limit is reached */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5390,7 +5393,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Not an admin */
+            /** @description Not an admin, or the organisation's limit is reached */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5478,6 +5481,15 @@ export interface operations {
             };
             /** @description No access */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many streams open for this caller or organisation */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
