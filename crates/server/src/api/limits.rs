@@ -24,9 +24,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            rules_per_org: 200,
-            channels_per_org: 50,
-            silences_per_org: 500,
+            rules_per_org: 500,
+            channels_per_org: 200,
+            silences_per_org: 1000,
             streams_per_caller: 10,
             streams_per_org: 200,
         }

@@ -189,6 +189,14 @@ impl TestApp {
         let enroll_key = store.create_enroll_key(&org).await.unwrap();
         let settings = ApiSettings {
             stream_recheck: std::time::Duration::from_millis(200),
+            // Some suites build hundreds of channels in one organisation; limits.rs tests
+            // the limits themselves.
+            limits: optralis::api::limits::Limits {
+                rules_per_org: u32::MAX,
+                channels_per_org: u32::MAX,
+                silences_per_org: u32::MAX,
+                ..Default::default()
+            },
             ..ApiSettings::default()
         };
         let state = AppState::new(store.clone(), settings, test_notifier())
