@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod live;
 pub mod notify;
+pub mod sealing;
 pub mod secret;
 pub mod serve;
 pub mod store;

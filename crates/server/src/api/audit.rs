@@ -34,7 +34,7 @@ pub async fn record_org(
             actor: &principal.actor.label(),
             action,
             target,
-            ip: None,
+            ip: principal.ip.as_deref(),
             detail,
         },
     )

@@ -174,12 +174,14 @@ impl FromRequestParts<AppState> for ApiPrincipal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?.to_owned();
+        let Client(client) = Client::from_request_parts(parts, state).await?;
         if token.starts_with("oat_") {
-            let principal = state
+            let mut principal = state
                 .store
                 .principal_for_token(&token)
                 .await
                 .map_err(unknown_credentials)?;
+            principal.ip = client.ip;
             return Ok(ApiPrincipal(principal));
         }
         let user = signed_in(parts, state, &token).await?;
@@ -199,6 +201,7 @@ impl FromRequestParts<AppState> for ApiPrincipal {
             role: membership.role,
             actor: user.actor(),
             platform_admin: user.user.platform_admin,
+            ip: client.ip,
         }))
     }
 }

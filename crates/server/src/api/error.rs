@@ -30,6 +30,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("the body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
     #[error("too many attempts; retry in {retry_after_s} s")]
     TooManyRequests { retry_after_s: u64 },
     #[error("{0}")]
@@ -68,6 +70,9 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -161,7 +166,7 @@ impl IntoResponse for ApiError {
 /// Parses a JSON body, naming the offending field on failure.
 pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() || path == "." {
@@ -172,5 +177,13 @@ pub fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Ap
         } else {
             ApiError::invalid_field(path, inner.to_string())
         }
-    })
+    })?;
+    // Anything after the value (a second object, garbage) is refused, not ignored.
+    de.end().map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            format!("body is not the expected JSON: {e}"),
+        )
+    })?;
+    Ok(value)
 }

@@ -120,7 +120,8 @@ pub async fn totp_enroll(
         ));
     }
     let secret = totp::new_secret().map_err(|_| ApiError::Internal)?;
-    state.store.set_totp_pending(&who.user.id, &secret).await?;
+    let sealed = crate::sealing::seal_totp(&state.notifier.sealer, &who.user.id, &secret)?;
+    state.store.set_totp_pending(&who.user.id, &sealed).await?;
     let uri = totp::otpauth_uri(ISSUER, &who.user.email, &secret);
     let png = qr::png(&uri).map_err(|e| {
         tracing::error!(error = %e, "QR code");
@@ -150,13 +151,15 @@ pub async fn totp_confirm(
     body: Bytes,
 ) -> Result<Json<RecoveryCodes>, ApiError> {
     let req: CodeRequest = parse_json(&body)?;
+    let no_enrollment =
+        || ApiError::Conflict("no enrollment in progress; POST /api/v1/me/mfa/totp first".into());
     let Some(pending) = state.store.totp_pending(&who.user.id).await? else {
-        return Err(ApiError::Conflict(
-            "no enrollment in progress; POST /api/v1/me/mfa/totp first".into(),
-        ));
+        return Err(no_enrollment());
     };
+    let secret = crate::sealing::open_totp(&state.notifier.sealer, &who.user.id, &pending)
+        .ok_or_else(no_enrollment)?;
     let now_s = state.store.now_ms().div_euclid(1000);
-    let step = totp::verify(&pending, &req.code, now_s)
+    let step = totp::verify(&secret, &req.code, now_s)
         .ok_or_else(|| ApiError::invalid_field("code", "wrong code; check the phone's clock"))?;
     let codes = totp::new_recovery_codes().map_err(|_| ApiError::Internal)?;
     let hashes: Vec<String> = codes

@@ -12,6 +12,7 @@ mod disks;
 mod error;
 mod events;
 mod fleet;
+mod guard;
 pub mod limits;
 mod machines;
 mod me;
@@ -93,7 +94,8 @@ impl AppState {
         settings: ApiSettings,
         notifier: Notifier,
     ) -> Result<Self, StoreError> {
-        let signing_key = store.signing_key().await?;
+        let signing_key = crate::sealing::signing_key(&store, &notifier.sealer).await?;
+        crate::sealing::seal_clear_totp_secrets(&store, &notifier.sealer).await?;
         let throttle = Throttle::new(store.clock());
         let alerting = Alerting::new(store.clone(), notifier.clone(), settings.public_url.clone());
         Ok(Self {
@@ -216,6 +218,10 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(openapi::docs(spec))
         .fallback(crate::dashboard::serve)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -14,15 +14,15 @@ use optralis_proto::identity::{
 use super::audit::{record, record_for_user};
 use super::auth::{Client, SignedIn};
 use super::{ApiError, AppState, parse_json};
+use crate::auth::jwt::MFA_TICKET_TTL_S;
 use crate::auth::jwt::{self, Claims, TokenUse};
 use crate::auth::throttle::Subject;
 use crate::auth::{password, totp};
 use crate::ids::UserId;
 use crate::store::{AuditEvent, ClientInfo, Refresh, StoreError, UserAuth, normalize_email};
 
-pub const ACCESS_TTL_S: i64 = 15 * 60;
+pub use crate::auth::jwt::ACCESS_TTL_S;
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3_600_000;
-const MFA_TICKET_TTL_S: i64 = 5 * 60;
 pub const REFRESH_COOKIE: &str = "optralis_refresh";
 /// The refresh cookie goes only to the auth routes.
 const COOKIE_PATH: &str = "/api/v1/auth";
@@ -284,10 +284,15 @@ pub async fn check_second_factor(
     user: &UserAuth,
     code: &str,
 ) -> Result<SecondFactor, ApiError> {
-    let Some(secret) = &user.totp_secret else {
+    let Some(stored) = &user.totp_secret else {
         return Ok(SecondFactor::Wrong);
     };
-    if let Some(step) = totp::verify(secret, code, now_s(state)) {
+    // A secret sealed under another server key opens to nothing: only a recovery code helps.
+    let secret = crate::sealing::open_totp(&state.notifier.sealer, &user.id, stored);
+    if let Some(step) = secret
+        .as_deref()
+        .and_then(|s| totp::verify(s, code, now_s(state)))
+    {
         return Ok(if state.store.claim_totp_step(&user.id, step).await? {
             SecondFactor::Accepted
         } else {

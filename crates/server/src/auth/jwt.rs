@@ -20,6 +20,21 @@ pub enum TokenUse {
     MfaTicket,
 }
 
+/// Access tokens last this long; a token claiming longer was not made by this server.
+pub const ACCESS_TTL_S: i64 = 15 * 60;
+/// Between the password and the second factor.
+pub const MFA_TICKET_TTL_S: i64 = 5 * 60;
+
+impl TokenUse {
+    /// The lifetime this server gives tokens of this use.
+    pub const fn lifetime_s(self) -> i64 {
+        match self {
+            TokenUse::Access => ACCESS_TTL_S,
+            TokenUse::MfaTicket => MFA_TICKET_TTL_S,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
@@ -62,6 +77,8 @@ pub enum JwtError {
     NotYetValid,
     #[error("token is not meant for this use")]
     WrongUse,
+    #[error("token claims a lifetime this server never gives")]
+    Lifetime,
 }
 
 #[derive(Deserialize)]
@@ -124,8 +141,14 @@ pub fn decode(key: &[u8], token: &str, expected: TokenUse, now_s: i64) -> Result
     if claims.exp <= now_s - LEEWAY_S {
         return Err(JwtError::Expired);
     }
-    if claims.nbf > now_s + LEEWAY_S {
+    if claims.nbf > now_s + LEEWAY_S || claims.iat > now_s + LEEWAY_S {
         return Err(JwtError::NotYetValid);
+    }
+    // Even a correctly signed token (a leaked key) cannot outlive the configured lifetime.
+    if claims.exp.saturating_sub(claims.iat) > expected.lifetime_s()
+        || claims.exp > now_s.saturating_add(expected.lifetime_s() + LEEWAY_S)
+    {
+        return Err(JwtError::Lifetime);
     }
     Ok(claims)
 }
@@ -136,6 +159,35 @@ mod tests {
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
     const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn lifetimes_longer_than_issued_are_refused() {
+        // Correctly signed, valid until 2100.
+        let long = encode(
+            KEY,
+            &Claims::new("u1", "s1", TokenUse::Access, NOW, 4_102_444_800 - NOW),
+        );
+        assert_eq!(
+            decode(KEY, &long, TokenUse::Access, NOW),
+            Err(JwtError::Lifetime)
+        );
+        // An old iat with a far exp, or an iat in the future, does not get round it.
+        let mut c = Claims::new("u1", "s1", TokenUse::Access, NOW, ACCESS_TTL_S);
+        c.iat = NOW + 3_600;
+        c.nbf = NOW - 10;
+        assert_eq!(
+            decode(KEY, &encode(KEY, &c), TokenUse::Access, NOW),
+            Err(JwtError::NotYetValid)
+        );
+        let ticket = encode(
+            KEY,
+            &Claims::new("u1", "", TokenUse::MfaTicket, NOW, ACCESS_TTL_S),
+        );
+        assert_eq!(
+            decode(KEY, &ticket, TokenUse::MfaTicket, NOW),
+            Err(JwtError::Lifetime)
+        );
+    }
 
     fn token() -> String {
         encode(KEY, &Claims::new("u1", "s1", TokenUse::Access, NOW, 900))

@@ -135,6 +135,10 @@ pub fn validate_report(r: &Report, now_ms: i64, limits: &IngestLimits) -> Check 
     if r.seq == 0 {
         return Err(FieldError::new("seq", "must be 1 or more"));
     }
+    // Stored as a signed 64-bit integer: larger ones would come back negative.
+    if i64::try_from(r.seq).is_err() {
+        return Err(FieldError::new("seq", "must be below 2^63"));
+    }
     if r.ts_ms > now_ms + limits.max_future_ms {
         return Err(FieldError::new(
             "ts_ms",

@@ -25,7 +25,9 @@ pub enum SealError {
     Open,
 }
 
-const VERSION: &str = "v1:";
+const VERSION: &str = SEALED_PREFIX;
+/// How every sealed value starts (a value without it was stored in clear).
+pub const SEALED_PREFIX: &str = "v1:";
 
 #[derive(Clone)]
 pub struct Sealer {

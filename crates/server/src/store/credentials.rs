@@ -64,6 +64,8 @@ pub struct Principal {
     pub actor: Actor,
     /// Operators of the whole server (users only; never an API token).
     pub platform_admin: bool,
+    /// The client's address, for the audit log (set by the API's extractors).
+    pub ip: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +267,7 @@ impl Store {
             role: role.parse().map_err(StoreError::Corrupt)?,
             actor: Actor::Token { id, name },
             platform_admin: false,
+            ip: None,
         })
     }
 }

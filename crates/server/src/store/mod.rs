@@ -234,6 +234,7 @@ impl Store {
     /// Connects to `sqlite://PATH` or `postgres://…` and brings the schema up to date.
     pub async fn connect(url: &str, clock: SharedClock) -> Result<Self> {
         let backend = if url.starts_with("sqlite:") {
+            private_database_file(url)?;
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::BadUrl(e.to_string()))?
                 .create_if_missing(true)
@@ -334,6 +335,41 @@ impl Store {
             Backend::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// Creates the SQLite file readable by the server's user only, or narrows an existing one:
+/// it holds password hashes and sealed secrets. SQLite gives the -wal and -shm files the
+/// mode of the database file.
+fn private_database_file(url: &str) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    let failed = |e: std::io::Error| StoreError::BadUrl(format!("{path}: {e}"));
+    let path = std::path::Path::new(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
 }
 
 fn new_secret(kind: crate::secret::SecretKind) -> Result<String> {

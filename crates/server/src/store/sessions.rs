@@ -210,26 +210,38 @@ impl Store {
 
     /// The server's signing key for access tokens, created on first use and shared by every
     /// replica through the database.
-    pub async fn signing_key(&self) -> Result<Vec<u8>> {
-        let mut fresh = [0u8; 32];
-        getrandom::fill(&mut fresh).map_err(|e| StoreError::Random(e.to_string()))?;
+    /// The server secret `name`, stored as `fresh` when there is none yet (the first
+    /// replica to start wins; the others read what it stored).
+    pub async fn server_secret(&self, name: &str, fresh: &str) -> Result<String> {
         on_writer!(self, pool => {
             sqlx::query(
-                "INSERT INTO server_secrets (name, value) VALUES ('jwt_hs256', $1) \
+                "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
                  ON CONFLICT (name) DO NOTHING",
             )
-            .bind(hex::encode(fresh))
+            .bind(name)
+            .bind(fresh)
             .execute(pool)
             .await
-            .map(|r| r.rows_affected())
+            .map(|_| ())
         })?;
         let value = on_writer!(self, pool => {
-            sqlx::query_scalar::<_, String>(
-                "SELECT value FROM server_secrets WHERE name = 'jwt_hs256'",
-            )
-            .fetch_one(pool)
-            .await
+            sqlx::query_scalar::<_, String>("SELECT value FROM server_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await
         })?;
-        hex::decode(value).map_err(|e| StoreError::Corrupt(format!("signing key: {e}")))
+        Ok(value)
+    }
+
+    pub async fn replace_server_secret(&self, name: &str, value: &str) -> Result<()> {
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE server_secrets SET value = $2 WHERE name = $1")
+                .bind(name)
+                .bind(value)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
     }
 }

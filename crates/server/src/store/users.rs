@@ -384,6 +384,52 @@ impl Store {
     }
 
     /// Keeps a TOTP secret aside until a code proves the user's app has it.
+    /// Users whose TOTP secret or pending secret does not start with `sealed_prefix`.
+    pub async fn clear_totp_secrets(
+        &self,
+        sealed_prefix: &str,
+    ) -> Result<Vec<(UserId, Option<String>, Option<String>)>> {
+        let pattern = format!("{sealed_prefix}%");
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
+                "SELECT id, totp_secret, totp_pending FROM users \
+                 WHERE totp_secret NOT LIKE $1 OR totp_pending NOT LIKE $1",
+            )
+            .bind(&pattern)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, secret, pending)| {
+                let clear = |v: Option<String>| v.filter(|v| !v.starts_with(sealed_prefix));
+                (UserId::from_db(id), clear(secret), clear(pending))
+            })
+            .collect())
+    }
+
+    /// Rewrites a user's TOTP secret and pending secret where a new value is given.
+    pub async fn replace_totp_secrets(
+        &self,
+        user: &UserId,
+        secret: Option<&str>,
+        pending: Option<&str>,
+    ) -> Result<()> {
+        on_writer!(self, pool => {
+            sqlx::query(
+                "UPDATE users SET totp_secret = COALESCE($2, totp_secret), \
+                 totp_pending = COALESCE($3, totp_pending) WHERE id = $1",
+            )
+            .bind(user.as_str())
+            .bind(secret)
+            .bind(pending)
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
+    }
+
     pub async fn set_totp_pending(&self, user: &UserId, secret: &str) -> Result<()> {
         on_writer!(self, pool => {
             sqlx::query("UPDATE users SET totp_pending = $2 WHERE id = $1")

@@ -251,7 +251,7 @@ async fn tampered_and_expired_tokens_are_refused(backend: Backend) {
 }
 
 /// The code an authenticator app shows now.
-fn code(app: &TestApp, secret: &str) -> String {
+pub fn code(app: &TestApp, secret: &str) -> String {
     let bytes = BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
     format!(
         "{:06}",
@@ -259,7 +259,7 @@ fn code(app: &TestApp, secret: &str) -> String {
     )
 }
 
-async fn mfa_step(app: &TestApp, ticket: &str, code: &str) -> Resp {
+pub async fn mfa_step(app: &TestApp, ticket: &str, code: &str) -> Resp {
     app.request(
         "POST",
         "/api/v1/auth/mfa",
@@ -271,7 +271,7 @@ async fn mfa_step(app: &TestApp, ticket: &str, code: &str) -> Resp {
 }
 
 /// Turns TOTP on for a signed-in user; returns (secret, recovery codes).
-async fn enroll_totp(app: &TestApp, access: &str) -> (String, Vec<String>) {
+pub async fn enroll_totp(app: &TestApp, access: &str) -> (String, Vec<String>) {
     let r = app
         .request("POST", "/api/v1/me/mfa/totp", Some(access), None, &[])
         .await;

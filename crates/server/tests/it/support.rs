@@ -223,6 +223,11 @@ impl TestApp {
         &self._db.url
     }
 
+    /// One text column of a query run straight on the database (to see what is stored).
+    pub async fn raw_texts(&self, sql: &str) -> Vec<Option<String>> {
+        raw_texts(self.db_url(), sql).await
+    }
+
     fn router(&self) -> axum::Router {
         app(self.state.clone())
     }
@@ -367,6 +372,17 @@ impl TestApp {
 
     pub async fn agent(&self, token: &str) -> AgentIdentity {
         self.store.agent_for_token(token).await.unwrap()
+    }
+}
+
+/// One text column of a query run straight on the database at `url`.
+pub async fn raw_texts(url: &str, sql: &str) -> Vec<Option<String>> {
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
     }
 }
 
