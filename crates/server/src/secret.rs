@@ -34,6 +34,22 @@ pub fn generate(kind: SecretKind) -> Result<String, getrandom::Error> {
     Ok(format!("{}{}", kind.prefix(), hex::encode(bytes)))
 }
 
+/// The refresh token that follows `spent`: derived (HMAC-SHA256 under the server's key), so
+/// a second tab presenting the same spent token moments later is given the same successor
+/// instead of ending the session.
+pub fn refresh_successor(key: &[u8], spent: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(b"optralis-refresh-successor:");
+    mac.update(spent.as_bytes());
+    format!(
+        "{}{}",
+        SecretKind::RefreshToken.prefix(),
+        hex::encode(mac.finalize().into_bytes())
+    )
+}
+
 /// The digest stored and looked up in place of the secret.
 pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

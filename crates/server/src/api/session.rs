@@ -328,7 +328,8 @@ pub async fn refresh(
     let Some(token) = cookie_token(&headers) else {
         return refused("no refresh cookie; sign in");
     };
-    match state.store.rotate_refresh(&token).await {
+    let next = crate::secret::refresh_successor(&state.auth.signing_key, &token);
+    match state.store.rotate_refresh(&token, &next).await {
         Ok(Refresh::Rotated {
             session,
             user,

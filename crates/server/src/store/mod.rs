@@ -48,7 +48,7 @@ pub use machines::{AgentIdentity, EnrolledMachine};
 pub use orgs::{DEFAULT_ORG, LANGUAGES, OrgInfo};
 pub use rollup::{DAY_MS, Retention, Tier};
 pub use series::SeriesQuery;
-pub use sessions::{ClientInfo, Refresh};
+pub use sessions::{ClientInfo, REFRESH_GRACE_MS, Refresh};
 pub use users::{LinkPurpose, Membership, OrgUser, UserAuth, normalize_email};
 pub use writes::WriteHealth;
 

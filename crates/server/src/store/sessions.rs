@@ -26,6 +26,10 @@ pub enum Refresh {
     Reused { session: SessionId, user: UserId },
 }
 
+/// How long a just-spent refresh token still gets its successor (a second tab refreshing at
+/// the same moment).
+pub const REFRESH_GRACE_MS: i64 = 10_000;
+
 impl Store {
     /// Opens a session for `user` lasting `ttl_ms`; returns it with its first refresh token.
     pub async fn create_session(
@@ -68,11 +72,14 @@ impl Store {
         Ok((session, token))
     }
 
-    /// Spends a refresh token. Unknown tokens and tokens of ended sessions are
-    /// [`StoreError::NotFound`].
-    pub async fn rotate_refresh(&self, token: &str) -> Result<Refresh> {
+    /// Spends a refresh token for `next` (its successor, see `secret::refresh_successor`).
+    /// A token spent less than [`REFRESH_GRACE_MS`] ago whose successor is still unused
+    /// answers that successor again (two tabs refreshing at once); spent longer ago, or
+    /// after its successor was used, it revokes the session. Unknown tokens and tokens of
+    /// ended sessions are [`StoreError::NotFound`].
+    pub async fn rotate_refresh(&self, token: &str, next: &str) -> Result<Refresh> {
         let hash = digest(token);
-        let next = new_secret(SecretKind::RefreshToken)?;
+        let next = next.to_owned();
         let now = self.now_ms();
         on_writer!(self, pool => {
             async {
@@ -102,6 +109,24 @@ impl Store {
                 .await?
                 .rows_affected();
                 if spent == 0 {
+                    let successor_unused = sqlx::query_scalar::<_, i64>(
+                        "SELECT COUNT(*) FROM refresh_tokens s JOIN refresh_tokens r \
+                           ON r.session_id = s.session_id \
+                         WHERE r.token_hash = $1 AND r.used_ms >= $3 \
+                           AND s.token_hash = $2 AND s.used_ms IS NULL",
+                    )
+                    .bind(&hash)
+                    .bind(digest(&next))
+                    .bind(now - REFRESH_GRACE_MS)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if successor_unused > 0 {
+                        return Ok(Refresh::Rotated {
+                            session: SessionId::from_db(session),
+                            user: UserId::from_db(user),
+                            token: next,
+                        });
+                    }
                     sqlx::query("UPDATE sessions SET revoked_ms = $2 WHERE id = $1")
                         .bind(&session)
                         .bind(now)

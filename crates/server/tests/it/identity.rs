@@ -77,8 +77,15 @@ async fn login_refresh_rotation_and_reuse(backend: Backend) {
     let access2 = r.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(me(&app, &access2).await, StatusCode::OK);
 
-    // Replaying the spent token revokes the whole family: the current refresh token and
-    // the session's access tokens stop working.
+    // Two tabs refreshing at once: the one that lost the race gets the same new token.
+    let r = refresh(&app, &c1).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.refresh_cookie().unwrap(), c2, "the same successor");
+
+    // Replaying the spent token after that grace window revokes the whole family: the
+    // current refresh token and the session's access tokens stop working.
+    app.clock
+        .advance_ms(optralis::store::REFRESH_GRACE_MS + 1_000);
     let r = refresh(&app, &c1).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(
@@ -91,6 +98,13 @@ async fn login_refresh_rotation_and_reuse(backend: Backend) {
     assert_eq!(refresh(&app, &c2).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&app, &access2).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED);
+
+    // Within the grace window too, once the successor was used the old token is a theft.
+    let r = app.login("alice@acme.test", PASSWORD).await;
+    let d1 = r.refresh_cookie().unwrap();
+    let d2 = refresh(&app, &d1).await.refresh_cookie().unwrap();
+    assert_eq!(refresh(&app, &d2).await.status, StatusCode::OK);
+    assert_eq!(refresh(&app, &d1).await.status, StatusCode::UNAUTHORIZED);
 
     // No cookie, or garbage.
     let r = app
