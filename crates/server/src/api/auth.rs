@@ -28,7 +28,13 @@ pub const ORG_HEADER: &str = "x-optralis-org";
 pub struct AuthState {
     pub signing_key: Vec<u8>,
     pub throttle: Throttle,
+    /// Password hashes computed at once: each takes a core for tens of milliseconds, so a
+    /// flood of sign-ins queues here instead of starving ingest and the API.
+    pub hashing: tokio::sync::Semaphore,
 }
+
+/// Password hashes run at most this many at once.
+pub const CONCURRENT_HASHES: usize = 2;
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts

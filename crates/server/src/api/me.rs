@@ -66,7 +66,9 @@ pub async fn change_password(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let req: ChangePasswordRequest = parse_json(&body)?;
-    let keys = [(Subject::Account, who.user.email.as_str())];
+    // Someone holding a stolen session guessing the password: 5 tries, then slower.
+    let key = format!("{}|password-change", who.user.email);
+    let keys = [(Subject::AccountFrom, key.as_str())];
     state
         .auth
         .throttle
@@ -74,19 +76,14 @@ pub async fn change_password(
         .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
     let stored = who.user.password_hash.clone().unwrap_or_default();
     let current = req.current_password;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
-        .await
-        .map_err(|_| ApiError::Internal)?;
+    let ok = super::session::hashing(&state, move || password::verify(&current, &stored)).await?;
     if !ok {
         return Err(ApiError::Unauthorized("the current password is wrong"));
     }
-    state
-        .auth
-        .throttle
-        .succeed(Subject::Account, &who.user.email);
+    state.auth.throttle.succeed(Subject::AccountFrom, &key);
     password::check_policy(&req.new_password, &who.user.email)
         .map_err(|e| ApiError::invalid_field("new_password", e.to_string()))?;
-    let hash = hash_password(req.new_password).await?;
+    let hash = hash_password(&state, req.new_password).await?;
     state.store.set_password(&who.user.id, &hash).await?;
     record_for_user(
         &state,

@@ -105,6 +105,7 @@ impl AppState {
             auth: Arc::new(AuthState {
                 signing_key,
                 throttle,
+                hashing: tokio::sync::Semaphore::new(auth::CONCURRENT_HASHES),
             }),
             notifier,
             streams: Arc::default(),

@@ -16,13 +16,15 @@ use super::auth::{Client, SignedIn};
 use super::{ApiError, AppState, parse_json};
 use crate::auth::jwt::MFA_TICKET_TTL_S;
 use crate::auth::jwt::{self, Claims, TokenUse};
-use crate::auth::throttle::Subject;
+use crate::auth::throttle::{Subject, address_key};
 use crate::auth::{password, totp};
 use crate::ids::UserId;
 use crate::store::{AuditEvent, ClientInfo, Refresh, StoreError, UserAuth, normalize_email};
 
 pub use crate::auth::jwt::ACCESS_TTL_S;
 pub const SESSION_TTL_MS: i64 = 30 * 24 * 3_600_000;
+/// An address the account signed in from within this long counts as one of its own.
+const KNOWN_ADDRESS_MS: i64 = 30 * 24 * 3_600_000;
 pub const REFRESH_COOKIE: &str = "optralis_refresh";
 /// The refresh cookie goes only to the auth routes.
 const COOKIE_PATH: &str = "/api/v1/auth";
@@ -98,8 +100,29 @@ async fn open_session(
     Ok(response)
 }
 
-async fn hash_matches(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
+/// How long a password check may wait for a hashing slot before the server says it is busy.
+const HASH_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs password hashing on the blocking pool, a few at a time (see `AuthState::hashing`).
+pub async fn hashing<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _slot = tokio::time::timeout(HASH_QUEUE_WAIT, state.auth.hashing.acquire())
+        .await
+        .map_err(|_| ApiError::Unavailable("too many sign-ins at once; retry in a moment".into()))?
+        .map_err(|_| ApiError::Internal)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError::Internal)
+}
+
+async fn hash_matches(
+    state: &AppState,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, ApiError> {
+    hashing(state, move || {
         let (stored, real) = match stored {
             Some(hash) => (hash, true),
             None => (password::decoy_hash().to_owned(), false),
@@ -107,13 +130,11 @@ async fn hash_matches(password: String, stored: Option<String>) -> Result<bool, 
         password::verify(&password, &stored) && real
     })
     .await
-    .map_err(|_| ApiError::Internal)
 }
 
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|_| ApiError::Internal)?
+pub async fn hash_password(state: &AppState, password: String) -> Result<String, ApiError> {
+    hashing(state, move || password::hash(&password))
+        .await?
         .map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
             ApiError::Internal
@@ -145,22 +166,38 @@ pub async fn login(
     }
     let email = normalize_email(&req.email);
     let ip = client.ip.clone().unwrap_or_default();
-    let keys = [
-        (Subject::Account, email.as_str()),
-        (Subject::Address, ip.as_str()),
-    ];
-    state
-        .auth
-        .throttle
-        .attempt(&keys)
-        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
+    let address = address_key(&ip);
     let user = match state.store.user_by_email(&email).await {
         Ok(user) => Some(user),
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
+    // The account's own addresses are spared the account-wide brake, so guesses from
+    // elsewhere cannot lock its owner out. Asked for unknown accounts too (same cost).
+    let known = state
+        .store
+        .signed_in_from(
+            user.as_ref().map_or("", |u| u.id.as_str()),
+            KNOWN_ADDRESS_MS,
+        )
+        .await?
+        .iter()
+        .any(|seen| !address.is_empty() && address_key(seen) == address);
+    let account_from = format!("{email}|{address}");
+    let mut keys = vec![
+        (Subject::AccountFrom, account_from.as_str()),
+        (Subject::Address, address.as_str()),
+    ];
+    if !known {
+        keys.push((Subject::Account, email.as_str()));
+    }
+    state
+        .auth
+        .throttle
+        .attempt(&keys)
+        .map_err(|retry_after_s| ApiError::TooManyRequests { retry_after_s })?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let matches = hash_matches(req.password, stored).await?;
+    let matches = hash_matches(&state, req.password, stored).await?;
     if !matches {
         failed_login(&state, user.as_ref(), &email, &client).await;
         return Err(ApiError::Unauthorized("invalid email or password"));
@@ -168,8 +205,12 @@ pub async fn login(
     let Some(user) = user else {
         return Err(ApiError::Unauthorized("invalid email or password"));
     };
+    state
+        .auth
+        .throttle
+        .succeed(Subject::AccountFrom, &account_from);
     state.auth.throttle.succeed(Subject::Account, &email);
-    state.auth.throttle.succeed(Subject::Address, &ip);
+    state.auth.throttle.succeed(Subject::Address, &address);
     if user.totp_secret.is_some() {
         let claims = Claims::new(
             user.id.as_str(),
@@ -453,7 +494,7 @@ pub async fn set_password(
     let owner = state.store.user_link_owner(&req.token).await?;
     password::check_policy(&req.password, &owner.email)
         .map_err(|e| ApiError::invalid_field("password", e.to_string()))?;
-    let hash = hash_password(req.password).await?;
+    let hash = hash_password(&state, req.password).await?;
     let (user, _) = state.store.accept_user_link(&req.token, &hash).await?;
     record_for_user(
         &state,

@@ -1,6 +1,12 @@
 //! Brute-force brakes for logins and second factors: after a few free failures, each further
-//! failure locks the key (an account or a client address) for twice as long as the last,
-//! up to 15 minutes. Kept in memory: a restart forgives, and each replica counts on its own.
+//! failure locks the key for twice as long as the last, up to 15 minutes. Kept in memory: a
+//! restart forgives, and each replica counts on its own.
+//!
+//! Guessing one account's password from one address locks that account *from that address*
+//! only, so an attacker cannot lock the owner out; a guess spread over many addresses locks
+//! the account for addresses it was never signed in from, and the owner's usual addresses
+//! still pass (the caller decides which keys apply). IPv6 addresses count by /64, the block
+//! one subscriber gets.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,7 +23,9 @@ const MAX_KEYS: usize = 100_000;
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Subject {
-    /// One account, whoever tries it.
+    /// One account tried from one address.
+    AccountFrom,
+    /// One account, from addresses it has not signed in from lately.
     Account,
     /// One client address, whatever account it tries (an office behind NAT shares one).
     Address,
@@ -29,8 +37,10 @@ pub enum Subject {
 impl Subject {
     fn free_failures(self) -> u32 {
         match self {
-            Subject::Account | Subject::Mfa => 5,
+            Subject::AccountFrom | Subject::Mfa => 5,
             Subject::Address => 20,
+            // Many addresses at once: a botnet, or a whole office mistyping.
+            Subject::Account => 50,
         }
     }
 }
@@ -96,11 +106,25 @@ impl Throttle {
                         e.failures = e.failures.saturating_sub(1);
                     }
                 }
-                Subject::Account | Subject::Mfa => {
+                Subject::AccountFrom | Subject::Account | Subject::Mfa => {
                     entries.remove(&k);
                 }
             }
         }
+    }
+}
+
+/// The key an address counts under: IPv4 as is, IPv6 by its /64.
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        _ => ip.to_owned(),
     }
 }
 
@@ -167,7 +191,7 @@ mod tests {
     fn locks_grow_after_the_free_failures_and_success_forgives() {
         let clock = Arc::new(ManualClock::new(1_000_000));
         let t = Throttle::new(clock.clone());
-        let acct = [(Subject::Account, "a@example.com")];
+        let acct = [(Subject::AccountFrom, "a@example.com|192.0.2.1")];
         for _ in 0..5 {
             assert_eq!(t.check(&acct), Ok(()));
             t.fail(&acct);
@@ -186,9 +210,20 @@ mod tests {
         }
         assert_eq!(t.check(&acct), Err(900), "capped at 15 minutes");
         // Another account is not affected; an address has its own, larger allowance.
-        assert_eq!(t.check(&[(Subject::Account, "b@example.com")]), Ok(()));
-        t.succeed(Subject::Account, "a@example.com");
+        assert_eq!(
+            t.check(&[(Subject::AccountFrom, "b@example.com|192.0.2.1")]),
+            Ok(())
+        );
+        t.succeed(Subject::AccountFrom, "a@example.com|192.0.2.1");
         assert_eq!(t.check(&acct), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(address_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(address_key("192.0.2.7"), "192.0.2.7");
     }
 
     #[test]

@@ -157,6 +157,22 @@ impl Store {
         })
     }
 
+    /// The addresses `user` opened sessions from within `within_ms` (at most 100).
+    pub async fn signed_in_from(&self, user: &str, within_ms: i64) -> Result<Vec<String>> {
+        let since = self.now_ms().saturating_sub(within_ms);
+        let rows = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, String>(
+                "SELECT DISTINCT ip FROM sessions \
+                 WHERE user_id = $1 AND created_ms >= $2 AND ip IS NOT NULL LIMIT 100",
+            )
+            .bind(user)
+            .bind(since)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows)
+    }
+
     /// The session a refresh token belongs to, without spending it (for logout).
     pub async fn session_for_refresh(&self, token: &str) -> Result<(SessionId, UserId)> {
         let row = on_reader!(self, pool => {

@@ -24,3 +24,4 @@ mod openapi;
 mod receiver;
 mod secrets_at_rest;
 mod store_story;
+mod throttle;
