@@ -152,6 +152,7 @@ pub fn enroll(
         enroll_key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
         facts: facts(i),
+        machine_token: None,
     };
     let mut resp = client
         .post(format!("{url}/api/v1/agent/enroll"))

@@ -102,6 +102,7 @@ pub fn alert_latency(bin: &Path, rounds: usize) -> Result<String> {
             enroll_key: key,
             fingerprint: "bench-alert-latency".into(),
             facts: crate::bench::facts(0),
+            machine_token: None,
         })?;
     let enrolled: EnrollResponse = resp.body_mut().read_json()?;
     let (port, events) = receiver()?;

@@ -75,6 +75,8 @@ pub struct Agent<P> {
     /// When the disks were last read with smartctl.
     smart_read_at: Option<Instant>,
     events: Option<EventCollector>,
+    /// The last machine token this agent held for this server (see `reenroll`).
+    proof: Option<String>,
 }
 
 /// Shortest span the first report's rates may cover.
@@ -86,9 +88,10 @@ impl<P: Platform> Agent<P> {
         let outbox = Outbox::open(&opts.state_dir.join("outbox.redb"), opts.outbox)?;
         // A new outbox numbers from 1 again: enroll again (same machine) so the server says
         // where its numbering stands, or fresh reports would be taken for replays.
-        let enrollment = state::load_enrollment(&opts.state_dir)?
-            .filter(|e| e.server == opts.server)
-            .filter(|_| !outbox.is_new());
+        let saved = state::load_enrollment(&opts.state_dir)?.filter(|e| e.server == opts.server);
+        // The token proves who this machine is when it enrolls again.
+        let proof = saved.as_ref().map(|e| e.machine_token.clone());
+        let enrollment = saved.filter(|_| !outbox.is_new());
         let mut collector = Collector::new(platform);
         let primed_at = Instant::now();
         collector.prime(primed_at)?;
@@ -98,6 +101,7 @@ impl<P: Platform> Agent<P> {
             collector,
             outbox,
             enrollment,
+            proof,
             facts_pending: true,
             server_interval: None,
             local_interval: HEALTHY_INTERVAL_S,
@@ -139,6 +143,11 @@ impl<P: Platform> Agent<P> {
             enroll_key: key,
             fingerprint: state::fingerprint(platform.machine_id(), &self.opts.state_dir)?,
             facts: platform.facts(),
+            machine_token: self
+                .enrollment
+                .as_ref()
+                .map(|e| e.machine_token.clone())
+                .or_else(|| self.proof.clone()),
         };
         let resp = match self.client.enroll(&req) {
             Ok(r) => r,
@@ -152,6 +161,7 @@ impl<P: Platform> Agent<P> {
             machine_token: resp.machine_token,
         };
         state::save_enrollment(&self.opts.state_dir, &enrollment)?;
+        self.proof = Some(enrollment.machine_token.clone());
         tracing::info!(machine_id = %enrollment.machine_id, server = %self.opts.server, "enrolled");
         self.enrollment = Some(enrollment);
         Ok(())

@@ -23,9 +23,13 @@ pub struct HostFacts {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollRequest {
     pub enroll_key: String,
-    /// Stable, hashed machine identity: the same machine enrolling again keeps its history.
+    /// Stable, hashed machine identity. Only a hint: it does not prove anything.
     pub fingerprint: String,
     pub facts: HostFacts,
+    /// The machine token the agent holds, if any: the proof that lets a known machine
+    /// enroll again as itself (same id and history). Without it, a new machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

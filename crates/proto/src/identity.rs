@@ -261,6 +261,28 @@ pub struct EnrollKey {
     pub created_ms: i64,
     #[serde(default)]
     pub revoked_ms: Option<i64>,
+    /// No machine enrolls with it from then on.
+    #[serde(default)]
+    pub expires_ms: Option<i64>,
+    /// Machines it may enroll in all (1: single-use); none: no limit.
+    #[serde(default)]
+    pub max_uses: Option<i64>,
+    /// Machines it has enrolled.
+    #[serde(default)]
+    pub uses: i64,
+}
+
+/// A new enrollment key's limits; both optional (an empty body: unlimited, no expiry).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnrollKey {
+    /// Seconds until it expires (60 to 31,536,000).
+    #[serde(default)]
+    pub expires_in_s: Option<i64>,
+    /// Machines it may enroll (1 to 100,000); 1 makes a single-use key.
+    #[serde(default)]
+    pub max_uses: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

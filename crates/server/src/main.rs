@@ -122,6 +122,12 @@ enum EnrollKeyCommand {
         /// Organisation name.
         #[arg(long, default_value = "default")]
         org: String,
+        /// The key stops enrolling machines after this long (e.g. 1h, 7d) [default: never].
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        expires_in: Option<std::time::Duration>,
+        /// Machines it may enroll in all; 1 makes a single-use key [default: no limit].
+        #[arg(long, value_name = "N")]
+        max_uses: Option<i64>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -221,13 +227,24 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
             notify_allowed_networks,
             db,
         } => serve(listen, notify_allowed_networks, db, file).await,
-        Command::EnrollKey(EnrollKeyCommand::Create { org, db }) => {
+        Command::EnrollKey(EnrollKeyCommand::Create {
+            org,
+            expires_in,
+            max_uses,
+            db,
+        }) => {
             let store = open_store(&db, &file).await?;
             let org_id = store
                 .org_by_name(&org)
                 .await
                 .with_context(|| format!("organisation {org:?}"))?;
-            let key = store.create_enroll_key(&org_id).await?;
+            let request = optralis_proto::identity::CreateEnrollKey {
+                expires_in_s: expires_in.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+                max_uses,
+            };
+            let limits = optralis::api::enroll_key_limits(&request, store.now_ms())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, key) = store.create_enroll_key_info(&org_id, limits).await?;
             println!(
                 "Enrollment key for organisation {org:?} (shown once; agents use it with --enroll-key):"
             );

@@ -290,7 +290,7 @@ export interface paths {
         put?: never;
         /**
          * Creates an enrollment key for agents (`optralis-agent run --enroll-key`); `secret` is
-         *     shown this once.
+         *     shown this once. Optionally single-use or limited in uses, and expiring.
          */
         post: operations["create_key"];
         delete?: never;
@@ -1152,6 +1152,19 @@ export interface components {
             min_severity?: components["schemas"]["AlertSeverity"] | null;
             name: string;
         };
+        /** @description A new enrollment key's limits; both optional (an empty body: unlimited, no expiry). */
+        CreateEnrollKey: {
+            /**
+             * Format: int64
+             * @description Seconds until it expires (60 to 31,536,000).
+             */
+            expires_in_s?: number | null;
+            /**
+             * Format: int64
+             * @description Machines it may enroll (1 to 100,000); 1 makes a single-use key.
+             */
+            max_uses?: number | null;
+        };
         CreateGroup: {
             color: string;
             description?: string;
@@ -1289,9 +1302,24 @@ export interface components {
         EnrollKey: {
             /** Format: int64 */
             created_ms: number;
+            /**
+             * Format: int64
+             * @description No machine enrolls with it from then on.
+             */
+            expires_ms?: number | null;
             id: string;
+            /**
+             * Format: int64
+             * @description Machines it may enroll in all (1: single-use); none: no limit.
+             */
+            max_uses?: number | null;
             /** Format: int64 */
             revoked_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Machines it has enrolled.
+             */
+            uses?: number;
         };
         EnrollKeyList: {
             keys: components["schemas"]["EnrollKey"][];
@@ -1300,8 +1328,13 @@ export interface components {
         EnrollRequest: {
             enroll_key: string;
             facts: components["schemas"]["HostFacts"];
-            /** @description Stable, hashed machine identity: the same machine enrolling again keeps its history. */
+            /** @description Stable, hashed machine identity. Only a hint: it does not prove anything. */
             fingerprint: string;
+            /**
+             * @description The machine token the agent holds, if any: the proof that lets a known machine
+             *     enroll again as itself (same id and history). Without it, a new machine.
+             */
+            machine_token?: string | null;
         };
         EnrollResponse: {
             /**
@@ -2137,7 +2170,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Invalid or revoked enrollment key */
+            /** @description Invalid, revoked, expired or used-up enrollment key */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3044,7 +3077,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Optional limits (an empty body: none) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEnrollKey"];
+            };
+        };
         responses: {
             /** @description Created */
             201: {
@@ -3053,6 +3091,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedEnrollKey"];
+                };
+            };
+            /** @description Malformed body or limits */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not signed in */

@@ -20,7 +20,7 @@ use crate::store::StoreError;
     responses(
         (status = 200, description = "Enrolled", body = EnrollResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Invalid or revoked enrollment key", body = ErrorBody),
+        (status = 401, description = "Invalid, revoked, expired or used-up enrollment key", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
     ))]
 pub async fn enroll(
@@ -37,18 +37,42 @@ pub async fn enroll(
     }
     crate::ingest::validate_facts(&req.facts)
         .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
-    let org = match state.store.org_for_enroll_key(&req.enroll_key).await {
-        Ok(org) => org,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::Unauthorized("invalid or revoked enrollment key"));
+    let refused = |e: StoreError| match e {
+        StoreError::NotFound => {
+            ApiError::Unauthorized("invalid, revoked, expired or used-up enrollment key")
         }
-        Err(e) => return Err(e.into()),
+        e => e.into(),
     };
-    let enrolled = state
+    // A machine proving who it is (its current token) keeps its identity; anything else is
+    // a new machine, which spends one use of the key.
+    let org = state
         .store
-        .enroll(&org, &req.fingerprint, &req.facts)
-        .await?;
-    tracing::info!(machine = %enrolled.machine_id, hostname = %req.facts.hostname, "machine enrolled");
+        .org_for_enroll_key(&req.enroll_key)
+        .await
+        .map_err(refused)?;
+    let known = match &req.machine_token {
+        Some(proof) => state.store.reenroll(&org, proof, &req.facts).await?,
+        None => None,
+    };
+    let enrolled = match known {
+        Some(machine) => {
+            tracing::info!(machine = %machine.machine_id, hostname = %req.facts.hostname, "machine enrolled again");
+            machine
+        }
+        None => {
+            let org = state
+                .store
+                .consume_enroll_key(&req.enroll_key)
+                .await
+                .map_err(refused)?;
+            let machine = state
+                .store
+                .enroll(&org, &req.fingerprint, &req.facts)
+                .await?;
+            tracing::info!(machine = %machine.machine_id, hostname = %req.facts.hostname, "machine enrolled");
+            machine
+        }
+    };
     Ok(Json(EnrollResponse {
         machine_id: enrolled.machine_id.to_string(),
         machine_token: enrolled.token,

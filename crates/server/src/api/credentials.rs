@@ -7,15 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use optralis_proto::api::ErrorBody;
 use optralis_proto::identity::{
-    ApiToken, ApiTokenList, CreateApiToken, CreatedApiToken, CreatedEnrollKey, EnrollKey,
-    EnrollKeyList,
+    ApiToken, ApiTokenList, CreateApiToken, CreateEnrollKey, CreatedApiToken, CreatedEnrollKey,
+    EnrollKey, EnrollKeyList,
 };
 
 use super::audit::record_org;
 use super::auth::AdminPrincipal;
 use super::orgs::check_name;
 use super::{ApiError, AppState, parse_json, role_in, role_out};
-use crate::store::{ApiTokenInfo, EnrollKeyInfo};
+use crate::store::{ApiTokenInfo, EnrollKeyInfo, EnrollKeyLimits};
 
 fn token_out(t: ApiTokenInfo) -> ApiToken {
     ApiToken {
@@ -32,7 +32,31 @@ fn key_out(k: EnrollKeyInfo) -> EnrollKey {
         id: k.id,
         created_ms: k.created_ms,
         revoked_ms: k.revoked_ms,
+        expires_ms: k.expires_ms,
+        max_uses: k.max_uses,
+        uses: k.uses,
     }
+}
+
+/// A key's limits as asked, checked.
+pub fn enroll_key_limits(req: &CreateEnrollKey, now_ms: i64) -> Result<EnrollKeyLimits, ApiError> {
+    if let Some(s) = req.expires_in_s
+        && !(60..=31_536_000).contains(&s)
+    {
+        return Err(ApiError::invalid_field(
+            "expires_in_s",
+            "must be 60 s to 365 days",
+        ));
+    }
+    if let Some(n) = req.max_uses
+        && !(1..=100_000).contains(&n)
+    {
+        return Err(ApiError::invalid_field("max_uses", "must be 1 to 100,000"));
+    }
+    Ok(EnrollKeyLimits {
+        expires_ms: req.expires_in_s.map(|s| now_ms.saturating_add(s * 1000)),
+        max_uses: req.max_uses,
+    })
 }
 
 /// The organisation's API tokens (never their secrets).
@@ -130,19 +154,31 @@ pub async fn list_keys(
 }
 
 /// Creates an enrollment key for agents (`optralis-agent run --enroll-key`); `secret` is
-/// shown this once.
+/// shown this once. Optionally single-use or limited in uses, and expiring.
 #[utoipa::path(post, path = "/enroll-keys", tag = "credentials",
+    request_body(content = CreateEnrollKey, description = "Optional limits (an empty body: none)"),
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = CreatedEnrollKey),
+        (status = 400, description = "Malformed body or limits", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
 pub async fn create_key(
     State(state): State<AppState>,
     AdminPrincipal(who): AdminPrincipal,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<CreatedEnrollKey>), ApiError> {
-    let (info, secret) = state.store.create_enroll_key_info(&who.org_id).await?;
+    let req: CreateEnrollKey = if body.iter().all(u8::is_ascii_whitespace) {
+        CreateEnrollKey::default()
+    } else {
+        parse_json(&body)?
+    };
+    let limits = enroll_key_limits(&req, state.store.now_ms())?;
+    let (info, secret) = state
+        .store
+        .create_enroll_key_info(&who.org_id, limits)
+        .await?;
     record_org(&state, &who, "enroll_key.created", Some(&info.id), None).await;
     Ok((
         StatusCode::CREATED,

@@ -33,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use auth::{AdminPrincipal, Agent, ApiPrincipal, AuthState, ORG_HEADER};
+pub use credentials::enroll_key_limits;
 pub use error::{ApiError, parse_json};
 pub use session::{ACCESS_TTL_S, REFRESH_COOKIE};
 

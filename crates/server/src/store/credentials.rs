@@ -82,27 +82,50 @@ pub struct EnrollKeyInfo {
     pub id: String,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// The key enrolls no machine from then on.
+    pub expires_ms: Option<i64>,
+    /// Machines it may enroll in all (1: single-use).
+    pub max_uses: Option<i64>,
+    /// Machines it has enrolled.
+    pub uses: i64,
+}
+
+/// What a new enrollment key allows: unlimited and lasting unless said otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnrollKeyLimits {
+    pub expires_ms: Option<i64>,
+    pub max_uses: Option<i64>,
 }
 
 impl Store {
     /// A new enrollment key for `org`. The key itself is returned once and never stored.
     pub async fn create_enroll_key(&self, org: &OrgId) -> Result<String> {
-        Ok(self.create_enroll_key_info(org).await?.1)
+        Ok(self
+            .create_enroll_key_info(org, EnrollKeyLimits::default())
+            .await?
+            .1)
     }
 
     /// A new enrollment key for `org` with its listing entry.
-    pub async fn create_enroll_key_info(&self, org: &OrgId) -> Result<(EnrollKeyInfo, String)> {
+    pub async fn create_enroll_key_info(
+        &self,
+        org: &OrgId,
+        limits: EnrollKeyLimits,
+    ) -> Result<(EnrollKeyInfo, String)> {
         let key = new_secret(SecretKind::EnrollKey)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
         on_writer!(self, pool => {
             sqlx::query(
-                "INSERT INTO enroll_keys (id, org_id, key_hash, created_ms) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO enroll_keys (id, org_id, key_hash, created_ms, expires_ms, max_uses) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&id)
             .bind(org.as_str())
             .bind(digest(&key))
             .bind(now)
+            .bind(limits.expires_ms)
+            .bind(limits.max_uses)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -111,15 +134,19 @@ impl Store {
             id,
             created_ms: now,
             revoked_ms: None,
+            expires_ms: limits.expires_ms,
+            max_uses: limits.max_uses,
+            uses: 0,
         };
         Ok((info, key))
     }
 
     pub async fn list_enroll_keys(&self, org: &OrgId) -> Result<Vec<EnrollKeyInfo>> {
+        type Row = (String, i64, Option<i64>, Option<i64>, Option<i64>, i64);
         let rows = on_reader!(self, pool => {
-            sqlx::query_as::<_, (String, i64, Option<i64>)>(
-                "SELECT id, created_ms, revoked_ms FROM enroll_keys WHERE org_id = $1 \
-                 ORDER BY created_ms, id",
+            sqlx::query_as::<_, Row>(
+                "SELECT id, created_ms, revoked_ms, expires_ms, max_uses, uses FROM enroll_keys \
+                 WHERE org_id = $1 ORDER BY created_ms, id",
             )
             .bind(org.as_str())
             .fetch_all(pool)
@@ -127,11 +154,16 @@ impl Store {
         })?;
         Ok(rows
             .into_iter()
-            .map(|(id, created_ms, revoked_ms)| EnrollKeyInfo {
-                id,
-                created_ms,
-                revoked_ms,
-            })
+            .map(
+                |(id, created_ms, revoked_ms, expires_ms, max_uses, uses)| EnrollKeyInfo {
+                    id,
+                    created_ms,
+                    revoked_ms,
+                    expires_ms,
+                    max_uses,
+                    uses,
+                },
+            )
             .collect())
     }
 
@@ -204,7 +236,28 @@ impl Store {
         Ok(())
     }
 
-    /// The organisation a valid, unrevoked enrollment key belongs to.
+    /// Spends one use of an enrollment key (not revoked, not expired, uses left); returns its
+    /// organisation. One conditional update, so two machines cannot share a single use.
+    pub async fn consume_enroll_key(&self, key: &str) -> Result<OrgId> {
+        let now = self.now_ms();
+        let row = on_writer!(self, pool => {
+            sqlx::query_scalar::<_, String>(
+                "UPDATE enroll_keys SET uses = uses + 1 \
+                 WHERE key_hash = $1 AND revoked_ms IS NULL \
+                   AND (expires_ms IS NULL OR expires_ms > $2) \
+                   AND (max_uses IS NULL OR uses < max_uses) \
+                 RETURNING org_id",
+            )
+            .bind(digest(key))
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(OrgId::from_db(row.ok_or(StoreError::NotFound)?))
+    }
+
+    /// The organisation an unrevoked enrollment key belongs to, whether or not it has uses
+    /// left (a machine proving who it is re-enrolls with a spent single-use key).
     pub async fn org_for_enroll_key(&self, key: &str) -> Result<OrgId> {
         let row = on_reader!(self, pool => {
             sqlx::query_scalar::<_, String>(

@@ -27,8 +27,9 @@ const MACHINE_COLUMNS: &str = "id, hostname, facts, enrolled_ms, last_seen_ms, l
      status_since_ms, health_score, health_reasons, interval_s, last_ip FROM machines WHERE org_id = $1";
 
 impl Store {
-    /// Enrolls a machine, or re-enrolls it: the same fingerprint in the same organisation
-    /// keeps its id and history and gets a fresh token (the old one stops working).
+    /// Enrolls a new machine. A fingerprint is only a hint (anyone who reads a machine's
+    /// `/etc/machine-id` can send it): one already taken in this organisation gets a new
+    /// machine beside the known one, never its identity. See [`Store::reenroll`].
     pub async fn enroll(
         &self,
         org: &OrgId,
@@ -40,32 +41,72 @@ impl Store {
             serde_json::to_string(facts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let new_id = MachineId::new_random();
         let now = self.now_ms();
+        // The fingerprint as given, or made unique when another machine has it.
+        let unique = format!("{fingerprint}:{new_id}");
+        for fingerprint in [fingerprint, unique.as_str()] {
+            let inserted = on_writer!(self, pool => {
+                sqlx::query_scalar::<_, String>(
+                    "INSERT INTO machines (id, org_id, fingerprint, hostname, facts, token_hash, enrolled_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (org_id, fingerprint) DO NOTHING RETURNING id",
+                )
+                .bind(new_id.as_str())
+                .bind(org.as_str())
+                .bind(fingerprint)
+                .bind(&facts.hostname)
+                .bind(&facts_json)
+                .bind(digest(&token))
+                .bind(now)
+                .fetch_optional(pool)
+                .await
+            })?;
+            if inserted.is_some() {
+                return Ok(EnrolledMachine {
+                    machine_id: new_id,
+                    token,
+                    last_seq: 0,
+                });
+            }
+        }
+        Err(StoreError::Conflict(
+            "the machine's fingerprint is taken".into(),
+        ))
+    }
+
+    /// Re-enrolls the machine of `org` whose current token is `proof`: same id and history,
+    /// a fresh token (the old one stops working). `None` when the proof fits no machine.
+    pub async fn reenroll(
+        &self,
+        org: &OrgId,
+        proof: &str,
+        facts: &HostFacts,
+    ) -> Result<Option<EnrolledMachine>> {
+        let token = new_secret(SecretKind::MachineToken)?;
+        let facts_json =
+            serde_json::to_string(facts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let row = on_writer!(self, pool => {
             sqlx::query_as::<_, (String, i64)>(
-                "INSERT INTO machines (id, org_id, fingerprint, hostname, facts, token_hash, enrolled_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (org_id, fingerprint) DO UPDATE SET \
-                   hostname = excluded.hostname, facts = excluded.facts, token_hash = excluded.token_hash \
-                 RETURNING id, last_seq",
+                "UPDATE machines SET hostname = $3, facts = $4, token_hash = $5 \
+                 WHERE org_id = $1 AND token_hash = $2 RETURNING id, last_seq",
             )
-            .bind(new_id.as_str())
             .bind(org.as_str())
-            .bind(fingerprint)
+            .bind(digest(proof))
             .bind(&facts.hostname)
             .bind(&facts_json)
             .bind(digest(&token))
-            .bind(now)
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await
         })?;
-        let (id, last_seq) = row;
+        let Some((id, last_seq)) = row else {
+            return Ok(None);
+        };
         // The machine's previous token stops working now, not when its cache entry expires.
         self.agents.forget_machine(&id);
-        Ok(EnrolledMachine {
+        Ok(Some(EnrolledMachine {
             machine_id: MachineId::from_db(id),
             token,
             last_seq: u64::try_from(last_seq).unwrap_or(0),
-        })
+        }))
     }
 
     /// The machine a token belongs to, if the token is current. Every report asks, so

@@ -71,6 +71,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "agent_drops",
             include_str!("../../migrations/sqlite/0009_agent_drops.sql"),
         ),
+        (
+            10,
+            "enroll_key_limits",
+            include_str!("../../migrations/sqlite/0010_enroll_key_limits.sql"),
+        ),
     ])
 });
 
@@ -120,6 +125,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             9,
             "agent_drops",
             include_str!("../../migrations/postgres/0009_agent_drops.sql"),
+        ),
+        (
+            10,
+            "enroll_key_limits",
+            include_str!("../../migrations/postgres/0010_enroll_key_limits.sql"),
         ),
     ])
 });

@@ -37,7 +37,7 @@ pub use alerts::{AlertChange, AlertQuery, OpenAlert, OrgLock};
 pub use audit::{AuditEvent, AuditRecord};
 pub use catalog::{METRICS, MetricDef, Scope, find_metric};
 pub use channels::{AttemptResult, ChannelChange, ClaimedDelivery, StoredChannel};
-pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, Principal, Role};
+pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, EnrollKeyLimits, Principal, Role};
 pub use disks::{Disk, DiskSample, MachineDisks, acknowledgement_holds};
 pub use events::{EventQuery, RECENT_EVENTS_MS};
 pub use fleet::{GroupInfo, MachineUpdate};

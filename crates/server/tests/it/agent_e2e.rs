@@ -131,8 +131,8 @@ async fn outbox_replays_across_a_server_restart(backend: Backend) {
         "nothing lost, nothing duplicated"
     );
 
-    // A fresh agent state on the same machine keeps the identity and continues the
-    // sequence instead of having its reports taken for duplicates.
+    // A fresh agent state on the same machine has no token to prove who it is: it joins as
+    // a new machine (its fingerprint alone proves nothing), and the known one is untouched.
     let dir2 = tempfile::tempdir().unwrap();
     let opts = options(&server.url, &key, dir2.path());
     let again = blocking(move || {
@@ -143,12 +143,14 @@ async fn outbox_replays_across_a_server_restart(backend: Backend) {
         (agent.machine_id().unwrap().to_owned(), flushed)
     })
     .await;
-    assert_eq!(again.0, machine);
+    assert_ne!(again.0, machine);
     assert_eq!(again.1.acknowledged, 1);
-    assert_eq!(stored_seqs(&server, &machine).await, 12);
+    assert_eq!(stored_seqs(&server, &again.0).await, 1);
+    assert_eq!(stored_seqs(&server, &machine).await, 11);
 
     // The outbox alone lost (the enrollment file kept): numbering would start over, so the
-    // agent enrolls again to learn where the server's stands.
+    // agent enrolls again, proving who it is with its token, to learn where the server's
+    // numbering stands.
     std::fs::remove_file(dir2.path().join("outbox.redb")).unwrap();
     let opts = options(&server.url, &key, dir2.path());
     let flushed = blocking(move || {
@@ -156,13 +158,17 @@ async fn outbox_replays_across_a_server_restart(backend: Backend) {
         // As `run` does: enrollment first, then collections.
         agent.enroll().unwrap();
         agent.collect().unwrap();
-        agent.flush().unwrap()
+        (
+            agent.machine_id().unwrap().to_owned(),
+            agent.flush().unwrap(),
+        )
     })
     .await;
-    assert_eq!(flushed.acknowledged, 1);
+    assert_eq!(flushed.0, again.0, "the same machine");
+    assert_eq!(flushed.1.acknowledged, 1);
     assert_eq!(
-        stored_seqs(&server, &machine).await,
-        13,
+        stored_seqs(&server, &again.0).await,
+        2,
         "stored, not taken for a replay"
     );
     server.stop().await;

@@ -75,53 +75,170 @@ impl Drop for SmallDisk {
     }
 }
 
+/// A PostgreSQL server of the test's own: a tablespace that fills up, or that vanishes with
+/// its filesystem when a test fails, must never endanger the shared server.
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    pg_ctl: PathBuf,
+    as_postgres: bool,
+    url: String,
+}
+
+impl PrivatePostgres {
+    fn bin(name: &str) -> PathBuf {
+        let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server in /usr/lib/postgresql (apt-get install postgresql)")
+            .flatten()
+            .map(|d| d.path().join("bin").join(name))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found
+            .pop()
+            .unwrap_or_else(|| panic!("no {name} in /usr/lib/postgresql/*/bin"))
+    }
+
+    /// `program` as the `postgres` user when the tests run as root (PostgreSQL refuses root).
+    fn command(&self, program: &Path) -> Command {
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(program);
+            c
+        } else {
+            Command::new(program)
+        }
+    }
+
+    fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("optralis-pg-full-")
+            .tempdir()
+            .unwrap();
+        let as_postgres = running_as_root();
+        if as_postgres {
+            let chown = Command::new("chown")
+                .arg("postgres")
+                .arg(dir.path())
+                .status();
+            assert!(
+                chown.unwrap().success(),
+                "chown the data directory to postgres"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Self {
+            pg_ctl: Self::bin("pg_ctl"),
+            url: format!("postgres://postgres@127.0.0.1:{port}"),
+            dir,
+            as_postgres,
+        };
+        let data = pg.dir.path().join("data");
+        let run = |cmd: &mut Command, what: &str| {
+            let out = cmd.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(
+            pg.command(&Self::bin("initdb")).arg("-D").arg(&data).args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ]),
+            "initdb",
+        );
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            pg.dir.path().display()
+        );
+        run(
+            pg.command(&pg.pg_ctl)
+                .arg("-D")
+                .arg(&data)
+                .args(["-o", &opts, "-w", "-l"])
+                .arg(pg.dir.path().join("log"))
+                .arg("start"),
+            "pg_ctl start",
+        );
+        pg
+    }
+
+    /// The uid the server runs as: it must own its tablespace's directory.
+    fn uid(&self) -> u32 {
+        std::fs::metadata(self.dir.path().join("data"))
+            .unwrap()
+            .uid()
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self
+            .command(&self.pg_ctl)
+            .arg("-D")
+            .arg(&data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// The small disk and, for PostgreSQL, the server using it. Fields drop in order: the
+/// server stops before its tablespace's filesystem goes.
+struct Setup {
+    _postgres: Option<PrivatePostgres>,
+    disk: SmallDisk,
+}
+
 /// Where each backend keeps its data on the small disk.
-async fn database_on(backend: Backend, disk_size: &str) -> (SmallDisk, TestDb, Option<String>) {
+async fn database_on(backend: Backend, disk_size: &str) -> (Setup, TestDb) {
     match backend {
         Backend::Sqlite => {
             let disk = SmallDisk::mount(disk_size, 0);
             let url = format!("sqlite://{}", disk.path().join("optralis.db").display());
-            (disk, TestDb::existing(url), None)
+            let setup = Setup {
+                _postgres: None,
+                disk,
+            };
+            (setup, TestDb::existing(url))
         }
         Backend::Postgres => {
-            let admin = postgres_admin_url();
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            let data_dir: String = sqlx::query_scalar("SHOW data_directory")
-                .fetch_one(&mut conn)
+            let pg = PrivatePostgres::start();
+            let disk = SmallDisk::mount(disk_size, pg.uid());
+            let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", pg.url))
                 .await
                 .unwrap();
-            // The server's own user must own the tablespace's directory.
-            let owner = std::fs::metadata(&data_dir)
-                .expect("PostgreSQL runs on this machine")
-                .uid();
-            let disk = SmallDisk::mount(disk_size, owner);
-            let name = format!("optralis_full_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!(
-                "CREATE TABLESPACE {name} LOCATION '{}'",
-                disk.path().display()
-            ))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name} TABLESPACE {name}"))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-            (disk, TestDb::existing(format!("{base}/{name}")), Some(name))
+            for sql in [
+                format!(
+                    "CREATE TABLESPACE small LOCATION '{}'",
+                    disk.path().display()
+                ),
+                "CREATE DATABASE optralis TABLESPACE small".to_owned(),
+            ] {
+                sqlx::query(&sql).execute(&mut conn).await.unwrap();
+            }
+            let url = format!("{}/optralis", pg.url);
+            let setup = Setup {
+                _postgres: Some(pg),
+                disk,
+            };
+            (setup, TestDb::existing(url))
         }
-    }
-}
-
-async fn drop_postgres(name: &str) {
-    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
-        .await
-        .unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("DROP TABLESPACE IF EXISTS {name}"),
-    ] {
-        sqlx::query(&sql).execute(&mut conn).await.unwrap();
     }
 }
 
@@ -180,7 +297,8 @@ async fn health(app: &TestApp) -> (StatusCode, String) {
 }
 
 async fn acknowledged_reports_survive_a_full_disk(backend: Backend) {
-    let (disk, db, pg_name) = database_on(backend, "24m").await;
+    let (setup, db) = database_on(backend, "24m").await;
+    let disk = &setup.disk;
     let url = db.url.clone();
     let app = TestApp::on(db).await;
     let mut machines = Vec::new();
@@ -256,10 +374,7 @@ async fn acknowledged_reports_survive_a_full_disk(backend: Backend) {
         );
         assert_eq!(stored, acked[i]);
     }
-    if let Some(name) = pg_name {
-        drop_postgres(&name).await;
-    }
-    drop(disk);
+    drop(setup);
 }
 
 /// PostgreSQL ends the server's connections (a restart, a failover, an administrator): the

@@ -528,7 +528,11 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         .create_api_token(org, &format!("token-{tag}"), Role::Observer)
         .await
         .unwrap();
-    let (key, _) = app.store.create_enroll_key_info(org).await.unwrap();
+    let (key, _) = app
+        .store
+        .create_enroll_key_info(org, Default::default())
+        .await
+        .unwrap();
     let group_name = format!("group-{tag}");
     let group = app
         .store

@@ -14,6 +14,7 @@ mod cli;
 mod dashboard;
 mod disk_full;
 mod egress;
+mod enrollment;
 mod fleet;
 mod hardening;
 mod identity;

@@ -28,11 +28,34 @@ async fn enroll_is_stable_per_fingerprint(backend: Backend) {
         .enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1"))
         .await
         .unwrap();
-    let again = app
+    // Its fingerprint alone (anyone reading /etc/machine-id has it) makes a new machine and
+    // leaves the known one as it was.
+    let impostor = app
         .store
-        .enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1-renamed"))
+        .enroll(&org, "fingerprint-aaaaaaaaaaaa", &facts("web-1"))
         .await
         .unwrap();
+    assert_ne!(impostor.machine_id, first.machine_id);
+    assert_eq!(
+        app.store
+            .agent_for_token(&first.token)
+            .await
+            .unwrap()
+            .machine_id,
+        first.machine_id,
+        "the known machine's token still works"
+    );
+    app.store
+        .delete_machine(&org, &impostor.machine_id)
+        .await
+        .unwrap();
+    // With its current token as proof, the same machine keeps its id.
+    let again = app
+        .store
+        .reenroll(&org, &first.token, &facts("web-1-renamed"))
+        .await
+        .unwrap()
+        .expect("the proof fits");
     assert_eq!(
         first.machine_id, again.machine_id,
         "same machine keeps its id"
@@ -129,7 +152,8 @@ fn last_hour(metric: &str, instance: Option<&'static str>, now: i64) -> SeriesQu
     }
 }
 
-/// One report a minute for three hours, with cpu = minute of the hour.
+/// One report a minute for three hours, with cpu = minute of the hour; returns the
+/// machine's token and id.
 async fn three_hours(app: &TestApp, start: i64) -> (String, MachineId) {
     let (id, token) = app.enroll("rollup-1").await;
     let agent = app.agent(&token).await;
@@ -141,13 +165,13 @@ async fn three_hours(app: &TestApp, start: i64) -> (String, MachineId) {
         })
         .collect();
     app.store.ingest_reports(&agent, &reports).await.unwrap();
-    (id.clone(), MachineId::from_path(&id))
+    (token, MachineId::from_path(&id))
 }
 
 async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
     let app = TestApp::new(backend).await;
     let start = T0 - T0.rem_euclid(HOUR) - 3 * HOUR;
-    let (_, machine) = three_hours(&app, start).await;
+    let (token, machine) = three_hours(&app, start).await;
     let org = app.store.org_by_name("default").await.unwrap();
     app.store.run_rollups().await.unwrap();
 
@@ -204,8 +228,6 @@ async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
 
     // A range that ends past the rollups reads the tail from raw samples, and the switch
     // between the two never yields the same bucket twice.
-    // (Enrolling again: same machine, a new token.)
-    let (_, token) = app.enroll("rollup-1").await;
     let agent = app.agent(&token).await;
     let tail: Vec<_> = (0..3)
         .map(|i| sample::report(500 + i, app.now() - 60_000 + i as i64 * 10_000))
