@@ -318,6 +318,28 @@ const tests = [
       }
       assert((await p.getByRole("link", { name: "Users" }).count()) === 0, "no Users link for an observer");
       await shot("16-observer-machine", p);
+
+      // Another organisation adds this existing account: it joins only once it accepts.
+      const invited = await page.evaluate(async () => {
+        const r = await fetch("/api/v1/auth/refresh", { method: "POST" });
+        const { access_token } = await r.json();
+        const h = { authorization: `Bearer ${access_token}`, "content-type": "application/json" };
+        const org = await (await fetch("/api/v1/orgs", { method: "POST", headers: h, body: JSON.stringify({ name: "second-e2e" }) })).json();
+        const u = await fetch("/api/v1/users", {
+          method: "POST",
+          headers: { ...h, "x-optralis-org": org.id },
+          body: JSON.stringify({ email: "observer@e2e.test", role: "observer" }),
+        });
+        return { status: u.status, body: await u.json() };
+      });
+      assert(invited.status === 201 && !invited.body.link, `invited without a link: ${JSON.stringify(invited)}`);
+      await p.reload();
+      await p.getByTestId("invitation").waitFor();
+      await shot("17-invitation", p);
+      await p.getByTestId("invitation-accept").click();
+      await p.getByTestId("invitation").waitFor({ state: "detached" });
+      const options = await p.getByTestId("org-switcher").locator("option").allTextContents();
+      assert(options.some((o) => o.includes("second-e2e")), `the new organisation in the switcher: ${options}`);
       await obs.close();
     },
   ],

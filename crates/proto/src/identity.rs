@@ -88,6 +88,9 @@ pub struct Me {
     /// The organisations the user belongs to, oldest membership first; requests without
     /// `X-Optralis-Org` act in the first enabled one.
     pub orgs: Vec<MyOrg>,
+    /// Organisations that added this account and wait for it to accept.
+    #[serde(default)]
+    pub invitations: Vec<Invitation>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -201,8 +204,42 @@ pub struct CreateUser {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedUser {
     pub user: User,
+    /// The set-password link of a brand-new account, when the server sends no mail; give
+    /// it to the person. An existing account gets none: it accepts the invitation when it
+    /// next signs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<OneTimeLink>,
+    /// The invitation went to the address by email (the server has `[smtp]` set).
+    #[serde(default)]
+    pub emailed: bool,
+}
+
+/// A password reset: sent to the owner by email, or, for an account that never set a
+/// password, the link itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordReset {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<OneTimeLink>,
+    #[serde(default)]
+    pub emailed: bool,
+}
+
+/// An organisation that added this account and waits for its answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    pub org_id: String,
+    pub org_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InvitationAnswer {
+    /// true joins the organisation; false declines (the invitation is removed).
+    pub accept: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -55,6 +55,8 @@ pub struct FileConfig {
     pub limits: crate::api::limits::Limits,
     #[serde(default)]
     pub http: crate::serve::HttpLimits,
+    /// The mail server for invitations and password resets (needs `public_url`).
+    pub smtp: Option<crate::notify::mail::SmtpSettings>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use optralis::clock::SystemClock;
 use optralis::config::{self, FileConfig};
-use optralis::notify::{self, Notifier, egress::EgressPolicy, seal::Sealer};
+use optralis::notify::{self, Notifier, egress::EgressPolicy, mail::Mailer, seal::Sealer};
 use optralis::store::{DEFAULT_ORG, Role, Store, StoreError};
 use optralis::{AppState, app, jobs};
 use tokio::sync::watch;
@@ -460,7 +460,19 @@ async fn serve(
     }
     let notifier = Notifier::new(secret_key(&db, &file)?, EgressPolicy::allowing(allowed));
     let deliveries = notify::spawn_worker(store.clone(), notifier.clone(), stop_rx.clone());
+    let public_url = settings.public_url.clone();
     let state = AppState::new(store.clone(), settings, notifier).await?;
+    match (&file.smtp, public_url) {
+        (Some(smtp), Some(url)) => {
+            let mailer = Mailer::new(smtp, std::env::var("OPTRALIS_SMTP_PASSWORD").ok(), &url)
+                .map_err(|e| anyhow::anyhow!("[smtp]: {e}"))?;
+            let _ = state.mailer.set(mailer);
+        }
+        (Some(_), None) => {
+            anyhow::bail!("[smtp] needs public_url: the links it mails point there")
+        }
+        (None, _) => {}
+    }
     let alerting = state.alerting.clone().spawn(stop_rx.clone());
     let mut stop_signal = stop_rx;
     tokio::spawn(async move {

@@ -626,6 +626,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/invitations/{org_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accepts or declines an organisation's invitation: this account joins it only now. */
+        post: operations["answer_invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/mfa/totp": {
         parameters: {
             query?: never;
@@ -937,8 +954,11 @@ export interface paths {
         get: operations["list"];
         put?: never;
         /**
-         * Adds a member. An address without an account is invited: the answer carries the
-         *     one-time token the new user sets their password with (`POST /auth/password`).
+         * Invites an address. A new account gets a set-password link: by email when the server
+         *     has a mail server (`[smtp]`), else in the answer, for the admin to pass on. An existing
+         *     account joins only once it accepts, when it next signs in (`POST /me/invitations/{org}`):
+         *     until then it is a pending member that grants nothing. Either way the answer is the
+         *     same, so it does not tell which addresses have accounts.
          */
         post: operations["create"];
         delete?: never;
@@ -995,7 +1015,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issues a one-time password-reset token for a member and ends their sessions. */
+        /**
+         * Resets a member's password and ends their sessions. The link goes to the account's owner
+         *     by email; it is shown to the admin only for an account that has never set a password.
+         */
         post: operations["reset_password"];
         delete?: never;
         options?: never;
@@ -1205,6 +1228,8 @@ export interface components {
          *     one-time token to send them (valid until `expires_ms`).
          */
         CreatedUser: {
+            /** @description The invitation went to the address by email (the server has `[smtp]` set). */
+            emailed?: boolean;
             link?: components["schemas"]["OneTimeLink"] | null;
             user: components["schemas"]["User"];
         };
@@ -1498,6 +1523,16 @@ export interface components {
             /** Format: int64 */
             server_time_ms: number;
         };
+        /** @description An organisation that added this account and waits for its answer. */
+        Invitation: {
+            org_id: string;
+            org_name: string;
+            role: components["schemas"]["Role"];
+        };
+        InvitationAnswer: {
+            /** @description true joins the organisation; false declines (the invitation is removed). */
+            accept: boolean;
+        };
         /** @description The newest report of a machine, with the derived figures a list view shows. */
         LatestValues: {
             /** Format: int64 */
@@ -1627,6 +1662,8 @@ export interface components {
         Me: {
             email: string;
             id: string;
+            /** @description Organisations that added this account and wait for it to accept. */
+            invitations?: components["schemas"]["Invitation"][];
             mfa_enabled: boolean;
             /**
              * @description The organisations the user belongs to, oldest membership first; requests without
@@ -1780,6 +1817,14 @@ export interface components {
              * @description Reports waiting to be sent.
              */
             pending: number;
+        };
+        /**
+         * @description A password reset: sent to the owner by email, or, for an account that never set a
+         *     password, the link itself.
+         */
+        PasswordReset: {
+            emailed?: boolean;
+            link?: components["schemas"]["OneTimeLink"] | null;
         };
         /** @enum {string} */
         Protocol: "ata" | "nvme" | "scsi";
@@ -4474,6 +4519,67 @@ export interface operations {
             };
         };
     };
+    answer_invitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The inviting organisation */
+                org_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationAnswer"];
+            };
+        };
+        responses: {
+            /** @description Joined, or declined */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description API tokens are not users */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No invitation from this organisation */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     totp_enroll: {
         parameters: {
             query?: never;
@@ -5734,7 +5840,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Added (with an invitation link for a new account) */
+            /** @description Invited */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5770,7 +5876,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Already a member, or an account of another organisation (platform admins only) */
+            /** @description Already a member (or invited) here */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6020,13 +6126,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The reset token, for POST /auth/password */
+            /** @description Sent to the owner, or the link of an account that never signed in */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OneTimeLink"];
+                    "application/json": components["schemas"]["PasswordReset"];
                 };
             };
             /** @description Not signed in */
@@ -6049,6 +6155,15 @@ export interface operations {
             };
             /** @description No such member here */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The account has a password and the server sends no mail */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,8 @@ import type { components } from "./schema";
 type S = components["schemas"];
 export type Me = S["Me"];
 export type MyOrg = S["MyOrg"];
+export type Invitation = S["Invitation"];
+export type PasswordReset = S["PasswordReset"];
 export type Role = S["Role"];
 export type LoginResponse = S["LoginResponse"];
 export type AccessToken = S["AccessToken"];

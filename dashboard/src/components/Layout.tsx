@@ -1,15 +1,15 @@
 // The frame of every signed-in page: navigation, organisation switcher, language, theme.
 import { useState, type ReactNode } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api, currentOrg } from "../api/client";
-import type { OrgList } from "../api/types";
+import type { Invitation, OrgList } from "../api/types";
 import { useSession } from "../auth/session";
 import { LANGUAGES, setLanguage, type Language } from "../i18n";
 import { Link, useLocation } from "../lib/router";
 import { currentTheme, setTheme } from "../lib/theme";
 import { useLive } from "../lib/live";
-import { cx, Select } from "./ui";
+import { Button, cx, FormError, Select } from "./ui";
 
 interface NavItem {
   to: string;
@@ -112,6 +112,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </ul>
         </nav>
         <main id="main" className="min-w-0 flex-1" tabIndex={-1}>
+          {session.me.invitations?.map((inv) => <InvitationBanner key={inv.org_id} invitation={inv} />)}
           {!session.isAdmin && (
             <p className="mb-3 rounded-xl bg-sky-500/10 px-3 py-2 text-sm text-sky-900 dark:text-sky-200" data-testid="read-only">
               {t("common.readOnly")}
@@ -120,6 +121,30 @@ export function Layout({ children }: { children: ReactNode }) {
           {children}
         </main>
       </div>
+    </div>
+  );
+}
+
+/** An organisation that added this account: it joins only if the account accepts. */
+function InvitationBanner({ invitation }: { invitation: Invitation }) {
+  const { t } = useTranslation();
+  const session = useSession();
+  const answer = useMutation({
+    mutationFn: (accept: boolean) => api.post(`/me/invitations/${encodeURIComponent(invitation.org_id)}`, { accept }),
+    onSuccess: () => void session.reload(),
+  });
+  return (
+    <div role="status" className="mb-3 flex flex-wrap items-center gap-3 rounded-xl bg-amber-500/15 px-3 py-2 text-sm" data-testid="invitation">
+      <span>{t("common.invitation.text", { org: invitation.org_name, role: t(`common.role.${invitation.role}`) })}</span>
+      <span className="ml-auto flex gap-2">
+        <Button variant="primary" busy={answer.isPending && answer.variables === true} disabled={answer.isPending} onClick={() => answer.mutate(true)} data-testid="invitation-accept">
+          {t("common.invitation.accept")}
+        </Button>
+        <Button busy={answer.isPending && answer.variables === false} disabled={answer.isPending} onClick={() => answer.mutate(false)} data-testid="invitation-decline">
+          {t("common.invitation.decline")}
+        </Button>
+      </span>
+      <FormError error={answer.error} />
     </div>
   );
 }

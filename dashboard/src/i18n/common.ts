@@ -73,6 +73,11 @@ export const common = defineMessages(
     },
     confirmDelete: "Delete “{{name}}”? This cannot be undone.",
     readOnly: "Read only: your role is observer.",
+    invitation: {
+      text: "The organisation {{org}} invites you to join it as {{role}}.",
+      accept: "Join",
+      decline: "Decline",
+    },
     notFound: "This page does not exist.",
     skip: "Skip to content",
   },
@@ -148,6 +153,11 @@ export const common = defineMessages(
     },
     confirmDelete: "Supprimer « {{name}} » ? C’est définitif.",
     readOnly: "Lecture seule : votre rôle est observateur.",
+    invitation: {
+      text: "L’organisation {{org}} vous invite à la rejoindre comme {{role}}.",
+      accept: "Rejoindre",
+      decline: "Refuser",
+    },
     notFound: "Cette page n’existe pas.",
     skip: "Aller au contenu",
   },

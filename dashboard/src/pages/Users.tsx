@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
-import type { CreatedUser, OneTimeLink, Org, Role, UpdateOrg, UpdateUser, User, UserList } from "../api/types";
+import type { CreatedUser, OneTimeLink, Org, PasswordReset, Role, UpdateOrg, UpdateUser, User, UserList } from "../api/types";
 import { useSession } from "../auth/session";
 import { Badge, Button, Card, CodeBlock, EmptyState, Field, Input, PageHeader, QueryView, Select, errorText, FormError } from "../components/ui";
 import { setPasswordUrl } from "../lib/accounts";
@@ -182,7 +182,7 @@ function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
       if (created.link) {
         setAdded(null);
         onLink({ email: created.user.email, kind: "invite", link: created.link });
-      } else setAdded(created.user.email);
+      } else setAdded(t(created.emailed ? "users.invite.emailed" : "users.invite.added", { email: created.user.email }));
     },
   });
   const submit = (e: FormEvent) => {
@@ -217,7 +217,7 @@ function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
         <FormError error={invite.error} />
         {added && (
           <p role="status" className="text-sm text-emerald-700 dark:text-emerald-400">
-            {t("users.invite.added", { email: added })}
+            {added}
           </p>
         )}
       </form>
@@ -301,7 +301,7 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
   const self = user.id === session.me.id;
   const path = `/users/${encodeURIComponent(user.id)}`;
   const act = useMutation({
-    mutationFn: async (a: Act): Promise<OneTimeLink | void> => {
+    mutationFn: async (a: Act): Promise<PasswordReset | void> => {
       switch (a.kind) {
         case "role":
           return void (await api.patch<User>(path, { role: a.role } satisfies UpdateUser));
@@ -309,7 +309,7 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
         case "enable":
           return void (await api.patch<User>(path, { disabled: a.kind === "disable" } satisfies UpdateUser));
         case "resetPassword":
-          return api.post<OneTimeLink>(`${path}/password-reset`);
+          return api.post<PasswordReset>(`${path}/password-reset`);
         case "resetMfa":
           return void (await api.post(`${path}/mfa-reset`));
         case "remove":
@@ -319,7 +319,8 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
     onMutate: () => setDone(null),
     onSuccess: (result, a) => {
       void queries.invalidateQueries({ queryKey: ["users"] });
-      if (a.kind === "resetPassword" && result) onLink({ email: user.email, kind: "reset", link: result });
+      if (a.kind === "resetPassword" && result?.link) onLink({ email: user.email, kind: "reset", link: result.link });
+      if (a.kind === "resetPassword" && result?.emailed) setDone(t("users.resetEmailed", { email: user.email }));
       if (a.kind === "resetMfa") setDone(t("users.mfaReset", { email: user.email }));
       if (self) void session.reload();
     },

@@ -2,21 +2,23 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use data_encoding::BASE64;
 use optralis_proto::api::ErrorBody;
 use optralis_proto::identity::{
-    ChangePasswordRequest, CodeRequest, Me, MyOrg, RecoveryCodes, TotpEnrollment,
+    ChangePasswordRequest, CodeRequest, Invitation, InvitationAnswer, Me, MyOrg, RecoveryCodes,
+    TotpEnrollment,
 };
 
-use super::audit::record_for_user;
+use super::audit::{record, record_for_user};
 use super::auth::SignedIn;
 use super::session::{SecondFactor, check_second_factor, hash_password};
 use super::{ApiError, AppState, parse_json, role_out};
 use crate::auth::throttle::Subject;
 use crate::auth::{password, qr, totp};
 use crate::secret::digest;
+use crate::store::AuditEvent;
 
 const ISSUER: &str = "Optralis";
 
@@ -30,6 +32,7 @@ const ISSUER: &str = "Optralis";
     ))]
 pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me>, ApiError> {
     let orgs = state.store.memberships(&who.user.id).await?;
+    let invitations = state.store.invitations(&who.user.id).await?;
     Ok(Json(Me {
         id: who.user.id.to_string(),
         email: who.user.email.clone(),
@@ -46,7 +49,62 @@ pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me
                 require_mfa: m.require_mfa,
             })
             .collect(),
+        invitations: invitations
+            .into_iter()
+            .map(|(org_id, org_name, role)| Invitation {
+                org_id: org_id.to_string(),
+                org_name,
+                role: role_out(role),
+            })
+            .collect(),
     }))
+}
+
+/// Accepts or declines an organisation's invitation: this account joins it only now.
+#[utoipa::path(post, path = "/me/invitations/{org_id}", tag = "me",
+    params(("org_id" = String, Path, description = "The inviting organisation")),
+    request_body = InvitationAnswer,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Joined, or declined"),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "API tokens are not users", body = ErrorBody),
+        (status = 404, description = "No invitation from this organisation", body = ErrorBody),
+    ))]
+pub async fn answer_invitation(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(org_id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let req: InvitationAnswer = parse_json(&body)?;
+    let invited = state.store.invitations(&who.user.id).await?;
+    let Some((org, _, _)) = invited.into_iter().find(|(id, _, _)| id.as_str() == org_id) else {
+        return Err(ApiError::NotFound);
+    };
+    state
+        .store
+        .answer_invitation(&who.user.id, &org, req.accept)
+        .await?;
+    let action = if req.accept {
+        "user.joined"
+    } else {
+        "user.declined"
+    };
+    record(
+        &state,
+        AuditEvent {
+            org: Some(&org),
+            actor: &format!("user:{}", who.user.email),
+            action,
+            target: Some(&who.user.email),
+            ip: who.client.ip.as_deref(),
+            detail: None,
+        },
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Changes the password; every session, this one included, ends.

@@ -86,6 +86,9 @@ pub struct AppState {
     pub alerting: Alerting,
     /// Event streams open now (see limits.rs).
     pub streams: Arc<limits::StreamSlots>,
+    /// The server's own mail (invitations, resets), set once at start when `[smtp]` is
+    /// configured.
+    pub mailer: Arc<std::sync::OnceLock<crate::notify::mail::Mailer>>,
 }
 
 impl AppState {
@@ -110,6 +113,7 @@ impl AppState {
             }),
             notifier,
             streams: Arc::default(),
+            mailer: Arc::default(),
         })
     }
 }
@@ -150,6 +154,7 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(me::totp_enroll))
         .routes(routes!(me::totp_confirm))
         .routes(routes!(me::totp_disable))
+        .routes(routes!(me::answer_invitation))
         .routes(routes!(orgs::list, orgs::create))
         .routes(routes!(orgs::update, orgs::delete))
         .routes(routes!(orgs::current, orgs::update_current))

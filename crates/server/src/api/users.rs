@@ -5,7 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use optralis_proto::api::ErrorBody;
-use optralis_proto::identity::{CreateUser, CreatedUser, OneTimeLink, UpdateUser, User, UserList};
+use optralis_proto::identity::{
+    CreateUser, CreatedUser, OneTimeLink, PasswordReset, UpdateUser, User, UserList,
+};
 
 use super::audit::record_org;
 use super::auth::{AdminPrincipal, ApiPrincipal};
@@ -64,17 +66,20 @@ pub async fn list(
     }))
 }
 
-/// Adds a member. An address without an account is invited: the answer carries the
-/// one-time token the new user sets their password with (`POST /auth/password`).
+/// Invites an address. A new account gets a set-password link: by email when the server
+/// has a mail server (`[smtp]`), else in the answer, for the admin to pass on. An existing
+/// account joins only once it accepts, when it next signs in (`POST /me/invitations/{org}`):
+/// until then it is a pending member that grants nothing. Either way the answer is the
+/// same, so it does not tell which addresses have accounts.
 #[utoipa::path(post, path = "/users", tag = "users",
     request_body = CreateUser,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Added (with an invitation link for a new account)", body = CreatedUser),
+        (status = 201, description = "Invited", body = CreatedUser),
         (status = 400, description = "Malformed body or bad email", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "Already a member, or an account of another organisation (platform admins only)", body = ErrorBody),
+        (status = 409, description = "Already a member (or invited) here", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -84,27 +89,14 @@ pub async fn create(
     let req: CreateUser = parse_json(&body)?;
     let email = check_email(&req.email)?;
     let role = role_in(req.role);
-    let (user_id, link) = match state.store.user_by_email(&email).await {
+    let org = state.store.org_info(&who.org_id).await?;
+    let (user_id, token) = match state.store.user_by_email(&email).await {
         Ok(existing) => {
-            // Another organisation's account (or a platform admin) joins only through a
-            // platform admin: an organisation admin could otherwise invite an address, set
-            // its password, and follow it into every organisation that later adds it.
-            let elsewhere = state
-                .store
-                .memberships(&existing.id)
-                .await?
-                .iter()
-                .any(|m| m.org_id != who.org_id);
-            if !who.platform_admin && (existing.platform_admin || elsewhere) {
-                return Err(ApiError::Conflict(
-                    "this address already has an account in another organisation; a platform \
-                     admin can add it here"
-                        .into(),
-                ));
-            }
+            // Its owner decides: an admin could otherwise create an account elsewhere,
+            // keep its password, and follow it into every organisation that adds it.
             state
                 .store
-                .add_membership(&who.org_id, &existing.id, role)
+                .invite_membership(&who.org_id, &existing.id, role)
                 .await?;
             (existing.id, None)
         }
@@ -115,24 +107,43 @@ pub async fn create(
                 .store
                 .create_user_link(&who.org_id, &id, LinkPurpose::Invite, INVITE_TTL_MS)
                 .await?;
-            let link = OneTimeLink {
-                token,
-                expires_ms: state.store.now_ms() + INVITE_TTL_MS,
-            };
-            (id, Some(link))
+            (id, Some(token))
         }
         Err(e) => return Err(e.into()),
+    };
+    let mut link = token.map(|token| OneTimeLink {
+        token,
+        expires_ms: state.store.now_ms() + INVITE_TTL_MS,
+    });
+    let emailed = match state.mailer.get() {
+        Some(mailer) => {
+            let body = match &link {
+                Some(l) => format!(
+                    "You are invited to the organisation {:?} on Optralis.\n\nSet your password \
+                     (the link works once, for 7 days):\n{}\n",
+                    org.name,
+                    mailer.set_password_link(&l.token)
+                ),
+                None => format!(
+                    "You are invited to the organisation {:?} on Optralis.\n\nSign in to accept \
+                     or decline: {}\n",
+                    org.name,
+                    mailer.dashboard()
+                ),
+            };
+            send_to_owner(mailer, &email, "Invitation to Optralis", body).await?;
+            // Only the address's owner sees the link.
+            link = None;
+            true
+        }
+        None => false,
     };
     record_org(
         &state,
         &who,
-        if link.is_some() {
-            "user.invited"
-        } else {
-            "user.added"
-        },
+        "user.invited",
         Some(&email),
-        Some(serde_json::json!({"role": role.as_str()})),
+        Some(serde_json::json!({"role": role.as_str(), "emailed": emailed})),
     )
     .await;
     let user = state.store.org_user(&who.org_id, &user_id).await?;
@@ -141,8 +152,22 @@ pub async fn create(
         Json(CreatedUser {
             user: user_out(user),
             link,
+            emailed,
         }),
     ))
+}
+
+/// Mails an account's owner; a mail server that refuses is the caller's 503.
+async fn send_to_owner(
+    mailer: &crate::notify::mail::Mailer,
+    to: &str,
+    subject: &str,
+    body: String,
+) -> Result<(), ApiError> {
+    mailer.send(to, subject, body).await.map_err(|e| {
+        tracing::warn!(error = %e, "the server's mail could not be sent");
+        ApiError::Unavailable("the mail server did not take the message; try again".into())
+    })
 }
 
 /// One member.
@@ -261,34 +286,76 @@ async fn ensure_account_is_ours(
     Ok(())
 }
 
-/// Issues a one-time password-reset token for a member and ends their sessions.
+/// Resets a member's password and ends their sessions. The link goes to the account's owner
+/// by email; it is shown to the admin only for an account that has never set a password.
 #[utoipa::path(post, path = "/users/{id}/password-reset", tag = "users",
     params(("id" = String, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The reset token, for POST /auth/password", body = OneTimeLink),
+        (status = 200, description = "Sent to the owner, or the link of an account that never signed in", body = PasswordReset),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin, or the account is shared with other organisations", body = ErrorBody),
         (status = 404, description = "No such member here", body = ErrorBody),
+        (status = 409, description = "The account has a password and the server sends no mail", body = ErrorBody),
     ))]
 pub async fn reset_password(
     State(state): State<AppState>,
     AdminPrincipal(who): AdminPrincipal,
     Path(id): Path<String>,
-) -> Result<Json<OneTimeLink>, ApiError> {
+) -> Result<Json<PasswordReset>, ApiError> {
     let user_id = UserId::from_path(&id);
     let user = state.store.org_user(&who.org_id, &user_id).await?;
     ensure_account_is_ours(&state, &who, &user_id).await?;
+    let has_password = state
+        .store
+        .user_by_id(&user_id)
+        .await?
+        .password_hash
+        .is_some();
+    if has_password && state.mailer.get().is_none() {
+        return Err(ApiError::Conflict(
+            "this account has a password: its reset link goes to its owner by email, and this \
+             server sends no mail ([smtp] in its configuration). On the server's host: \
+             optralis user set-password --email ADDRESS --password-stdin"
+                .into(),
+        ));
+    }
     let token = state
         .store
         .create_user_link(&who.org_id, &user_id, LinkPurpose::Reset, RESET_TTL_MS)
         .await?;
-    state.store.revoke_user_sessions(&user_id).await?;
-    record_org(&state, &who, "user.password_reset", Some(&user.email), None).await;
-    Ok(Json(OneTimeLink {
+    let link = OneTimeLink {
         token,
         expires_ms: state.store.now_ms() + RESET_TTL_MS,
-    }))
+    };
+    let outcome = match state.mailer.get() {
+        Some(mailer) => {
+            let body = format!(
+                "A password reset was asked for your Optralis account.\n\nSet a new password \
+                 (the link works once, for 24 hours):\n{}\n",
+                mailer.set_password_link(&link.token)
+            );
+            send_to_owner(mailer, &user.email, "Optralis password reset", body).await?;
+            PasswordReset {
+                link: None,
+                emailed: true,
+            }
+        }
+        None => PasswordReset {
+            link: Some(link),
+            emailed: false,
+        },
+    };
+    state.store.revoke_user_sessions(&user_id).await?;
+    record_org(
+        &state,
+        &who,
+        "user.password_reset",
+        Some(&user.email),
+        Some(serde_json::json!({"emailed": outcome.emailed})),
+    )
+    .await;
+    Ok(Json(outcome))
 }
 
 /// Turns a member's second factor off (lost phone and codes) and ends their sessions.

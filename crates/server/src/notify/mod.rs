@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod egress;
+pub mod mail;
 pub mod render;
 pub mod seal;
 pub mod send;

@@ -267,10 +267,21 @@ async fn send_email(
     e: &EmailConfig,
     n: &Notification,
 ) -> Result<(), SendError> {
+    let (subject, body) = render::email(n);
+    send_mail(policy, deadline, e, &subject, body).await
+}
+
+/// Sends a plain-text message to `e.to` through the SMTP server `e` describes.
+pub async fn send_mail(
+    policy: &EgressPolicy,
+    deadline: Duration,
+    e: &EmailConfig,
+    subject: &str,
+    body: String,
+) -> Result<(), SendError> {
     let permanent =
         |what: &str, err: &dyn std::fmt::Display| SendError::Permanent(format!("{what}: {err}"));
     let from: Mailbox = e.from.parse().map_err(|err| permanent("from", &err))?;
-    let (subject, body) = render::email(n);
     let mut builder = Message::builder().from(from).subject(subject);
     for to in &e.to {
         builder = builder.to(to.parse().map_err(|err| permanent("to", &err))?);

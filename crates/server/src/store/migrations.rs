@@ -76,6 +76,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "enroll_key_limits",
             include_str!("../../migrations/sqlite/0010_enroll_key_limits.sql"),
         ),
+        (
+            11,
+            "membership_consent",
+            include_str!("../../migrations/sqlite/0011_membership_consent.sql"),
+        ),
     ])
 });
 
@@ -130,6 +135,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             10,
             "enroll_key_limits",
             include_str!("../../migrations/postgres/0010_enroll_key_limits.sql"),
+        ),
+        (
+            11,
+            "membership_consent",
+            include_str!("../../migrations/postgres/0011_membership_consent.sql"),
         ),
     ])
 });

@@ -34,7 +34,8 @@ pub struct OrgUser {
     pub role: Role,
     pub disabled: bool,
     pub mfa_enabled: bool,
-    /// Invited and not yet signed up (no password set).
+    /// Invited and not joined yet: no password set, or an existing account that has not
+    /// accepted.
     pub pending: bool,
     pub created_ms: i64,
 }
@@ -91,7 +92,7 @@ fn org_user_from_row(row: OrgUserRow) -> Result<OrgUser> {
 /// each other at once cannot both pass the last-admin check (SQLite has one writer).
 const ADMIN_LOCK: &str = "SELECT pg_advisory_xact_lock(1, hashtext($1))";
 const OTHER_ADMINS: &str = "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND user_id <> $2 \
-     AND role = 'admin' AND disabled_ms IS NULL";
+     AND role = 'admin' AND disabled_ms IS NULL AND accepted_ms IS NOT NULL";
 
 enum MembershipChange {
     Update {
@@ -108,8 +109,11 @@ fn last_admin() -> StoreError {
     )
 }
 
+/// An account that has not accepted yet shows nothing of itself (not even whether it has
+/// a second factor): to the organisation it is just an invited address.
 const ORG_USER_COLUMNS: &str = "SELECT u.id, u.email, m.role, m.disabled_ms, \
-     u.totp_secret IS NOT NULL, u.password_hash IS NULL, m.created_ms \
+     u.totp_secret IS NOT NULL AND m.accepted_ms IS NOT NULL, \
+     u.password_hash IS NULL OR m.accepted_ms IS NULL, m.created_ms \
      FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1";
 
 impl Store {
@@ -195,16 +199,33 @@ impl Store {
 
     /// Makes `user` a member of `org`. Already being one is a conflict.
     pub async fn add_membership(&self, org: &OrgId, user: &UserId, role: Role) -> Result<()> {
+        self.insert_membership(org, user, role, true).await
+    }
+
+    /// Adds `user` to `org` pending the account's consent: it grants nothing until the
+    /// account accepts ([`Store::answer_invitation`]).
+    pub async fn invite_membership(&self, org: &OrgId, user: &UserId, role: Role) -> Result<()> {
+        self.insert_membership(org, user, role, false).await
+    }
+
+    async fn insert_membership(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        role: Role,
+        accepted: bool,
+    ) -> Result<()> {
         let now = self.now_ms();
         let inserted = on_writer!(self, pool => {
             sqlx::query(
-                "INSERT INTO memberships (user_id, org_id, role, created_ms) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, org_id) DO NOTHING",
+                "INSERT INTO memberships (user_id, org_id, role, created_ms, accepted_ms) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, org_id) DO NOTHING",
             )
             .bind(user.as_str())
             .bind(org.as_str())
             .bind(role.as_str())
             .bind(now)
+            .bind(accepted.then_some(now))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -217,13 +238,62 @@ impl Store {
         Ok(())
     }
 
-    /// The organisations `user` belongs to, oldest membership first.
+    /// Organisations that added `user` and wait for its answer: (id, name, role).
+    pub async fn invitations(&self, user: &UserId) -> Result<Vec<(OrgId, String, Role)>> {
+        let rows = on_reader!(self, pool => {
+            sqlx::query_as::<_, (String, String, String)>(
+                "SELECT o.id, o.name, m.role FROM memberships m JOIN orgs o ON o.id = m.org_id \
+                 WHERE m.user_id = $1 AND m.accepted_ms IS NULL ORDER BY m.created_ms, o.name",
+            )
+            .bind(user.as_str())
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(id, name, role)| {
+                Ok((
+                    OrgId::from_db(id),
+                    name,
+                    role.parse().map_err(StoreError::Corrupt)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The account's answer to an organisation's invitation: joined, or the pending
+    /// membership removed. [`StoreError::NotFound`] when there is none pending.
+    pub async fn answer_invitation(&self, user: &UserId, org: &OrgId, accept: bool) -> Result<()> {
+        let now = self.now_ms();
+        let sql = if accept {
+            "UPDATE memberships SET accepted_ms = $3 \
+             WHERE user_id = $1 AND org_id = $2 AND accepted_ms IS NULL"
+        } else {
+            "DELETE FROM memberships WHERE user_id = $1 AND org_id = $2 \
+             AND accepted_ms IS NULL AND $3 > 0"
+        };
+        let changed = on_writer!(self, pool => {
+            sqlx::query(sql)
+                .bind(user.as_str())
+                .bind(org.as_str())
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The organisations `user` belongs to (invitations it has not accepted are not
+    /// memberships yet), oldest membership first.
     pub async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>> {
         let rows = on_reader!(self, pool => {
             sqlx::query_as::<_, (String, String, String, Option<i64>, bool)>(
                 "SELECT o.id, o.name, m.role, m.disabled_ms, o.require_mfa \
                  FROM memberships m JOIN orgs o ON o.id = m.org_id \
-                 WHERE m.user_id = $1 ORDER BY m.created_ms, o.name",
+                 WHERE m.user_id = $1 AND m.accepted_ms IS NOT NULL ORDER BY m.created_ms, o.name",
             )
             .bind(user.as_str())
             .fetch_all(pool)

@@ -264,6 +264,40 @@ async fn tampered_and_expired_tokens_are_refused(backend: Backend) {
     assert_eq!(me(&app, &access).await, StatusCode::UNAUTHORIZED, "expired");
 }
 
+/// A real SMTP server, and the app's mailer sending through it.
+pub fn mailing(app: &TestApp) -> crate::notify::SmtpServer {
+    let smtp = crate::notify::SmtpServer::start();
+    let settings: optralis::notify::mail::SmtpSettings = serde_json::from_value(json!({
+        "host": "127.0.0.1", "port": smtp.port, "tls": "starttls", "username": "optralis",
+        "password": "s3cret", "from": "Optralis <optralis@example.com>",
+        "accept_invalid_certs": true
+    }))
+    .unwrap();
+    let mailer =
+        optralis::notify::mail::Mailer::new(&settings, None, "https://mon.example.com").unwrap();
+    assert!(app.state.mailer.set(mailer).is_ok());
+    smtp
+}
+
+/// The one-time token in a mailed link, and who it went to.
+pub fn mailed_token(smtp: &crate::notify::SmtpServer) -> (String, String) {
+    let m = smtp.next_message();
+    // Long lines travel quoted-printable: undo the soft breaks and the escaped '='.
+    let data = m["data"]
+        .as_str()
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let at = data
+        .find("token=oul_")
+        .unwrap_or_else(|| panic!("no link in {data}"))
+        + "token=".len();
+    // `oul_` and 64 hexadecimal digits.
+    let token = data[at..at + 4 + 64].to_owned();
+    (token, m["to"][0].as_str().unwrap().to_owned())
+}
+
 /// The code an authenticator app shows now.
 pub fn code(app: &TestApp, secret: &str) -> String {
     let bytes = BASE32_NOPAD.decode(secret.as_bytes()).unwrap();
@@ -703,18 +737,31 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
         StatusCode::OK
     );
 
-    // A reset link ends the sessions and expires after a day.
-    let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/users/{ivy}/password-reset"),
-            Some(&admin),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK);
-    let reset = r.body["token"].as_str().unwrap().to_owned();
+    // Without a mail server, the reset of an account that has a password is refused: its
+    // link would reach the admin, not the owner.
+    let reset_ivy = || {
+        let (app, admin, ivy) = (&app, admin.clone(), ivy.clone());
+        async move {
+            app.request(
+                "POST",
+                &format!("/api/v1/users/{ivy}/password-reset"),
+                Some(&admin),
+                None,
+                &[],
+            )
+            .await
+        }
+    };
+    let r = reset_ivy().await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    // With one, the link goes to the owner; it ends the sessions and expires after a day.
+    let smtp = mailing(&app);
+    let r = reset_ivy().await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"emailed": true}), "no link for the admin");
+    let (reset, to) = mailed_token(&smtp);
+    assert_eq!(to, "ivy@acme.test");
     assert_eq!(me(&app, &ivy_access).await, StatusCode::UNAUTHORIZED);
     app.clock.advance_ms(24 * 3_600_000 + 1);
     assert_eq!(
@@ -879,23 +926,72 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     let r = mfa_step(&app, &t, "000000").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
 
-    // Another organisation's account joins only through a platform admin.
+    // Another organisation's account joins only with its owner's consent, and the answer
+    // to its admin is the one a new address gets.
     let globex = app.store.create_org("globex").await.unwrap();
     let (_, globex_admin) = app
         .store
         .create_api_token(&globex, "g", Role::Admin)
         .await
         .unwrap();
-    let r = app
-        .request(
-            "POST",
-            "/api/v1/users",
-            Some(&globex_admin),
-            Some(&json!({"email": "hank@acme.test", "role": "observer"})),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let invite = |email: &'static str| {
+        let (app, token) = (&app, globex_admin.clone());
+        async move {
+            app.request(
+                "POST",
+                "/api/v1/users",
+                Some(&token),
+                Some(&json!({"email": email, "role": "observer"})),
+                &[],
+            )
+            .await
+        }
+    };
+    let existing = invite("hank@acme.test").await;
+    let new = invite("nobody-yet@acme.test").await;
+    assert_eq!(existing.status, StatusCode::CREATED, "{}", existing.body);
+    assert_eq!(new.status, StatusCode::CREATED);
+    for field in ["pending", "mfa_enabled", "disabled", "role"] {
+        assert_eq!(
+            existing.body["user"][field], new.body["user"][field],
+            "{field}"
+        );
+    }
+    // Until hank accepts, globex is not his.
+    let in_globex = |token: String| {
+        let (app, org) = (&app, globex.to_string());
+        async move {
+            app.request(
+                "GET",
+                "/api/v1/machines",
+                Some(&token),
+                None,
+                &[("X-Optralis-Org", org.as_str())],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(in_globex(admin.clone()).await, StatusCode::NOT_FOUND);
+    let (_, me_now) = app.get("/api/v1/me", Some(&admin)).await;
+    assert_eq!(me_now["invitations"][0]["org_name"], "globex", "{me_now}");
+    let answer = |accept: bool| {
+        let (app, token, org) = (&app, admin.clone(), globex.to_string());
+        async move {
+            app.request(
+                "POST",
+                &format!("/api/v1/me/invitations/{org}"),
+                Some(&token),
+                Some(&json!({"accept": accept})),
+                &[],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(answer(true).await, StatusCode::NO_CONTENT);
+    assert_eq!(in_globex(admin.clone()).await, StatusCode::OK);
+    assert_eq!(answer(true).await, StatusCode::NOT_FOUND, "answered once");
 
     // A reset link stops working once the account belongs to another organisation too.
     let r = app
@@ -919,6 +1015,7 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let smtp = mailing(&app);
     let r = app
         .request(
             "POST",
@@ -928,7 +1025,8 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
             &[],
         )
         .await;
-    let reset = r.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (reset, _) = mailed_token(&smtp);
     app.store
         .add_membership(
             &globex,
@@ -947,6 +1045,39 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // With a mail server, invitations go to their address: new and existing alike get
+    // no link, only "emailed".
+    let r = invite_as(&app, &admin, "erin@acme.test").await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "already a member");
+    let r = invite_as(&app, &globex_admin, "erin@acme.test").await;
+    let (_, to) = mailed_invitation(&smtp);
+    assert_eq!(to, "erin@acme.test");
+    let fresh = invite_as(&app, &globex_admin, "fresh@acme.test").await;
+    let (token, _) = mailed_token(&smtp);
+    assert!(token.starts_with("oul_"));
+    assert_eq!(r.body["emailed"], true);
+    assert_eq!(r.body["link"], fresh.body["link"], "no link either way");
+}
+
+async fn invite_as(app: &TestApp, token: &str, email: &str) -> Resp {
+    app.request(
+        "POST",
+        "/api/v1/users",
+        Some(token),
+        Some(&json!({"email": email, "role": "observer"})),
+        &[],
+    )
+    .await
+}
+
+/// An invitation to an existing account: no link, a word to sign in; returns (body, to).
+fn mailed_invitation(smtp: &crate::notify::SmtpServer) -> (String, String) {
+    let m = smtp.next_message();
+    let data = m["data"].as_str().unwrap().to_owned();
+    assert!(data.contains("Sign in to accept"), "{data}");
+    assert!(!data.contains("token="), "{data}");
+    (data, m["to"][0].as_str().unwrap().to_owned())
 }
 
 async fn erin_ticket(app: &TestApp) -> String {

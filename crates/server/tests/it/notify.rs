@@ -472,15 +472,15 @@ fn python() -> String {
 
 /// A real SMTP server (aiosmtpd) requiring STARTTLS and authentication; prints each message
 /// it receives as a JSON line.
-struct SmtpServer {
+pub struct SmtpServer {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
-    port: u16,
+    pub port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl SmtpServer {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         let ok = Command::new("openssl")
@@ -539,7 +539,7 @@ impl SmtpServer {
         }
     }
 
-    fn next_message(&self) -> Value {
+    pub fn next_message(&self) -> Value {
         let line = self.lines.recv_timeout(Duration::from_secs(20)).unwrap();
         serde_json::from_str(&line).unwrap()
     }
