@@ -989,6 +989,18 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
             .status
         }
     };
+    // Nobody else can answer for hank.
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/me/invitations/{globex}"),
+            Some(&erin_access),
+            Some(&json!({"accept": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(in_globex(erin_access.clone()).await, StatusCode::NOT_FOUND);
     assert_eq!(answer(true).await, StatusCode::NO_CONTENT);
     assert_eq!(in_globex(admin.clone()).await, StatusCode::OK);
     assert_eq!(answer(true).await, StatusCode::NOT_FOUND, "answered once");

@@ -436,6 +436,10 @@ const ELSEWHERE: &[(&str, &str)] = &[
     ("POST /api/v1/me/mfa/totp/confirm", "identity: TOTP"),
     ("POST /api/v1/me/mfa/totp/disable", "identity: TOTP"),
     (
+        "POST /api/v1/me/invitations/{org_id}",
+        "identity: only the invited account answers (404 for any other)",
+    ),
+    (
         "GET /api/v1/stream",
         "fleet: an endless event stream, isolation tested there",
     ),
