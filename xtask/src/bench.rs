@@ -181,6 +181,8 @@ pub fn start_server(
             "RUST_LOG",
             std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
         )
+        // The alert bench's webhook receiver listens on this machine.
+        .env("OPTRALIS_NOTIFY_ALLOWED_NETWORKS", "127.0.0.0/8,::1")
         .stdout(Stdio::null());
     let (dir, db) = match backend {
         "sqlite" => {
