@@ -113,6 +113,14 @@ enum UserCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Vouch that an account is held by its address's owner, so it may accept other
+    /// organisations' invitations (needed when the server sends no mail).
+    Verify {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -364,6 +372,20 @@ mod users {
                 cli_audit(&store, &user.id, "user.password_set", &user.email).await;
                 println!(
                     "Password of {:?} set; their sessions have ended.",
+                    user.email
+                );
+                Ok(())
+            }
+            UserCommand::Verify { email, db } => {
+                let store = open_store(&db, file).await?;
+                let user = store
+                    .user_by_email(&email)
+                    .await
+                    .with_context(|| format!("user {email:?}"))?;
+                store.verify_user(&user.id).await?;
+                cli_audit(&store, &user.id, "user.verified", &user.email).await;
+                println!(
+                    "{:?} is verified: it may accept other organisations' invitations.",
                     user.email
                 );
                 Ok(())

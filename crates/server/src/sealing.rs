@@ -22,8 +22,10 @@ fn sealing_failed(e: impl std::fmt::Display) -> StoreError {
 }
 
 /// The token signing key: created on first start (the first replica's wins), sealed.
-/// A key that this secret key cannot open (the secret key was replaced) is replaced too:
-/// everyone signs in again, which beats refusing to start.
+/// One this secret key cannot open means this server was given another secret key than
+/// the one the database was sealed with: it refuses to start (replacing the signing key
+/// would sign out the other replicas' users, and the channels and second factors sealed
+/// with the old key could not be opened anyway).
 pub async fn signing_key(store: &Store, sealer: &Sealer) -> Result<Vec<u8>, StoreError> {
     let context = signing_context();
     let mut fresh = [0u8; 32];
@@ -31,17 +33,13 @@ pub async fn signing_key(store: &Store, sealer: &Sealer) -> Result<Vec<u8>, Stor
     let sealed_fresh = sealer.seal(&context, &fresh).map_err(sealing_failed)?;
     let stored = store.server_secret(SIGNING_KEY, &sealed_fresh).await?;
     if stored.starts_with(SEALED_PREFIX) {
-        if let Ok(key) = sealer.open(&context, &stored) {
-            return Ok(key);
-        }
-        tracing::warn!(
-            "the token signing key was sealed with another secret key: a new one is made and \
-             every user signs in again"
-        );
-        store
-            .replace_server_secret(SIGNING_KEY, &sealed_fresh)
-            .await?;
-        return Ok(fresh.to_vec());
+        return sealer.open(&context, &stored).map_err(|_| {
+            StoreError::Corrupt(
+                "this database was sealed with another secret key: start the server with the \
+                 same OPTRALIS_SECRET_KEY (or DATA_DIR/secret.key) as before"
+                    .into(),
+            )
+        });
     }
     // Kept in clear by an earlier version: seal it in place.
     let key = hex::decode(&stored).map_err(|e| StoreError::Corrupt(format!("signing key: {e}")))?;

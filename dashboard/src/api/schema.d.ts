@@ -957,8 +957,8 @@ export interface paths {
          * Invites an address. A new account gets a set-password link: by email when the server
          *     has a mail server (`[smtp]`), else in the answer, for the admin to pass on. An existing
          *     account joins only once it accepts, when it next signs in (`POST /me/invitations/{org}`):
-         *     until then it is a pending member that grants nothing. Either way the answer is the
-         *     same, so it does not tell which addresses have accounts.
+         *     until then it is a pending member that grants nothing. With a mail server the answer is
+         *     the same for both; without one, only a new address's answer carries a link.
          */
         post: operations["create"];
         delete?: never;
@@ -4560,7 +4560,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description API tokens are not users */
+            /** @description API tokens are not users, or the account's address is not verified */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -12,7 +12,6 @@ use optralis_proto::api::ErrorBody;
 use serde::Deserialize;
 
 use super::audit::record_org;
-use super::limits::Limits;
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState, parse_json};
 use crate::alerting::rules::{self, RuleError};
 use crate::ids::MachineId;
@@ -85,16 +84,11 @@ pub async fn create_rule(
 ) -> Result<(StatusCode, Json<Rule>), ApiError> {
     let spec = rules::check(parse_json(&body)?).map_err(rule_error)?;
     check_scope_ids(&state, &who.org_id, "scope", &spec.scope).await?;
-    let count = state
-        .store
-        .count_in_org(OrgTable::Rules, &who.org_id)
+    state
+        .settings
+        .limits
+        .ensure_room(&state.store, &who.org_id, OrgTable::Rules)
         .await?;
-    Limits::check_room(
-        count,
-        state.settings.limits.rules_per_org,
-        "rules",
-        "rules_per_org",
-    )?;
     let rule = state.store.create_rule(&who.org_id, &spec).await?;
     record_org(&state, &who, "rule.created", Some(&rule.id), None).await;
     state.alerting.poke(&who.org_id);
@@ -311,16 +305,11 @@ pub async fn create_silence(
             .await
             .map_err(|_| ApiError::invalid_field("rule_id", "no such rule in this organisation"))?;
     }
-    let count = state
-        .store
-        .count_in_org(OrgTable::Silences, &who.org_id)
+    state
+        .settings
+        .limits
+        .ensure_room(&state.store, &who.org_id, OrgTable::Silences)
         .await?;
-    Limits::check_room(
-        count,
-        state.settings.limits.silences_per_org,
-        "silences",
-        "silences_per_org",
-    )?;
     let silence = state
         .store
         .create_silence(&who.org_id, &req, &who.actor.label())

@@ -15,7 +15,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::audit::record_org;
-use super::limits::Limits;
 use super::orgs::check_name;
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState, parse_json};
 use crate::notify::config::{ChannelConfig, ConfigError};
@@ -102,16 +101,11 @@ pub async fn create(
     let name = check_name("name", &req.name)?;
     let config = ChannelConfig::parse(req.kind, &req.config).map_err(config_error)?;
     let kinds = check_kinds(&req.alert_kinds)?;
-    let count = state
-        .store
-        .count_in_org(OrgTable::Channels, &who.org_id)
+    state
+        .settings
+        .limits
+        .ensure_room(&state.store, &who.org_id, OrgTable::Channels)
         .await?;
-    Limits::check_room(
-        count,
-        state.settings.limits.channels_per_org,
-        "channels",
-        "channels_per_org",
-    )?;
     let id = uuid::Uuid::new_v4().to_string();
     let sealed = state
         .notifier

@@ -34,6 +34,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("too many attempts; retry in {retry_after_s} s")]
     TooManyRequests { retry_after_s: u64 },
+    /// A limit on what is open at once (not a failed attempt).
+    #[error("{message}; retry in {retry_after_s} s")]
+    Busy { message: String, retry_after_s: u64 },
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
             }
+            ApiError::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_open"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -149,7 +153,9 @@ impl IntoResponse for ApiError {
             );
         }
         let retry_after_s = match self {
-            ApiError::TooManyRequests { retry_after_s } => Some(retry_after_s),
+            ApiError::TooManyRequests { retry_after_s } | ApiError::Busy { retry_after_s, .. } => {
+                Some(retry_after_s)
+            }
             ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_S),
             _ => None,
         };

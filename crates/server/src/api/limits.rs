@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use super::ApiError;
+use crate::ids::OrgId;
+use crate::store::{OrgTable, Store};
 
 /// Operator-set limits (`[limits]` in the configuration file).
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -16,9 +18,12 @@ pub struct Limits {
     pub rules_per_org: u32,
     pub channels_per_org: u32,
     pub silences_per_org: u32,
-    /// Open event streams (`/api/v1/stream`) per user or API token.
+    /// Open event streams (`/api/v1/stream`) per user or API token, per organisation, and
+    /// in all: kept well under `[http] max_connections`, so streams never take every
+    /// connection from agents and API calls.
     pub streams_per_caller: u32,
     pub streams_per_org: u32,
+    pub streams_total: u32,
 }
 
 impl Default for Limits {
@@ -28,14 +33,26 @@ impl Default for Limits {
             channels_per_org: 200,
             silences_per_org: 1000,
             streams_per_caller: 10,
-            streams_per_org: 200,
+            streams_per_org: 100,
+            streams_total: 256,
         }
     }
 }
 
 impl Limits {
-    /// Refuses to add one more of `what` when the organisation has `count` already.
-    pub fn check_room(count: i64, max: u32, what: &str, setting: &str) -> Result<(), ApiError> {
+    /// Refuses to add one more row of `table` when the organisation has its limit already.
+    pub async fn ensure_room(
+        &self,
+        store: &Store,
+        org: &OrgId,
+        table: OrgTable,
+    ) -> Result<(), ApiError> {
+        let (max, what, setting) = match table {
+            OrgTable::Rules => (self.rules_per_org, "rules", "rules_per_org"),
+            OrgTable::Channels => (self.channels_per_org, "channels", "channels_per_org"),
+            OrgTable::Silences => (self.silences_per_org, "silences", "silences_per_org"),
+        };
+        let count = store.count_in_org(table, org).await?;
         if count >= i64::from(max) {
             return Err(ApiError::Forbidden {
                 code: "limit_reached",
@@ -48,7 +65,7 @@ impl Limits {
     }
 }
 
-/// Open streams per caller and per organisation.
+/// Open streams per caller, per organisation and in all.
 #[derive(Debug, Default)]
 pub struct StreamSlots {
     open: Mutex<HashMap<String, u32>>,
@@ -58,7 +75,7 @@ pub struct StreamSlots {
 #[derive(Debug)]
 pub struct StreamSlot {
     slots: Arc<StreamSlots>,
-    keys: [String; 2],
+    keys: [String; 3],
 }
 
 impl StreamSlots {
@@ -69,12 +86,25 @@ impl StreamSlots {
         org: &str,
         limits: &Limits,
     ) -> Result<StreamSlot, ApiError> {
-        let keys = [format!("caller:{caller}"), format!("org:{org}")];
+        let keys = [
+            format!("caller:{caller}"),
+            format!("org:{org}"),
+            "all".to_owned(),
+        ];
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let count = |k: &str| open.get(k).copied().unwrap_or(0);
-        if count(&keys[0]) >= limits.streams_per_caller || count(&keys[1]) >= limits.streams_per_org
-        {
-            return Err(ApiError::TooManyRequests { retry_after_s: 30 });
+        let full = [
+            (&keys[0], limits.streams_per_caller, "this caller"),
+            (&keys[1], limits.streams_per_org, "this organisation"),
+            (&keys[2], limits.streams_total, "this server"),
+        ]
+        .into_iter()
+        .find(|(k, max, _)| count(k) >= *max);
+        if let Some((_, max, whose)) = full {
+            return Err(ApiError::Busy {
+                message: format!("{whose} has {max} live streams open, the most allowed"),
+                retry_after_s: 30,
+            });
         }
         for k in &keys {
             *open.entry(k.clone()).or_default() += 1;
@@ -105,7 +135,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slots_are_counted_per_caller_and_per_org_and_freed() {
+    fn slots_are_counted_per_caller_per_org_and_in_all_and_freed() {
         let slots = Arc::new(StreamSlots::default());
         let limits = Limits {
             streams_per_caller: 2,
@@ -117,8 +147,18 @@ mod tests {
         assert!(slots.take("alice", "o", &limits).is_err(), "caller limit");
         let _b1 = slots.take("bob", "o", &limits).expect("bob");
         assert!(slots.take("carol", "o", &limits).is_err(), "org limit");
-        assert!(slots.take("dave", "p", &limits).is_ok(), "another org");
+        let d = slots.take("dave", "p", &limits).expect("another org");
         drop(a1);
-        assert!(slots.take("carol", "o", &limits).is_ok(), "freed");
+        let _c = slots.take("carol", "o", &limits).expect("freed");
+        drop(d);
+        // alice, bob and carol hold three.
+        let tight = Limits {
+            streams_total: 3,
+            ..limits
+        };
+        assert!(
+            slots.take("erin", "q", &tight).is_err(),
+            "three open in all"
+        );
     }
 }

@@ -69,7 +69,7 @@ pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me
         (status = 204, description = "Joined, or declined"),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "API tokens are not users", body = ErrorBody),
+        (status = 403, description = "API tokens are not users, or the account's address is not verified", body = ErrorBody),
         (status = 404, description = "No invitation from this organisation", body = ErrorBody),
     ))]
 pub async fn answer_invitation(
@@ -79,6 +79,16 @@ pub async fn answer_invitation(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let req: InvitationAnswer = parse_json(&body)?;
+    if req.accept && !who.user.verified {
+        return Err(ApiError::Forbidden {
+            code: "unverified",
+            message: "this account's address is not verified (its password was set through a \
+                      link an admin was shown): it cannot join another organisation. A password \
+                      reset mailed by the server, or the server's operator \
+                      (optralis user verify --email ADDRESS), verifies it"
+                .into(),
+        });
+    }
     let invited = state.store.invitations(&who.user.id).await?;
     let Some((org, _, _)) = invited.into_iter().find(|(id, _, _)| id.as_str() == org_id) else {
         return Err(ApiError::NotFound);

@@ -132,6 +132,9 @@ fn role_in(role: optralis_proto::identity::Role) -> Role {
     }
 }
 
+/// Longest a request body may take to arrive.
+const REQUEST_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Every `/api/v1` route, one `routes!` per path.
 fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
     let agent = OpenApiRouter::new()
@@ -225,6 +228,11 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(openapi::docs(spec))
         .fallback(crate::dashboard::serve)
+        // A client that sends its headers, then trickles its body, holds a connection; the
+        // listener bounds the headers (serve.rs), this the body.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            REQUEST_BODY_TIMEOUT,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,

@@ -69,8 +69,8 @@ pub async fn list(
 /// Invites an address. A new account gets a set-password link: by email when the server
 /// has a mail server (`[smtp]`), else in the answer, for the admin to pass on. An existing
 /// account joins only once it accepts, when it next signs in (`POST /me/invitations/{org}`):
-/// until then it is a pending member that grants nothing. Either way the answer is the
-/// same, so it does not tell which addresses have accounts.
+/// until then it is a pending member that grants nothing. With a mail server the answer is
+/// the same for both; without one, only a new address's answer carries a link.
 #[utoipa::path(post, path = "/users", tag = "users",
     request_body = CreateUser,
     security(("bearer" = [])),
@@ -103,9 +103,10 @@ pub async fn create(
         Err(StoreError::NotFound) => {
             let id = state.store.create_user(&email, None, false).await?;
             state.store.add_membership(&who.org_id, &id, role).await?;
+            let mailed = state.mailer.get().is_some();
             let token = state
                 .store
-                .create_user_link(&who.org_id, &id, LinkPurpose::Invite, INVITE_TTL_MS)
+                .create_user_link(&who.org_id, &id, LinkPurpose::Invite, INVITE_TTL_MS, mailed)
                 .await?;
             (id, Some(token))
         }
@@ -131,7 +132,18 @@ pub async fn create(
                     mailer.dashboard()
                 ),
             };
-            send_to_owner(mailer, &email, "Invitation to Optralis", body).await?;
+            if let Err(e) = send_to_owner(mailer, &email, "Invitation to Optralis", body).await {
+                // Nothing half done: the admin can simply invite again.
+                if link.is_some() {
+                    state.store.delete_user(&user_id).await?;
+                } else {
+                    state
+                        .store
+                        .answer_invitation(&user_id, &who.org_id, false)
+                        .await?;
+                }
+                return Err(e);
+            }
             // Only the address's owner sees the link.
             link = None;
             true
@@ -322,7 +334,13 @@ pub async fn reset_password(
     }
     let token = state
         .store
-        .create_user_link(&who.org_id, &user_id, LinkPurpose::Reset, RESET_TTL_MS)
+        .create_user_link(
+            &who.org_id,
+            &user_id,
+            LinkPurpose::Reset,
+            RESET_TTL_MS,
+            state.mailer.get().is_some(),
+        )
         .await?;
     let link = OneTimeLink {
         token,

@@ -23,19 +23,30 @@ impl Network {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, canonical(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = prefix_mask::<32>(self.prefix) as u32;
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = prefix_mask::<128>(self.prefix);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
         }
+    }
+}
+
+/// The mask of a `prefix`-bit network in a `BITS`-bit address (0 for /0).
+fn prefix_mask<const BITS: u32>(prefix: u8) -> u128 {
+    let prefix = u32::from(prefix).min(BITS);
+    let all = if BITS == 128 {
+        u128::MAX
+    } else {
+        (1u128 << BITS) - 1
+    };
+    if prefix == 0 {
+        0
+    } else {
+        all & !all.checked_shr(prefix).unwrap_or(0)
     }
 }
 
@@ -48,7 +59,7 @@ impl FromStr for Network {
         let addr: IpAddr = addr
             .parse()
             .map_err(|_| format!("{s:?} is not a network (like 10.0.0.0/8 or fd00::/8)"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
             Some(p) => p
@@ -57,10 +68,17 @@ impl FromStr for Network {
                 .filter(|p| *p <= max)
                 .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
         };
-        Ok(Self {
-            addr: canonical(addr),
-            prefix,
-        })
+        // An IPv4 network written as IPv6 (`::ffff:10.0.0.0/104`) is that IPv4 network
+        // (`10.0.0.0/8`); its prefix counts the 96 bits of the mapping.
+        match (addr, canonical(addr)) {
+            (IpAddr::V6(_), v4 @ IpAddr::V4(_)) => {
+                let prefix = prefix.checked_sub(96).ok_or_else(|| {
+                    format!("{s:?}: an IPv4-mapped network needs a prefix of 96 or more")
+                })?;
+                Ok(Self { addr: v4, prefix })
+            }
+            _ => Ok(Self { addr, prefix }),
+        }
     }
 }
 
@@ -248,6 +266,15 @@ mod tests {
         assert!(EgressPolicy::parse_list("intranet").is_err());
         let everything = EgressPolicy::allowing(EgressPolicy::parse_list("0.0.0.0/0").unwrap());
         assert!(everything.permits(ip("127.0.0.1")));
+        // IPv4 written as IPv6 means the IPv4 network, never everything.
+        let mapped = EgressPolicy::allowing(EgressPolicy::parse_list("::ffff:10.0.0.1").unwrap());
+        assert!(mapped.permits(ip("10.0.0.1")));
+        assert!(!mapped.permits(ip("127.0.0.1")));
+        assert!(!mapped.permits(ip("169.254.169.254")));
+        let mapped =
+            EgressPolicy::allowing(EgressPolicy::parse_list("::ffff:10.0.0.0/104").unwrap());
+        assert!(mapped.permits(ip("10.9.9.9")) && !mapped.permits(ip("172.16.0.1")));
+        assert!(EgressPolicy::parse_list("::ffff:10.0.0.0/64").is_err());
     }
 
     #[tokio::test]

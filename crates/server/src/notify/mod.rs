@@ -185,18 +185,33 @@ pub fn spawn_worker(
     mut shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut running: JoinSet<String> = JoinSet::new();
+        let mut running: JoinSet<()> = JoinSet::new();
+        // Which organisation each send is for, and how many each has in flight. Kept by
+        // task id, so a send that panics still gives its organisation's slot back.
+        let mut owners: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut per_org: HashMap<String, usize> = HashMap::new();
-        let finished = |per_org: &mut HashMap<String, usize>, done: Result<String, _>| {
-            if let Ok(org) = done
+        let finished = |owners: &mut HashMap<tokio::task::Id, String>,
+                        per_org: &mut HashMap<String, usize>,
+                        id: tokio::task::Id| {
+            if let Some(org) = owners.remove(&id)
                 && let Some(n) = per_org.get_mut(&org)
             {
                 *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per_org.remove(&org);
+                }
+            }
+        };
+        let id_of = |done: Result<(tokio::task::Id, ()), tokio::task::JoinError>| match done {
+            Ok((id, ())) => id,
+            Err(e) => {
+                tracing::error!(error = %e, "a delivery task failed");
+                e.id()
             }
         };
         loop {
-            while let Some(done) = running.try_join_next() {
-                finished(&mut per_org, done);
+            while let Some(done) = running.try_join_next_with_id() {
+                finished(&mut owners, &mut per_org, id_of(done));
             }
             let free = MAX_IN_FLIGHT.saturating_sub(running.len());
             if free > 0 {
@@ -216,10 +231,10 @@ pub fn spawn_worker(
                             let org = d.channel.org_id.as_str().to_owned();
                             *per_org.entry(org.clone()).or_default() += 1;
                             let (store, notifier) = (store.clone(), notifier.clone());
-                            running.spawn(async move {
+                            let task = running.spawn(async move {
                                 attempt(&store, &notifier, d).await;
-                                org
                             });
+                            owners.insert(task.id(), org);
                         }
                         continue;
                     }
@@ -230,8 +245,8 @@ pub fn spawn_worker(
                 }
             }
             tokio::select! {
-                Some(done) = running.join_next(), if !running.is_empty() => {
-                    finished(&mut per_org, done);
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    finished(&mut owners, &mut per_org, id_of(done));
                 }
                 _ = notifier.wake.notified() => {}
                 _ = tokio::time::sleep(POLL_EVERY) => {}

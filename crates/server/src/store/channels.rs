@@ -284,21 +284,22 @@ impl Store {
         busy: &[&str],
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = self.now_ms();
-        // PostgreSQL: replicas skip rows another one holds; SQLite has a single writer.
-        let (lock, find) = match &self.backend {
-            Backend::Postgres(_) => (" FOR UPDATE SKIP LOCKED", "strpos"),
-            Backend::Sqlite { .. } => ("", "instr"),
+        let find = match &self.backend {
+            Backend::Postgres(_) => "strpos",
+            Backend::Sqlite { .. } => "instr",
         };
         let busy = format!("|{}|", busy.join("|"));
+        // The rows chosen are updated only if still due: on PostgreSQL a replica that
+        // claimed one first has changed it, and the update (which waits for that replica's
+        // commit, then looks again) leaves it out. Only the claimed rows are locked.
+        const DUE: &str = "((status = 'pending' AND next_attempt_ms <= $1) \
+             OR (status = 'sending' AND lease_until_ms < $1))";
         let sql = format!(
-            "UPDATE deliveries SET status = 'sending', lease_until_ms = $2 WHERE id IN ( \
+            "UPDATE deliveries SET status = 'sending', lease_until_ms = $2 WHERE {DUE} AND id IN ( \
                SELECT id FROM ( \
                  SELECT id, next_attempt_ms, \
                    ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY next_attempt_ms, id) AS turn \
-                 FROM (SELECT id, org_id, next_attempt_ms FROM deliveries \
-                   WHERE ((status = 'pending' AND next_attempt_ms <= $1) \
-                     OR (status = 'sending' AND lease_until_ms < $1)) \
-                     AND {find}($5, '|' || org_id || '|') = 0{lock}) due \
+                 FROM deliveries WHERE {DUE} AND {find}($5, '|' || org_id || '|') = 0 \
                ) ranked WHERE turn <= $4 ORDER BY turn, next_attempt_ms LIMIT $3) \
              RETURNING id, channel_id, notification, attempts"
         );

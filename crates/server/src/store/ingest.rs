@@ -160,7 +160,7 @@ async fn run_writer(
         let now = clock.now_ms();
         let started = std::time::Instant::now();
         let written = write_group(&backend, &sql, now, &group).await;
-        writes.observe(&written);
+        writes.observe(now, &written);
         tracing::debug!(
             requests = group.len(),
             reports = count,
@@ -180,7 +180,7 @@ async fn run_writer(
                     let result = write_group(&backend, &sql, now, std::slice::from_ref(&job))
                         .await
                         .map(|mut o| o.pop().unwrap_or_default());
-                    writes.observe(&result);
+                    writes.observe(now, &result);
                     answer(&backend, job, result).await;
                 }
             }

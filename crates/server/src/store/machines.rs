@@ -74,7 +74,9 @@ impl Store {
     }
 
     /// Re-enrolls the machine of `org` whose current token is `proof`: same id and history,
-    /// a fresh token (the old one stops working). `None` when the proof fits no machine.
+    /// a fresh token (the old one stops working for reports). The token before it is also
+    /// accepted as proof, so an agent that never got this answer can enrol again with the
+    /// token it still holds. `None` when the proof fits no machine.
     pub async fn reenroll(
         &self,
         org: &OrgId,
@@ -86,8 +88,10 @@ impl Store {
             serde_json::to_string(facts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let row = on_writer!(self, pool => {
             sqlx::query_as::<_, (String, i64)>(
-                "UPDATE machines SET hostname = $3, facts = $4, token_hash = $5 \
-                 WHERE org_id = $1 AND token_hash = $2 RETURNING id, last_seq",
+                "UPDATE machines SET hostname = $3, facts = $4, token_hash = $5, \
+                   prev_token_hash = CASE WHEN token_hash = $2 THEN token_hash ELSE prev_token_hash END \
+                 WHERE org_id = $1 AND (token_hash = $2 OR prev_token_hash = $2) \
+                 RETURNING id, last_seq",
             )
             .bind(org.as_str())
             .bind(digest(proof))

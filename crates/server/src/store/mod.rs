@@ -315,9 +315,10 @@ impl Store {
         self.clock.now_ms()
     }
 
-    /// The report writer found the database's disk full and has not written since.
+    /// The report writer found the database's disk full in the last minute and has not
+    /// written since.
     pub fn disk_full(&self) -> bool {
-        self.writes.disk_full()
+        self.writes.disk_full(self.now_ms())
     }
 
     /// Answers when the database does.

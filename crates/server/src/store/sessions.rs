@@ -249,8 +249,6 @@ impl Store {
         Ok(n)
     }
 
-    /// The server's signing key for access tokens, created on first use and shared by every
-    /// replica through the database.
     /// The server secret `name`, stored as `fresh` when there is none yet (the first
     /// replica to start wins; the others read what it stored).
     pub async fn server_secret(&self, name: &str, fresh: &str) -> Result<String> {

@@ -14,6 +14,9 @@ pub struct UserAuth {
     pub password_hash: Option<String>,
     pub platform_admin: bool,
     pub totp_secret: Option<String>,
+    /// Its owner is known to hold the address (see the 0011 migration): only then may it
+    /// accept another organisation's invitation.
+    pub verified: bool,
 }
 
 /// A user's place in one organisation.
@@ -61,15 +64,18 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-type UserRow = (String, String, Option<String>, bool, Option<String>);
+type UserRow = (String, String, Option<String>, bool, Option<String>, bool);
 
-fn user_from_row((id, email, password_hash, platform_admin, totp_secret): UserRow) -> UserAuth {
+fn user_from_row(
+    (id, email, password_hash, platform_admin, totp_secret, verified): UserRow,
+) -> UserAuth {
     UserAuth {
         id: UserId::from_db(id),
         email,
         password_hash,
         platform_admin,
         totp_secret,
+        verified,
     }
 }
 
@@ -117,7 +123,8 @@ const ORG_USER_COLUMNS: &str = "SELECT u.id, u.email, m.role, m.disabled_ms, \
      FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1";
 
 impl Store {
-    /// A new account. `password_hash` is `None` for an invited user.
+    /// A new account. `password_hash` is `None` for an invited user; one made with a
+    /// password (by the operator, on the server's host) counts as verified.
     pub async fn create_user(
         &self,
         email: &str,
@@ -129,14 +136,15 @@ impl Store {
         let now = self.now_ms();
         let inserted = on_writer!(self, pool => {
             sqlx::query(
-                "INSERT INTO users (id, email, password_hash, platform_admin, created_ms) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING",
+                "INSERT INTO users (id, email, password_hash, platform_admin, created_ms, verified_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
             )
             .bind(id.as_str())
             .bind(&email)
             .bind(password_hash)
             .bind(platform_admin)
             .bind(now)
+            .bind(password_hash.map(|_| now))
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -152,7 +160,7 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<UserAuth> {
         let row = on_reader!(self, pool => {
             sqlx::query_as::<_, UserRow>(
-                "SELECT id, email, password_hash, platform_admin, totp_secret FROM users \
+                "SELECT id, email, password_hash, platform_admin, totp_secret, verified_ms IS NOT NULL FROM users \
                  WHERE email = $1",
             )
             .bind(normalize_email(email))
@@ -165,7 +173,7 @@ impl Store {
     pub async fn user_by_id(&self, id: &UserId) -> Result<UserAuth> {
         let row = on_reader!(self, pool => {
             sqlx::query_as::<_, UserRow>(
-                "SELECT id, email, password_hash, platform_admin, totp_secret FROM users \
+                "SELECT id, email, password_hash, platform_admin, totp_secret, verified_ms IS NOT NULL FROM users \
                  WHERE id = $1",
             )
             .bind(id.as_str())
@@ -258,6 +266,32 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// Marks an account as held by its address's owner (the operator vouches for it).
+    pub async fn verify_user(&self, user: &UserId) -> Result<()> {
+        let now = self.now_ms();
+        on_writer!(self, pool => {
+            sqlx::query("UPDATE users SET verified_ms = COALESCE(verified_ms, $2) WHERE id = $1")
+                .bind(user.as_str())
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Deletes an account and everything that is only its (memberships, links, sessions).
+    pub async fn delete_user(&self, user: &UserId) -> Result<()> {
+        on_writer!(self, pool => {
+            sqlx::query("DELETE FROM users WHERE id = $1")
+                .bind(user.as_str())
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
     }
 
     /// The account's answer to an organisation's invitation: joined, or the pending
@@ -453,7 +487,6 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps a TOTP secret aside until a code proves the user's app has it.
     /// Users whose TOTP secret or pending secret does not start with `sealed_prefix`.
     pub async fn clear_totp_secrets(
         &self,
@@ -500,6 +533,7 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps a TOTP secret aside until a code proves the user's app has it.
     pub async fn set_totp_pending(&self, user: &UserId, secret: &str) -> Result<()> {
         on_writer!(self, pool => {
             sqlx::query("UPDATE users SET totp_pending = $2 WHERE id = $1")
@@ -643,6 +677,7 @@ impl Store {
         user: &UserId,
         purpose: LinkPurpose,
         ttl_ms: i64,
+        mailed: bool,
     ) -> Result<String> {
         let token = new_secret(SecretKind::UserLink)?;
         let now = self.now_ms();
@@ -657,8 +692,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
-                    "INSERT INTO user_links (token_hash, user_id, org_id, purpose, created_ms, expires_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO user_links (token_hash, user_id, org_id, purpose, created_ms, expires_ms, mailed) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(digest(&token))
                 .bind(user.as_str())
@@ -666,6 +701,7 @@ impl Store {
                 .bind(purpose.as_str())
                 .bind(now)
                 .bind(now.saturating_add(ttl_ms))
+                .bind(mailed)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
@@ -704,16 +740,16 @@ impl Store {
         let row = on_writer!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
-                let row = sqlx::query_as::<_, (String, String, String)>(
+                let row = sqlx::query_as::<_, (String, String, String, bool)>(
                     "UPDATE user_links SET used_ms = $2 \
                      WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2 \
-                     RETURNING user_id, org_id, purpose",
+                     RETURNING user_id, org_id, purpose, mailed",
                 )
                 .bind(digest(token))
                 .bind(now)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((user_id, org_id, purpose)) = row else {
+                let Some((user_id, org_id, purpose, mailed)) = row else {
                     return Err(StoreError::NotFound);
                 };
                 // Checked again now, not only when the link was issued: the account may have
@@ -733,11 +769,18 @@ impl Store {
                 if member_here == 0 || (reset && (memberships > 1 || platform_admin)) {
                     return Err(StoreError::NotFound);
                 }
-                sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-                    .bind(&user_id)
-                    .bind(password_hash)
-                    .execute(&mut *tx)
-                    .await?;
+                // A link that only the address's owner received proves the address.
+                sqlx::query(
+                    "UPDATE users SET password_hash = $2, \
+                     verified_ms = CASE WHEN $3 THEN COALESCE(verified_ms, $4) ELSE verified_ms END \
+                     WHERE id = $1",
+                )
+                .bind(&user_id)
+                .bind(password_hash)
+                .bind(mailed)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
                 tx.commit().await?;
                 Ok::<_, StoreError>((user_id, org_id))
             }

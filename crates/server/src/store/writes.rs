@@ -10,7 +10,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use sqlx::Connection;
 use sqlx::pool::PoolConnectionMetadata;
@@ -83,25 +83,32 @@ fn sqlite_failure(code: i64) -> Failure {
 /// ends, and shown by `/api/v1/health`.
 #[derive(Debug, Default)]
 pub struct WriteHealth {
-    full: AtomicBool,
+    /// When a write last failed for want of space (0: the last write worked).
+    full_at_ms: AtomicI64,
 }
 
+/// A disk-full failure older than this no longer makes the health check fail: a load
+/// balancer that took the server out on it would otherwise keep every report, and so the
+/// write that shows the space is back, away for ever.
+const FULL_REPORTED_FOR_MS: i64 = 60_000;
+
 impl WriteHealth {
-    /// The last write failed because the database's disk was full.
-    pub fn disk_full(&self) -> bool {
-        self.full.load(Ordering::Relaxed)
+    /// A write failed for want of disk space within the last minute, and none worked since.
+    pub fn disk_full(&self, now_ms: i64) -> bool {
+        let at = self.full_at_ms.load(Ordering::Relaxed);
+        at != 0 && now_ms.saturating_sub(at) < FULL_REPORTED_FOR_MS
     }
 
-    /// Records the outcome of a write.
-    pub(super) fn observe<T>(&self, outcome: &Result<T, StoreError>) {
+    /// Records the outcome of a write at `now_ms`.
+    pub(super) fn observe<T>(&self, now_ms: i64, outcome: &Result<T, StoreError>) {
         match outcome {
             Ok(_) => {
-                if self.full.swap(false, Ordering::Relaxed) {
+                if self.full_at_ms.swap(0, Ordering::Relaxed) != 0 {
                     tracing::info!("the database's disk has space again: reports are stored");
                 }
             }
             Err(StoreError::DiskFull(error)) => {
-                if !self.full.swap(true, Ordering::Relaxed) {
+                if self.full_at_ms.swap(now_ms.max(1), Ordering::Relaxed) == 0 {
                     tracing::error!(
                         %error,
                         "the database's disk is full: reports are refused (503, agents keep them) \
@@ -138,6 +145,19 @@ pub(super) fn keep_if_clean<C: Connection>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_reported_for_a_minute_after_the_last_failure() {
+        let w = WriteHealth::default();
+        assert!(!w.disk_full(5_000));
+        w.observe::<()>(10_000, &Err(StoreError::DiskFull("full".into())));
+        assert!(w.disk_full(10_000 + 59_999));
+        assert!(!w.disk_full(10_000 + 60_000), "no write tried for a minute");
+        w.observe::<()>(70_000, &Err(StoreError::DiskFull("full".into())));
+        assert!(w.disk_full(70_001));
+        w.observe(70_002, &Ok(()));
+        assert!(!w.disk_full(70_003));
+    }
 
     #[test]
     fn postgres_states_are_sorted() {

@@ -11,6 +11,7 @@ use optralis::notify::seal::Sealer;
 use optralis::notify::{Notifier, spawn_worker, test_notification};
 use serde_json::{Value, json};
 
+use crate::notify::send_test;
 use crate::receiver::{ANSWER_BODY, Receiver};
 use crate::support::{Backend, TestApp, both_backends, loopback_allowed};
 
@@ -30,30 +31,8 @@ fn notifier(policy: EgressPolicy) -> Notifier {
 }
 
 async fn create(app: &TestApp, kind: &str, config: Value) -> (StatusCode, Value) {
-    let r = app
-        .request(
-            "POST",
-            "/api/v1/channels",
-            Some(&app.admin_token),
-            Some(&json!({"name": format!("{kind}-{}", uuid::Uuid::new_v4()), "kind": kind, "config": config})),
-            &[],
-        )
-        .await;
-    (r.status, r.body)
-}
-
-async fn send_test(app: &TestApp, id: &str) -> Value {
-    let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/channels/{id}/test"),
-            Some(&app.admin_token),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    r.body
+    let name = format!("{kind}-{}", uuid::Uuid::new_v4());
+    crate::notify::create(app, json!({"name": name, "kind": kind, "config": config})).await
 }
 
 /// A TCP port that accepts connections and never says a word.

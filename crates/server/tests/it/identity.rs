@@ -1005,6 +1005,35 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     assert_eq!(in_globex(admin.clone()).await, StatusCode::OK);
     assert_eq!(answer(true).await, StatusCode::NOT_FOUND, "answered once");
 
+    // An account whose password was set through a link its admin was shown may be held by
+    // that admin: it cannot accept another organisation's invitation.
+    let link = new.body["link"]["token"].as_str().unwrap().to_owned();
+    let set = app
+        .request(
+            "POST",
+            "/api/v1/auth/password",
+            None,
+            Some(&json!({"token": link, "password": PASSWORD})),
+            &[],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT);
+    let r = invite_as(&app, &admin, "nobody-yet@acme.test").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let held = app.access_token("nobody-yet@acme.test").await;
+    let acme = app.org.to_string();
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/me/invitations/{acme}"),
+            Some(&held),
+            Some(&json!({"accept": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "unverified");
+
     // A reset link stops working once the account belongs to another organisation too.
     let r = app
         .request(
@@ -1070,6 +1099,49 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     assert!(token.starts_with("oul_"));
     assert_eq!(r.body["emailed"], true);
     assert_eq!(r.body["link"], fresh.body["link"], "no link either way");
+
+    // A password set through a mailed link proves the address: that account may join.
+    let set = app
+        .request(
+            "POST",
+            "/api/v1/auth/password",
+            None,
+            Some(&json!({"token": token, "password": PASSWORD})),
+            &[],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::NO_CONTENT);
+    invite_as(&app, &admin, "fresh@acme.test").await;
+    let _ = mailed_invitation(&smtp);
+    let fresh_access = app.access_token("fresh@acme.test").await;
+    let r = app
+        .request(
+            "POST",
+            &format!("/api/v1/me/invitations/{}", app.org),
+            Some(&fresh_access),
+            Some(&json!({"accept": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+}
+
+/// A mail server that does not answer: the invitation is undone, so it can be tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_that_cannot_be_mailed_is_undone() {
+    let app = TestApp::new(Backend::Sqlite).await;
+    let settings: optralis::notify::mail::SmtpSettings = serde_json::from_value(json!({
+        "host": "127.0.0.1", "port": 9, "tls": "none", "from": "optralis@example.com"
+    }))
+    .unwrap();
+    let mailer =
+        optralis::notify::mail::Mailer::new(&settings, None, "https://mon.example.com").unwrap();
+    assert!(app.state.mailer.set(mailer).is_ok());
+    let r = invite_as(&app, &app.admin_token, "later@acme.test").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    let (_, users) = app.get("/api/v1/users", Some(&app.admin_token)).await;
+    assert!(!users.to_string().contains("later@acme.test"), "{users}");
+    assert!(app.store.user_by_email("later@acme.test").await.is_err());
 }
 
 async fn invite_as(app: &TestApp, token: &str, email: &str) -> Resp {

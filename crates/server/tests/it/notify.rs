@@ -24,7 +24,7 @@ both_backends!(
     pending_deliveries_survive_a_restart_and_go_once,
 );
 
-async fn create(app: &TestApp, body: Value) -> (StatusCode, Value) {
+pub async fn create(app: &TestApp, body: Value) -> (StatusCode, Value) {
     let r = app
         .request(
             "POST",
@@ -37,7 +37,7 @@ async fn create(app: &TestApp, body: Value) -> (StatusCode, Value) {
     (r.status, r.body)
 }
 
-async fn send_test(app: &TestApp, id: &str) -> Value {
+pub async fn send_test(app: &TestApp, id: &str) -> Value {
     let r = app
         .request(
             "POST",
