@@ -216,11 +216,16 @@ const tests = [
         if (testid) await page.getByTestId(testid).waitFor();
         await settled(page);
         if (path === "/enroll") {
+          // A single-use key that expires in a day: the list shows both.
+          await page.getByTestId("enroll-key-uses").selectOption("single");
+          await page.getByTestId("enroll-key-expiry").selectOption("day");
           await page.getByTestId("enroll-key-create").click();
           const secret = (await page.getByTestId("enroll-secret-value").locator("pre").innerText()).trim();
           const linux = await page.getByTestId("enroll-cmd-linux").innerText();
           assert(linux.includes(secret) && linux.includes(`--server`), `the Linux command carries the new key: ${linux}`);
           assert((await page.getByTestId("enroll-cmd-windows").innerText()).includes(secret), "the Windows command carries the new key");
+          await page.getByTestId("enroll-key-uses-count").filter({ hasText: "0 of 1" }).first().waitFor();
+          await page.getByTestId("enroll-key-row").filter({ hasText: "Expires" }).first().waitFor();
         }
         await shot(name);
       }

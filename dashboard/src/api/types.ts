@@ -49,6 +49,7 @@ export type AuditList = S["AuditList"];
 export type EnrollKey = S["EnrollKey"];
 export type EnrollKeyList = S["EnrollKeyList"];
 export type CreatedEnrollKey = S["CreatedEnrollKey"];
+export type CreateEnrollKey = S["CreateEnrollKey"];
 export type Org = S["Org"];
 export type OrgList = S["OrgList"];
 export type TotpEnrollment = S["TotpEnrollment"];

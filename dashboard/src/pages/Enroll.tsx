@@ -1,11 +1,12 @@
-// Enrollment keys: create one (its secret shown once, with the commands that use it), revoke.
+// Enrollment keys: create one, single-use or expiring if wanted (its secret shown once, with
+// the commands that use it), see how many machines each enrolled, revoke.
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
-import type { CreatedEnrollKey, EnrollKey, EnrollKeyList } from "../api/types";
+import type { CreateEnrollKey, CreatedEnrollKey, EnrollKey, EnrollKeyList } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, CodeBlock, EmptyState, PageHeader, QueryView, errorText } from "../components/ui";
+import { Badge, Button, Card, CodeBlock, EmptyState, Field, PageHeader, QueryView, Select, errorText } from "../components/ui";
 import { installCommands } from "../lib/enroll";
 import { formatDateTime, formatRelative } from "../lib/format";
 
@@ -32,12 +33,21 @@ export default function Enroll(_props: { params: Record<string, string> }) {
   );
 }
 
+/** A new key's lifetime, in seconds (null: it never expires). */
+const EXPIRY_S = { never: null, hour: 3_600, day: 86_400, week: 604_800 } as const;
+
 function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) => void; hasSecret: boolean }) {
   const { t } = useTranslation();
   const queries = useQueryClient();
   const keys = useQuery({ queryKey: ["enroll-keys"], queryFn: () => api.get<EnrollKeyList>("/enroll-keys") });
+  const [uses, setUses] = useState<"unlimited" | "single">("unlimited");
+  const [expiresIn, setExpiresIn] = useState<keyof typeof EXPIRY_S>("never");
   const create = useMutation({
-    mutationFn: () => api.post<CreatedEnrollKey>("/enroll-keys"),
+    mutationFn: () =>
+      api.post<CreatedEnrollKey>("/enroll-keys", {
+        max_uses: uses === "single" ? 1 : null,
+        expires_in_s: EXPIRY_S[expiresIn],
+      } satisfies CreateEnrollKey),
     onSuccess: (c) => {
       onCreated(c);
       void queries.invalidateQueries({ queryKey: ["enroll-keys"] });
@@ -58,6 +68,27 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
           {errorText(create.error, t)}
         </p>
       )}
+      <div className="mb-3 grid gap-3 sm:grid-cols-2" data-testid="enroll-key-options">
+        <Field label={t("enroll.options.uses")}>
+          {(id) => (
+            <Select id={id} value={uses} onChange={(e) => setUses(e.target.value as typeof uses)} data-testid="enroll-key-uses">
+              <option value="unlimited">{t("enroll.options.unlimited")}</option>
+              <option value="single">{t("enroll.options.single")}</option>
+            </Select>
+          )}
+        </Field>
+        <Field label={t("enroll.options.expires")}>
+          {(id) => (
+            <Select id={id} value={expiresIn} onChange={(e) => setExpiresIn(e.target.value as typeof expiresIn)} data-testid="enroll-key-expiry">
+              {(Object.keys(EXPIRY_S) as (keyof typeof EXPIRY_S)[]).map((k) => (
+                <option key={k} value={k}>
+                  {t(`enroll.options.${k}`)}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+      </div>
       {!hasSecret && <p className="mb-3 text-sm text-muted">{t("enroll.secret.hint")}</p>}
       <QueryView query={keys}>
         {(data) =>
@@ -73,6 +104,9 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
                     </th>
                     <th scope="col" className="px-2 py-2">
                       {t("enroll.col.created")}
+                    </th>
+                    <th scope="col" className="px-2 py-2">
+                      {t("enroll.col.uses")}
                     </th>
                     <th scope="col" className="px-2 py-2">
                       {t("enroll.col.state")}
@@ -106,6 +140,10 @@ function KeyRow({ enrollKey }: { enrollKey: EnrollKey }) {
     onSuccess: () => void queries.invalidateQueries({ queryKey: ["enroll-keys"] }),
   });
   const revoked = enrollKey.revoked_ms !== null && enrollKey.revoked_ms !== undefined;
+  const expiresMs = enrollKey.expires_ms ?? null;
+  const expired = expiresMs !== null && expiresMs <= Date.now();
+  const uses = enrollKey.uses ?? 0;
+  const usedUp = enrollKey.max_uses != null && uses >= enrollKey.max_uses;
   return (
     <tr className="border-t border-slate-400/20" data-testid="enroll-key-row">
       <td className="px-2 py-2">
@@ -114,13 +152,29 @@ function KeyRow({ enrollKey }: { enrollKey: EnrollKey }) {
       <td className="px-2 py-2 whitespace-nowrap" title={formatDateTime(enrollKey.created_ms, i18n.language)}>
         {formatRelative(enrollKey.created_ms, i18n.language)}
       </td>
+      <td className="px-2 py-2 whitespace-nowrap" data-testid="enroll-key-uses-count">
+        {enrollKey.max_uses != null ? t("enroll.usesOf", { uses, max: enrollKey.max_uses }) : uses}
+      </td>
       <td className="px-2 py-2">
         {revoked ? (
           <Badge tone="offline">
             <span title={formatDateTime(enrollKey.revoked_ms, i18n.language)}>{t("enroll.revoked", { when: formatRelative(enrollKey.revoked_ms, i18n.language) })}</span>
           </Badge>
+        ) : expired ? (
+          <Badge tone="offline">
+            <span title={formatDateTime(expiresMs, i18n.language)}>{t("enroll.expired", { when: formatRelative(expiresMs, i18n.language) })}</span>
+          </Badge>
+        ) : usedUp ? (
+          <Badge tone="offline">{t("enroll.usedUp")}</Badge>
         ) : (
-          <Badge tone="ok">{t("enroll.active")}</Badge>
+          <span className="flex flex-wrap items-center gap-2">
+            <Badge tone="ok">{t("enroll.active")}</Badge>
+            {expiresMs !== null && (
+              <span className="text-xs text-muted" title={formatDateTime(expiresMs, i18n.language)}>
+                {t("enroll.expires", { when: formatRelative(expiresMs, i18n.language) })}
+              </span>
+            )}
+          </span>
         )}
       </td>
       <td className="px-2 py-1 text-right">
