@@ -191,9 +191,13 @@ pub const CREDENTIALS_REFUSED: &str = "the URL carries credentials (user:passwor
 
 /// The URL's authority has a `userinfo@` part.
 pub fn has_credentials(url: &str) -> bool {
+    authority(url).contains('@')
+}
+
+/// The `[userinfo@]host[:port]` part of a URL.
+fn authority(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority.contains('@')
+    rest.split(['/', '?', '#']).next().unwrap_or("")
 }
 
 /// A transport failure as admins see it: refused by the policy, too slow, or one generic
@@ -255,10 +259,8 @@ fn destination(channel: &ChannelConfig) -> String {
 
 /// The host only: webhook paths are credentials and must not reach logs or the API.
 fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     // Credentials in the URL (`user:token@host`) are secrets too.
-    authority.rsplit('@').next().unwrap_or("").to_owned()
+    authority(url).rsplit('@').next().unwrap_or("").to_owned()
 }
 
 async fn send_email(

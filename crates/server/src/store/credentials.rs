@@ -257,7 +257,8 @@ impl Store {
     }
 
     /// The organisation an unrevoked enrollment key belongs to, whether or not it has uses
-    /// left (a machine proving who it is re-enrolls with a spent single-use key).
+    /// left or has expired (a machine proving who it is re-enrolls with a spent single-use
+    /// key); new machines go through [`Store::consume_enroll_key`].
     pub async fn org_for_enroll_key(&self, key: &str) -> Result<OrgId> {
         let row = on_reader!(self, pool => {
             sqlx::query_scalar::<_, String>(
