@@ -298,21 +298,24 @@ impl Store {
     /// membership removed. [`StoreError::NotFound`] when there is none pending.
     pub async fn answer_invitation(&self, user: &UserId, org: &OrgId, accept: bool) -> Result<()> {
         let now = self.now_ms();
-        let sql = if accept {
-            "UPDATE memberships SET accepted_ms = $3 \
-             WHERE user_id = $1 AND org_id = $2 AND accepted_ms IS NULL"
-        } else {
-            "DELETE FROM memberships WHERE user_id = $1 AND org_id = $2 \
-             AND accepted_ms IS NULL AND $3 > 0"
-        };
         let changed = on_writer!(self, pool => {
-            sqlx::query(sql)
+            let query = if accept {
+                sqlx::query(
+                    "UPDATE memberships SET accepted_ms = $3 \
+                     WHERE user_id = $1 AND org_id = $2 AND accepted_ms IS NULL",
+                )
                 .bind(user.as_str())
                 .bind(org.as_str())
                 .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+            } else {
+                sqlx::query(
+                    "DELETE FROM memberships \
+                     WHERE user_id = $1 AND org_id = $2 AND accepted_ms IS NULL",
+                )
+                .bind(user.as_str())
+                .bind(org.as_str())
+            };
+            query.execute(pool).await.map(|r| r.rows_affected())
         })?;
         if changed == 0 {
             return Err(StoreError::NotFound);
