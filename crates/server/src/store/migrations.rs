@@ -143,3 +143,45 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
         ),
     ])
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Versions and names as the migrator lists them.
+    fn listed(m: &Migrator) -> Vec<(i64, String)> {
+        m.iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
+    }
+
+    /// `NNNN_name.sql` files of one backend's folder, as (version, name).
+    fn files(backend: &str) -> Vec<(i64, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut found: Vec<(i64, String)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let stem = name.strip_suffix(".sql")?;
+                let (version, rest) = stem.split_once('_')?;
+                Some((version.parse().ok()?, rest.to_owned()))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn both_backends_list_the_same_migrations_and_every_file() {
+        assert_eq!(listed(&SQLITE), listed(&POSTGRES), "one schema history");
+        assert_eq!(listed(&SQLITE), files("sqlite"), "every SQLite file listed");
+        assert_eq!(
+            listed(&POSTGRES),
+            files("postgres"),
+            "every PostgreSQL file listed"
+        );
+    }
+}
