@@ -11,7 +11,7 @@ use optralis_proto::smart::Verdict;
 use super::disks::counted_verdict;
 use super::events::like_pattern;
 use super::ingest_rows::severity_rank;
-use super::{Result, Store, StoreError, corrupt, json_text, on_reader, on_writer};
+use super::{Result, Store, StoreError, corrupt, json_text, on_reader, on_writer, one_row};
 use crate::ids::{MachineId, OrgId};
 
 /// An open (pending or firing) alert, as the engine needs it.
@@ -199,12 +199,9 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a rule named {:?} already exists",
-                spec.name
-            )));
-        }
+        one_row(inserted, || {
+            StoreError::Conflict(format!("a rule named {:?} already exists", spec.name))
+        })?;
         self.rule(org, &id).await
     }
 
@@ -475,10 +472,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(n, || StoreError::NotFound)
     }
 
     pub async fn create_silence(

@@ -4,7 +4,9 @@
 
 use optralis_proto::alerts::{AlertSeverity, ChannelKind, Delivery, Notification};
 
-use super::{Backend, Result, Store, StoreError, corrupt, json_text, on_reader, on_writer};
+use super::{
+    Backend, Result, Store, StoreError, corrupt, json_text, on_reader, on_writer, one_row,
+};
 use crate::ids::OrgId;
 
 /// A channel as stored.
@@ -129,9 +131,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if inserted == 0 {
-            return Err(name_taken(name));
-        }
+        one_row(inserted, || name_taken(name))?;
         self.channel(org, id).await
     }
 

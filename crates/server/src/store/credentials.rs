@@ -1,6 +1,6 @@
 //! Enrollment keys and API tokens: created here, shown once, stored as digests.
 
-use super::{Result, Store, StoreError, new_secret, on_reader, on_writer};
+use super::{Result, Store, StoreError, new_secret, on_reader, on_writer, one_row};
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::secret::{SecretKind, digest};
 
@@ -230,10 +230,7 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(changed, || StoreError::NotFound)
     }
 
     /// Spends one use of an enrollment key (not revoked, not expired, uses left); returns its

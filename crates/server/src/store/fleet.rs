@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use optralis_proto::api::StatusChange;
 
-use super::{Result, Store, StoreError, on_reader, on_writer};
+use super::{Result, Store, StoreError, on_reader, on_writer, one_row};
 use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 
@@ -105,9 +105,7 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if inserted == 0 {
-            return Err(name_taken(name));
-        }
+        one_row(inserted, || name_taken(name))?;
         self.get_group(org, &id).await
     }
 
@@ -144,18 +142,7 @@ impl Store {
     }
 
     pub async fn delete_group(&self, org: &OrgId, id: &str) -> Result<()> {
-        let deleted = on_writer!(self, pool => {
-            sqlx::query("DELETE FROM groups WHERE org_id = $1 AND id = $2")
-                .bind(org.as_str())
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.delete_in_org("groups", org, id).await
     }
 
     /// Fails with [`StoreError::NotFound`] naming the first id that is not a machine (or a

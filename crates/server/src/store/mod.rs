@@ -144,6 +144,12 @@ macro_rules! on_writer {
 }
 pub(crate) use {on_reader, on_writer};
 
+/// A statement that had to change exactly one row changed `changed`: none means the row
+/// was not there (`missing` says what to answer: NotFound, or a Conflict naming why).
+fn one_row(changed: u64, missing: impl FnOnce() -> StoreError) -> Result<()> {
+    if changed == 0 { Err(missing()) } else { Ok(()) }
+}
+
 /// A value read back from the database that does not parse: the data is damaged.
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -172,10 +178,7 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(deleted, || StoreError::NotFound)
     }
 }
 

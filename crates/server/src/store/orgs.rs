@@ -1,7 +1,7 @@
 //! Organisations (tenants).
 
 use super::fleet::SAMPLE_TABLES;
-use super::{Result, Store, StoreError, on_reader, on_writer};
+use super::{Result, Store, StoreError, on_reader, on_writer, one_row};
 use crate::ids::OrgId;
 
 /// Name of the organisation that exists from the first start.
@@ -52,11 +52,9 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "an organisation named {name:?} already exists"
-            )));
-        }
+        one_row(inserted, || {
+            StoreError::Conflict(format!("an organisation named {name:?} already exists"))
+        })?;
         Ok(id)
     }
 }
@@ -151,9 +149,7 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
+        one_row(changed, || StoreError::NotFound)?;
         self.org_info(org).await
     }
 
@@ -201,9 +197,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                if deleted == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                one_row(deleted, || StoreError::NotFound)?;
                 tx.commit().await?;
                 Ok::<_, StoreError>(())
             }

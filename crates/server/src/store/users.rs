@@ -1,7 +1,7 @@
 //! Users, their memberships (organisation + role), second factors and one-time links.
 //! Passwords arrive here already hashed: the store never sees one in clear.
 
-use super::{Backend, Result, Role, Store, StoreError, new_secret, on_reader, on_writer};
+use super::{Backend, Result, Role, Store, StoreError, new_secret, on_reader, on_writer, one_row};
 use crate::ids::{OrgId, UserId};
 use crate::secret::{SecretKind, digest};
 
@@ -149,11 +149,9 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(format!(
-                "a user with email {email:?} already exists"
-            )));
-        }
+        one_row(inserted, || {
+            StoreError::Conflict(format!("a user with email {email:?} already exists"))
+        })?;
         Ok(id)
     }
 
@@ -199,10 +197,7 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(changed, || StoreError::NotFound)
     }
 
     /// Makes `user` a member of `org`. Already being one is a conflict.
@@ -238,11 +233,9 @@ impl Store {
             .await
             .map(|r| r.rows_affected())
         })?;
-        if inserted == 0 {
-            return Err(StoreError::Conflict(
-                "the user is already a member of this organisation".into(),
-            ));
-        }
+        one_row(inserted, || {
+            StoreError::Conflict("the user is already a member of this organisation".into())
+        })?;
         Ok(())
     }
 
@@ -317,10 +310,7 @@ impl Store {
             };
             query.execute(pool).await.map(|r| r.rows_affected())
         })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        one_row(changed, || StoreError::NotFound)
     }
 
     /// The organisations `user` belongs to (invitations it has not accepted are not
@@ -483,9 +473,7 @@ impl Store {
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        if changed == 0 {
-            return Err(StoreError::NotFound);
-        }
+        one_row(changed, || StoreError::NotFound)?;
         self.revoke_user_sessions(user).await?;
         Ok(())
     }
@@ -581,11 +569,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if changed == 0 {
-                    return Err(StoreError::Conflict(
+                one_row(changed, || StoreError::Conflict(
                         "the TOTP enrollment changed; start again".into(),
-                    ));
-                }
+                    ))?;
                 sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
                     .bind(user.as_str())
                     .execute(&mut *tx)
