@@ -106,7 +106,7 @@ pub async fn answer_invitation(
         &state,
         AuditEvent {
             org: Some(&org),
-            actor: &format!("user:{}", who.user.email),
+            actor: &who.actor().label(),
             action,
             target: Some(&who.user.email),
             ip: who.client.ip.as_deref(),

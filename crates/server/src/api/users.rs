@@ -89,7 +89,6 @@ pub async fn create(
     let req: CreateUser = parse_json(&body)?;
     let email = check_email(&req.email)?;
     let role = role_in(req.role);
-    let org = state.store.org_info(&who.org_id).await?;
     let (user_id, token) = match state.store.user_by_email(&email).await {
         Ok(existing) => {
             // Its owner decides: an admin could otherwise create an account elsewhere,
@@ -118,6 +117,7 @@ pub async fn create(
     });
     let emailed = match state.mailer.get() {
         Some(mailer) => {
+            let org = state.store.org_info(&who.org_id).await?;
             let body = match &link {
                 Some(l) => format!(
                     "You are invited to the organisation {:?} on Optralis.\n\nSet your password \
