@@ -37,7 +37,15 @@ function initialJs() {
 
 const browser = await chromium.launch({
   executablePath: process.env.E2E_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 
 // 2. The 30-day chart, built from bench/chart.html with the dashboard's own components.
@@ -109,9 +117,17 @@ async function fleetBench() {
     await style.evaluate((s) => s.remove());
     return out;
   };
-  const cards = { load: await timeToList("/"), nodes: await page.getByTestId("machine-card").count(), dom: await page.evaluate(() => document.getElementsByTagName("*").length) };
+  const cards = {
+    load: await timeToList("/"),
+    nodes: await page.getByTestId("machine-card").count(),
+    dom: await page.evaluate(() => document.getElementsByTagName("*").length),
+  };
   cards.scroll = await scrolls();
-  const table = { load: await timeToList("/?view=table"), nodes: await page.getByTestId("machine-row").count(), dom: await page.evaluate(() => document.getElementsByTagName("*").length) };
+  const table = {
+    load: await timeToList("/?view=table"),
+    nodes: await page.getByTestId("machine-row").count(),
+    dom: await page.evaluate(() => document.getElementsByTagName("*").length),
+  };
   table.scroll = await scrolls();
   await context.close();
   return { cards, table };

@@ -77,7 +77,12 @@ export async function runTests(tests, { onFailure } = {}) {
       console.log(`  ✓ ${name} (${Date.now() - started} ms)`);
     } catch (e) {
       failed++;
-      console.log(`  ✗ ${name} (${Date.now() - started} ms)\n    ${String(e?.stack ?? e).split("\n").slice(0, 6).join("\n    ")}`);
+      console.log(
+        `  ✗ ${name} (${Date.now() - started} ms)\n    ${String(e?.stack ?? e)
+          .split("\n")
+          .slice(0, 6)
+          .join("\n    ")}`,
+      );
       await onFailure?.(name).catch(() => {});
     }
   }

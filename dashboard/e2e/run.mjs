@@ -21,7 +21,15 @@ mkdirSync(SHOTS, { recursive: true });
 
 const browser = await chromium.launch({
   executablePath: EXECUTABLE,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
 });
 const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: "en-GB" });
 const page = await context.newPage();
@@ -266,7 +274,19 @@ const tests = [
       const found = [];
       for (const theme of ["light", "dark"]) {
         await page.evaluate((t) => localStorage.setItem("optralis.theme", t), theme);
-        for (const path of ["/", `/machines/${encodeURIComponent(state.machineId)}`, "/alerts", "/rules", "/channels", "/groups", "/enroll", "/users", "/audit", "/profile", "/orgs"]) {
+        for (const path of [
+          "/",
+          `/machines/${encodeURIComponent(state.machineId)}`,
+          "/alerts",
+          "/rules",
+          "/channels",
+          "/groups",
+          "/enroll",
+          "/users",
+          "/audit",
+          "/profile",
+          "/orgs",
+        ]) {
           await page.goto(BASE + path);
           await page.locator("main h1").waitFor();
           await settled(page);
@@ -275,7 +295,13 @@ const tests = [
             const r = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
             return r.violations
               .filter((v) => v.impact === "serious" || v.impact === "critical")
-              .map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+              .map(
+                (v) =>
+                  `${v.id} (${v.nodes.length}): ${v.nodes
+                    .slice(0, 3)
+                    .map((n) => n.target.join(" "))
+                    .join(" | ")}`,
+              );
           });
           for (const v of violations) found.push(`${theme} ${path}: ${v}`);
         }
@@ -293,7 +319,11 @@ const tests = [
         const r = await fetch("/api/v1/auth/refresh", { method: "POST" });
         const { access_token } = await r.json();
         const h = { authorization: `Bearer ${access_token}`, "content-type": "application/json" };
-        const u = await fetch("/api/v1/users", { method: "POST", headers: h, body: JSON.stringify({ email: "observer@e2e.test", role: "observer" }) });
+        const u = await fetch("/api/v1/users", {
+          method: "POST",
+          headers: h,
+          body: JSON.stringify({ email: "observer@e2e.test", role: "observer" }),
+        });
         return u.json();
       });
       assert(call === null, "admin password login alone is refused once MFA is on");
@@ -331,7 +361,9 @@ const tests = [
         const r = await fetch("/api/v1/auth/refresh", { method: "POST" });
         const { access_token } = await r.json();
         const h = { authorization: `Bearer ${access_token}`, "content-type": "application/json" };
-        const org = await (await fetch("/api/v1/orgs", { method: "POST", headers: h, body: JSON.stringify({ name: "second-e2e" }) })).json();
+        const org = await (
+          await fetch("/api/v1/orgs", { method: "POST", headers: h, body: JSON.stringify({ name: "second-e2e" }) })
+        ).json();
         const u = await fetch("/api/v1/users", {
           method: "POST",
           headers: { ...h, "x-optralis-org": org.id },

@@ -14,7 +14,8 @@ function walk(dir) {
   });
 }
 
-let raw = 0, br = 0;
+let raw = 0,
+  br = 0;
 for (const path of walk(root).filter((p) => text.test(p))) {
   const data = readFileSync(path);
   const b = brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });

@@ -145,10 +145,8 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
 }
 
 export const api = {
-  get: <T>(path: string, query?: RequestOptions["query"], signal?: AbortSignal) =>
-    request<T>("GET", path, { query, signal }),
-  post: <T>(path: string, body?: unknown, opts: Omit<RequestOptions, "body"> = {}) =>
-    request<T>("POST", path, { ...opts, body }),
+  get: <T>(path: string, query?: RequestOptions["query"], signal?: AbortSignal) => request<T>("GET", path, { query, signal }),
+  post: <T>(path: string, body?: unknown, opts: Omit<RequestOptions, "body"> = {}) => request<T>("POST", path, { ...opts, body }),
   put: <T>(path: string, body: unknown) => request<T>("PUT", path, { body }),
   patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
   del: <T = void>(path: string) => request<T>("DELETE", path),

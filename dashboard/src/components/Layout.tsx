@@ -43,7 +43,10 @@ export function Layout({ children }: { children: ReactNode }) {
 
   return (
     <div className="min-h-screen">
-      <a href="#main" className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded-lg focus:bg-white focus:px-3 focus:py-2 focus:text-slate-900">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded-lg focus:bg-white focus:px-3 focus:py-2 focus:text-slate-900"
+      >
         {t("common.skip")}
       </a>
       <header className="glass sticky top-0 z-30 border-x-0 border-t-0">
@@ -71,7 +74,11 @@ export function Layout({ children }: { children: ReactNode }) {
               <LanguageSwitch />
             </div>
             <ThemeToggle />
-            <Link to="/profile" className="hidden max-w-48 truncate rounded-lg px-2 py-1 text-sm hover:bg-slate-900/5 focus-ring sm:block dark:hover:bg-white/10" title={t("common.nav.profile")}>
+            <Link
+              to="/profile"
+              className="hidden max-w-48 truncate rounded-lg px-2 py-1 text-sm hover:bg-slate-900/5 focus-ring sm:block dark:hover:bg-white/10"
+              title={t("common.nav.profile")}
+            >
               {session.me.email}
             </Link>
           </div>
@@ -81,7 +88,10 @@ export function Layout({ children }: { children: ReactNode }) {
         <nav
           id="main-nav"
           aria-label={t("common.nav.main")}
-          className={cx("glass z-20 w-56 shrink-0 self-start rounded-2xl p-2 lg:sticky lg:top-20 lg:block", menuOpen ? "fixed top-16 left-3 block" : "hidden")}
+          className={cx(
+            "glass z-20 w-56 shrink-0 self-start rounded-2xl p-2 lg:sticky lg:top-20 lg:block",
+            menuOpen ? "fixed top-16 left-3 block" : "hidden",
+          )}
         >
           {/* At phone width the header has no room for these: they live in the menu. */}
           <div className="mb-2 flex flex-col gap-2 border-b border-slate-400/20 pb-2 sm:hidden">
@@ -97,7 +107,9 @@ export function Layout({ children }: { children: ReactNode }) {
                   aria-current={isActive(n.to, path) ? "page" : undefined}
                   className={cx(
                     "block rounded-xl px-3 py-2 text-sm font-medium focus-ring",
-                    isActive(n.to, path) ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
+                    isActive(n.to, path)
+                      ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950"
+                      : "hover:bg-slate-900/5 dark:hover:bg-white/10",
                   )}
                 >
                   {t(`common.nav.${n.key}`)}
@@ -105,14 +117,20 @@ export function Layout({ children }: { children: ReactNode }) {
               </li>
             ))}
             <li className="mt-2 border-t border-slate-400/20 pt-2">
-              <button type="button" onClick={() => void session.signOut()} className="w-full rounded-xl px-3 py-2 text-left text-sm hover:bg-slate-900/5 focus-ring dark:hover:bg-white/10">
+              <button
+                type="button"
+                onClick={() => void session.signOut()}
+                className="w-full rounded-xl px-3 py-2 text-left text-sm hover:bg-slate-900/5 focus-ring dark:hover:bg-white/10"
+              >
                 {t("common.action.signOut")}
               </button>
             </li>
           </ul>
         </nav>
         <main id="main" className="min-w-0 flex-1" tabIndex={-1}>
-          {session.me.invitations?.map((inv) => <InvitationBanner key={inv.org_id} invitation={inv} />)}
+          {session.me.invitations?.map((inv) => (
+            <InvitationBanner key={inv.org_id} invitation={inv} />
+          ))}
           {!session.isAdmin && (
             <p className="mb-3 rounded-xl bg-sky-500/10 px-3 py-2 text-sm text-sky-900 dark:text-sky-200" data-testid="read-only">
               {t("common.readOnly")}
@@ -134,13 +152,28 @@ function InvitationBanner({ invitation }: { invitation: Invitation }) {
     onSuccess: () => void session.reload(),
   });
   return (
-    <div role="status" className="mb-3 flex flex-wrap items-center gap-3 rounded-xl bg-amber-500/15 px-3 py-2 text-sm" data-testid="invitation">
+    <div
+      role="status"
+      className="mb-3 flex flex-wrap items-center gap-3 rounded-xl bg-amber-500/15 px-3 py-2 text-sm"
+      data-testid="invitation"
+    >
       <span>{t("common.invitation.text", { org: invitation.org_name, role: t(`common.role.${invitation.role}`) })}</span>
       <span className="ml-auto flex gap-2">
-        <Button variant="primary" busy={answer.isPending && answer.variables === true} disabled={answer.isPending} onClick={() => answer.mutate(true)} data-testid="invitation-accept">
+        <Button
+          variant="primary"
+          busy={answer.isPending && answer.variables === true}
+          disabled={answer.isPending}
+          onClick={() => answer.mutate(true)}
+          data-testid="invitation-accept"
+        >
           {t("common.invitation.accept")}
         </Button>
-        <Button busy={answer.isPending && answer.variables === false} disabled={answer.isPending} onClick={() => answer.mutate(false)} data-testid="invitation-decline">
+        <Button
+          busy={answer.isPending && answer.variables === false}
+          disabled={answer.isPending}
+          onClick={() => answer.mutate(false)}
+          data-testid="invitation-decline"
+        >
           {t("common.invitation.decline")}
         </Button>
       </span>
@@ -153,7 +186,13 @@ function LiveIndicator() {
   const { t } = useTranslation();
   const connected = useLive();
   return (
-    <span className={cx("hidden items-center gap-1.5 text-xs sm:inline-flex", connected ? "text-emerald-700 dark:text-emerald-400" : "text-amber-700 dark:text-amber-300")} role="status">
+    <span
+      className={cx(
+        "hidden items-center gap-1.5 text-xs sm:inline-flex",
+        connected ? "text-emerald-700 dark:text-emerald-400" : "text-amber-700 dark:text-amber-300",
+      )}
+      role="status"
+    >
       <span aria-hidden="true" className={cx("h-2 w-2 rounded-full bg-current", connected && "pulse-dot")} />
       {connected ? t("common.state.live") : t("common.state.offline")}
     </span>
@@ -168,7 +207,10 @@ function OrgSwitcher({ testid = "org-switcher" }: { testid?: string }) {
     queryFn: () => api.get<OrgList>("/orgs"),
     enabled: session.me.platform_admin,
   });
-  const options = session.me.platform_admin && all.data ? all.data.orgs.map((o) => ({ id: o.id, name: o.name })) : session.me.orgs.filter((o) => !o.disabled).map((o) => ({ id: o.id, name: o.name }));
+  const options =
+    session.me.platform_admin && all.data
+      ? all.data.orgs.map((o) => ({ id: o.id, name: o.name }))
+      : session.me.orgs.filter((o) => !o.disabled).map((o) => ({ id: o.id, name: o.name }));
   // A platform admin may act in an organisation they are not a member of: session.org is
   // null then, and the saved choice is the one in use.
   const current = session.org?.id ?? currentOrg() ?? options[0]?.id ?? "";

@@ -11,7 +11,11 @@ import { Field, Input, Select } from "./ui";
 const MACHINES_KEY = ["machines", { all: true }] as const;
 
 export function useMachines() {
-  return useQuery({ queryKey: MACHINES_KEY, queryFn: ({ signal }) => fetchAllMachines((offset) => api.get<MachineList>("/machines", { limit: PAGE, offset }, signal)), staleTime: 60_000 });
+  return useQuery({
+    queryKey: MACHINES_KEY,
+    queryFn: ({ signal }) => fetchAllMachines((offset) => api.get<MachineList>("/machines", { limit: PAGE, offset }, signal)),
+    staleTime: 60_000,
+  });
 }
 
 export function useGroups() {
@@ -48,13 +52,24 @@ export function ScopeText({ scope }: { scope: RuleScope | null | undefined }) {
   );
 }
 
-export function ScopeFields({ value, onChange, errors = {} }: { value: ScopeForm; onChange: (v: ScopeForm) => void; errors?: Record<string, string | undefined> }) {
+export function ScopeFields({
+  value,
+  onChange,
+  errors = {},
+}: {
+  value: ScopeForm;
+  onChange: (v: ScopeForm) => void;
+  errors?: Record<string, string | undefined>;
+}) {
   const { t } = useTranslation();
   const machines = useMachines();
   const groups = useGroups();
-  const list = [...(machines.data?.machines ?? [])].sort((a, b) => (a.display_name ?? a.hostname).localeCompare(b.display_name ?? b.hostname));
+  const list = [...(machines.data?.machines ?? [])].sort((a, b) =>
+    (a.display_name ?? a.hostname).localeCompare(b.display_name ?? b.hostname),
+  );
   const known = !value.machine || list.some((m) => m.id === value.machine);
-  const toggleGroup = (id: string, on: boolean) => onChange({ ...value, groups: on ? [...value.groups, id] : value.groups.filter((g) => g !== id) });
+  const toggleGroup = (id: string, on: boolean) =>
+    onChange({ ...value, groups: on ? [...value.groups, id] : value.groups.filter((g) => g !== id) });
 
   return (
     <fieldset className="flex flex-col gap-3 rounded-xl border border-slate-400/25 p-3">
@@ -62,7 +77,13 @@ export function ScopeFields({ value, onChange, errors = {} }: { value: ScopeForm
       <p className="text-xs text-muted">{t("rules.scope.hint")}</p>
       <Field label={t("rules.scope.machine")} error={errors.machine}>
         {(id, describedBy) => (
-          <Select id={id} aria-describedby={describedBy} value={value.machine} onChange={(e) => onChange({ ...value, machine: e.target.value })} data-testid="scope-machine">
+          <Select
+            id={id}
+            aria-describedby={describedBy}
+            value={value.machine}
+            onChange={(e) => onChange({ ...value, machine: e.target.value })}
+            data-testid="scope-machine"
+          >
             <option value="">{t("rules.scope.anyMachine")}</option>
             {!known && <option value={value.machine}>{value.machine}</option>}
             {list.map((m) => (
@@ -79,7 +100,12 @@ export function ScopeFields({ value, onChange, errors = {} }: { value: ScopeForm
         <div className="flex flex-wrap gap-x-4 gap-y-1">
           {(groups.data?.groups ?? []).map((g) => (
             <label key={g.id} className="inline-flex items-center gap-2 text-sm">
-              <input type="checkbox" className="h-4 w-4 accent-sky-600" checked={value.groups.includes(g.id)} onChange={(e) => toggleGroup(g.id, e.target.checked)} />
+              <input
+                type="checkbox"
+                className="h-4 w-4 accent-sky-600"
+                checked={value.groups.includes(g.id)}
+                onChange={(e) => toggleGroup(g.id, e.target.checked)}
+              />
               <span aria-hidden="true" className="h-2.5 w-2.5 rounded-full" style={{ backgroundColor: g.color }} />
               {g.name}
             </label>
@@ -93,7 +119,15 @@ export function ScopeFields({ value, onChange, errors = {} }: { value: ScopeForm
       </fieldset>
       <Field label={t("rules.scope.selector")} hint={t("rules.scope.selectorHint")} error={errors.selector}>
         {(id, describedBy) => (
-          <Input id={id} aria-describedby={describedBy} value={value.selector} onChange={(e) => onChange({ ...value, selector: e.target.value })} spellCheck={false} autoComplete="off" data-testid="scope-selector" />
+          <Input
+            id={id}
+            aria-describedby={describedBy}
+            value={value.selector}
+            onChange={(e) => onChange({ ...value, selector: e.target.value })}
+            spellCheck={false}
+            autoComplete="off"
+            data-testid="scope-selector"
+          />
         )}
       </Field>
     </fieldset>

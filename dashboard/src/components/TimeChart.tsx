@@ -101,7 +101,21 @@ function updateData(u: uPlot, data: AlignedData) {
   else if (xs.length > 0) u.setScale("x", { min: xs[0]!, max: xs[xs.length - 1]! });
 }
 
-export function TimeChart({ data, lines, unit, height = 220, label, timeLabel = "" }: { data: AlignedData; lines: TimeChartLine[]; unit: string; height?: number; label: string; timeLabel?: string }) {
+export function TimeChart({
+  data,
+  lines,
+  unit,
+  height = 220,
+  label,
+  timeLabel = "",
+}: {
+  data: AlignedData;
+  lines: TimeChartLine[];
+  unit: string;
+  height?: number;
+  label: string;
+  timeLabel?: string;
+}) {
   const { i18n } = useTranslation();
   const locale = i18n.language;
   const box = useRef<HTMLDivElement>(null);

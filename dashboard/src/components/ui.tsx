@@ -17,7 +17,17 @@ export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
 }
 
-export function Card({ children, className, title, actions }: { children: ReactNode; className?: string; title?: ReactNode; actions?: ReactNode }) {
+export function Card({
+  children,
+  className,
+  title,
+  actions,
+}: {
+  children: ReactNode;
+  className?: string;
+  title?: ReactNode;
+  actions?: ReactNode;
+}) {
   return (
     <section className={cx("glass rounded-2xl p-4 sm:p-5", className)}>
       {(title || actions) && (
@@ -52,7 +62,13 @@ const VARIANTS: Record<Variant, string> = {
 };
 
 // `disabled` comes after the spread: a caller's `disabled={false}` must not re-enable a busy button.
-export function Button({ variant = "secondary", className, busy, children, ...rest }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; busy?: boolean }) {
+export function Button({
+  variant = "secondary",
+  className,
+  busy,
+  children,
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; busy?: boolean }) {
   return (
     <button
       type="button"
@@ -71,7 +87,17 @@ export function Button({ variant = "secondary", className, busy, children, ...re
   );
 }
 
-export function Field({ label, hint, error, children }: { label: ReactNode; hint?: ReactNode; error?: ReactNode; children: (id: string, describedBy?: string) => ReactNode }) {
+export function Field({
+  label,
+  hint,
+  error,
+  children,
+}: {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: ReactNode;
+  children: (id: string, describedBy?: string) => ReactNode;
+}) {
   const id = useId();
   const describedBy = error ? `${id}-err` : hint ? `${id}-hint` : undefined;
   return (
@@ -109,7 +135,10 @@ export function Spinner({ small }: { small?: boolean }) {
   return (
     <span
       aria-hidden="true"
-      className={cx("inline-block animate-spin rounded-full border-2 border-current border-t-transparent", small ? "h-3.5 w-3.5" : "h-6 w-6")}
+      className={cx(
+        "inline-block animate-spin rounded-full border-2 border-current border-t-transparent",
+        small ? "h-3.5 w-3.5" : "h-6 w-6",
+      )}
     />
   );
 }
@@ -151,7 +180,15 @@ export function EmptyState({ title, children }: { title?: ReactNode; children?: 
 }
 
 /** Loading, error or the content, for one query. */
-export function QueryView<T>({ query, children, empty }: { query: { data?: T; error: unknown; isPending: boolean; refetch: () => unknown }; children: (data: T) => ReactNode; empty?: (data: T) => boolean }) {
+export function QueryView<T>({
+  query,
+  children,
+  empty,
+}: {
+  query: { data?: T; error: unknown; isPending: boolean; refetch: () => unknown };
+  children: (data: T) => ReactNode;
+  empty?: (data: T) => boolean;
+}) {
   if (query.isPending) return <Loading />;
   if (query.error || query.data === undefined) return <ErrorState error={query.error} retry={() => void query.refetch()} />;
   if (empty?.(query.data)) return <EmptyState />;
@@ -172,7 +209,13 @@ const STATUS_STYLES: Record<string, string> = {
 
 export function Badge({ tone, children, className }: { tone: string; children: ReactNode; className?: string }) {
   return (
-    <span className={cx("inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset", STATUS_STYLES[tone] ?? STATUS_STYLES.offline, className)}>
+    <span
+      className={cx(
+        "inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset",
+        STATUS_STYLES[tone] ?? STATUS_STYLES.offline,
+        className,
+      )}
+    >
       {children}
     </span>
   );
@@ -207,7 +250,16 @@ export function Score({ score, label }: { score: number; label: string }) {
     <span className="relative inline-flex h-11 w-11 items-center justify-center" role="img" aria-label={`${label}: ${score}/100`}>
       <svg viewBox="0 0 40 40" className="absolute inset-0 -rotate-90" aria-hidden="true">
         <circle cx="20" cy="20" r={r} fill="none" strokeWidth="4" className="stroke-slate-400/20" />
-        <circle cx="20" cy="20" r={r} fill="none" strokeWidth="4" strokeLinecap="round" strokeDasharray={`${(c * score) / 100} ${c}`} className={cx("stroke-current", scoreTone(score))} />
+        <circle
+          cx="20"
+          cy="20"
+          r={r}
+          fill="none"
+          strokeWidth="4"
+          strokeLinecap="round"
+          strokeDasharray={`${(c * score) / 100} ${c}`}
+          className={cx("stroke-current", scoreTone(score))}
+        />
       </svg>
       <span className={cx("text-sm font-semibold tabular-nums", scoreTone(score))}>{score}</span>
     </span>
@@ -247,7 +299,19 @@ export function CodeBlock({ code, label }: { code: string; label?: string }) {
 }
 
 /** A modal dialog on the native <dialog>: focus trap, Escape and the backdrop for free. */
-export function Dialog({ open, onClose, title, children, footer }: { open: boolean; onClose: () => void; title: ReactNode; children: ReactNode; footer?: ReactNode }) {
+export function Dialog({
+  open,
+  onClose,
+  title,
+  children,
+  footer,
+}: {
+  open: boolean;
+  onClose: () => void;
+  title: ReactNode;
+  children: ReactNode;
+  footer?: ReactNode;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -280,7 +344,17 @@ export function Dialog({ open, onClose, title, children, footer }: { open: boole
   );
 }
 
-export function Tabs<T extends string>({ value, onChange, options, label }: { value: T; onChange: (v: T) => void; options: { value: T; label: ReactNode }[]; label: string }) {
+export function Tabs<T extends string>({
+  value,
+  onChange,
+  options,
+  label,
+}: {
+  value: T;
+  onChange: (v: T) => void;
+  options: { value: T; label: ReactNode }[];
+  label: string;
+}) {
   return (
     <div role="tablist" aria-label={label} className="glass-strong inline-flex rounded-xl p-1">
       {options.map((o) => (
@@ -303,7 +377,19 @@ export function Tabs<T extends string>({ value, onChange, options, label }: { va
 }
 
 /** A row's Delete: asks first, names what it deletes to screen readers, shows it is busy. */
-export function DeleteButton({ name, onConfirm, busy, testid, srName }: { name: string; onConfirm: () => void; busy: boolean; testid: string; srName?: boolean }) {
+export function DeleteButton({
+  name,
+  onConfirm,
+  busy,
+  testid,
+  srName,
+}: {
+  name: string;
+  onConfirm: () => void;
+  busy: boolean;
+  testid: string;
+  srName?: boolean;
+}) {
   const { t } = useTranslation();
   return (
     <Button

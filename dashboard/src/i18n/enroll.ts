@@ -45,18 +45,21 @@ export const enroll = defineMessages(
       linux: "Linux",
       linuxNote: "As the current user; its enrollment is kept in ~/.local/state/optralis-agent.",
       service: "Linux, as root (as a systemd service runs it)",
-      serviceNote: "The settings can come from the environment instead of flags; as root the enrollment is kept in /var/lib/optralis-agent.",
+      serviceNote:
+        "The settings can come from the environment instead of flags; as root the enrollment is kept in /var/lib/optralis-agent.",
       windows: "Windows (PowerShell, as administrator)",
       copyLinux: "Copy the Linux command",
       copyService: "Copy the root command",
       copyWindows: "Copy the PowerShell command",
       copySecret: "Copy the secret",
-      binary: "No installer is served yet: the agent binary comes from the release build (target/release/optralis-agent, built with cargo build --release). The key is needed only for the first run; the agent remembers its enrollment.",
+      binary:
+        "No installer is served yet: the agent binary comes from the release build (target/release/optralis-agent, built with cargo build --release). The key is needed only for the first run; the agent remembers its enrollment.",
     },
   },
   {
     title: "Ajouter des machines",
-    subtitle: "Une clé d’enrôlement permet à un agent de rejoindre cette organisation. Créez-en une, puis lancez l’agent avec elle sur chaque machine.",
+    subtitle:
+      "Une clé d’enrôlement permet à un agent de rejoindre cette organisation. Créez-en une, puis lancez l’agent avec elle sur chaque machine.",
     adminOnly: "Seuls les administrateurs de cette organisation peuvent ajouter des machines.",
     keys: "Clés d’enrôlement",
     create: "Créer une clé",
@@ -85,7 +88,8 @@ export const enroll = defineMessages(
     expires: "Expire {{when}}",
     revoked: "Révoquée {{when}}",
     revoke: "Révoquer",
-    confirmRevoke: "Révoquer la clé {{id}}\u00a0? Les agents pas encore enrôlés avec elle ne pourront plus rejoindre l’organisation\u00a0; les machines déjà enrôlées continuent d’envoyer leurs rapports.",
+    confirmRevoke:
+      "Révoquer la clé {{id}}\u00a0? Les agents pas encore enrôlés avec elle ne pourront plus rejoindre l’organisation\u00a0; les machines déjà enrôlées continuent d’envoyer leurs rapports.",
     secret: {
       title: "Nouvelle clé d’enrôlement",
       warning: "Copiez ce secret maintenant\u00a0: il n’est affiché qu’une fois et ne pourra plus être relu.",
@@ -98,13 +102,15 @@ export const enroll = defineMessages(
       linux: "Linux",
       linuxNote: "Avec l’utilisateur courant\u00a0; son enrôlement est conservé dans ~/.local/state/optralis-agent.",
       service: "Linux, en root (comme le lance un service systemd)",
-      serviceNote: "Les réglages peuvent venir de l’environnement plutôt que des options\u00a0; en root, l’enrôlement est conservé dans /var/lib/optralis-agent.",
+      serviceNote:
+        "Les réglages peuvent venir de l’environnement plutôt que des options\u00a0; en root, l’enrôlement est conservé dans /var/lib/optralis-agent.",
       windows: "Windows (PowerShell, en administrateur)",
       copyLinux: "Copier la commande Linux",
       copyService: "Copier la commande root",
       copyWindows: "Copier la commande PowerShell",
       copySecret: "Copier le secret",
-      binary: "Aucun installateur n’est encore servi\u00a0: le binaire de l’agent vient de la compilation de production (target/release/optralis-agent, produit par cargo build --release). La clé ne sert qu’au premier lancement\u00a0; l’agent garde ensuite son enrôlement.",
+      binary:
+        "Aucun installateur n’est encore servi\u00a0: le binaire de l’agent vient de la compilation de production (target/release/optralis-agent, produit par cargo build --release). La clé ne sert qu’au premier lancement\u00a0; l’agent garde ensuite son enrôlement.",
     },
   },
 );

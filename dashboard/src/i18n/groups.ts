@@ -42,7 +42,8 @@ export const groups = defineMessages(
     membersEmpty: "This organisation has no machines yet.",
     labels: {
       title: "Labels",
-      intro: "Every label in use on this organisation’s machines. Pick one to see its machines in the fleet. Labels are edited on each machine’s page; labels declared by an agent come from its configuration.",
+      intro:
+        "Every label in use on this organisation’s machines. Pick one to see its machines in the fleet. Labels are edited on each machine’s page; labels declared by an agent come from its configuration.",
       empty: "No machine has a label yet.",
       machines: "Machines: {{count}}",
       fromAgent: "from the agent",
@@ -98,7 +99,8 @@ export const groups = defineMessages(
     membersEmpty: "Cette organisation n’a pas encore de machine.",
     labels: {
       title: "Étiquettes",
-      intro: "Toutes les étiquettes utilisées sur les machines de cette organisation. Choisissez-en une pour voir ses machines dans le parc. Les étiquettes se modifient sur la page de chaque machine\u00a0; celles déclarées par un agent viennent de sa configuration.",
+      intro:
+        "Toutes les étiquettes utilisées sur les machines de cette organisation. Choisissez-en une pour voir ses machines dans le parc. Les étiquettes se modifient sur la page de chaque machine\u00a0; celles déclarées par un agent viennent de sa configuration.",
       empty: "Aucune machine n’a encore d’étiquette.",
       machines: "Machines\u00a0: {{count}}",
       fromAgent: "de l’agent",

@@ -32,7 +32,8 @@ export const machine = defineMessages(
       retired: "Retired",
       retiredHint: "A retired machine stays with its history but is never reported offline and weighs on no count.",
       delete: "Delete this machine",
-      deleteHint: "Deleting removes the machine and all its data. Stop its agent first, or it enrolls again at its next report if its key is still valid.",
+      deleteHint:
+        "Deleting removes the machine and all its data. Stop its agent first, or it enrolls again at its next report if its key is still valid.",
     },
     health: {
       title: "Health",
@@ -223,7 +224,8 @@ export const machine = defineMessages(
       retired: "Retirée",
       retiredHint: "Une machine retirée garde son historique mais n’est jamais signalée hors ligne et ne compte plus.",
       delete: "Supprimer cette machine",
-      deleteHint: "La suppression efface la machine et toutes ses données. Arrêtez d’abord son agent, sinon il se réinscrit à son prochain rapport si sa clé est encore valide.",
+      deleteHint:
+        "La suppression efface la machine et toutes ses données. Arrêtez d’abord son agent, sinon il se réinscrit à son prochain rapport si sa clé est encore valide.",
     },
     health: {
       title: "Santé",
@@ -377,7 +379,8 @@ export const machine = defineMessages(
       problem: {
         key: "La clé doit compter de 1 à 63 lettres, chiffres, « - », « _ » ou « . », et commencer et finir par une lettre ou un chiffre.",
         prefix: "Le préfixe avant « / » doit être un nom de domaine en minuscules, chiffres, « - » et « . ».",
-        value: "La valeur doit être vide ou compter de 1 à 63 lettres, chiffres, « - », « _ » ou « . », et commencer et finir par une lettre ou un chiffre.",
+        value:
+          "La valeur doit être vide ou compter de 1 à 63 lettres, chiffres, « - », « _ » ou « . », et commencer et finir par une lettre ou un chiffre.",
         agent: "Cette clé est définie par l’agent ; modifiez-la dans sa configuration.",
         tooMany: "Une machine a au plus 64 étiquettes.",
       },

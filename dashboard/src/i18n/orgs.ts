@@ -26,7 +26,8 @@ export const orgs = defineMessages(
     delete: {
       button: "Delete",
       title: "Delete “{{name}}”",
-      warning: "This deletes the organisation and everything it owns: machines and their history, alerts, rules, channels, groups, enrollment keys, API tokens, members and its audit log. It cannot be undone.",
+      warning:
+        "This deletes the organisation and everything it owns: machines and their history, alerts, rules, channels, groups, enrollment keys, API tokens, members and its audit log. It cannot be undone.",
       type: "Type {{name}} to confirm",
       submit: "Delete for ever",
     },
@@ -56,7 +57,8 @@ export const orgs = defineMessages(
     delete: {
       button: "Supprimer",
       title: "Supprimer «\u00a0{{name}}\u00a0»",
-      warning: "Cela supprime l’organisation et tout ce qu’elle possède\u00a0: machines et leur historique, alertes, règles, canaux, groupes, clés d’enrôlement, jetons d’API, membres et journal d’audit. C’est définitif.",
+      warning:
+        "Cela supprime l’organisation et tout ce qu’elle possède\u00a0: machines et leur historique, alertes, règles, canaux, groupes, clés d’enrôlement, jetons d’API, membres et journal d’audit. C’est définitif.",
       type: "Saisissez {{name}} pour confirmer",
       submit: "Supprimer définitivement",
     },

@@ -85,7 +85,8 @@ export const profile = defineMessages(
       new: "Nouveau mot de passe",
       repeat: "Répétez le nouveau mot de passe",
       hint: "Au moins 10\u00a0caractères.",
-      warning: "Toutes les sessions de votre compte prennent fin, celle-ci comprise\u00a0: vous vous reconnecterez avec le nouveau mot de passe.",
+      warning:
+        "Toutes les sessions de votre compte prennent fin, celle-ci comprise\u00a0: vous vous reconnecterez avec le nouveau mot de passe.",
       submit: "Changer le mot de passe",
       problem: {
         tooShort: "Au moins 10\u00a0caractères.",
@@ -109,7 +110,8 @@ export const profile = defineMessages(
       confirm: "Activer",
       cancel: "Annuler",
       codesTitle: "Codes de secours",
-      codesWarning: "Enregistrez ces codes de secours maintenant\u00a0: ils ne sont affichés qu’une fois. Chacun permet de se connecter une fois si vous perdez votre téléphone.",
+      codesWarning:
+        "Enregistrez ces codes de secours maintenant\u00a0: ils ne sont affichés qu’une fois. Chacun permet de se connecter une fois si vous perdez votre téléphone.",
       copyAll: "Tout copier",
       copied: "Copié",
       codesDone: "Je les ai enregistrés",

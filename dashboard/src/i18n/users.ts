@@ -33,7 +33,8 @@ export const users = defineMessages(
     },
     confirm: {
       disable: "Disable {{email}}? They can no longer sign in to this organisation.",
-      resetPassword: "Reset the password of {{email}}? Their sessions end, and a link to choose a new one goes to them by email (to you only for an account that never set a password).",
+      resetPassword:
+        "Reset the password of {{email}}? Their sessions end, and a link to choose a new one goes to them by email (to you only for an account that never set a password).",
       resetMfa: "Turn off the second factor of {{email}}? They can sign in with their password alone until they set it up again.",
       remove: "Remove {{email}} from this organisation?",
     },
@@ -108,8 +109,10 @@ export const users = defineMessages(
     },
     confirm: {
       disable: "Désactiver {{email}}\u00a0? Cette personne ne pourra plus se connecter à cette organisation.",
-      resetPassword: "Réinitialiser le mot de passe de {{email}}\u00a0? Ses sessions se terminent et un lien pour en choisir un nouveau lui est envoyé par e-mail (à vous seulement pour un compte qui n’a jamais choisi de mot de passe).",
-      resetMfa: "Désactiver le second facteur de {{email}}\u00a0? Cette personne pourra se connecter avec son seul mot de passe jusqu’à ce qu’elle le réactive.",
+      resetPassword:
+        "Réinitialiser le mot de passe de {{email}}\u00a0? Ses sessions se terminent et un lien pour en choisir un nouveau lui est envoyé par e-mail (à vous seulement pour un compte qui n’a jamais choisi de mot de passe).",
+      resetMfa:
+        "Désactiver le second facteur de {{email}}\u00a0? Cette personne pourra se connecter avec son seul mot de passe jusqu’à ce qu’elle le réactive.",
       remove: "Retirer {{email}} de cette organisation\u00a0?",
     },
     actionFailed: "{{email}}\u00a0: {{error}}",

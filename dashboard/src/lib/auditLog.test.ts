@@ -8,7 +8,11 @@ describe("compactDetail", () => {
     expect(compactDetail({}).text).toBe("");
   });
   it("prints one line of JSON", () => {
-    expect(compactDetail({ role: "admin", n: 2 })).toEqual({ text: '{"role":"admin","n":2}', full: '{"role":"admin","n":2}', truncated: false });
+    expect(compactDetail({ role: "admin", n: 2 })).toEqual({
+      text: '{"role":"admin","n":2}',
+      full: '{"role":"admin","n":2}',
+      truncated: false,
+    });
   });
   it("cuts long details, keeping the whole for a tooltip", () => {
     const d = compactDetail({ x: "a".repeat(50) }, 20);

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Channel } from "../api/types";
-import { buildChannelBody, buildConfig, channelFieldOf, channelTarget, channelToForm, isMasked, newChannelForm, parseRecipients, randomSecret } from "./channels";
+import {
+  buildChannelBody,
+  buildConfig,
+  channelFieldOf,
+  channelTarget,
+  channelToForm,
+  isMasked,
+  newChannelForm,
+  parseRecipients,
+  randomSecret,
+} from "./channels";
 
 const cfg = (o: Record<string, unknown>) => o as unknown as Channel["config"];
 
@@ -8,14 +18,30 @@ const email: Channel = {
   id: "c1",
   name: "Ops mail",
   kind: "email",
-  config: cfg({ host: "smtp.example.org", port: 587, tls: "starttls", username: "ops", password: "set", from: "optralis@example.org", to: ["a@example.org", "b@example.org"], accept_invalid_certs: false }),
+  config: cfg({
+    host: "smtp.example.org",
+    port: 587,
+    tls: "starttls",
+    username: "ops",
+    password: "set",
+    from: "optralis@example.org",
+    to: ["a@example.org", "b@example.org"],
+    accept_invalid_certs: false,
+  }),
   min_severity: "warning",
   alert_kinds: ["metric"],
   enabled: true,
   created_ms: 0,
 };
 
-const slack: Channel = { ...email, id: "c2", name: "Slack", kind: "slack", config: cfg({ url: "https://hooks.slack.com/…" }), alert_kinds: [] };
+const slack: Channel = {
+  ...email,
+  id: "c2",
+  name: "Slack",
+  kind: "slack",
+  config: cfg({ url: "https://hooks.slack.com/…" }),
+  alert_kinds: [],
+};
 
 describe("recipients", () => {
   it("splits on commas, semicolons and lines", () => {
@@ -26,16 +52,42 @@ describe("recipients", () => {
 
 describe("channel config", () => {
   it("builds an email config", () => {
-    const f = { ...newChannelForm("email"), name: "Mail", host: " smtp.x ", port: "465", security: "tls" as const, username: "u", password: "p", from: "o@x.org", to: "a@x.org, b@x.org", acceptInvalidCerts: true };
+    const f = {
+      ...newChannelForm("email"),
+      name: "Mail",
+      host: " smtp.x ",
+      port: "465",
+      security: "tls" as const,
+      username: "u",
+      password: "p",
+      from: "o@x.org",
+      to: "a@x.org, b@x.org",
+      acceptInvalidCerts: true,
+    };
     expect(buildConfig(f, false)).toEqual({
-      config: { host: "smtp.x", port: 465, tls: "tls", username: "u", password: "p", from: "o@x.org", to: ["a@x.org", "b@x.org"], accept_invalid_certs: true },
+      config: {
+        host: "smtp.x",
+        port: 465,
+        tls: "tls",
+        username: "u",
+        password: "p",
+        from: "o@x.org",
+        to: ["a@x.org", "b@x.org"],
+        accept_invalid_certs: true,
+      },
       errors: {},
     });
   });
 
   it("leaves out an empty port, username and password", () => {
     const f = { ...newChannelForm("email"), host: "smtp.x", from: "o@x.org", to: "a@x.org" };
-    expect(buildConfig(f, false).config).toEqual({ host: "smtp.x", tls: "starttls", from: "o@x.org", to: ["a@x.org"], accept_invalid_certs: false });
+    expect(buildConfig(f, false).config).toEqual({
+      host: "smtp.x",
+      tls: "starttls",
+      from: "o@x.org",
+      to: ["a@x.org"],
+      accept_invalid_certs: false,
+    });
   });
 
   it("checks what the form can check", () => {
@@ -46,7 +98,9 @@ describe("channel config", () => {
       "config.from": "channels.error.required",
       "config.to": "channels.error.recipients",
     });
-    expect(buildConfig({ ...newChannelForm("webhook"), url: "https://x", secret: "short" }, false).errors).toEqual({ "config.secret": "channels.error.secretLength" });
+    expect(buildConfig({ ...newChannelForm("webhook"), url: "https://x", secret: "short" }, false).errors).toEqual({
+      "config.secret": "channels.error.secretLength",
+    });
   });
 
   it("round-trips an email channel, keeping the masked password by leaving it out", () => {
@@ -59,7 +113,15 @@ describe("channel config", () => {
       name: "Ops mail",
       min_severity: "warning",
       alert_kinds: ["metric"],
-      config: { host: "smtp.example.org", port: 587, tls: "starttls", username: "ops", from: "optralis@example.org", to: ["a@example.org", "b@example.org"], accept_invalid_certs: false },
+      config: {
+        host: "smtp.example.org",
+        port: 587,
+        tls: "starttls",
+        username: "ops",
+        from: "optralis@example.org",
+        to: ["a@example.org", "b@example.org"],
+        accept_invalid_certs: false,
+      },
     });
     expect("password" in body.config).toBe(false);
   });
@@ -84,7 +146,13 @@ describe("channel config", () => {
   it("creates with the kind; alert kinds in their usual order", () => {
     const f = { ...newChannelForm("discord"), name: " D ", url: "https://discord.com/api/webhooks/1/x", alertKinds: ["disk", "metric"] };
     expect(buildChannelBody(f, false)).toEqual({
-      body: { name: "D", kind: "discord", config: { url: "https://discord.com/api/webhooks/1/x" }, min_severity: "info", alert_kinds: ["metric", "disk"] },
+      body: {
+        name: "D",
+        kind: "discord",
+        config: { url: "https://discord.com/api/webhooks/1/x" },
+        min_severity: "info",
+        alert_kinds: ["metric", "disk"],
+      },
       errors: {},
     });
     expect(buildChannelBody({ ...f, name: "" }, false).errors).toEqual({ name: "channels.error.required" });

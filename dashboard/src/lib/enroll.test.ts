@@ -39,9 +39,7 @@ describe("installCommands", () => {
   it("builds the three commands", () => {
     const c = installCommands("https://mon.example.com", "oek_secret");
     expect(c.linux).toBe("optralis-agent run --server https://mon.example.com --enroll-key oek_secret");
-    expect(c.linuxService).toBe(
-      "sudo OPTRALIS_SERVER=https://mon.example.com OPTRALIS_ENROLL_KEY=oek_secret optralis-agent run",
-    );
+    expect(c.linuxService).toBe("sudo OPTRALIS_SERVER=https://mon.example.com OPTRALIS_ENROLL_KEY=oek_secret optralis-agent run");
     expect(c.windows).toBe(
       '& "C:\\Program Files\\Optralis\\optralis-agent.exe" run --server https://mon.example.com --enroll-key oek_secret',
     );

@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Machine, MachineList } from "../api/types";
 import { allLabels, columnsFor, fetchAllMachines, filtersFrom, machineName, PAGE, worstFilesystem } from "./fleet";
 
-const machine = (id: string): Machine =>
-  ({ id, hostname: `host-${id}`, enrolled_at_ms: 0, facts: {} }) as unknown as Machine;
+const machine = (id: string): Machine => ({ id, hostname: `host-${id}`, enrolled_at_ms: 0, facts: {} }) as unknown as Machine;
 
 describe("filtersFrom", () => {
   it("reads the address bar and drops unknown values", () => {
@@ -47,7 +46,14 @@ describe("machine display", () => {
   });
 
   it("finds the fullest filesystem as df counts it", () => {
-    const fs = (mount: string, used: number, free: number, total: number) => ({ mount, used_bytes: used, free_bytes: free, total_bytes: total, device: "", fs_type: "ext4" });
+    const fs = (mount: string, used: number, free: number, total: number) => ({
+      mount,
+      used_bytes: used,
+      free_bytes: free,
+      total_bytes: total,
+      device: "",
+      fs_type: "ext4",
+    });
     const latest = { filesystems: [fs("/", 50, 50, 110), fs("/var", 90, 10, 105), fs("/empty", 0, 0, 0)] } as never;
     expect(worstFilesystem(latest)).toEqual({ mount: "/var", percent: 90 });
     expect(worstFilesystem(null)).toBeNull();

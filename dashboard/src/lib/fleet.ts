@@ -35,9 +35,7 @@ export function filtersFrom(search: URLSearchParams): FleetFilters {
 /** The API's page size limit: a bigger fleet is read in several pages. */
 export const PAGE = 1000;
 
-export async function fetchAllMachines(
-  get: (offset: number) => Promise<MachineList>,
-): Promise<MachineList> {
+export async function fetchAllMachines(get: (offset: number) => Promise<MachineList>): Promise<MachineList> {
   const first = await get(0);
   const total = first.total ?? first.machines.length;
   const machines = [...first.machines];

@@ -24,9 +24,7 @@ export function formatBytes(bytes: number | null | undefined, locale: string, di
     v /= 1024;
     i++;
   }
-  const n = new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : digits }).format(
-    Math.sign(bytes) * v,
-  );
+  const n = new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : digits }).format(Math.sign(bytes) * v);
   return `${n} ${units[i]}`;
 }
 

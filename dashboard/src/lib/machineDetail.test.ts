@@ -36,8 +36,23 @@ function latest(over: Partial<LatestValues> = {}): LatestValues {
   };
 }
 
-const fs = (mount: string, used: number) => ({ device: "/dev/x", free_bytes: 100 - used, fs_type: "ext4", mount, total_bytes: 100, used_bytes: used });
-const net = (name: string, rate: number) => ({ interface: name, rx_bytes_per_s: rate, tx_bytes_per_s: 0, rx_drops: 0, rx_errors: 0, tx_drops: 0, tx_errors: 0 });
+const fs = (mount: string, used: number) => ({
+  device: "/dev/x",
+  free_bytes: 100 - used,
+  fs_type: "ext4",
+  mount,
+  total_bytes: 100,
+  used_bytes: used,
+});
+const net = (name: string, rate: number) => ({
+  interface: name,
+  rx_bytes_per_s: rate,
+  tx_bytes_per_s: 0,
+  rx_drops: 0,
+  rx_errors: 0,
+  tx_drops: 0,
+  tx_errors: 0,
+});
 
 describe("chartPlans", () => {
   it("always has CPU, memory, filesystems, disk IO and network; temperature only when reported", () => {
@@ -103,7 +118,8 @@ describe("formatWeight", () => {
 
 describe("labels", () => {
   it("checks keys like the server", () => {
-    for (const good of ["env", "app.kubernetes.io/name", "a", "tier_2", "x-y.z", "example.com/Role"]) expect(labelKeyProblem(good)).toBeNull();
+    for (const good of ["env", "app.kubernetes.io/name", "a", "tier_2", "x-y.z", "example.com/Role"])
+      expect(labelKeyProblem(good)).toBeNull();
     expect(labelKeyProblem("")).toBe("key");
     expect(labelKeyProblem("-env")).toBe("key");
     expect(labelKeyProblem("env-")).toBe("key");
@@ -154,8 +170,18 @@ describe("safeColor", () => {
 describe("events", () => {
   it("builds the query with only the filters set", () => {
     expect(eventQuery({ severity: "", source: " ", q: "" }, 0)).toEqual({ limit: 50, offset: 0 });
-    expect(eventQuery({ severity: "error", source: " sshd ", q: "fail" }, 100)).toEqual({ limit: 50, offset: 100, severity: "error", source: "sshd", q: "fail" });
-    expect(eventQuery({ severity: "", source: "", q: "", period: "24h" }, 0, 100_000_000)).toEqual({ limit: 50, offset: 0, from: 100_000_000 - 86_400_000 });
+    expect(eventQuery({ severity: "error", source: " sshd ", q: "fail" }, 100)).toEqual({
+      limit: 50,
+      offset: 100,
+      severity: "error",
+      source: "sshd",
+      q: "fail",
+    });
+    expect(eventQuery({ severity: "", source: "", q: "", period: "24h" }, 0, 100_000_000)).toEqual({
+      limit: 50,
+      offset: 0,
+      from: 100_000_000 - 86_400_000,
+    });
     expect(eventQuery({ severity: "", source: "", q: "", period: "" }, 0, 5)).toEqual({ limit: 50, offset: 0 });
   });
 
@@ -178,7 +204,16 @@ describe("diskHistorySeries", () => {
       [1, 35],
       [3, 37],
     ]);
-    expect(got.counters).toEqual([{ field: "reallocated", points: [[1, 0], [2, 8], [3, 12]] }]);
+    expect(got.counters).toEqual([
+      {
+        field: "reallocated",
+        points: [
+          [1, 0],
+          [2, 8],
+          [3, 12],
+        ],
+      },
+    ]);
   });
 
   it("has nothing for a disk with no readings", () => {

@@ -53,7 +53,12 @@ function busiest<T>(items: readonly T[], name: (t: T) => string, load: (t: T) =>
 export function chartPlans(latest: LatestValues | null | undefined, units: Record<string, string>, t: Translate): ChartPlan[] {
   const unit = (metric: string) => units[metric] ?? DEFAULT_UNITS[metric] ?? "";
   const plans: ChartPlan[] = [
-    { name: "cpu", unit: unit("cpu.percent"), hidden: 0, lines: [{ metric: "cpu.percent", label: t("machine.charts.line.cpu"), color: 0 }] },
+    {
+      name: "cpu",
+      unit: unit("cpu.percent"),
+      hidden: 0,
+      lines: [{ metric: "cpu.percent", label: t("machine.charts.line.cpu"), color: 0 }],
+    },
     {
       name: "memory",
       unit: unit("memory.used_percent"),
@@ -64,24 +69,42 @@ export function chartPlans(latest: LatestValues | null | undefined, units: Recor
       ],
     },
   ];
-  const fs = busiest(latest?.filesystems ?? [], (f) => f.mount, (f) => (f.total_bytes > 0 ? f.used_bytes / f.total_bytes : 0));
+  const fs = busiest(
+    latest?.filesystems ?? [],
+    (f) => f.mount,
+    (f) => (f.total_bytes > 0 ? f.used_bytes / f.total_bytes : 0),
+  );
   plans.push({
     name: "filesystems",
     unit: unit("filesystem.used_percent"),
     hidden: fs.hidden,
     lines: fs.shown.map((mount, i) => ({ metric: "filesystem.used_percent", instance: mount, label: mount, color: i })),
   });
-  const disks = busiest(latest?.disks ?? [], (d) => d.device, (d) => d.read_bytes_per_s + d.write_bytes_per_s);
+  const disks = busiest(
+    latest?.disks ?? [],
+    (d) => d.device,
+    (d) => d.read_bytes_per_s + d.write_bytes_per_s,
+  );
   plans.push({
     name: "diskio",
     unit: unit("disk.read_bytes_per_s"),
     hidden: disks.hidden,
     lines: disks.shown.flatMap((device, i) => [
       { metric: "disk.read_bytes_per_s", instance: device, label: t("machine.charts.line.read", { name: device }), color: i },
-      { metric: "disk.write_bytes_per_s", instance: device, label: t("machine.charts.line.write", { name: device }), color: i, dashed: true },
+      {
+        metric: "disk.write_bytes_per_s",
+        instance: device,
+        label: t("machine.charts.line.write", { name: device }),
+        color: i,
+        dashed: true,
+      },
     ]),
   });
-  const nets = busiest(latest?.networks ?? [], (n) => n.interface, (n) => n.rx_bytes_per_s + n.tx_bytes_per_s);
+  const nets = busiest(
+    latest?.networks ?? [],
+    (n) => n.interface,
+    (n) => n.rx_bytes_per_s + n.tx_bytes_per_s,
+  );
   plans.push({
     name: "network",
     unit: unit("network.rx_bytes_per_s"),
@@ -128,7 +151,12 @@ export function labelValueProblem(value: string): LabelProblem | null {
 }
 
 /** What is wrong with adding `key=value` to the API labels, or null. */
-export function newLabelProblem(key: string, value: string, labels: Record<string, string>, agentLabels: Record<string, string>): LabelProblem | null {
+export function newLabelProblem(
+  key: string,
+  value: string,
+  labels: Record<string, string>,
+  agentLabels: Record<string, string>,
+): LabelProblem | null {
   const k = labelKeyProblem(key);
   if (k) return k;
   if (key in agentLabels) return "agent";

@@ -16,11 +16,23 @@ describe("settingsPatch", () => {
     });
   });
   it("checks the ranges", () => {
-    expect(settingsPatch(org, { ...settingsForm(org), offline_after_intervals: "1" })).toEqual({ ok: false, field: "offline_after_intervals" });
-    expect(settingsPatch(org, { ...settingsForm(org), offline_after_intervals: "101" })).toEqual({ ok: false, field: "offline_after_intervals" });
-    expect(settingsPatch(org, { ...settingsForm(org), offline_after_intervals: "2.5" })).toEqual({ ok: false, field: "offline_after_intervals" });
+    expect(settingsPatch(org, { ...settingsForm(org), offline_after_intervals: "1" })).toEqual({
+      ok: false,
+      field: "offline_after_intervals",
+    });
+    expect(settingsPatch(org, { ...settingsForm(org), offline_after_intervals: "101" })).toEqual({
+      ok: false,
+      field: "offline_after_intervals",
+    });
+    expect(settingsPatch(org, { ...settingsForm(org), offline_after_intervals: "2.5" })).toEqual({
+      ok: false,
+      field: "offline_after_intervals",
+    });
     expect(settingsPatch(org, { ...settingsForm(org), degraded_below_score: "" })).toEqual({ ok: false, field: "degraded_below_score" });
-    expect(settingsPatch(org, { ...settingsForm(org), degraded_below_score: "0" })).toEqual({ ok: true, body: { degraded_below_score: 0 } });
+    expect(settingsPatch(org, { ...settingsForm(org), degraded_below_score: "0" })).toEqual({
+      ok: true,
+      body: { degraded_below_score: 0 },
+    });
     expect(settingsPatch(org, { ...settingsForm(org), language: "de" })).toEqual({ ok: false, field: "language" });
   });
 });

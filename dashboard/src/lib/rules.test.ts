@@ -59,11 +59,25 @@ describe("rule form", () => {
   it("sends only the fields of the kind", () => {
     const form = { ...ruleToForm(cpu), kind: "offline" as const };
     const { spec } = buildRuleSpec(form);
-    expect(spec).toEqual({ name: "CPU above 90 %", kind: "offline", severity: "warning", enabled: true, scope: {}, for_s: 600, reminder_s: 0 });
+    expect(spec).toEqual({
+      name: "CPU above 90 %",
+      kind: "offline",
+      severity: "warning",
+      enabled: true,
+      scope: {},
+      for_s: 600,
+      reminder_s: 0,
+    });
   });
 
   it("builds events, disk, health and agent rules", () => {
-    const events = buildRuleSpec({ ...withKind(newRuleForm(), "events"), name: "Errors", eventPattern: " oom ", threshold: "5", window: { value: "30", unit: "min" } }).spec;
+    const events = buildRuleSpec({
+      ...withKind(newRuleForm(), "events"),
+      name: "Errors",
+      eventPattern: " oom ",
+      threshold: "5",
+      window: { value: "30", unit: "min" },
+    }).spec;
     expect(events).toMatchObject({ kind: "events", event_severity: "error", event_pattern: "oom", threshold: 5, window_s: 1_800 });
     expect(events.metric).toBeUndefined();
 
@@ -111,7 +125,9 @@ describe("rule form", () => {
 describe("summaries", () => {
   it("says what a rule watches", () => {
     expect(summarise(cpu)).toEqual({ kind: "metric", metric: "cpu.percent", op: "above", threshold: 90, forS: 600 });
-    expect(summarise({ name: "x", kind: "events", severity: "warning", event_severity: "critical", threshold: 1, window_s: 3_600 })).toEqual({
+    expect(
+      summarise({ name: "x", kind: "events", severity: "warning", event_severity: "critical", threshold: 1, window_s: 3_600 }),
+    ).toEqual({
       kind: "events",
       count: 1,
       severity: "critical",

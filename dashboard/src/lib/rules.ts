@@ -283,7 +283,13 @@ export function summarise(spec: RuleSpec): RuleSummary {
   const forS = spec.for_s ?? 0;
   switch (spec.kind) {
     case "metric":
-      return { kind: "metric", metric: spec.metric ?? "", op: spec.op === "below" ? "below" : "above", threshold: spec.threshold ?? null, forS };
+      return {
+        kind: "metric",
+        metric: spec.metric ?? "",
+        op: spec.op === "below" ? "below" : "above",
+        threshold: spec.threshold ?? null,
+        forS,
+      };
     case "offline":
       return { kind: "offline", forS };
     case "health":

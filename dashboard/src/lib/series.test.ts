@@ -138,7 +138,13 @@ describe("alignSeries", () => {
 
 describe("isEmptyData", () => {
   it("is false once any value exists", () => {
-    expect(isEmptyData([[1, 2], [null, undefined], [undefined, 0]])).toBe(false);
+    expect(
+      isEmptyData([
+        [1, 2],
+        [null, undefined],
+        [undefined, 0],
+      ]),
+    ).toBe(false);
     expect(isEmptyData([[1], [null]])).toBe(true);
   });
 });
@@ -165,14 +171,20 @@ describe("rangeWindow", () => {
 
 describe("withWindow", () => {
   it("pads the x axis to the range with empty values", () => {
-    const data = [[100, 160], [1, 2]] as unknown as import("uplot").AlignedData;
+    const data = [
+      [100, 160],
+      [1, 2],
+    ] as unknown as import("uplot").AlignedData;
     const got = withWindow(data, 40_000, 200_000);
     expect(got[0]).toEqual([40, 100, 160, 200]);
     expect(got[1]).toEqual([undefined, 1, 2, undefined]);
   });
 
   it("leaves data that already spans the range, and empty data, alone", () => {
-    const data = [[100, 160], [1, 2]] as unknown as import("uplot").AlignedData;
+    const data = [
+      [100, 160],
+      [1, 2],
+    ] as unknown as import("uplot").AlignedData;
     expect(withWindow(data, 100_000, 160_000)).toBe(data);
     const empty = [[]] as unknown as import("uplot").AlignedData;
     expect(withWindow(empty, 0, 1)).toBe(empty);

@@ -123,6 +123,9 @@ export function withWindow(data: AlignedData, fromMs: number, toMs: number): Ali
   const before = from < xs[0]! ? 1 : 0;
   const after = to > xs[xs.length - 1]! ? 1 : 0;
   if (!before && !after) return data;
-  const pad = <T,>(arr: readonly T[], first: T, last: T): T[] => [...(before ? [first] : []), ...arr, ...(after ? [last] : [])];
-  return [pad(xs, from, to), ...data.slice(1).map((ys) => pad(ys as readonly (number | null | undefined)[], undefined, undefined))] as AlignedData;
+  const pad = <T>(arr: readonly T[], first: T, last: T): T[] => [...(before ? [first] : []), ...arr, ...(after ? [last] : [])];
+  return [
+    pad(xs, from, to),
+    ...data.slice(1).map((ys) => pad(ys as readonly (number | null | undefined)[], undefined, undefined)),
+  ] as AlignedData;
 }

@@ -7,7 +7,21 @@ import { ApiError, api } from "../api/client";
 import type { Alert, AlertList, CreateSilence, Rule, RuleList, Silence, SilenceList } from "../api/types";
 import { useSession } from "../auth/session";
 import { ScopeFields, ScopeText } from "../components/Scope";
-import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, cx, errorText } from "../components/ui";
+import {
+  Badge,
+  Button,
+  Card,
+  Dialog,
+  EmptyState,
+  Field,
+  Input,
+  PageHeader,
+  QueryView,
+  Select,
+  SeverityBadge,
+  cx,
+  errorText,
+} from "../components/ui";
 import { ALERT_TABS, alertQuery, alertTab, canAcknowledge, isOpen, type AlertTab } from "../lib/alerts";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { Link, setSearch, useLocation } from "../lib/router";
@@ -47,7 +61,12 @@ export default function Alerts(_props: { params: Record<string, string> }) {
               data.alerts.length === 0 ? (
                 <EmptyState title={t(`alerts.empty.${tab}`)} />
               ) : (
-                <AlertTable alerts={data.alerts} showState={tab === "all"} isAdmin={isAdmin} onSilence={(a) => setDraft({ alert: a, form: newSilenceForm(Date.now(), { machine: a.machine_id }, a.rule_id) })} />
+                <AlertTable
+                  alerts={data.alerts}
+                  showState={tab === "all"}
+                  isAdmin={isAdmin}
+                  onSilence={(a) => setDraft({ alert: a, form: newSilenceForm(Date.now(), { machine: a.machine_id }, a.rule_id) })}
+                />
               )
             }
           </QueryView>
@@ -97,7 +116,17 @@ function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: s
 
 const STATE_TONES: Record<string, string> = { firing: "critical", pending: "warning", resolved: "ok" };
 
-function AlertTable({ alerts, showState, isAdmin, onSilence }: { alerts: Alert[]; showState: boolean; isAdmin: boolean; onSilence: (a: Alert) => void }) {
+function AlertTable({
+  alerts,
+  showState,
+  isAdmin,
+  onSilence,
+}: {
+  alerts: Alert[];
+  showState: boolean;
+  isAdmin: boolean;
+  onSilence: (a: Alert) => void;
+}) {
   const { t } = useTranslation();
   const th = "px-3 py-2 font-medium";
   return (
@@ -105,14 +134,34 @@ function AlertTable({ alerts, showState, isAdmin, onSilence }: { alerts: Alert[]
       <table className="w-full min-w-[52rem] text-left text-sm" aria-label={t("alerts.tableLabel")} data-testid="alerts-table">
         <thead className="text-xs text-muted">
           <tr className="border-b border-slate-400/20">
-            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>{t("alerts.col.severity")}</th>
-            <th scope="col" className={th}>{t("alerts.col.rule")}</th>
-            <th scope="col" className={th}>{t("alerts.col.machine")}</th>
-            <th scope="col" className={th}>{t("alerts.col.detail")}</th>
-            <th scope="col" className={th}>{t("alerts.col.since")}</th>
-            {showState && <th scope="col" className={th}>{t("alerts.col.state")}</th>}
-            <th scope="col" className={th}>{t("alerts.col.acknowledged")}</th>
-            {isAdmin && <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>{t("alerts.col.actions")}</th>}
+            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>
+              {t("alerts.col.severity")}
+            </th>
+            <th scope="col" className={th}>
+              {t("alerts.col.rule")}
+            </th>
+            <th scope="col" className={th}>
+              {t("alerts.col.machine")}
+            </th>
+            <th scope="col" className={th}>
+              {t("alerts.col.detail")}
+            </th>
+            <th scope="col" className={th}>
+              {t("alerts.col.since")}
+            </th>
+            {showState && (
+              <th scope="col" className={th}>
+                {t("alerts.col.state")}
+              </th>
+            )}
+            <th scope="col" className={th}>
+              {t("alerts.col.acknowledged")}
+            </th>
+            {isAdmin && (
+              <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>
+                {t("alerts.col.actions")}
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
@@ -125,7 +174,17 @@ function AlertTable({ alerts, showState, isAdmin, onSilence }: { alerts: Alert[]
   );
 }
 
-function AlertRow({ alert: a, showState, isAdmin, onSilence }: { alert: Alert; showState: boolean; isAdmin: boolean; onSilence: () => void }) {
+function AlertRow({
+  alert: a,
+  showState,
+  isAdmin,
+  onSilence,
+}: {
+  alert: Alert;
+  showState: boolean;
+  isAdmin: boolean;
+  onSilence: () => void;
+}) {
   const { t } = useTranslation();
   const queries = useQueryClient();
   const ack = useMutation({
@@ -140,7 +199,10 @@ function AlertRow({ alert: a, showState, isAdmin, onSilence }: { alert: Alert; s
       </td>
       <td className={cx(td, "min-w-[10rem] font-medium")}>{a.rule_name}</td>
       <td className={cx(td, "whitespace-nowrap")}>
-        <Link to={`/machines/${encodeURIComponent(a.machine_id)}`} className="text-sky-700 hover:underline focus-ring rounded dark:text-sky-300">
+        <Link
+          to={`/machines/${encodeURIComponent(a.machine_id)}`}
+          className="text-sky-700 hover:underline focus-ring rounded dark:text-sky-300"
+        >
           {a.hostname}
         </Link>
       </td>
@@ -230,15 +292,33 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
             <EmptyState title={t("alerts.silences.empty")} />
           ) : (
             <div className="-mx-4 overflow-x-auto sm:-mx-5">
-              <table className="w-full min-w-[40rem] text-left text-sm" aria-label={t("alerts.silences.tableLabel")} data-testid="silences-table">
+              <table
+                className="w-full min-w-[40rem] text-left text-sm"
+                aria-label={t("alerts.silences.tableLabel")}
+                data-testid="silences-table"
+              >
                 <thead className="text-xs text-muted">
                   <tr className="border-b border-slate-400/20">
-                    <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>{t("alerts.silences.col.scope")}</th>
-                    <th scope="col" className={th}>{t("alerts.silences.col.rule")}</th>
-                    <th scope="col" className={th}>{t("alerts.silences.col.reason")}</th>
-                    <th scope="col" className={th}>{t("alerts.silences.col.ends")}</th>
-                    <th scope="col" className={th}>{t("alerts.silences.col.createdBy")}</th>
-                    {isAdmin && <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>{t("alerts.silences.col.actions")}</th>}
+                    <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>
+                      {t("alerts.silences.col.scope")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("alerts.silences.col.rule")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("alerts.silences.col.reason")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("alerts.silences.col.ends")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("alerts.silences.col.createdBy")}
+                    </th>
+                    {isAdmin && (
+                      <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>
+                        {t("alerts.silences.col.actions")}
+                      </th>
+                    )}
                   </tr>
                 </thead>
                 <tbody>
@@ -349,13 +429,25 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
       }
     >
       <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="silence-form">
-        {draft.alert && <p className="text-sm text-muted">{t("alerts.dialog.forAlert", { rule: draft.alert.rule_name, machine: draft.alert.hostname })}</p>}
+        {draft.alert && (
+          <p className="text-sm text-muted">
+            {t("alerts.dialog.forAlert", { rule: draft.alert.rule_name, machine: draft.alert.hostname })}
+          </p>
+        )}
         <ScopeFields value={form.scope} onChange={(scope) => setForm((f) => ({ ...f, scope }))} errors={errors} />
         <Field label={t("alerts.dialog.rule")} error={errors.rule_id}>
           {(id, d) => (
-            <Select id={id} aria-describedby={d} value={form.ruleId} onChange={(e) => setForm((f) => ({ ...f, ruleId: e.target.value }))} data-testid="silence-rule">
+            <Select
+              id={id}
+              aria-describedby={d}
+              value={form.ruleId}
+              onChange={(e) => setForm((f) => ({ ...f, ruleId: e.target.value }))}
+              data-testid="silence-rule"
+            >
               <option value="">{t("alerts.silences.anyRule")}</option>
-              {form.ruleId && !rules.some((r) => r.id === form.ruleId) && <option value={form.ruleId}>{draft.alert?.rule_name ?? form.ruleId}</option>}
+              {form.ruleId && !rules.some((r) => r.id === form.ruleId) && (
+                <option value={form.ruleId}>{draft.alert?.rule_name ?? form.ruleId}</option>
+              )}
               {rules.map((r) => (
                 <option key={r.id} value={r.id}>
                   {r.spec.name}
@@ -375,14 +467,31 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
                   form.duration === d && "bg-sky-700/10 ring-sky-600/50",
                 )}
               >
-                <input type="radio" name="silence-duration" value={d} checked={form.duration === d} onChange={() => setForm((f) => ({ ...f, duration: d }))} className="accent-sky-600" data-testid={`silence-duration-${d}`} />
+                <input
+                  type="radio"
+                  name="silence-duration"
+                  value={d}
+                  checked={form.duration === d}
+                  onChange={() => setForm((f) => ({ ...f, duration: d }))}
+                  className="accent-sky-600"
+                  data-testid={`silence-duration-${d}`}
+                />
                 {t(`alerts.dialog.${d === "custom" ? "custom" : `d${d}`}`)}
               </label>
             ))}
           </div>
           {form.duration === "custom" ? (
             <Field label={t("alerts.dialog.customEnd")} error={errors.ends_ms}>
-              {(id, d) => <Input id={id} aria-describedby={d} type="datetime-local" value={form.customEnd} onChange={(e) => setForm((f) => ({ ...f, customEnd: e.target.value }))} data-testid="silence-custom-end" />}
+              {(id, d) => (
+                <Input
+                  id={id}
+                  aria-describedby={d}
+                  type="datetime-local"
+                  value={form.customEnd}
+                  onChange={(e) => setForm((f) => ({ ...f, customEnd: e.target.value }))}
+                  data-testid="silence-custom-end"
+                />
+              )}
             </Field>
           ) : (
             errors.ends_ms && (
@@ -393,7 +502,16 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
           )}
         </fieldset>
         <Field label={t("alerts.dialog.reason")} hint={t("alerts.dialog.reasonHint")} error={errors.reason}>
-          {(id, d) => <Input id={id} aria-describedby={d} value={form.reason} maxLength={500} onChange={(e) => setForm((f) => ({ ...f, reason: e.target.value }))} data-testid="silence-reason" />}
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              value={form.reason}
+              maxLength={500}
+              onChange={(e) => setForm((f) => ({ ...f, reason: e.target.value }))}
+              data-testid="silence-reason"
+            />
+          )}
         </Field>
         {generalError && (
           <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">

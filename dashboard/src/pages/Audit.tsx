@@ -32,7 +32,11 @@ export default function Audit(_props: { params: Record<string, string> }) {
   ];
   return (
     <div className="flex flex-col gap-5">
-      <PageHeader title={t("audit.title")} subtitle={t("audit.subtitle")} actions={scopes.length > 1 && <Tabs value={scope} onChange={setScope} options={scopes} label={t("audit.scope")} />} />
+      <PageHeader
+        title={t("audit.title")}
+        subtitle={t("audit.subtitle")}
+        actions={scopes.length > 1 && <Tabs value={scope} onChange={setScope} options={scopes} label={t("audit.scope")} />}
+      />
       <AuditLog key={scope} scope={scope} />
     </div>
   );

@@ -8,7 +8,23 @@ import { ApiError, api } from "../api/client";
 import type { Channel, ChannelList, DeliveryList, TestOutcome } from "../api/types";
 import { useSession } from "../auth/session";
 import { Toggle } from "../components/Toggle";
-import { Badge, Button, Card, CodeBlock, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, cx, errorText, DeleteButton } from "../components/ui";
+import {
+  Badge,
+  Button,
+  Card,
+  CodeBlock,
+  Dialog,
+  EmptyState,
+  Field,
+  Input,
+  PageHeader,
+  QueryView,
+  Select,
+  SeverityBadge,
+  cx,
+  errorText,
+  DeleteButton,
+} from "../components/ui";
 import {
   ALERT_KINDS,
   CHANNEL_KINDS,
@@ -90,7 +106,9 @@ export default function Channels(_props: { params: Record<string, string> }) {
           }
         </QueryView>
       </Card>
-      {isAdmin && editing && <ChannelDialog key={editing.channel?.id ?? "new"} channel={editing.channel} onClose={() => setEditing(null)} onSecret={setSecret} />}
+      {isAdmin && editing && (
+        <ChannelDialog key={editing.channel?.id ?? "new"} channel={editing.channel} onClose={() => setEditing(null)} onSecret={setSecret} />
+      )}
       {deliveriesOf && <DeliveriesDialog channel={deliveriesOf} onClose={() => setDeliveriesOf(null)} />}
     </>
   );
@@ -101,7 +119,15 @@ export default function Channels(_props: { params: Record<string, string> }) {
 function GeneratedSecret({ secret, onDismiss }: { secret: string; onDismiss: () => void }) {
   const { t } = useTranslation();
   return (
-    <Card className="mb-5" title={t("channels.generated.title")} actions={<Button variant="ghost" onClick={onDismiss}>{t("common.action.close")}</Button>}>
+    <Card
+      className="mb-5"
+      title={t("channels.generated.title")}
+      actions={
+        <Button variant="ghost" onClick={onDismiss}>
+          {t("common.action.close")}
+        </Button>
+      }
+    >
       <div role="status" data-testid="channel-generated-secret">
         <p className="mb-3 text-sm">{t("channels.generated.text")}</p>
         <CodeBlock code={secret} />
@@ -128,13 +154,27 @@ function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
       <table className="w-full min-w-[56rem] text-left text-sm" aria-label={t("channels.tableLabel")} data-testid="channels-table">
         <thead className="text-xs text-muted">
           <tr className="border-b border-slate-400/20">
-            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>{t("channels.col.name")}</th>
-            <th scope="col" className={th}>{t("channels.col.kind")}</th>
-            <th scope="col" className={th}>{t("channels.col.target")}</th>
-            <th scope="col" className={th}>{t("channels.col.minSeverity")}</th>
-            <th scope="col" className={th}>{t("channels.col.alertKinds")}</th>
-            <th scope="col" className={th}>{t("channels.col.enabled")}</th>
-            <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>{t("channels.col.actions")}</th>
+            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>
+              {t("channels.col.name")}
+            </th>
+            <th scope="col" className={th}>
+              {t("channels.col.kind")}
+            </th>
+            <th scope="col" className={th}>
+              {t("channels.col.target")}
+            </th>
+            <th scope="col" className={th}>
+              {t("channels.col.minSeverity")}
+            </th>
+            <th scope="col" className={th}>
+              {t("channels.col.alertKinds")}
+            </th>
+            <th scope="col" className={th}>
+              {t("channels.col.enabled")}
+            </th>
+            <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>
+              {t("channels.col.actions")}
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -147,7 +187,15 @@ function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
   );
 }
 
-function ChannelRow({ channel: c, isAdmin, tested, testing, onTest, onEdit, onDeliveries }: Omit<TableProps, "channels"> & { channel: Channel }) {
+function ChannelRow({
+  channel: c,
+  isAdmin,
+  tested,
+  testing,
+  onTest,
+  onEdit,
+  onDeliveries,
+}: Omit<TableProps, "channels"> & { channel: Channel }) {
   const { t } = useTranslation();
   const queries = useQueryClient();
   const done = () => queries.invalidateQueries({ queryKey: ["channels"] });
@@ -166,10 +214,20 @@ function ChannelRow({ channel: c, isAdmin, tested, testing, onTest, onEdit, onDe
         <td className={td}>
           <SeverityBadge severity={c.min_severity} />
         </td>
-        <td className={td}>{c.alert_kinds.length === 0 ? t("channels.allKinds") : c.alert_kinds.map((k) => t(`channels.alertKind.${k}`, { defaultValue: k })).join(", ")}</td>
+        <td className={td}>
+          {c.alert_kinds.length === 0
+            ? t("channels.allKinds")
+            : c.alert_kinds.map((k) => t(`channels.alertKind.${k}`, { defaultValue: k })).join(", ")}
+        </td>
         <td className={td}>
           {isAdmin ? (
-            <Toggle checked={c.enabled} label={t("channels.toggle", { name: c.name })} busy={toggle.isPending} onChange={(next) => toggle.mutate(next)} testId={`channel-enabled-${c.id}`} />
+            <Toggle
+              checked={c.enabled}
+              label={t("channels.toggle", { name: c.name })}
+              busy={toggle.isPending}
+              onChange={(next) => toggle.mutate(next)}
+              testId={`channel-enabled-${c.id}`}
+            />
           ) : (
             <span className={c.enabled ? "" : "text-muted"}>{c.enabled ? t("channels.enabled") : t("channels.disabled")}</span>
           )}
@@ -260,35 +318,60 @@ function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () 
   });
   const th = "px-2 py-2 font-medium";
   return (
-    <Dialog open onClose={onClose} title={t("channels.deliveries.title", { name: channel.name })} footer={<Button onClick={onClose}>{t("common.action.close")}</Button>}>
+    <Dialog
+      open
+      onClose={onClose}
+      title={t("channels.deliveries.title", { name: channel.name })}
+      footer={<Button onClick={onClose}>{t("common.action.close")}</Button>}
+    >
       <QueryView query={deliveries}>
         {(data) =>
           data.deliveries.length === 0 ? (
             <EmptyState title={t("channels.deliveries.empty")} />
           ) : (
             <div className="-mx-2 overflow-x-auto">
-              <table className="w-full min-w-[34rem] text-left text-sm" aria-label={t("channels.deliveries.tableLabel")} data-testid="channel-deliveries">
+              <table
+                className="w-full min-w-[34rem] text-left text-sm"
+                aria-label={t("channels.deliveries.tableLabel")}
+                data-testid="channel-deliveries"
+              >
                 <thead className="text-xs text-muted">
                   <tr className="border-b border-slate-400/20">
-                    <th scope="col" className={th}>{t("channels.deliveries.col.message")}</th>
-                    <th scope="col" className={th}>{t("channels.deliveries.col.status")}</th>
-                    <th scope="col" className={cx(th, "text-right")}>{t("channels.deliveries.col.attempts")}</th>
-                    <th scope="col" className={th}>{t("channels.deliveries.col.lastError")}</th>
-                    <th scope="col" className={th}>{t("channels.deliveries.col.created")}</th>
+                    <th scope="col" className={th}>
+                      {t("channels.deliveries.col.message")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("channels.deliveries.col.status")}
+                    </th>
+                    <th scope="col" className={cx(th, "text-right")}>
+                      {t("channels.deliveries.col.attempts")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("channels.deliveries.col.lastError")}
+                    </th>
+                    <th scope="col" className={th}>
+                      {t("channels.deliveries.col.created")}
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
                   {data.deliveries.map((d: Delivery) => (
                     <tr key={d.id} className="border-b border-slate-400/10 align-top last:border-0">
                       <td className="min-w-[9rem] px-2 py-2">
-                        <div className="text-xs text-muted">{t(`channels.deliveries.event.${d.notification.event}`, { defaultValue: d.notification.event })}</div>
+                        <div className="text-xs text-muted">
+                          {t(`channels.deliveries.event.${d.notification.event}`, { defaultValue: d.notification.event })}
+                        </div>
                         <div className="break-words">{d.notification.title}</div>
                       </td>
                       <td className="px-2 py-2">
-                        <Badge tone={DELIVERY_TONES[d.status] ?? "offline"}>{t(`channels.deliveries.status.${d.status}`, { defaultValue: d.status })}</Badge>
+                        <Badge tone={DELIVERY_TONES[d.status] ?? "offline"}>
+                          {t(`channels.deliveries.status.${d.status}`, { defaultValue: d.status })}
+                        </Badge>
                       </td>
                       <td className="px-2 py-2 text-right tabular-nums">{formatNumber(d.attempts, i18n.language)}</td>
-                      <td className="max-w-[14rem] px-2 py-2 break-words text-rose-700 dark:text-rose-300">{d.last_error ?? <span className="text-muted">–</span>}</td>
+                      <td className="max-w-[14rem] px-2 py-2 break-words text-rose-700 dark:text-rose-300">
+                        {d.last_error ?? <span className="text-muted">–</span>}
+                      </td>
                       <td className="px-2 py-2 whitespace-nowrap">
                         <When ms={d.created_ms} />
                         {d.delivered_ms ? (
@@ -319,7 +402,21 @@ function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () 
 type SaveArgs = { create: CreateChannelBody; generated: string | null } | { update: UpdateChannelBody };
 
 /** The fields a server error can name, shown next to their input. */
-const SHOWN_FIELDS = new Set(["name", "min_severity", "alert_kinds", "url", "secret", "host", "port", "tls", "username", "password", "from", "to", "accept_invalid_certs"]);
+const SHOWN_FIELDS = new Set([
+  "name",
+  "min_severity",
+  "alert_kinds",
+  "url",
+  "secret",
+  "host",
+  "port",
+  "tls",
+  "username",
+  "password",
+  "from",
+  "to",
+  "accept_invalid_certs",
+]);
 
 function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null; onClose: () => void; onSecret: (s: string) => void }) {
   const { t } = useTranslation();
@@ -330,7 +427,8 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
   const formId = "channel-form";
 
   const save = useMutation({
-    mutationFn: (args: SaveArgs) => ("create" in args ? api.post<Channel>("/channels", args.create) : api.patch<Channel>(path(channel?.id ?? ""), args.update)),
+    mutationFn: (args: SaveArgs) =>
+      "create" in args ? api.post<Channel>("/channels", args.create) : api.patch<Channel>(path(channel?.id ?? ""), args.update),
     onSuccess: async (_c, args) => {
       await queries.invalidateQueries({ queryKey: ["channels"] });
       onClose();
@@ -338,7 +436,8 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
     },
   });
 
-  const serverField = save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : channelFieldOf(save.error.field)) : null;
+  const serverField =
+    save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : channelFieldOf(save.error.field)) : null;
   const placed = !!serverField && SHOWN_FIELDS.has(serverField);
   const errors: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(localErrors)) errors[channelFieldOf(k) ?? k] = t(v);
@@ -379,7 +478,17 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
       <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="channel-form">
         <div className="grid gap-4 sm:grid-cols-2">
           <Field label={t("channels.field.name")} error={errors.name}>
-            {(id, d) => <Input id={id} aria-describedby={d} value={form.name} onChange={(e) => set("name", e.target.value)} maxLength={100} autoFocus data-testid="channel-name" />}
+            {(id, d) => (
+              <Input
+                id={id}
+                aria-describedby={d}
+                value={form.name}
+                onChange={(e) => set("name", e.target.value)}
+                maxLength={100}
+                autoFocus
+                data-testid="channel-name"
+              />
+            )}
           </Field>
           <Field label={t("channels.field.kind")} hint={editing ? t("channels.hint.kindLocked") : undefined}>
             {(id, d) => (
@@ -403,7 +512,13 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
         <ConfigFields form={form} set={set} errors={errors} channel={channel} />
         <Field label={t("channels.field.minSeverity")} error={errors.min_severity}>
           {(id, d) => (
-            <Select id={id} aria-describedby={d} value={form.minSeverity} onChange={(e) => set("minSeverity", SEVERITIES.find((s) => s === e.target.value) ?? "info")} data-testid="channel-min-severity">
+            <Select
+              id={id}
+              aria-describedby={d}
+              value={form.minSeverity}
+              onChange={(e) => set("minSeverity", SEVERITIES.find((s) => s === e.target.value) ?? "info")}
+              data-testid="channel-min-severity"
+            >
               {SEVERITIES.map((s) => (
                 <option key={s} value={s}>
                   {t(`common.severity.${s}`)}
@@ -453,7 +568,17 @@ function FieldNote({ error, hint }: { error?: string; hint?: ReactNode }) {
 type SetField = <K extends keyof ChannelForm>(key: K, value: ChannelForm[K]) => void;
 
 /** The `config` fields of the chosen kind. */
-function ConfigFields({ form, set, errors, channel }: { form: ChannelForm; set: SetField; errors: Record<string, string | undefined>; channel: Channel | null }) {
+function ConfigFields({
+  form,
+  set,
+  errors,
+  channel,
+}: {
+  form: ChannelForm;
+  set: SetField;
+  errors: Record<string, string | undefined>;
+  channel: Channel | null;
+}) {
   const { t } = useTranslation();
   const urlHint = (fallback: string) => (isMasked(form.url) ? t("channels.hint.urlKept") : fallback);
   switch (form.kind) {
@@ -461,10 +586,38 @@ function ConfigFields({ form, set, errors, channel }: { form: ChannelForm; set: 
       return (
         <>
           <Field label={t("channels.field.url")} hint={urlHint(t("channels.hint.url"))} error={errors.url}>
-            {(id, d) => <Input id={id} aria-describedby={d} type="url" inputMode="url" value={form.url} onChange={(e) => set("url", e.target.value)} placeholder="https://" spellCheck={false} autoComplete="off" data-testid="channel-url" />}
+            {(id, d) => (
+              <Input
+                id={id}
+                aria-describedby={d}
+                type="url"
+                inputMode="url"
+                value={form.url}
+                onChange={(e) => set("url", e.target.value)}
+                placeholder="https://"
+                spellCheck={false}
+                autoComplete="off"
+                data-testid="channel-url"
+              />
+            )}
           </Field>
-          <Field label={t("channels.field.secret")} hint={hasStoredSecret(channel, "secret") ? t("channels.hint.secretKeep") : t("channels.hint.secretNew")} error={errors.secret}>
-            {(id, d) => <Input id={id} aria-describedby={d} type="password" value={form.secret} onChange={(e) => set("secret", e.target.value)} autoComplete="new-password" spellCheck={false} data-testid="channel-secret" />}
+          <Field
+            label={t("channels.field.secret")}
+            hint={hasStoredSecret(channel, "secret") ? t("channels.hint.secretKeep") : t("channels.hint.secretNew")}
+            error={errors.secret}
+          >
+            {(id, d) => (
+              <Input
+                id={id}
+                aria-describedby={d}
+                type="password"
+                value={form.secret}
+                onChange={(e) => set("secret", e.target.value)}
+                autoComplete="new-password"
+                spellCheck={false}
+                data-testid="channel-secret"
+              />
+            )}
           </Field>
         </>
       );
@@ -473,7 +626,20 @@ function ConfigFields({ form, set, errors, channel }: { form: ChannelForm; set: 
     case "teams":
       return (
         <Field label={t("channels.field.webhookUrl")} hint={urlHint(t(`channels.hint.${form.kind}`))} error={errors.url}>
-          {(id, d) => <Input id={id} aria-describedby={d} type="url" inputMode="url" value={form.url} onChange={(e) => set("url", e.target.value)} placeholder="https://" spellCheck={false} autoComplete="off" data-testid="channel-url" />}
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              type="url"
+              inputMode="url"
+              value={form.url}
+              onChange={(e) => set("url", e.target.value)}
+              placeholder="https://"
+              spellCheck={false}
+              autoComplete="off"
+              data-testid="channel-url"
+            />
+          )}
         </Field>
       );
     case "email":
@@ -481,15 +647,46 @@ function ConfigFields({ form, set, errors, channel }: { form: ChannelForm; set: 
         <>
           <div className="grid gap-4 sm:grid-cols-[1fr_7rem]">
             <Field label={t("channels.field.host")} error={errors.host}>
-              {(id, d) => <Input id={id} aria-describedby={d} value={form.host} onChange={(e) => set("host", e.target.value)} placeholder="smtp.example.org" spellCheck={false} autoComplete="off" data-testid="channel-host" />}
+              {(id, d) => (
+                <Input
+                  id={id}
+                  aria-describedby={d}
+                  value={form.host}
+                  onChange={(e) => set("host", e.target.value)}
+                  placeholder="smtp.example.org"
+                  spellCheck={false}
+                  autoComplete="off"
+                  data-testid="channel-host"
+                />
+              )}
             </Field>
-            <Field label={t("channels.field.port")} hint={t("channels.hint.port", { port: DEFAULT_PORTS[form.security] })} error={errors.port}>
-              {(id, d) => <Input id={id} aria-describedby={d} inputMode="numeric" value={form.port} onChange={(e) => set("port", e.target.value)} placeholder={String(DEFAULT_PORTS[form.security])} data-testid="channel-port" />}
+            <Field
+              label={t("channels.field.port")}
+              hint={t("channels.hint.port", { port: DEFAULT_PORTS[form.security] })}
+              error={errors.port}
+            >
+              {(id, d) => (
+                <Input
+                  id={id}
+                  aria-describedby={d}
+                  inputMode="numeric"
+                  value={form.port}
+                  onChange={(e) => set("port", e.target.value)}
+                  placeholder={String(DEFAULT_PORTS[form.security])}
+                  data-testid="channel-port"
+                />
+              )}
             </Field>
           </div>
           <Field label={t("channels.field.security")} error={errors.tls}>
             {(id, d) => (
-              <Select id={id} aria-describedby={d} value={form.security} onChange={(e) => set("security", SMTP_SECURITY.find((s) => s === e.target.value) ?? "starttls")} data-testid="channel-security">
+              <Select
+                id={id}
+                aria-describedby={d}
+                value={form.security}
+                onChange={(e) => set("security", SMTP_SECURITY.find((s) => s === e.target.value) ?? "starttls")}
+                data-testid="channel-security"
+              >
                 {SMTP_SECURITY.map((s) => (
                   <option key={s} value={s}>
                     {t(`channels.security.${s}`)}
@@ -500,21 +697,72 @@ function ConfigFields({ form, set, errors, channel }: { form: ChannelForm; set: 
           </Field>
           <div className="grid gap-4 sm:grid-cols-2">
             <Field label={t("channels.field.username")} error={errors.username}>
-              {(id, d) => <Input id={id} aria-describedby={d} value={form.username} onChange={(e) => set("username", e.target.value)} autoComplete="off" spellCheck={false} data-testid="channel-username" />}
+              {(id, d) => (
+                <Input
+                  id={id}
+                  aria-describedby={d}
+                  value={form.username}
+                  onChange={(e) => set("username", e.target.value)}
+                  autoComplete="off"
+                  spellCheck={false}
+                  data-testid="channel-username"
+                />
+              )}
             </Field>
-            <Field label={t("channels.field.password")} hint={hasStoredSecret(channel, "password") ? t("channels.hint.passwordKeep") : undefined} error={errors.password}>
-              {(id, d) => <Input id={id} aria-describedby={d} type="password" value={form.password} onChange={(e) => set("password", e.target.value)} autoComplete="new-password" data-testid="channel-password" />}
+            <Field
+              label={t("channels.field.password")}
+              hint={hasStoredSecret(channel, "password") ? t("channels.hint.passwordKeep") : undefined}
+              error={errors.password}
+            >
+              {(id, d) => (
+                <Input
+                  id={id}
+                  aria-describedby={d}
+                  type="password"
+                  value={form.password}
+                  onChange={(e) => set("password", e.target.value)}
+                  autoComplete="new-password"
+                  data-testid="channel-password"
+                />
+              )}
             </Field>
           </div>
           <Field label={t("channels.field.from")} error={errors.from}>
-            {(id, d) => <Input id={id} aria-describedby={d} type="email" value={form.from} onChange={(e) => set("from", e.target.value)} placeholder="optralis@example.org" autoComplete="off" data-testid="channel-from" />}
+            {(id, d) => (
+              <Input
+                id={id}
+                aria-describedby={d}
+                type="email"
+                value={form.from}
+                onChange={(e) => set("from", e.target.value)}
+                placeholder="optralis@example.org"
+                autoComplete="off"
+                data-testid="channel-from"
+              />
+            )}
           </Field>
           <Field label={t("channels.field.to")} hint={t("channels.hint.to")} error={errors.to}>
-            {(id, d) => <Input id={id} aria-describedby={d} value={form.to} onChange={(e) => set("to", e.target.value)} placeholder="ops@example.org, oncall@example.org" autoComplete="off" data-testid="channel-to" />}
+            {(id, d) => (
+              <Input
+                id={id}
+                aria-describedby={d}
+                value={form.to}
+                onChange={(e) => set("to", e.target.value)}
+                placeholder="ops@example.org, oncall@example.org"
+                autoComplete="off"
+                data-testid="channel-to"
+              />
+            )}
           </Field>
           <div className="flex flex-col gap-1">
             <label className="inline-flex items-center gap-2 text-sm font-medium">
-              <input type="checkbox" className="h-4 w-4 accent-sky-600" checked={form.acceptInvalidCerts} onChange={(e) => set("acceptInvalidCerts", e.target.checked)} data-testid="channel-accept-invalid-certs" />
+              <input
+                type="checkbox"
+                className="h-4 w-4 accent-sky-600"
+                checked={form.acceptInvalidCerts}
+                onChange={(e) => set("acceptInvalidCerts", e.target.checked)}
+                data-testid="channel-accept-invalid-certs"
+              />
               {t("channels.field.acceptInvalidCerts")}
             </label>
             <FieldNote error={errors.accept_invalid_certs} hint={t("channels.hint.acceptInvalidCerts")} />

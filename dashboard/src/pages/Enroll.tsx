@@ -79,7 +79,12 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
         </Field>
         <Field label={t("enroll.options.expires")}>
           {(id) => (
-            <Select id={id} value={expiresIn} onChange={(e) => setExpiresIn(e.target.value as typeof expiresIn)} data-testid="enroll-key-expiry">
+            <Select
+              id={id}
+              value={expiresIn}
+              onChange={(e) => setExpiresIn(e.target.value as typeof expiresIn)}
+              data-testid="enroll-key-expiry"
+            >
               {(Object.keys(EXPIRY_S) as (keyof typeof EXPIRY_S)[]).map((k) => (
                 <option key={k} value={k}>
                   {t(`enroll.options.${k}`)}
@@ -158,11 +163,15 @@ function KeyRow({ enrollKey }: { enrollKey: EnrollKey }) {
       <td className="px-2 py-2">
         {revoked ? (
           <Badge tone="offline">
-            <span title={formatDateTime(enrollKey.revoked_ms, i18n.language)}>{t("enroll.revoked", { when: formatRelative(enrollKey.revoked_ms, i18n.language) })}</span>
+            <span title={formatDateTime(enrollKey.revoked_ms, i18n.language)}>
+              {t("enroll.revoked", { when: formatRelative(enrollKey.revoked_ms, i18n.language) })}
+            </span>
           </Badge>
         ) : expired ? (
           <Badge tone="offline">
-            <span title={formatDateTime(expiresMs, i18n.language)}>{t("enroll.expired", { when: formatRelative(expiresMs, i18n.language) })}</span>
+            <span title={formatDateTime(expiresMs, i18n.language)}>
+              {t("enroll.expired", { when: formatRelative(expiresMs, i18n.language) })}
+            </span>
           </Badge>
         ) : usedUp ? (
           <Badge tone="offline">{t("enroll.usedUp")}</Badge>
@@ -206,7 +215,11 @@ function NewSecret({ created, onDone }: { created: CreatedEnrollKey; onDone: () 
   const { t } = useTranslation();
   const commands = installCommands(window.location.origin, created.secret);
   return (
-    <Card title={t("enroll.secret.title")} className="ring-2 ring-amber-500/50" actions={<Button onClick={onDone}>{t("enroll.secret.done")}</Button>}>
+    <Card
+      title={t("enroll.secret.title")}
+      className="ring-2 ring-amber-500/50"
+      actions={<Button onClick={onDone}>{t("enroll.secret.done")}</Button>}
+    >
       <div className="flex flex-col gap-4" data-testid="enroll-secret">
         <p role="alert" className="rounded-xl bg-amber-400/20 px-3 py-2 text-sm font-medium text-amber-900 dark:text-amber-200">
           {t("enroll.secret.warning")}
@@ -218,9 +231,26 @@ function NewSecret({ created, onDone }: { created: CreatedEnrollKey; onDone: () 
           </div>
         </div>
         <h3 className="text-base font-semibold">{t("enroll.commands.title")}</h3>
-        <Command title={t("enroll.commands.linux")} note={t("enroll.commands.linuxNote")} code={commands.linux} copy={t("enroll.commands.copyLinux")} testid="enroll-cmd-linux" />
-        <Command title={t("enroll.commands.service")} note={t("enroll.commands.serviceNote")} code={commands.linuxService} copy={t("enroll.commands.copyService")} testid="enroll-cmd-service" />
-        <Command title={t("enroll.commands.windows")} code={commands.windows} copy={t("enroll.commands.copyWindows")} testid="enroll-cmd-windows" />
+        <Command
+          title={t("enroll.commands.linux")}
+          note={t("enroll.commands.linuxNote")}
+          code={commands.linux}
+          copy={t("enroll.commands.copyLinux")}
+          testid="enroll-cmd-linux"
+        />
+        <Command
+          title={t("enroll.commands.service")}
+          note={t("enroll.commands.serviceNote")}
+          code={commands.linuxService}
+          copy={t("enroll.commands.copyService")}
+          testid="enroll-cmd-service"
+        />
+        <Command
+          title={t("enroll.commands.windows")}
+          code={commands.windows}
+          copy={t("enroll.commands.copyWindows")}
+          testid="enroll-cmd-windows"
+        />
         <p className="text-xs text-muted">{t("enroll.commands.binary")}</p>
       </div>
     </Card>

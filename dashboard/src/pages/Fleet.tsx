@@ -7,9 +7,34 @@ import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { FleetSummary, Group, GroupList, Machine, MachineList } from "../api/types";
-import { Button, Card, cx, EmptyState, errorText, ErrorState, Input, Loading, PageHeader, Score, Select, StatusBadge, Tabs } from "../components/ui";
+import {
+  Button,
+  Card,
+  cx,
+  EmptyState,
+  errorText,
+  ErrorState,
+  Input,
+  Loading,
+  PageHeader,
+  Score,
+  Select,
+  StatusBadge,
+  Tabs,
+} from "../components/ui";
 import { formatDateTime, formatNumber, formatPercent, formatRelative } from "../lib/format";
-import { allLabels, columnsFor, fetchAllMachines, filtersFrom, machineName, statusOf, worstFilesystem, type FleetFilters, type Sort, type View } from "../lib/fleet";
+import {
+  allLabels,
+  columnsFor,
+  fetchAllMachines,
+  filtersFrom,
+  machineName,
+  statusOf,
+  worstFilesystem,
+  type FleetFilters,
+  type Sort,
+  type View,
+} from "../lib/fleet";
 import { Link, setSearch, useLocation } from "../lib/router";
 
 export default function Fleet() {
@@ -20,12 +45,24 @@ export default function Fleet() {
   const summary = useQuery({ queryKey: ["fleet-summary"], queryFn: () => api.get<FleetSummary>("/fleet/summary") });
   const groups = useQuery({ queryKey: ["groups"], queryFn: () => api.get<GroupList>("/groups") });
   const machines = useQuery({
-    queryKey: ["machines", "fleet", { q: filters.q, selector: filters.selector, group: filters.group, status: filters.status, sort: filters.sort }],
+    queryKey: [
+      "machines",
+      "fleet",
+      { q: filters.q, selector: filters.selector, group: filters.group, status: filters.status, sort: filters.sort },
+    ],
     queryFn: ({ signal }) =>
       fetchAllMachines((offset) =>
         api.get<MachineList>(
           "/machines",
-          { q: filters.q, selector: filters.selector, group: filters.group, status: filters.status, sort: filters.sort, limit: 1000, offset },
+          {
+            q: filters.q,
+            selector: filters.selector,
+            group: filters.group,
+            status: filters.status,
+            sort: filters.sort,
+            limit: 1000,
+            offset,
+          },
           signal,
         ),
       ),
@@ -36,7 +73,14 @@ export default function Fleet() {
 
   return (
     <div>
-      <PageHeader title={t("fleet.title")} subtitle={summary.data ? t("fleet.subtitle", { count: summary.data.total, shown: formatNumber(summary.data.total, i18n.language) }) : undefined} />
+      <PageHeader
+        title={t("fleet.title")}
+        subtitle={
+          summary.data
+            ? t("fleet.subtitle", { count: summary.data.total, shown: formatNumber(summary.data.total, i18n.language) })
+            : undefined
+        }
+      />
       {(summary.error || groups.error) && (
         <p role="alert" className="mb-3 rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
           {errorText(summary.error ?? groups.error, t)}
@@ -121,7 +165,11 @@ function StatusCounts({ summary, active }: { summary?: FleetSummary; active: str
 }
 
 /** A text field that updates the address bar once typing pauses. */
-function DebouncedInput({ value, param, ...rest }: { value: string; param: string } & Omit<React.InputHTMLAttributes<HTMLInputElement>, "value" | "onChange">) {
+function DebouncedInput({
+  value,
+  param,
+  ...rest
+}: { value: string; param: string } & Omit<React.InputHTMLAttributes<HTMLInputElement>, "value" | "onChange">) {
   const [text, setText] = useState(value);
   const last = useRef(value);
   useEffect(() => {
@@ -159,12 +207,24 @@ function FilterBar({ filters, groups }: { filters: FleetFilters; groups: Group[]
       </label>
       <label className="flex min-w-0 flex-1 flex-col gap-1 text-sm font-medium">
         {t("fleet.selector")}
-        <DebouncedInput value={filters.selector} param="selector" placeholder={t("fleet.selectorPlaceholder")} title={t("fleet.selectorHelp")} spellCheck={false} className="font-mono" data-testid="fleet-selector" />
+        <DebouncedInput
+          value={filters.selector}
+          param="selector"
+          placeholder={t("fleet.selectorPlaceholder")}
+          title={t("fleet.selectorHelp")}
+          spellCheck={false}
+          className="font-mono"
+          data-testid="fleet-selector"
+        />
       </label>
       <label className="flex flex-col gap-1 text-sm font-medium lg:w-48">
         {t("fleet.group")}
         <span className="flex items-center gap-2">
-          <span aria-hidden="true" className="h-3 w-3 shrink-0 rounded-full ring-1 ring-slate-400/40" style={{ background: group?.color ?? "transparent" }} />
+          <span
+            aria-hidden="true"
+            className="h-3 w-3 shrink-0 rounded-full ring-1 ring-slate-400/40"
+            style={{ background: group?.color ?? "transparent" }}
+          />
           <Select value={filters.group} onChange={(e) => setSearch({ group: e.target.value || null })} data-testid="fleet-group">
             <option value="">{t("fleet.allGroups")}</option>
             {groups.map((g) => (
@@ -177,7 +237,11 @@ function FilterBar({ filters, groups }: { filters: FleetFilters; groups: Group[]
       </label>
       <label className="flex flex-col gap-1 text-sm font-medium lg:w-56">
         {t("fleet.sort")}
-        <Select value={filters.sort} onChange={(e) => setSearch({ sort: e.target.value === "name" ? null : e.target.value })} data-testid="fleet-sort">
+        <Select
+          value={filters.sort}
+          onChange={(e) => setSearch({ sort: e.target.value === "name" ? null : e.target.value })}
+          data-testid="fleet-sort"
+        >
           {sorts.map((s) => (
             <option key={s.value} value={s.value}>
               {s.label}
@@ -235,7 +299,11 @@ function MachineCard({ m, groups }: { m: Machine; groups: Map<string, Group> }) 
   const fs = worstFilesystem(m.latest);
   const labels = allLabels(m);
   return (
-    <Link to={`/machines/${encodeURIComponent(m.id)}`} className="glass-lite flex h-full flex-col gap-3 rounded-2xl p-4 transition focus-ring hover:-translate-y-0.5" data-testid="machine-card">
+    <Link
+      to={`/machines/${encodeURIComponent(m.id)}`}
+      className="glass-lite flex h-full flex-col gap-3 rounded-2xl p-4 transition focus-ring hover:-translate-y-0.5"
+      data-testid="machine-card"
+    >
       <div className="flex items-start justify-between gap-3">
         <div className="min-w-0">
           <p className="truncate font-semibold" data-testid="machine-name">
@@ -305,7 +373,12 @@ function MachineCards({ machines, groups }: { machines: Machine[]; groups: Map<s
         <div
           key={row.key}
           className="absolute inset-x-0 grid gap-4"
-          style={{ top: 0, transform: `translateY(${row.start - virtual.options.scrollMargin}px)`, gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`, height: rowHeight - 16 }}
+          style={{
+            top: 0,
+            transform: `translateY(${row.start - virtual.options.scrollMargin}px)`,
+            gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`,
+            height: rowHeight - 16,
+          }}
         >
           {machines.slice(row.index * columns, row.index * columns + columns).map((m) => (
             <div role="listitem" key={m.id} className="min-w-0">
@@ -359,11 +432,19 @@ function MachineTable({ machines, groups }: { machines: Machine[]; groups: Map<s
                 key={m.id}
                 aria-rowindex={row.index + 2}
                 className="absolute inset-x-0 grid items-center border-b border-slate-400/10 text-sm hover:bg-slate-500/5"
-                style={{ top: 0, height: rowHeight, transform: `translateY(${row.start - virtual.options.scrollMargin}px)`, gridTemplateColumns: TABLE_COLUMNS }}
+                style={{
+                  top: 0,
+                  height: rowHeight,
+                  transform: `translateY(${row.start - virtual.options.scrollMargin}px)`,
+                  gridTemplateColumns: TABLE_COLUMNS,
+                }}
                 data-testid="machine-row"
               >
                 <td className="min-w-0 px-3">
-                  <Link to={`/machines/${encodeURIComponent(m.id)}`} className="block truncate font-medium text-sky-700 hover:underline focus-ring dark:text-sky-300">
+                  <Link
+                    to={`/machines/${encodeURIComponent(m.id)}`}
+                    className="block truncate font-medium text-sky-700 hover:underline focus-ring dark:text-sky-300"
+                  >
                     {machineName(m)}
                   </Link>
                   <span className="block truncate text-xs text-muted">{m.facts.os_name}</span>

@@ -6,7 +6,22 @@ import { api } from "../api/client";
 import type { Group, GroupList, Machine, MachineList } from "../api/types";
 import { useSession } from "../auth/session";
 import { fetchAllMachines, machineName, PAGE } from "../lib/fleet";
-import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, cx, errorText, inputClass, DeleteButton, FormError } from "../components/ui";
+import {
+  Badge,
+  Button,
+  Card,
+  Dialog,
+  EmptyState,
+  Field,
+  Input,
+  PageHeader,
+  QueryView,
+  cx,
+  errorText,
+  inputClass,
+  DeleteButton,
+  FormError,
+} from "../components/ui";
 import { formatNumber } from "../lib/format";
 import { PRESET_COLORS, filterMachines, groupBody, isHexColor, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
 import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
@@ -46,7 +61,9 @@ export default function Groups(_props: { params: Record<string, string> }) {
       />
       <GroupsCard onEdit={(group) => setEditing({ mode: "edit", group })} onMembers={setMembers} />
       <LabelsCard />
-      {isAdmin && editing && <GroupDialog key={editing.mode === "edit" ? editing.group.id : "new"} editing={editing} onClose={() => setEditing(null)} />}
+      {isAdmin && editing && (
+        <GroupDialog key={editing.mode === "edit" ? editing.group.id : "new"} editing={editing} onClose={() => setEditing(null)} />
+      )}
       {isAdmin && members && <MembersDialog key={members.id} group={members} onClose={() => setMembers(null)} />}
     </div>
   );
@@ -170,7 +187,9 @@ function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onCl
   const [invalid, setInvalid] = useState<GroupFormError | null>(null);
   const save = useMutation({
     mutationFn: (body: GroupForm) =>
-      editing.mode === "edit" ? api.patch<Group>(`/groups/${encodeURIComponent(editing.group.id)}`, body) : api.post<Group>("/groups", body),
+      editing.mode === "edit"
+        ? api.patch<Group>(`/groups/${encodeURIComponent(editing.group.id)}`, body)
+        : api.post<Group>("/groups", body),
     onSuccess: () => {
       void queries.invalidateQueries({ queryKey: ["groups"] });
       onClose();
@@ -204,13 +223,30 @@ function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onCl
       <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="group-form">
         <Field label={t("groups.field.name")} error={invalid === "name" ? t("groups.error.name") : undefined}>
           {(id, describedBy) => (
-            <Input id={id} aria-describedby={describedBy} value={form.name} onChange={(e) => set({ name: e.target.value })} required autoFocus maxLength={100} data-testid="group-name" />
+            <Input
+              id={id}
+              aria-describedby={describedBy}
+              value={form.name}
+              onChange={(e) => set({ name: e.target.value })}
+              required
+              autoFocus
+              maxLength={100}
+              data-testid="group-name"
+            />
           )}
         </Field>
-        <Field label={t("groups.field.color")} hint={t("groups.hint.color")} error={invalid === "color" ? t("groups.error.color") : undefined}>
+        <Field
+          label={t("groups.field.color")}
+          hint={t("groups.hint.color")}
+          error={invalid === "color" ? t("groups.error.color") : undefined}
+        >
           {(id, describedBy) => <ColorPicker id={id} describedBy={describedBy} value={form.color} onChange={(color) => set({ color })} />}
         </Field>
-        <Field label={t("groups.field.description")} hint={t("groups.hint.description")} error={invalid === "description" ? t("groups.error.description") : undefined}>
+        <Field
+          label={t("groups.field.description")}
+          hint={t("groups.hint.description")}
+          error={invalid === "description" ? t("groups.error.description") : undefined}
+        >
           {(id, describedBy) => (
             <textarea
               id={id}
@@ -229,7 +265,17 @@ function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onCl
   );
 }
 
-function ColorPicker({ id, describedBy, value, onChange }: { id: string; describedBy?: string; value: string; onChange: (c: string) => void }) {
+function ColorPicker({
+  id,
+  describedBy,
+  value,
+  onChange,
+}: {
+  id: string;
+  describedBy?: string;
+  value: string;
+  onChange: (c: string) => void;
+}) {
   const { t } = useTranslation();
   return (
     <div className="flex flex-wrap items-center gap-2">
@@ -253,7 +299,8 @@ function ColorPicker({ id, describedBy, value, onChange }: { id: string; describ
             aria-pressed={value.toLowerCase() === c}
             className={cx(
               "h-7 w-7 rounded-full ring-1 ring-slate-900/15 transition focus-ring dark:ring-white/20",
-              value.toLowerCase() === c && "ring-2 ring-slate-900 ring-offset-2 ring-offset-white dark:ring-white dark:ring-offset-slate-900",
+              value.toLowerCase() === c &&
+                "ring-2 ring-slate-900 ring-offset-2 ring-offset-white dark:ring-white dark:ring-offset-slate-900",
             )}
             style={{ backgroundColor: c }}
           />
@@ -270,7 +317,10 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
   const [search, setSearch] = useState("");
   // null until the user changes something: then the initial membership comes from the data.
   const [picked, setPicked] = useState<Set<string> | null>(null);
-  const before = useMemo(() => new Set((machines.data?.machines ?? []).filter((m) => m.groups?.includes(group.id)).map((m) => m.id)), [machines.data, group.id]);
+  const before = useMemo(
+    () => new Set((machines.data?.machines ?? []).filter((m) => m.groups?.includes(group.id)).map((m) => m.id)),
+    [machines.data, group.id],
+  );
   const selected = picked ?? before;
   const diff = memberDiff(before, selected);
   const changed = diff.add.length + diff.remove.length > 0;
@@ -297,7 +347,13 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
       footer={
         <>
           <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button variant="primary" disabled={!changed} busy={save.isPending} onClick={() => save.mutate()} data-testid="group-members-save">
+          <Button
+            variant="primary"
+            disabled={!changed}
+            busy={save.isPending}
+            onClick={() => save.mutate()}
+            data-testid="group-members-save"
+          >
             {t("common.action.save")}
           </Button>
         </>
@@ -310,10 +366,22 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
           ) : (
             <div className="flex flex-col gap-3" data-testid="group-members-dialog">
               <Field label={t("groups.membersSearch")}>
-                {(id) => <Input id={id} type="search" value={search} onChange={(e) => setSearch(e.target.value)} autoFocus data-testid="group-members-search" />}
+                {(id) => (
+                  <Input
+                    id={id}
+                    type="search"
+                    value={search}
+                    onChange={(e) => setSearch(e.target.value)}
+                    autoFocus
+                    data-testid="group-members-search"
+                  />
+                )}
               </Field>
               <p className="text-xs text-muted" aria-live="polite">
-                {t("groups.membersSelected", { count: formatNumber(selected.size, i18n.language), total: formatNumber(data.machines.length, i18n.language) })}
+                {t("groups.membersSelected", {
+                  count: formatNumber(selected.size, i18n.language),
+                  total: formatNumber(data.machines.length, i18n.language),
+                })}
                 {changed && <> · {t("groups.membersChanges", { add: diff.add.length, remove: diff.remove.length })}</>}
               </p>
               <MachineChecklist machines={filterMachines(data.machines, search)} selected={selected} onToggle={toggle} />
@@ -326,7 +394,15 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
   );
 }
 
-function MachineChecklist({ machines, selected, onToggle }: { machines: Machine[]; selected: Set<string>; onToggle: (id: string, on: boolean) => void }) {
+function MachineChecklist({
+  machines,
+  selected,
+  onToggle,
+}: {
+  machines: Machine[];
+  selected: Set<string>;
+  onToggle: (id: string, on: boolean) => void;
+}) {
   const { t } = useTranslation();
   if (machines.length === 0) return <p className="py-4 text-center text-sm text-muted">{t("groups.membersNone")}</p>;
   return (
@@ -336,7 +412,13 @@ function MachineChecklist({ machines, selected, onToggle }: { machines: Machine[
         return (
           <li key={m.id}>
             <label className="flex cursor-pointer items-center gap-3 px-3 py-2 hover:bg-slate-900/5 dark:hover:bg-white/5">
-              <input type="checkbox" className="h-4 w-4 accent-sky-600" checked={selected.has(m.id)} onChange={(e) => onToggle(m.id, e.target.checked)} data-testid="group-member-checkbox" />
+              <input
+                type="checkbox"
+                className="h-4 w-4 accent-sky-600"
+                checked={selected.has(m.id)}
+                onChange={(e) => onToggle(m.id, e.target.checked)}
+                data-testid="group-member-checkbox"
+              />
               <span className="min-w-0 flex-1">
                 <span className="block truncate text-sm font-medium">{name}</span>
                 {name !== m.hostname && <span className="block truncate text-xs text-muted">{m.hostname}</span>}
@@ -370,7 +452,9 @@ function LabelsCard() {
                     data-testid="label-link"
                   >
                     <code className="font-mono text-xs">{labelSelector(u.key, u.value)}</code>
-                    <span className="text-xs text-muted tabular-nums">{t("groups.labels.machines", { count: formatNumber(u.count, i18n.language) })}</span>
+                    <span className="text-xs text-muted tabular-nums">
+                      {t("groups.labels.machines", { count: formatNumber(u.count, i18n.language) })}
+                    </span>
                     {u.fromAgent > 0 && <Badge tone="info">{t("groups.labels.fromAgent")}</Badge>}
                   </Link>
                 </li>

@@ -78,19 +78,54 @@ export default function Login() {
   };
 
   return (
-    <AuthFrame title={ticket ? t("login.mfaTitle") : t("login.title")} subtitle={ticket ? t("login.mfaHint") : search.get("next") ? t("login.expired") : undefined}>
+    <AuthFrame
+      title={ticket ? t("login.mfaTitle") : t("login.title")}
+      subtitle={ticket ? t("login.mfaHint") : search.get("next") ? t("login.expired") : undefined}
+    >
       <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
         {ticket ? (
           <Field label={t("login.code")}>
-            {(id) => <Input id={id} name="code" value={code} onChange={(e) => setCode(e.target.value)} autoComplete="one-time-code" inputMode="text" autoFocus required />}
+            {(id) => (
+              <Input
+                id={id}
+                name="code"
+                value={code}
+                onChange={(e) => setCode(e.target.value)}
+                autoComplete="one-time-code"
+                inputMode="text"
+                autoFocus
+                required
+              />
+            )}
           </Field>
         ) : (
           <>
             <Field label={t("login.email")}>
-              {(id) => <Input id={id} name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" autoFocus required />}
+              {(id) => (
+                <Input
+                  id={id}
+                  name="email"
+                  type="email"
+                  value={email}
+                  onChange={(e) => setEmail(e.target.value)}
+                  autoComplete="username"
+                  autoFocus
+                  required
+                />
+              )}
             </Field>
             <Field label={t("login.password")}>
-              {(id) => <Input id={id} name="password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />}
+              {(id) => (
+                <Input
+                  id={id}
+                  name="password"
+                  type="password"
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                  autoComplete="current-password"
+                  required
+                />
+              )}
             </Field>
           </>
         )}
@@ -149,10 +184,29 @@ export function SetPassword() {
       ) : (
         <form onSubmit={submit} className="flex flex-col gap-4">
           <Field label={t("login.newPassword")}>
-            {(id) => <Input id={id} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" minLength={10} required />}
+            {(id) => (
+              <Input
+                id={id}
+                type="password"
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                autoComplete="new-password"
+                minLength={10}
+                required
+              />
+            )}
           </Field>
           <Field label={t("login.repeatPassword")}>
-            {(id) => <Input id={id} type="password" value={repeat} onChange={(e) => setRepeat(e.target.value)} autoComplete="new-password" required />}
+            {(id) => (
+              <Input
+                id={id}
+                type="password"
+                value={repeat}
+                onChange={(e) => setRepeat(e.target.value)}
+                autoComplete="new-password"
+                required
+              />
+            )}
           </Field>
           {error && (
             <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">

@@ -170,7 +170,9 @@ function CreateCard() {
     <Card title={t("orgs.create.title")} className="self-start">
       <form onSubmit={submit} className="flex flex-col gap-3">
         <Field label={t("orgs.create.name")}>
-          {(id) => <Input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-new-name" />}
+          {(id) => (
+            <Input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-new-name" />
+          )}
         </Field>
         <Button type="submit" variant="primary" busy={create.isPending} disabled={!name.trim()} data-testid="org-create">
           {t("orgs.create.submit")}
@@ -211,7 +213,14 @@ function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
       footer={
         <>
           <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button type="submit" form={formId} variant="primary" busy={rename.isPending} disabled={!name.trim()} data-testid="org-rename-save">
+          <Button
+            type="submit"
+            form={formId}
+            variant="primary"
+            busy={rename.isPending}
+            disabled={!name.trim()}
+            data-testid="org-rename-save"
+          >
             {t("common.action.save")}
           </Button>
         </>
@@ -219,7 +228,17 @@ function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
     >
       <form id={formId} onSubmit={submit} className="flex flex-col gap-3">
         <Field label={t("orgs.newName")}>
-          {(id) => <Input id={id} required autoFocus maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-rename-name" />}
+          {(id) => (
+            <Input
+              id={id}
+              required
+              autoFocus
+              maxLength={100}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              data-testid="org-rename-name"
+            />
+          )}
         </Field>
         <FormError error={rename.error} />
       </form>
@@ -279,7 +298,16 @@ function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
           {t("orgs.delete.warning")}
         </p>
         <Field label={t("orgs.delete.type", { name: org.name })}>
-          {(id) => <Input id={id} autoFocus autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} data-testid="org-delete-name" />}
+          {(id) => (
+            <Input
+              id={id}
+              autoFocus
+              autoComplete="off"
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+              data-testid="org-delete-name"
+            />
+          )}
         </Field>
         <FormError error={remove.error} />
       </form>

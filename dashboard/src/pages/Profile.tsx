@@ -113,18 +113,56 @@ function PasswordCard() {
     <Card title={t("profile.password.title")} className="self-start">
       <form onSubmit={submit} noValidate className="flex flex-col gap-3" data-testid="password-form">
         <Field label={t("profile.password.current")}>
-          {(id) => <Input id={id} type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} data-testid="password-current" />}
+          {(id) => (
+            <Input
+              id={id}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={current}
+              onChange={(e) => setCurrent(e.target.value)}
+              data-testid="password-current"
+            />
+          )}
         </Field>
         <Field label={t("profile.password.new")} hint={t("profile.password.hint")} error={fieldError("new")}>
-          {(id, d) => <Input id={id} aria-describedby={d} type="password" autoComplete="new-password" required value={next} onChange={(e) => setNext(e.target.value)} data-testid="password-new" />}
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              type="password"
+              autoComplete="new-password"
+              required
+              value={next}
+              onChange={(e) => setNext(e.target.value)}
+              data-testid="password-new"
+            />
+          )}
         </Field>
         <Field label={t("profile.password.repeat")} error={fieldError("repeat")}>
-          {(id, d) => <Input id={id} aria-describedby={d} type="password" autoComplete="new-password" required value={repeat} onChange={(e) => setRepeat(e.target.value)} data-testid="password-repeat" />}
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              type="password"
+              autoComplete="new-password"
+              required
+              value={repeat}
+              onChange={(e) => setRepeat(e.target.value)}
+              data-testid="password-repeat"
+            />
+          )}
         </Field>
         <p className="text-xs text-muted">{t("profile.password.warning")}</p>
         <FormError error={change.error} />
         <div>
-          <Button type="submit" variant="primary" busy={change.isPending} disabled={!current || !next || !repeat} data-testid="password-submit">
+          <Button
+            type="submit"
+            variant="primary"
+            busy={change.isPending}
+            disabled={!current || !next || !repeat}
+            data-testid="password-submit"
+          >
             {t("profile.password.submit")}
           </Button>
         </div>
@@ -307,7 +345,17 @@ function MfaOn() {
         {t("profile.mfa.codesLeft", { count: me.recovery_codes_left })}
       </p>
       <Field label={t("profile.mfa.disableCode")}>
-        {(id) => <Input id={id} autoComplete="one-time-code" required value={code} onChange={(e) => setCode(e.target.value)} className="max-w-64 font-mono" data-testid="mfa-disable-code" />}
+        {(id) => (
+          <Input
+            id={id}
+            autoComplete="one-time-code"
+            required
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            className="max-w-64 font-mono"
+            data-testid="mfa-disable-code"
+          />
+        )}
       </Field>
       <FormError error={disable.error} />
       <div>

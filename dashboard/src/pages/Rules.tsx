@@ -9,7 +9,20 @@ import type { Rule, RuleList, RuleSpec } from "../api/types";
 import { useSession } from "../auth/session";
 import { ScopeFields, ScopeText } from "../components/Scope";
 import { Toggle } from "../components/Toggle";
-import { Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, Select, SeverityBadge, errorText, DeleteButton } from "../components/ui";
+import {
+  Button,
+  Card,
+  Dialog,
+  EmptyState,
+  Field,
+  Input,
+  PageHeader,
+  QueryView,
+  Select,
+  SeverityBadge,
+  errorText,
+  DeleteButton,
+} from "../components/ui";
 import { formatDuration, formatNumber } from "../lib/format";
 import {
   DISK_VERDICTS,
@@ -58,7 +71,11 @@ function conditionText(spec: RuleSpec, t: TFunction, lang: string): string {
       text = t(s.verdict === "failing" ? "rules.summary.diskFailing" : "rules.summary.diskWarning");
       break;
     case "events":
-      text = t("rules.summary.events", { n: formatNumber(s.count, lang), severity: t(`common.severity.${s.severity}`).toLowerCase(), window: duration(s.windowS) });
+      text = t("rules.summary.events", {
+        n: formatNumber(s.count, lang),
+        severity: t(`common.severity.${s.severity}`).toLowerCase(),
+        window: duration(s.windowS),
+      });
       if (s.pattern) text = t("rules.summary.pattern", { condition: text, pattern: s.pattern });
       break;
     case "agent":
@@ -93,7 +110,13 @@ export default function Rules(_props: { params: Record<string, string> }) {
       />
       <Card>
         <QueryView query={rules}>
-          {(data) => (data.rules.length === 0 ? <EmptyState title={t("rules.empty")} /> : <RuleTable rules={data.rules} isAdmin={isAdmin} onEdit={(rule) => setEditing({ rule })} />)}
+          {(data) =>
+            data.rules.length === 0 ? (
+              <EmptyState title={t("rules.empty")} />
+            ) : (
+              <RuleTable rules={data.rules} isAdmin={isAdmin} onEdit={(rule) => setEditing({ rule })} />
+            )
+          }
         </QueryView>
       </Card>
       {isAdmin && editing && <RuleDialog key={editing.rule?.id ?? "new"} rule={editing.rule} onClose={() => setEditing(null)} />}
@@ -108,11 +131,21 @@ function RuleTable({ rules, isAdmin, onEdit }: { rules: Rule[]; isAdmin: boolean
       <table className="w-full min-w-[44rem] text-left text-sm" aria-label={t("rules.tableLabel")} data-testid="rules-table">
         <thead className="text-xs text-muted">
           <tr className="border-b border-slate-400/20">
-            <th scope="col" className="px-4 py-2 font-medium sm:pl-5">{t("rules.col.name")}</th>
-            <th scope="col" className="px-3 py-2 font-medium">{t("rules.col.condition")}</th>
-            <th scope="col" className="px-3 py-2 font-medium">{t("rules.col.severity")}</th>
-            <th scope="col" className="px-3 py-2 font-medium">{t("rules.col.scope")}</th>
-            <th scope="col" className="px-3 py-2 font-medium">{t("rules.col.enabled")}</th>
+            <th scope="col" className="px-4 py-2 font-medium sm:pl-5">
+              {t("rules.col.name")}
+            </th>
+            <th scope="col" className="px-3 py-2 font-medium">
+              {t("rules.col.condition")}
+            </th>
+            <th scope="col" className="px-3 py-2 font-medium">
+              {t("rules.col.severity")}
+            </th>
+            <th scope="col" className="px-3 py-2 font-medium">
+              {t("rules.col.scope")}
+            </th>
+            <th scope="col" className="px-3 py-2 font-medium">
+              {t("rules.col.enabled")}
+            </th>
             {isAdmin && (
               <th scope="col" className="px-4 py-2 text-right font-medium sm:pr-5">
                 {t("rules.col.actions")}
@@ -136,7 +169,10 @@ function RuleRow({ rule, isAdmin, onEdit }: { rule: Rule; isAdmin: boolean; onEd
   const spec = rule.spec;
   const enabled = spec.enabled ?? true;
   const done = () => queries.invalidateQueries({ queryKey: ["rules"] });
-  const toggle = useMutation({ mutationFn: (next: boolean) => api.put<Rule>(`/rules/${encodeURIComponent(rule.id)}`, { ...spec, enabled: next }), onSuccess: done });
+  const toggle = useMutation({
+    mutationFn: (next: boolean) => api.put<Rule>(`/rules/${encodeURIComponent(rule.id)}`, { ...spec, enabled: next }),
+    onSuccess: done,
+  });
   const remove = useMutation({ mutationFn: () => api.del(`/rules/${encodeURIComponent(rule.id)}`), onSuccess: done });
   const error = toggle.error ?? remove.error;
 
@@ -155,7 +191,13 @@ function RuleRow({ rule, isAdmin, onEdit }: { rule: Rule; isAdmin: boolean; onEd
       </td>
       <td className="px-3 py-2.5">
         {isAdmin ? (
-          <Toggle checked={enabled} label={t("rules.toggle", { name: spec.name })} busy={toggle.isPending} onChange={(next) => toggle.mutate(next)} testId={`rule-enabled-${rule.id}`} />
+          <Toggle
+            checked={enabled}
+            label={t("rules.toggle", { name: spec.name })}
+            busy={toggle.isPending}
+            onChange={(next) => toggle.mutate(next)}
+            testId={`rule-enabled-${rule.id}`}
+          />
         ) : (
           <span className={enabled ? "" : "text-muted"}>{enabled ? t("rules.enabled") : t("rules.disabled")}</span>
         )}
@@ -180,7 +222,24 @@ function RuleRow({ rule, isAdmin, onEdit }: { rule: Rule; isAdmin: boolean; onEd
 }
 
 /** The fields a server error can name, shown next to their input. */
-const SHOWN_FIELDS = new Set(["name", "kind", "severity", "metric", "op", "threshold", "clear", "disk_verdict", "event_severity", "event_pattern", "window_s", "for_s", "reminder_s", "machine", "groups", "selector"]);
+const SHOWN_FIELDS = new Set([
+  "name",
+  "kind",
+  "severity",
+  "metric",
+  "op",
+  "threshold",
+  "clear",
+  "disk_verdict",
+  "event_severity",
+  "event_pattern",
+  "window_s",
+  "for_s",
+  "reminder_s",
+  "machine",
+  "groups",
+  "selector",
+]);
 
 function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void }) {
   const { t } = useTranslation();
@@ -197,7 +256,8 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
     },
   });
 
-  const serverField = save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : ruleFieldOf(save.error.field)) : null;
+  const serverField =
+    save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : ruleFieldOf(save.error.field)) : null;
   const errors: Record<string, string | undefined> = Object.fromEntries(Object.entries(localErrors).map(([k, v]) => [k, t(v)]));
   if (save.error && serverField && SHOWN_FIELDS.has(serverField)) errors[serverField] = errorText(save.error, t);
   const generalError = save.error && !(serverField && SHOWN_FIELDS.has(serverField)) ? errorText(save.error, t) : null;
@@ -228,7 +288,18 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
     >
       <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="rule-form">
         <Field label={t("rules.field.name")} error={errors.name}>
-          {(id, d) => <Input id={id} aria-describedby={d} value={form.name} onChange={(e) => set("name", e.target.value)} maxLength={100} required autoFocus data-testid="rule-name" />}
+          {(id, d) => (
+            <Input
+              id={id}
+              aria-describedby={d}
+              value={form.name}
+              onChange={(e) => set("name", e.target.value)}
+              maxLength={100}
+              required
+              autoFocus
+              data-testid="rule-name"
+            />
+          )}
         </Field>
         <div className="grid gap-4 sm:grid-cols-2">
           <Field label={t("rules.field.kind")} error={errors.kind}>
@@ -253,7 +324,13 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
           </Field>
           <Field label={t("rules.field.severity")} error={errors.severity}>
             {(id, d) => (
-              <Select id={id} aria-describedby={d} value={form.severity} onChange={(e) => set("severity", SEVERITIES.find((s) => s === e.target.value) ?? "warning")} data-testid="rule-severity">
+              <Select
+                id={id}
+                aria-describedby={d}
+                value={form.severity}
+                onChange={(e) => set("severity", SEVERITIES.find((s) => s === e.target.value) ?? "warning")}
+                data-testid="rule-severity"
+              >
                 {SEVERITIES.map((s) => (
                   <option key={s} value={s}>
                     {t(`common.severity.${s}`)}
@@ -265,12 +342,32 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
         </div>
         <KindFields form={form} set={set} errors={errors} kind={form.kind} />
         <div className="grid gap-4 sm:grid-cols-2">
-          <DurationField label={t("rules.field.for")} hint={t("rules.hint.for")} error={errors.for_s} value={form.for} onChange={(v) => set("for", v)} testId="rule-for" />
-          <DurationField label={t("rules.field.reminder")} hint={t("rules.hint.reminder")} error={errors.reminder_s} value={form.reminder} onChange={(v) => set("reminder", v)} testId="rule-reminder" />
+          <DurationField
+            label={t("rules.field.for")}
+            hint={t("rules.hint.for")}
+            error={errors.for_s}
+            value={form.for}
+            onChange={(v) => set("for", v)}
+            testId="rule-for"
+          />
+          <DurationField
+            label={t("rules.field.reminder")}
+            hint={t("rules.hint.reminder")}
+            error={errors.reminder_s}
+            value={form.reminder}
+            onChange={(v) => set("reminder", v)}
+            testId="rule-reminder"
+          />
         </div>
         <ScopeFields value={form.scope} onChange={(scope) => set("scope", scope)} errors={errors} />
         <label className="inline-flex items-center gap-2 text-sm font-medium">
-          <input type="checkbox" className="h-4 w-4 accent-sky-600" checked={form.enabled} onChange={(e) => set("enabled", e.target.checked)} data-testid="rule-enabled" />
+          <input
+            type="checkbox"
+            className="h-4 w-4 accent-sky-600"
+            checked={form.enabled}
+            onChange={(e) => set("enabled", e.target.checked)}
+            data-testid="rule-enabled"
+          />
           {t("rules.field.enabled")}
         </label>
         {generalError && (
@@ -286,21 +383,39 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
 type SetField = <K extends keyof RuleForm>(key: K, value: RuleForm[K]) => void;
 
 /** The fields of one kind of rule. */
-function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleForm; set: SetField; errors: Record<string, string | undefined> }) {
+function KindFields({
+  kind,
+  form,
+  set,
+  errors,
+}: {
+  kind: RuleKind;
+  form: RuleForm;
+  set: SetField;
+  errors: Record<string, string | undefined>;
+}) {
   const { t, i18n } = useTranslation();
   switch (kind) {
     case "metric": {
       const unit = metricUnit(form.metric);
       const rateHint = (text: string) => {
         const n = Number(text.replace(",", "."));
-        return unit === "B/s" && text.trim() && Number.isFinite(n) ? t("rules.hint.rate", { value: formatThreshold(form.metric, n, i18n.language) }) : undefined;
+        return unit === "B/s" && text.trim() && Number.isFinite(n)
+          ? t("rules.hint.rate", { value: formatThreshold(form.metric, n, i18n.language) })
+          : undefined;
       };
       return (
         <>
           <div className="grid gap-4 sm:grid-cols-2">
             <Field label={t("rules.field.metric")} error={errors.metric}>
               {(id, d) => (
-                <Select id={id} aria-describedby={d} value={form.metric} onChange={(e) => set("metric", RULE_METRICS.find((m) => m === e.target.value) ?? "cpu.percent")} data-testid="rule-metric">
+                <Select
+                  id={id}
+                  aria-describedby={d}
+                  value={form.metric}
+                  onChange={(e) => set("metric", RULE_METRICS.find((m) => m === e.target.value) ?? "cpu.percent")}
+                  data-testid="rule-metric"
+                >
                   {RULE_METRICS.map((m) => (
                     <option key={m} value={m}>
                       {t(`rules.metric.${metricKey(m)}`)}
@@ -311,7 +426,13 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
             </Field>
             <Field label={t("rules.field.op")} error={errors.op}>
               {(id, d) => (
-                <Select id={id} aria-describedby={d} value={form.op} onChange={(e) => set("op", e.target.value === "below" ? "below" : "above")} data-testid="rule-op">
+                <Select
+                  id={id}
+                  aria-describedby={d}
+                  value={form.op}
+                  onChange={(e) => set("op", e.target.value === "below" ? "below" : "above")}
+                  data-testid="rule-op"
+                >
                   <option value="above">{t("rules.op.above")}</option>
                   <option value="below">{t("rules.op.below")}</option>
                 </Select>
@@ -319,8 +440,24 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
             </Field>
           </div>
           <div className="grid gap-4 sm:grid-cols-2">
-            <NumberField label={t("rules.field.threshold")} unit={unit} hint={rateHint(form.threshold)} error={errors.threshold} value={form.threshold} onChange={(v) => set("threshold", v)} testId="rule-threshold" />
-            <NumberField label={t("rules.field.clear")} unit={unit} hint={rateHint(form.clear) ?? t("rules.hint.clear")} error={errors.clear} value={form.clear} onChange={(v) => set("clear", v)} testId="rule-clear" />
+            <NumberField
+              label={t("rules.field.threshold")}
+              unit={unit}
+              hint={rateHint(form.threshold)}
+              error={errors.threshold}
+              value={form.threshold}
+              onChange={(v) => set("threshold", v)}
+              testId="rule-threshold"
+            />
+            <NumberField
+              label={t("rules.field.clear")}
+              unit={unit}
+              hint={rateHint(form.clear) ?? t("rules.hint.clear")}
+              error={errors.clear}
+              value={form.clear}
+              onChange={(v) => set("clear", v)}
+              testId="rule-clear"
+            />
           </div>
         </>
       );
@@ -328,15 +465,35 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
     case "health":
       return (
         <div className="grid gap-4 sm:grid-cols-2">
-          <NumberField label={t("rules.field.score")} hint={t("rules.hint.score")} error={errors.threshold} value={form.threshold} onChange={(v) => set("threshold", v)} testId="rule-threshold" />
-          <NumberField label={t("rules.field.clearScore")} hint={t("rules.hint.clearScore")} error={errors.clear} value={form.clear} onChange={(v) => set("clear", v)} testId="rule-clear" />
+          <NumberField
+            label={t("rules.field.score")}
+            hint={t("rules.hint.score")}
+            error={errors.threshold}
+            value={form.threshold}
+            onChange={(v) => set("threshold", v)}
+            testId="rule-threshold"
+          />
+          <NumberField
+            label={t("rules.field.clearScore")}
+            hint={t("rules.hint.clearScore")}
+            error={errors.clear}
+            value={form.clear}
+            onChange={(v) => set("clear", v)}
+            testId="rule-clear"
+          />
         </div>
       );
     case "disk":
       return (
         <Field label={t("rules.field.diskVerdict")} error={errors.disk_verdict}>
           {(id, d) => (
-            <Select id={id} aria-describedby={d} value={form.diskVerdict} onChange={(e) => set("diskVerdict", e.target.value === "failing" ? "failing" : "warning")} data-testid="rule-verdict">
+            <Select
+              id={id}
+              aria-describedby={d}
+              value={form.diskVerdict}
+              onChange={(e) => set("diskVerdict", e.target.value === "failing" ? "failing" : "warning")}
+              data-testid="rule-verdict"
+            >
               {DISK_VERDICTS.map((v) => (
                 <option key={v} value={v}>
                   {t(`rules.verdict.${v}`)}
@@ -352,7 +509,13 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
           <div className="grid gap-4 sm:grid-cols-2">
             <Field label={t("rules.field.eventSeverity")} error={errors.event_severity}>
               {(id, d) => (
-                <Select id={id} aria-describedby={d} value={form.eventSeverity} onChange={(e) => set("eventSeverity", EVENT_SEVERITIES.find((s) => s === e.target.value) ?? "error")} data-testid="rule-event-severity">
+                <Select
+                  id={id}
+                  aria-describedby={d}
+                  value={form.eventSeverity}
+                  onChange={(e) => set("eventSeverity", EVENT_SEVERITIES.find((s) => s === e.target.value) ?? "error")}
+                  data-testid="rule-event-severity"
+                >
                   {EVENT_SEVERITIES.map((s) => (
                     <option key={s} value={s}>
                       {t(`common.severity.${s}`)}
@@ -361,13 +524,36 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
                 </Select>
               )}
             </Field>
-            <NumberField label={t("rules.field.count")} hint={t("rules.hint.count")} error={errors.threshold} value={form.threshold} onChange={(v) => set("threshold", v)} testId="rule-threshold" />
+            <NumberField
+              label={t("rules.field.count")}
+              hint={t("rules.hint.count")}
+              error={errors.threshold}
+              value={form.threshold}
+              onChange={(v) => set("threshold", v)}
+              testId="rule-threshold"
+            />
           </div>
           <div className="grid gap-4 sm:grid-cols-2">
             <Field label={t("rules.field.eventPattern")} hint={t("rules.hint.eventPattern")} error={errors.event_pattern}>
-              {(id, d) => <Input id={id} aria-describedby={d} value={form.eventPattern} onChange={(e) => set("eventPattern", e.target.value)} maxLength={256} data-testid="rule-pattern" />}
+              {(id, d) => (
+                <Input
+                  id={id}
+                  aria-describedby={d}
+                  value={form.eventPattern}
+                  onChange={(e) => set("eventPattern", e.target.value)}
+                  maxLength={256}
+                  data-testid="rule-pattern"
+                />
+              )}
             </Field>
-            <DurationField label={t("rules.field.window")} hint={t("rules.hint.window")} error={errors.window_s} value={form.window} onChange={(v) => set("window", v)} testId="rule-window" />
+            <DurationField
+              label={t("rules.field.window")}
+              hint={t("rules.hint.window")}
+              error={errors.window_s}
+              value={form.window}
+              onChange={(v) => set("window", v)}
+              testId="rule-window"
+            />
           </div>
         </>
       );
@@ -375,7 +561,14 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
       return (
         <>
           <p className="text-sm text-muted">{t("rules.hint.agent")}</p>
-          <DurationField label={t("rules.field.window")} hint={t("rules.hint.window")} error={errors.window_s} value={form.window} onChange={(v) => set("window", v)} testId="rule-window" />
+          <DurationField
+            label={t("rules.field.window")}
+            hint={t("rules.hint.window")}
+            error={errors.window_s}
+            value={form.window}
+            onChange={(v) => set("window", v)}
+            testId="rule-window"
+          />
         </>
       );
     case "offline":
@@ -383,12 +576,35 @@ function KindFields({ kind, form, set, errors }: { kind: RuleKind; form: RuleFor
   }
 }
 
-function NumberField({ label, unit, hint, error, value, onChange, testId }: { label: ReactNode; unit?: string; hint?: ReactNode; error?: string; value: string; onChange: (v: string) => void; testId?: string }) {
+function NumberField({
+  label,
+  unit,
+  hint,
+  error,
+  value,
+  onChange,
+  testId,
+}: {
+  label: ReactNode;
+  unit?: string;
+  hint?: ReactNode;
+  error?: string;
+  value: string;
+  onChange: (v: string) => void;
+  testId?: string;
+}) {
   return (
     <Field label={label} hint={hint} error={error}>
       {(id, d) => (
         <div className="flex items-center gap-2">
-          <Input id={id} aria-describedby={d} inputMode="decimal" value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId} />
+          <Input
+            id={id}
+            aria-describedby={d}
+            inputMode="decimal"
+            value={value}
+            onChange={(e) => onChange(e.target.value)}
+            data-testid={testId}
+          />
           {unit && (
             <span className="shrink-0 text-sm text-muted" aria-hidden="true">
               {unit}
@@ -400,7 +616,21 @@ function NumberField({ label, unit, hint, error, value, onChange, testId }: { la
   );
 }
 
-function DurationField({ label, hint, error, value, onChange, testId }: { label: string; hint?: ReactNode; error?: string; value: DurationInput; onChange: (v: DurationInput) => void; testId?: string }) {
+function DurationField({
+  label,
+  hint,
+  error,
+  value,
+  onChange,
+  testId,
+}: {
+  label: string;
+  hint?: ReactNode;
+  error?: string;
+  value: DurationInput;
+  onChange: (v: DurationInput) => void;
+  testId?: string;
+}) {
   const { t } = useTranslation();
   const units = Object.keys(DURATION_UNITS) as DurationUnit[];
   return (
@@ -408,10 +638,22 @@ function DurationField({ label, hint, error, value, onChange, testId }: { label:
       {(id, d) => (
         <div className="flex gap-2">
           <div className="min-w-0 flex-1">
-            <Input id={id} aria-describedby={d} inputMode="decimal" value={value.value} onChange={(e) => onChange({ ...value, value: e.target.value })} data-testid={testId} />
+            <Input
+              id={id}
+              aria-describedby={d}
+              inputMode="decimal"
+              value={value.value}
+              onChange={(e) => onChange({ ...value, value: e.target.value })}
+              data-testid={testId}
+            />
           </div>
           <div className="w-32 shrink-0">
-            <Select aria-label={`${label} – ${t("rules.field.unit")}`} value={value.unit} onChange={(e) => onChange({ ...value, unit: units.find((u) => u === e.target.value) ?? "min" })} data-testid={testId && `${testId}-unit`}>
+            <Select
+              aria-label={`${label} – ${t("rules.field.unit")}`}
+              value={value.unit}
+              onChange={(e) => onChange({ ...value, unit: units.find((u) => u === e.target.value) ?? "min" })}
+              data-testid={testId && `${testId}-unit`}
+            >
               {units.map((u) => (
                 <option key={u} value={u}>
                   {t(`rules.unit.${u}`)}

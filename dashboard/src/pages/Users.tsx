@@ -6,7 +6,20 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api/client";
 import type { CreatedUser, OneTimeLink, Org, PasswordReset, Role, UpdateOrg, UpdateUser, User, UserList } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, CodeBlock, EmptyState, Field, Input, PageHeader, QueryView, Select, errorText, FormError } from "../components/ui";
+import {
+  Badge,
+  Button,
+  Card,
+  CodeBlock,
+  EmptyState,
+  Field,
+  Input,
+  PageHeader,
+  QueryView,
+  Select,
+  errorText,
+  FormError,
+} from "../components/ui";
 import { setPasswordUrl } from "../lib/accounts";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
@@ -110,7 +123,13 @@ function OrgSettingsEditor({ org }: { org: Org }) {
       <div className="grid gap-4 sm:grid-cols-3">
         <Field label={t("users.org.language")} error={err("language")}>
           {(id, d) => (
-            <Select id={id} aria-describedby={d} value={form.language} onChange={(e) => set({ language: e.target.value })} data-testid="org-language">
+            <Select
+              id={id}
+              aria-describedby={d}
+              value={form.language}
+              onChange={(e) => set({ language: e.target.value })}
+              data-testid="org-language"
+            >
               <option value="en">{t("users.org.languageEn")}</option>
               <option value="fr">{t("users.org.languageFr")}</option>
             </Select>
@@ -197,7 +216,17 @@ function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
         <p className="text-xs text-muted">{t("users.invite.hint")}</p>
         <div className="grid items-end gap-3 sm:grid-cols-[1fr_12rem_auto]">
           <Field label={t("users.invite.email")}>
-            {(id) => <Input id={id} type="email" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} data-testid="user-invite-email" />}
+            {(id) => (
+              <Input
+                id={id}
+                type="email"
+                autoComplete="off"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+                data-testid="user-invite-email"
+              />
+            )}
           </Field>
           <Field label={t("users.invite.role")}>
             {(id) => (
@@ -230,7 +259,11 @@ function LinkCard({ notice, onDone }: { notice: LinkNotice; onDone: () => void }
   const url = setPasswordUrl(window.location.origin, notice.link.token);
   return (
     <Card
-      title={notice.kind === "invite" ? t("users.link.inviteTitle", { email: notice.email }) : t("users.link.resetTitle", { email: notice.email })}
+      title={
+        notice.kind === "invite"
+          ? t("users.link.inviteTitle", { email: notice.email })
+          : t("users.link.resetTitle", { email: notice.email })
+      }
       className="ring-2 ring-amber-500/50"
       actions={<Button onClick={onDone}>{t("users.link.dismiss")}</Button>}
     >
@@ -291,7 +324,13 @@ function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
   );
 }
 
-type Act = { kind: "role"; role: Role } | { kind: "disable" } | { kind: "enable" } | { kind: "resetPassword" } | { kind: "resetMfa" } | { kind: "remove" };
+type Act =
+  | { kind: "role"; role: Role }
+  | { kind: "disable" }
+  | { kind: "enable" }
+  | { kind: "resetPassword" }
+  | { kind: "resetMfa" }
+  | { kind: "remove" };
 
 function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void }) {
   const { t, i18n } = useTranslation();
@@ -360,7 +399,9 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
           ))}
         </Select>
       </td>
-      <td className="px-2 py-2 whitespace-nowrap">{user.mfa_enabled ? <Badge tone="ok">{t("users.mfaOn")}</Badge> : <Badge tone="offline">{t("users.mfaOff")}</Badge>}</td>
+      <td className="px-2 py-2 whitespace-nowrap">
+        {user.mfa_enabled ? <Badge tone="ok">{t("users.mfaOn")}</Badge> : <Badge tone="offline">{t("users.mfaOff")}</Badge>}
+      </td>
       <td className="px-2 py-2 whitespace-nowrap">
         {user.disabled ? (
           <Badge tone="critical">{t("users.state.disabled")}</Badge>
@@ -377,7 +418,12 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
               {t("users.action.enable")}
             </Button>
           ) : (
-            <Button variant="ghost" disabled={act.isPending} onClick={() => confirmThen(t("users.confirm.disable", { email: user.email }), { kind: "disable" })} data-testid="user-disable">
+            <Button
+              variant="ghost"
+              disabled={act.isPending}
+              onClick={() => confirmThen(t("users.confirm.disable", { email: user.email }), { kind: "disable" })}
+              data-testid="user-disable"
+            >
               {t("users.action.disable")}
             </Button>
           )}
@@ -390,7 +436,12 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
             {t("users.action.resetPassword")}
           </Button>
           {user.mfa_enabled && (
-            <Button variant="ghost" disabled={act.isPending} onClick={() => confirmThen(t("users.confirm.resetMfa", { email: user.email }), { kind: "resetMfa" })} data-testid="user-reset-mfa">
+            <Button
+              variant="ghost"
+              disabled={act.isPending}
+              onClick={() => confirmThen(t("users.confirm.resetMfa", { email: user.email }), { kind: "resetMfa" })}
+              data-testid="user-reset-mfa"
+            >
               {t("users.action.resetMfa")}
             </Button>
           )}

@@ -66,24 +66,48 @@ export function ChartsCard({ machine }: { machine: Machine }) {
       <p className="mb-3 text-xs text-muted">{t("machine.charts.hint")}</p>
       <div className="grid gap-4 lg:grid-cols-2">
         {plans.map((plan) => (
-          <ChartPanel key={plan.name} plan={plan} machineId={machine.id} range={range} tail={tail} intervalS={machine.interval_s ?? machine.latest?.interval_s ?? 0} />
+          <ChartPanel
+            key={plan.name}
+            plan={plan}
+            machineId={machine.id}
+            range={range}
+            tail={tail}
+            intervalS={machine.interval_s ?? machine.latest?.interval_s ?? 0}
+          />
         ))}
       </div>
     </Card>
   );
 }
 
-function ChartPanel({ plan, machineId, range, tail, intervalS }: { plan: ChartPlan; machineId: string; range: RangeKey; tail: number; intervalS: number }) {
+function ChartPanel({
+  plan,
+  machineId,
+  range,
+  tail,
+  intervalS,
+}: {
+  plan: ChartPlan;
+  machineId: string;
+  range: RangeKey;
+  tail: number;
+  intervalS: number;
+}) {
   const { t } = useTranslation();
   const results = useQueries({
     queries: plan.lines.map((line) => ({
       queryKey: ["machine-series", machineId, line.metric, line.instance ?? "", range, tail],
       queryFn: ({ signal }: { signal: AbortSignal }) => {
         const { from, to } = rangeWindow(range, Date.now());
-        return api.get<Series>(`/machines/${encodeURIComponent(machineId)}/series`, { metric: line.metric, instance: line.instance, from, to }, signal);
+        return api.get<Series>(
+          `/machines/${encodeURIComponent(machineId)}/series`,
+          { metric: line.metric, instance: line.instance, from, to },
+          signal,
+        );
       },
       // A new report keeps the lines on screen while they refresh; a new range does not.
-      placeholderData: (prev: Series | undefined, prevQuery?: { queryKey: readonly unknown[] }) => (prevQuery?.queryKey[4] === range ? prev : undefined),
+      placeholderData: (prev: Series | undefined, prevQuery?: { queryKey: readonly unknown[] }) =>
+        prevQuery?.queryKey[4] === range ? prev : undefined,
       refetchInterval: range === "1h" ? 30_000 : range === "24h" ? 300_000 : (false as const),
       staleTime: range === "1h" ? 10_000 : 60_000,
       // Each report makes new 1 h keys: the old ones need not linger.
@@ -116,9 +140,13 @@ function ChartPanel({ plan, machineId, range, tail, intervalS }: { plan: ChartPl
         <span className="sr-only">{t("common.state.loading")}</span>
       </div>
     );
-  else if (failed.length === results.length) body = <ErrorState error={failed[0]!.error} retry={() => failed.forEach((r) => void r.refetch())} />;
+  else if (failed.length === results.length)
+    body = <ErrorState error={failed[0]!.error} retry={() => failed.forEach((r) => void r.refetch())} />;
   else if (isEmptyData(data)) body = <EmptyState title={t("machine.charts.empty")} />;
-  else body = <TimeChart data={data} lines={lines} unit={plan.unit} height={CHART_HEIGHT} label={title} timeLabel={t("machine.charts.time")} />;
+  else
+    body = (
+      <TimeChart data={data} lines={lines} unit={plan.unit} height={CHART_HEIGHT} label={title} timeLabel={t("machine.charts.time")} />
+    );
 
   return (
     <section data-testid={`chart-${plan.name}`} aria-label={title} className="min-w-0 rounded-xl border border-slate-400/20 p-3">

@@ -16,14 +16,11 @@ export function DiskHistoryCharts({ machineId, diskKey, name }: { machineId: str
   const history = useQuery({
     // Not under ["machine", id]: each report would reload 30 days of readings.
     queryKey: ["machine-disk-history", machineId, diskKey],
-    queryFn: ({ signal }) => api.get<DiskHistory>(`/machines/${encodeURIComponent(machineId)}/disks/${encodeURIComponent(diskKey)}/history`, undefined, signal),
+    queryFn: ({ signal }) =>
+      api.get<DiskHistory>(`/machines/${encodeURIComponent(machineId)}/disks/${encodeURIComponent(diskKey)}/history`, undefined, signal),
     staleTime: 300_000,
   });
-  return (
-    <QueryView query={history}>
-      {(h) => <Charts history={h} name={name} empty={t("machine.disks.noHistory")} />}
-    </QueryView>
-  );
+  return <QueryView query={history}>{(h) => <Charts history={h} name={name} empty={t("machine.disks.noHistory")} />}</QueryView>;
 }
 
 function Charts({ history, name, empty }: { history: DiskHistory; name: string; empty: string }) {

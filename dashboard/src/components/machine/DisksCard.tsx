@@ -36,7 +36,13 @@ export function DisksCard({ machineId, className }: { machineId: string; classNa
     <Card
       className={className}
       title={t("machine.disks.title")}
-      actions={readAt ? <span className="text-xs text-muted" title={formatDateTime(readAt, i18n.language)}>{t("machine.disks.readAt", { when: formatRelative(readAt, i18n.language) })}</span> : undefined}
+      actions={
+        readAt ? (
+          <span className="text-xs text-muted" title={formatDateTime(readAt, i18n.language)}>
+            {t("machine.disks.readAt", { when: formatRelative(readAt, i18n.language) })}
+          </span>
+        ) : undefined
+      }
     >
       <div data-testid="disks">
         <QueryView query={disks}>
@@ -71,7 +77,21 @@ export function DisksCard({ machineId, className }: { machineId: string; classNa
   );
 }
 
-function DiskItem({ machineId, disk, canAck, busy, error, onAck }: { machineId: string; disk: Disk; canAck: boolean; busy: boolean; error: string | null; onAck: (ack: boolean) => void }) {
+function DiskItem({
+  machineId,
+  disk,
+  canAck,
+  busy,
+  error,
+  onAck,
+}: {
+  machineId: string;
+  disk: Disk;
+  canAck: boolean;
+  busy: boolean;
+  error: string | null;
+  onAck: (ack: boolean) => void;
+}) {
   const { t, i18n } = useTranslation();
   const locale = i18n.language;
   const dev = disk.device;
@@ -90,13 +110,20 @@ function DiskItem({ machineId, disk, canAck, busy, error, onAck }: { machineId: 
           {disk.acknowledged && (
             <Badge tone="info">
               <span title={disk.acknowledged_ms ? formatDateTime(disk.acknowledged_ms, locale) : undefined}>
-                {disk.acknowledged_ms ? t("machine.disks.acknowledgedAt", { when: formatRelative(disk.acknowledged_ms, locale) }) : t("machine.disks.acknowledged")}
+                {disk.acknowledged_ms
+                  ? t("machine.disks.acknowledgedAt", { when: formatRelative(disk.acknowledged_ms, locale) })
+                  : t("machine.disks.acknowledged")}
               </span>
             </Badge>
           )}
         </div>
         {canAck && disk.verdict !== "ok" && (
-          <Button onClick={() => onAck(!disk.acknowledged)} busy={busy} variant={disk.acknowledged ? "ghost" : "secondary"} title={t("machine.disks.ackHint")}>
+          <Button
+            onClick={() => onAck(!disk.acknowledged)}
+            busy={busy}
+            variant={disk.acknowledged ? "ghost" : "secondary"}
+            title={t("machine.disks.ackHint")}
+          >
             {disk.acknowledged ? t("machine.disks.withdraw") : t("machine.disks.acknowledge")}
           </Button>
         )}
@@ -118,13 +145,25 @@ function DiskItem({ machineId, disk, canAck, busy, error, onAck }: { machineId: 
         {row(t("machine.disks.serial"), disk.serial || dev.serial)}
         {row(t("machine.disks.protocol"), (disk.protocol || dev.protocol).toUpperCase())}
         {row(t("machine.disks.capacity"), dev.capacity_bytes ? formatBytes(dev.capacity_bytes, locale) : null)}
-        {row(t("machine.disks.temperature"), dev.temperature_c !== null && dev.temperature_c !== undefined ? `${formatNumber(dev.temperature_c, locale)} °C` : null)}
-        {row(t("machine.disks.powerOn"), dev.power_on_hours !== null && dev.power_on_hours !== undefined ? t("machine.disks.hours", { hours: formatNumber(dev.power_on_hours, locale) }) : null)}
+        {row(
+          t("machine.disks.temperature"),
+          dev.temperature_c !== null && dev.temperature_c !== undefined ? `${formatNumber(dev.temperature_c, locale)} °C` : null,
+        )}
+        {row(
+          t("machine.disks.powerOn"),
+          dev.power_on_hours !== null && dev.power_on_hours !== undefined
+            ? t("machine.disks.hours", { hours: formatNumber(dev.power_on_hours, locale) })
+            : null,
+        )}
         {row(t("machine.disks.firmware"), dev.firmware)}
-        {dev.smart_passed !== null && dev.smart_passed !== undefined && row(t("machine.disks.selfTest"), dev.smart_passed ? t("machine.disks.passed") : t("machine.disks.failed"))}
+        {dev.smart_passed !== null &&
+          dev.smart_passed !== undefined &&
+          row(t("machine.disks.selfTest"), dev.smart_passed ? t("machine.disks.passed") : t("machine.disks.failed"))}
       </dl>
       <details className="mt-3">
-        <summary className="cursor-pointer text-sm font-medium text-sky-700 focus-ring dark:text-sky-300">{t("machine.disks.details")}</summary>
+        <summary className="cursor-pointer text-sm font-medium text-sky-700 focus-ring dark:text-sky-300">
+          {t("machine.disks.details")}
+        </summary>
         <div className="mt-2">
           <Attributes device={dev} />
         </div>
@@ -140,7 +179,9 @@ function HistoryDetails({ machineId, diskKey, name }: { machineId: string; diskK
   const [opened, setOpened] = useState(false);
   return (
     <details className="mt-2" onToggle={(e) => e.currentTarget.open && setOpened(true)}>
-      <summary className="cursor-pointer text-sm font-medium text-sky-700 focus-ring dark:text-sky-300">{t("machine.disks.history")}</summary>
+      <summary className="cursor-pointer text-sm font-medium text-sky-700 focus-ring dark:text-sky-300">
+        {t("machine.disks.history")}
+      </summary>
       {opened && (
         <div className="mt-2">
           <DiskHistoryCharts machineId={machineId} diskKey={diskKey} name={name} />
@@ -150,7 +191,15 @@ function HistoryDetails({ machineId, diskKey, name }: { machineId: string; diskK
   );
 }
 
-const NVME_FIELDS = ["critical_warning", "available_spare", "available_spare_threshold", "percentage_used", "media_errors", "num_err_log_entries", "unsafe_shutdowns"] as const;
+const NVME_FIELDS = [
+  "critical_warning",
+  "available_spare",
+  "available_spare_threshold",
+  "percentage_used",
+  "media_errors",
+  "num_err_log_entries",
+  "unsafe_shutdowns",
+] as const;
 const SCSI_FIELDS = ["grown_defects", "uncorrected_read_errors", "uncorrected_write_errors", "uncorrected_verify_errors"] as const;
 
 const th = "px-2 py-1.5 text-left text-xs font-medium text-muted";
@@ -166,12 +215,24 @@ function Attributes({ device }: { device: SmartDevice }) {
         <table className="w-full min-w-[34rem] text-sm">
           <thead>
             <tr className="border-b border-slate-400/20">
-              <th scope="col" className={th}>{t("machine.disks.attr.id")}</th>
-              <th scope="col" className={th}>{t("machine.disks.attr.name")}</th>
-              <th scope="col" className={th}>{t("machine.disks.attr.value")}</th>
-              <th scope="col" className={th}>{t("machine.disks.attr.worst")}</th>
-              <th scope="col" className={th}>{t("machine.disks.attr.threshold")}</th>
-              <th scope="col" className={th}>{t("machine.disks.attr.raw")}</th>
+              <th scope="col" className={th}>
+                {t("machine.disks.attr.id")}
+              </th>
+              <th scope="col" className={th}>
+                {t("machine.disks.attr.name")}
+              </th>
+              <th scope="col" className={th}>
+                {t("machine.disks.attr.value")}
+              </th>
+              <th scope="col" className={th}>
+                {t("machine.disks.attr.worst")}
+              </th>
+              <th scope="col" className={th}>
+                {t("machine.disks.attr.threshold")}
+              </th>
+              <th scope="col" className={th}>
+                {t("machine.disks.attr.raw")}
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -183,7 +244,11 @@ function Attributes({ device }: { device: SmartDevice }) {
                   <td className="px-2 py-1.5 break-all">
                     {a.name}
                     {a.prefailure && <span className="ml-1 text-xs text-muted">({t("machine.disks.attr.prefailure")})</span>}
-                    {failed && <span className="ml-1 text-xs font-medium text-rose-700 dark:text-rose-300">{t("machine.disks.attr.failed")}: {a.when_failed}</span>}
+                    {failed && (
+                      <span className="ml-1 text-xs font-medium text-rose-700 dark:text-rose-300">
+                        {t("machine.disks.attr.failed")}: {a.when_failed}
+                      </span>
+                    )}
                   </td>
                   <td className={td}>{a.value}</td>
                   <td className={td}>{a.worst}</td>
@@ -205,14 +270,20 @@ function Attributes({ device }: { device: SmartDevice }) {
       <table className="w-full text-sm">
         <thead>
           <tr className="border-b border-slate-400/20">
-            <th scope="col" className={th}>{t("machine.disks.field")}</th>
-            <th scope="col" className={th}>{t("machine.disks.value")}</th>
+            <th scope="col" className={th}>
+              {t("machine.disks.field")}
+            </th>
+            <th scope="col" className={th}>
+              {t("machine.disks.value")}
+            </th>
           </tr>
         </thead>
         <tbody>
           {rows.map(([label, value]) => (
             <tr key={label} className="border-b border-slate-400/10 last:border-0">
-              <th scope="row" className="px-2 py-1.5 text-left font-normal">{label}</th>
+              <th scope="row" className="px-2 py-1.5 text-left font-normal">
+                {label}
+              </th>
               <td className={td}>{formatNumber(value, locale)}</td>
             </tr>
           ))}

@@ -132,9 +132,16 @@ function SourceState({ state }: { state: EventSourceState | null | undefined }) 
         </p>
       )}
       {state.state === "unknown" && <p className="text-muted">{t("machine.events.unknown")}</p>}
-      {state.state === "available" && state.source && <p className="text-xs text-muted">{t("machine.events.sourceIs", { source: state.source })}</p>}
+      {state.state === "available" && state.source && (
+        <p className="text-xs text-muted">{t("machine.events.sourceIs", { source: state.source })}</p>
+      )}
       {state.suppressed_total > 0 && (
-        <p className="text-xs text-muted">{t("machine.events.suppressed", { count: state.suppressed_total, formatted: formatNumber(state.suppressed_total, i18n.language) })}</p>
+        <p className="text-xs text-muted">
+          {t("machine.events.suppressed", {
+            count: state.suppressed_total,
+            formatted: formatNumber(state.suppressed_total, i18n.language),
+          })}
+        </p>
       )}
     </div>
   );
@@ -150,11 +157,21 @@ function EventTable({ page }: { page: EventPage }) {
       <table className="w-full min-w-[46rem] text-sm">
         <thead>
           <tr className="border-b border-slate-400/20">
-            <th scope="col" className={th}>{t("machine.events.time")}</th>
-            <th scope="col" className={th}>{t("machine.events.severity")}</th>
-            <th scope="col" className={th}>{t("machine.events.source")}</th>
-            <th scope="col" className={th}>{t("machine.events.message")}</th>
-            <th scope="col" className={`${th} text-right`}>{t("machine.events.count")}</th>
+            <th scope="col" className={th}>
+              {t("machine.events.time")}
+            </th>
+            <th scope="col" className={th}>
+              {t("machine.events.severity")}
+            </th>
+            <th scope="col" className={th}>
+              {t("machine.events.source")}
+            </th>
+            <th scope="col" className={th}>
+              {t("machine.events.message")}
+            </th>
+            <th scope="col" className={`${th} text-right`}>
+              {t("machine.events.count")}
+            </th>
           </tr>
         </thead>
         <tbody>

@@ -36,9 +36,16 @@ export function GroupsLabelsCard({ machine, className }: { machine: Machine; cla
 function GroupChip({ group, id }: { group: Group | undefined; id: string }) {
   const { t } = useTranslation();
   return (
-    <li className="inline-flex items-center gap-1.5 rounded-full bg-slate-500/10 px-2.5 py-0.5 text-sm ring-1 ring-slate-400/25 ring-inset" data-testid="group-chip">
+    <li
+      className="inline-flex items-center gap-1.5 rounded-full bg-slate-500/10 px-2.5 py-0.5 text-sm ring-1 ring-slate-400/25 ring-inset"
+      data-testid="group-chip"
+    >
       <span aria-hidden="true" className="h-2.5 w-2.5 rounded-full" style={{ backgroundColor: safeColor(group?.color) }} />
-      {group?.name ?? <span className="text-muted" title={id}>{t("machine.groups.unknown")}</span>}
+      {group?.name ?? (
+        <span className="text-muted" title={id}>
+          {t("machine.groups.unknown")}
+        </span>
+      )}
     </li>
   );
 }
@@ -105,7 +112,11 @@ function GroupsSection({ machine }: { machine: Machine }) {
                           setEditing(next);
                         }}
                       />
-                      <span aria-hidden="true" className="h-2.5 w-2.5 shrink-0 rounded-full" style={{ backgroundColor: safeColor(g.color) }} />
+                      <span
+                        aria-hidden="true"
+                        className="h-2.5 w-2.5 shrink-0 rounded-full"
+                        style={{ backgroundColor: safeColor(g.color) }}
+                      />
                       <span className="break-all">{g.name}</span>
                     </label>
                   </li>
@@ -147,7 +158,11 @@ function LabelChip({ k, v, agent, onRemove, busy }: { k: string; v: string; agen
       data-testid={agent ? "agent-label" : "label"}
     >
       <span className="break-all">{text}</span>
-      {agent && <span className="rounded bg-slate-500/15 px-1 font-sans text-[0.65rem] tracking-wide text-muted uppercase">{t("machine.groups.fromAgent")}</span>}
+      {agent && (
+        <span className="rounded bg-slate-500/15 px-1 font-sans text-[0.65rem] tracking-wide text-muted uppercase">
+          {t("machine.groups.fromAgent")}
+        </span>
+      )}
       {onRemove && (
         <button
           type="button"
@@ -227,10 +242,30 @@ function LabelsSection({ machine }: { machine: Machine }) {
         <form className="flex flex-col gap-2" onSubmit={add} noValidate data-testid="label-form">
           <div className="grid gap-2 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
             <Field label={t("machine.groups.key")} error={problem && problem !== "value" ? shownProblem : undefined}>
-              {(id, describedBy) => <Input id={id} aria-describedby={describedBy} aria-invalid={Boolean(shownProblem && problem !== "value") || undefined} value={key} autoComplete="off" spellCheck={false} onChange={(e) => setKey(e.target.value)} />}
+              {(id, describedBy) => (
+                <Input
+                  id={id}
+                  aria-describedby={describedBy}
+                  aria-invalid={Boolean(shownProblem && problem !== "value") || undefined}
+                  value={key}
+                  autoComplete="off"
+                  spellCheck={false}
+                  onChange={(e) => setKey(e.target.value)}
+                />
+              )}
             </Field>
             <Field label={t("machine.groups.value")} error={problem === "value" ? shownProblem : undefined}>
-              {(id, describedBy) => <Input id={id} aria-describedby={describedBy} aria-invalid={Boolean(shownProblem && problem === "value") || undefined} value={value} autoComplete="off" spellCheck={false} onChange={(e) => setValue(e.target.value)} />}
+              {(id, describedBy) => (
+                <Input
+                  id={id}
+                  aria-describedby={describedBy}
+                  aria-invalid={Boolean(shownProblem && problem === "value") || undefined}
+                  value={value}
+                  autoComplete="off"
+                  spellCheck={false}
+                  onChange={(e) => setValue(e.target.value)}
+                />
+              )}
             </Field>
             <Button type="submit" busy={save.isPending} className="sm:mt-6">
               {t("machine.groups.addLabel")}

@@ -25,7 +25,9 @@ export function HealthCard({ health, className }: { health: MachineHealth | unde
                   <span
                     className={cx(
                       "inline-block min-w-10 rounded-md px-1.5 text-right font-semibold tabular-nums",
-                      r.weight <= -20 ? "bg-rose-500/15 text-rose-700 dark:text-rose-300" : "bg-amber-400/20 text-amber-800 dark:text-amber-200",
+                      r.weight <= -20
+                        ? "bg-rose-500/15 text-rose-700 dark:text-rose-300"
+                        : "bg-amber-400/20 text-amber-800 dark:text-amber-200",
                     )}
                   >
                     {formatWeight(r.weight)}

@@ -45,7 +45,13 @@ export function MachineSummary({ machine, className }: { machine: Machine; class
         <Fact label={t("machine.facts.ip")}>{machine.ip || "–"}</Fact>
         <Fact label={t("machine.facts.uptime")}>{machine.latest ? formatDuration(machine.latest.uptime_s, locale) : "–"}</Fact>
         <Fact label={t("machine.facts.lastSeen")}>
-          {machine.last_seen_ms ? <time dateTime={new Date(machine.last_seen_ms).toISOString()} title={formatDateTime(machine.last_seen_ms, locale)}>{formatRelative(machine.last_seen_ms, locale)}</time> : t("machine.facts.never")}
+          {machine.last_seen_ms ? (
+            <time dateTime={new Date(machine.last_seen_ms).toISOString()} title={formatDateTime(machine.last_seen_ms, locale)}>
+              {formatRelative(machine.last_seen_ms, locale)}
+            </time>
+          ) : (
+            t("machine.facts.never")
+          )}
         </Fact>
       </dl>
       {machine.notes && (
@@ -124,14 +130,43 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
           save.mutate({ display_name: name.trim(), notes, decommissioned: retired });
         }}
       >
-        <Field label={t("machine.edit.displayName")} hint={t("machine.edit.displayNameHint")} error={field === "display_name" ? errorText(err, t) : undefined}>
-          {(id, describedBy) => <Input id={id} aria-describedby={describedBy} value={name} maxLength={200} placeholder={machine.hostname} onChange={(e) => setName(e.target.value)} />}
+        <Field
+          label={t("machine.edit.displayName")}
+          hint={t("machine.edit.displayNameHint")}
+          error={field === "display_name" ? errorText(err, t) : undefined}
+        >
+          {(id, describedBy) => (
+            <Input
+              id={id}
+              aria-describedby={describedBy}
+              value={name}
+              maxLength={200}
+              placeholder={machine.hostname}
+              onChange={(e) => setName(e.target.value)}
+            />
+          )}
         </Field>
         <Field label={t("machine.edit.notes")} error={field === "notes" ? errorText(err, t) : undefined}>
-          {(id, describedBy) => <textarea id={id} aria-describedby={describedBy} className={inputClass} rows={5} maxLength={10_000} value={notes} onChange={(e) => setNotes(e.target.value)} />}
+          {(id, describedBy) => (
+            <textarea
+              id={id}
+              aria-describedby={describedBy}
+              className={inputClass}
+              rows={5}
+              maxLength={10_000}
+              value={notes}
+              onChange={(e) => setNotes(e.target.value)}
+            />
+          )}
         </Field>
         <label className="flex items-start gap-2 text-sm">
-          <input type="checkbox" className="mt-0.5 h-4 w-4 accent-sky-700" checked={retired} onChange={(e) => setRetired(e.target.checked)} data-testid="machine-retired" />
+          <input
+            type="checkbox"
+            className="mt-0.5 h-4 w-4 accent-sky-700"
+            checked={retired}
+            onChange={(e) => setRetired(e.target.checked)}
+            data-testid="machine-retired"
+          />
           <span>
             <span className="font-medium">{t("machine.edit.retired")}</span>
             <span className="block text-xs text-muted">{t("machine.edit.retiredHint")}</span>
