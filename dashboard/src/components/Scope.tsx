@@ -2,24 +2,19 @@
 // a chosen scope. Machine and group names come from the fleet and group lists.
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
-import type { GroupList, MachineList, RuleScope } from "../api/types";
-import { fetchAllMachines, PAGE } from "../lib/fleet";
+import { groupsQuery } from "../api/groups";
+import { allMachinesQuery } from "../api/machines";
+import type { RuleScope } from "../api/types";
 import { isWholeOrg, type ScopeForm } from "../lib/rules";
 import { Field, Input, Select } from "./ui";
 
-const MACHINES_KEY = ["machines", { all: true }] as const;
-
+// Pickers need no fresh figures: a minute-old list of names will do.
 export function useMachines() {
-  return useQuery({
-    queryKey: MACHINES_KEY,
-    queryFn: ({ signal }) => fetchAllMachines((offset) => api.get<MachineList>("/machines", { limit: PAGE, offset }, signal)),
-    staleTime: 60_000,
-  });
+  return useQuery({ ...allMachinesQuery(), staleTime: 60_000 });
 }
 
 export function useGroups() {
-  return useQuery({ queryKey: ["groups"], queryFn: ({ signal }) => api.get<GroupList>("/groups", undefined, signal), staleTime: 60_000 });
+  return useQuery({ ...groupsQuery(), staleTime: 60_000 });
 }
 
 /** Names for machine and group ids; the id itself when unknown. */

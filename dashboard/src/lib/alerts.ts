@@ -1,4 +1,5 @@
 // Alerts without React: the tabs and what can be done to an alert.
+import type { operations } from "../api/schema";
 import type { Alert } from "../api/types";
 
 export const ALERT_TABS = ["firing", "pending", "resolved", "all"] as const;
@@ -9,7 +10,7 @@ export function alertTab(value: string | null | undefined): AlertTab {
 }
 
 /** The query of GET /alerts for a tab: "all" asks for every state. */
-export function alertQuery(tab: AlertTab, limit = 200): Record<string, string | number> {
+export function alertQuery(tab: AlertTab, limit = 200): NonNullable<operations["list_alerts"]["parameters"]["query"]> {
   return tab === "all" ? { limit } : { state: tab, limit };
 }
 

@@ -2,6 +2,7 @@
 // shown, without polling.
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { machineKeys } from "../api/machines";
 import { followStream, type SseMessage } from "../api/sse";
 import type { Machine, MachineList } from "../api/types";
 
@@ -37,9 +38,11 @@ export function applyLive(queries: QueryClient, m: SseMessage, refreshLists: () 
     if (typeof e.score === "number" && next.health) next.health = { ...next.health, score: e.score };
     return next;
   };
-  queries.setQueriesData<MachineList>({ queryKey: ["machines"] }, (old) => (old ? { ...old, machines: old.machines.map(patch) } : old));
-  void queries.invalidateQueries({ queryKey: ["machine", e.id] });
-  if (m.event !== "machine") void queries.invalidateQueries({ queryKey: ["fleet-summary"] });
+  queries.setQueriesData<MachineList>({ queryKey: machineKeys.lists() }, (old) =>
+    old ? { ...old, machines: old.machines.map(patch) } : old,
+  );
+  void queries.invalidateQueries({ queryKey: machineKeys.detail(e.id) });
+  if (m.event !== "machine") void queries.invalidateQueries({ queryKey: machineKeys.summary() });
   // New latest values: the lists refresh in the background, at most every few seconds
   // (a fleet of thousands reports many times a second).
   refreshLists();
@@ -55,8 +58,8 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       timer ??= setTimeout(() => {
         timer = null;
         // Only the fleet's own list: pickers of machines elsewhere need no fresh figures.
-        void queries.invalidateQueries({ queryKey: ["machines", "fleet"] });
-        void queries.invalidateQueries({ queryKey: ["fleet-summary"] });
+        void queries.invalidateQueries({ queryKey: machineKeys.fleet() });
+        void queries.invalidateQueries({ queryKey: machineKeys.summary() });
       }, LIST_REFRESH_MS);
     };
     void followStream((m) => applyLive(queries, m, refreshLists), setConnected, stop.signal);

@@ -1,5 +1,6 @@
 // The machine screen's logic without React: which charts and lines to draw, label checks
 // mirroring the server's, the events page's query and paging.
+import type { operations } from "../api/schema";
 import type { DiskHistory, LatestValues } from "../api/types";
 
 export type ChartName = "cpu" | "memory" | "filesystems" | "diskio" | "network" | "temperature";
@@ -198,8 +199,11 @@ export interface EventFilters {
   period?: EventPeriod;
 }
 
-export function eventQuery(f: EventFilters, offset: number, now = Date.now()): Record<string, string | number> {
-  const query: Record<string, string | number> = { limit: EVENTS_PAGE, offset: Math.max(0, offset) };
+/** The query of GET /machines/{id}/events, typed from the schema. */
+export type EventQuery = NonNullable<operations["machine_events"]["parameters"]["query"]>;
+
+export function eventQuery(f: EventFilters, offset: number, now = Date.now()): EventQuery {
+  const query: EventQuery = { limit: EVENTS_PAGE, offset: Math.max(0, offset) };
   if (f.period) query.from = now - EVENT_PERIODS[f.period];
   if (f.severity) query.severity = f.severity;
   if (f.source.trim()) query.source = f.source.trim();

@@ -1,10 +1,12 @@
 // Alerts by state, refreshed every 30 s; admins acknowledge them and silence notifications
 // (for one alert's machine and rule, or any scope). The silences in force are listed below.
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { ApiError, api } from "../api/client";
-import type { Alert, AlertList, CreateSilence, Rule, RuleList, Silence, SilenceList } from "../api/types";
+import { alertsQuery, silencesQuery, useAcknowledgeAlert, useCreateSilence, useEndSilence } from "../api/alerts";
+import { ApiError } from "../api/client";
+import { rulesQuery } from "../api/rules";
+import type { Alert, Rule, Silence } from "../api/types";
 import { useSession } from "../auth/session";
 import { ScopeFields, ScopeText } from "../components/Scope";
 import {
@@ -22,7 +24,7 @@ import {
   cx,
   errorText,
 } from "../components/ui";
-import { ALERT_TABS, alertQuery, alertTab, canAcknowledge, isOpen, type AlertTab } from "../lib/alerts";
+import { ALERT_TABS, alertTab, canAcknowledge, isOpen, type AlertTab } from "../lib/alerts";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { Link, setSearch, useLocation } from "../lib/router";
 import { ruleFieldOf } from "../lib/rules";
@@ -40,12 +42,8 @@ export default function Alerts(_props: { params: Record<string, string> }) {
   const { isAdmin } = useSession();
   const { search } = useLocation();
   const tab = alertTab(search.get("state"));
-  const alerts = useQuery({
-    queryKey: ["alerts", tab],
-    queryFn: ({ signal }) => api.get<AlertList>("/alerts", alertQuery(tab), signal),
-    refetchInterval: REFRESH_MS,
-  });
-  const rules = useQuery({ queryKey: ["rules"], queryFn: ({ signal }) => api.get<RuleList>("/rules", undefined, signal) });
+  const alerts = useQuery({ ...alertsQuery(tab), refetchInterval: REFRESH_MS });
+  const rules = useQuery(rulesQuery());
   const [draft, setDraft] = useState<SilenceDraft | null>(null);
 
   return (
@@ -186,11 +184,7 @@ function AlertRow({
   onSilence: () => void;
 }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
-  const ack = useMutation({
-    mutationFn: () => api.post<void>(`/alerts/${a.id}/acknowledgement`),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ["alerts"] }),
-  });
+  const ack = useAcknowledgeAlert(a.id);
   const td = "px-3 py-2.5";
   return (
     <tr className="border-b border-slate-400/10 align-top last:border-0" data-testid={`alert-row-${a.id}`}>
@@ -268,11 +262,7 @@ function AlertRow({
 
 function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule[]; onNew: () => void }) {
   const { t } = useTranslation();
-  const silences = useQuery({
-    queryKey: ["silences"],
-    queryFn: ({ signal }) => api.get<SilenceList>("/silences", undefined, signal),
-    refetchInterval: REFRESH_MS,
-  });
+  const silences = useQuery({ ...silencesQuery(), refetchInterval: REFRESH_MS });
   const th = "px-3 py-2 font-medium";
   return (
     <Card
@@ -337,11 +327,7 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
 
 function SilenceRow({ silence: s, rules, isAdmin }: { silence: Silence; rules: Rule[]; isAdmin: boolean }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
-  const end = useMutation({
-    mutationFn: () => api.del(`/silences/${encodeURIComponent(s.id)}`),
-    onSuccess: () => queries.invalidateQueries({ queryKey: ["silences"] }),
-  });
+  const end = useEndSilence(s.id);
   const rule = s.rule_id ? (rules.find((r) => r.id === s.rule_id)?.spec.name ?? s.rule_id) : null;
   const td = "px-3 py-2.5";
   return (
@@ -388,17 +374,10 @@ const SILENCE_FIELDS = new Set(["ends_ms", "reason", "rule_id", "machine", "grou
 
 function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: Rule[]; onClose: () => void }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const [form, setForm] = useState<SilenceForm>(draft.form);
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
   const formId = "silence-form";
-  const create = useMutation({
-    mutationFn: (body: CreateSilence) => api.post<Silence>("/silences", body),
-    onSuccess: async () => {
-      await queries.invalidateQueries({ queryKey: ["silences"] });
-      onClose();
-    },
-  });
+  const create = useCreateSilence(onClose);
 
   const serverField = create.error instanceof ApiError ? ruleFieldOf(create.error.field) : null;
   const errors: Record<string, string | undefined> = Object.fromEntries(Object.entries(localErrors).map(([k, v]) => [k, t(v)]));

@@ -1,10 +1,10 @@
 // Enrollment keys: create one, single-use or expiring if wanted (its secret shown once, with
 // the commands that use it), see how many machines each enrolled, revoke.
 import { useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
-import type { CreateEnrollKey, CreatedEnrollKey, EnrollKey, EnrollKeyList } from "../api/types";
+import { enrollKeysQuery, useCreateEnrollKey, useRevokeEnrollKey } from "../api/enroll";
+import type { CreatedEnrollKey, EnrollKey } from "../api/types";
 import { useSession } from "../auth/session";
 import { Badge, Button, Card, CodeBlock, EmptyState, Field, PageHeader, QueryView, Select, errorText } from "../components/ui";
 import { installCommands } from "../lib/enroll";
@@ -38,27 +38,23 @@ const EXPIRY_S = { never: null, hour: 3_600, day: 86_400, week: 604_800 } as con
 
 function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) => void; hasSecret: boolean }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
-  const keys = useQuery({ queryKey: ["enroll-keys"], queryFn: () => api.get<EnrollKeyList>("/enroll-keys") });
+  const keys = useQuery(enrollKeysQuery());
   const [uses, setUses] = useState<"unlimited" | "single">("unlimited");
   const [expiresIn, setExpiresIn] = useState<keyof typeof EXPIRY_S>("never");
-  const create = useMutation({
-    mutationFn: () =>
-      api.post<CreatedEnrollKey>("/enroll-keys", {
-        max_uses: uses === "single" ? 1 : null,
-        expires_in_s: EXPIRY_S[expiresIn],
-      } satisfies CreateEnrollKey),
-    onSuccess: (c) => {
-      onCreated(c);
-      void queries.invalidateQueries({ queryKey: ["enroll-keys"] });
-      window.scrollTo?.({ top: 0, behavior: "smooth" });
-    },
+  const create = useCreateEnrollKey((c) => {
+    onCreated(c);
+    window.scrollTo?.({ top: 0, behavior: "smooth" });
   });
   return (
     <Card
       title={t("enroll.keys")}
       actions={
-        <Button variant="primary" busy={create.isPending} onClick={() => create.mutate()} data-testid="enroll-key-create">
+        <Button
+          variant="primary"
+          busy={create.isPending}
+          onClick={() => create.mutate({ max_uses: uses === "single" ? 1 : null, expires_in_s: EXPIRY_S[expiresIn] })}
+          data-testid="enroll-key-create"
+        >
           {t("enroll.create")}
         </Button>
       }
@@ -139,11 +135,7 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
 
 function KeyRow({ enrollKey }: { enrollKey: EnrollKey }) {
   const { t, i18n } = useTranslation();
-  const queries = useQueryClient();
-  const revoke = useMutation({
-    mutationFn: () => api.del(`/enroll-keys/${encodeURIComponent(enrollKey.id)}`),
-    onSuccess: () => void queries.invalidateQueries({ queryKey: ["enroll-keys"] }),
-  });
+  const revoke = useRevokeEnrollKey(enrollKey.id);
   const revoked = enrollKey.revoked_ms !== null && enrollKey.revoked_ms !== undefined;
   const expiresMs = enrollKey.expires_ms ?? null;
   const expired = expiresMs !== null && expiresMs <= Date.now();

@@ -5,8 +5,9 @@ import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
-import type { FleetSummary, Group, GroupList, Machine, MachineList } from "../api/types";
+import { groupsQuery } from "../api/groups";
+import { fleetQuery, fleetSummaryQuery } from "../api/machines";
+import type { FleetSummary, Group, Machine } from "../api/types";
 import {
   Button,
   Card,
@@ -26,7 +27,6 @@ import { formatDateTime, formatNumber, formatPercent, formatRelative } from "../
 import {
   allLabels,
   columnsFor,
-  fetchAllMachines,
   filtersFrom,
   machineName,
   statusOf,
@@ -42,32 +42,9 @@ export default function Fleet() {
   const { search } = useLocation();
   const filters = filtersFrom(search);
 
-  const summary = useQuery({ queryKey: ["fleet-summary"], queryFn: () => api.get<FleetSummary>("/fleet/summary") });
-  const groups = useQuery({ queryKey: ["groups"], queryFn: () => api.get<GroupList>("/groups") });
-  const machines = useQuery({
-    queryKey: [
-      "machines",
-      "fleet",
-      { q: filters.q, selector: filters.selector, group: filters.group, status: filters.status, sort: filters.sort },
-    ],
-    queryFn: ({ signal }) =>
-      fetchAllMachines((offset) =>
-        api.get<MachineList>(
-          "/machines",
-          {
-            q: filters.q,
-            selector: filters.selector,
-            group: filters.group,
-            status: filters.status,
-            sort: filters.sort,
-            limit: 1000,
-            offset,
-          },
-          signal,
-        ),
-      ),
-    placeholderData: keepPreviousData,
-  });
+  const summary = useQuery(fleetSummaryQuery());
+  const groups = useQuery(groupsQuery());
+  const machines = useQuery({ ...fleetQuery(filters), placeholderData: keepPreviousData });
   const groupById = useMemo(() => new Map((groups.data?.groups ?? []).map((g) => [g.id, g])), [groups.data]);
   const filtered = Boolean(filters.q || filters.selector || filters.group || filters.status);
 

@@ -1,11 +1,12 @@
 // Groups (name, colour, description, members) and the labels in use across the fleet.
 import { useId, useMemo, useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
-import type { Group, GroupList, Machine, MachineList } from "../api/types";
+import { groupsQuery, useDeleteGroup, useEditGroupMembers, useSaveGroup } from "../api/groups";
+import { allMachinesQuery } from "../api/machines";
+import type { Group, Machine } from "../api/types";
 import { useSession } from "../auth/session";
-import { fetchAllMachines, machineName, PAGE } from "../lib/fleet";
+import { machineName } from "../lib/fleet";
 import {
   Badge,
   Button,
@@ -28,15 +29,12 @@ import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
 import { Link } from "../lib/router";
 
 function useGroups() {
-  return useQuery({ queryKey: ["groups"], queryFn: () => api.get<GroupList>("/groups") });
+  return useQuery(groupsQuery());
 }
 
 /** Every machine of the organisation (the API's maximum page). */
 function useAllMachines() {
-  return useQuery({
-    queryKey: ["machines", { all: true }],
-    queryFn: ({ signal }) => fetchAllMachines((offset) => api.get<MachineList>("/machines", { limit: PAGE, offset }, signal)),
-  });
+  return useQuery(allMachinesQuery());
 }
 
 type Editing = { mode: "create" } | { mode: "edit"; group: Group } | null;
@@ -134,15 +132,7 @@ function Swatch({ color, className }: { color: string; className?: string }) {
 function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Group) => void; onMembers: (g: Group) => void }) {
   const { t, i18n } = useTranslation();
   const { isAdmin } = useSession();
-  const queries = useQueryClient();
-  const remove = useMutation({
-    mutationFn: () => api.del(`/groups/${encodeURIComponent(group.id)}`),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ["groups"] });
-      void queries.invalidateQueries({ queryKey: ["machines"] });
-      void queries.invalidateQueries({ queryKey: ["machine"] });
-    },
-  });
+  const remove = useDeleteGroup(group.id);
   return (
     <tr className="border-t border-slate-400/20 align-top" data-testid="group-row">
       <td className="px-2 py-2.5">
@@ -177,7 +167,6 @@ function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Grou
 
 function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onClose: () => void }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const formId = useId();
   const initial: GroupForm =
     editing.mode === "edit"
@@ -185,16 +174,7 @@ function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onCl
       : { name: "", color: PRESET_COLORS[0], description: "" };
   const [form, setForm] = useState<GroupForm>(initial);
   const [invalid, setInvalid] = useState<GroupFormError | null>(null);
-  const save = useMutation({
-    mutationFn: (body: GroupForm) =>
-      editing.mode === "edit"
-        ? api.patch<Group>(`/groups/${encodeURIComponent(editing.group.id)}`, body)
-        : api.post<Group>("/groups", body),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ["groups"] });
-      onClose();
-    },
-  });
+  const save = useSaveGroup(editing.mode === "edit" ? editing.group.id : null, onClose);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const checked = groupBody(form);
@@ -312,7 +292,6 @@ function ColorPicker({
 
 function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }) {
   const { t, i18n } = useTranslation();
-  const queries = useQueryClient();
   const machines = useAllMachines();
   const [search, setSearch] = useState("");
   // null until the user changes something: then the initial membership comes from the data.
@@ -324,15 +303,7 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
   const selected = picked ?? before;
   const diff = memberDiff(before, selected);
   const changed = diff.add.length + diff.remove.length > 0;
-  const save = useMutation({
-    mutationFn: () => api.post<Group>(`/groups/${encodeURIComponent(group.id)}/machines`, diff),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ["groups"] });
-      void queries.invalidateQueries({ queryKey: ["machines"] });
-      void queries.invalidateQueries({ queryKey: ["machine"] });
-      onClose();
-    },
-  });
+  const save = useEditGroupMembers(group.id, onClose);
   const toggle = (id: string, on: boolean) => {
     const next = new Set(selected);
     if (on) next.add(id);
@@ -351,7 +322,7 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
             variant="primary"
             disabled={!changed}
             busy={save.isPending}
-            onClick={() => save.mutate()}
+            onClick={() => save.mutate(diff)}
             data-testid="group-members-save"
           >
             {t("common.action.save")}

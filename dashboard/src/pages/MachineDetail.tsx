@@ -2,8 +2,7 @@
 // stream invalidates ["machine", id] after each report, which refreshes all of it.
 import { useTranslation } from "react-i18next";
 import { useQuery } from "@tanstack/react-query";
-import { api } from "../api/client";
-import type { Machine } from "../api/types";
+import { machineQuery } from "../api/machines";
 import { useSession } from "../auth/session";
 import { ChartsCard } from "../components/machine/ChartsCard";
 import { DisksCard } from "../components/machine/DisksCard";
@@ -33,11 +32,7 @@ export default function MachineDetail({ params }: { params: Record<string, strin
   const { t } = useTranslation();
   const { isAdmin } = useSession();
   const id = params.id ?? "";
-  const machine = useQuery({
-    queryKey: ["machine", id],
-    queryFn: ({ signal }) => api.get<Machine>(`/machines/${encodeURIComponent(id)}`, undefined, signal),
-    enabled: id !== "",
-  });
+  const machine = useQuery({ ...machineQuery(id), enabled: id !== "" });
   const m = machine.data;
   return (
     <div data-testid="machine-detail">

@@ -1,11 +1,12 @@
 // Alert rules: the list with each condition in words; admins create, edit, switch on and
 // off and delete them. The form adapts to the rule's kind; lib/rules.ts builds the spec.
 import { useState, type FormEvent, type ReactNode } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
-import { ApiError, api } from "../api/client";
-import type { Rule, RuleList, RuleSpec } from "../api/types";
+import { ApiError } from "../api/client";
+import { rulesQuery, useDeleteRule, useSaveRule, useToggleRule } from "../api/rules";
+import type { Rule, RuleSpec } from "../api/types";
 import { useSession } from "../auth/session";
 import { ScopeFields, ScopeText } from "../components/Scope";
 import { Toggle } from "../components/Toggle";
@@ -92,7 +93,7 @@ type Editing = { rule: Rule | null } | null;
 export default function Rules(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
-  const rules = useQuery({ queryKey: ["rules"], queryFn: ({ signal }) => api.get<RuleList>("/rules", undefined, signal) });
+  const rules = useQuery(rulesQuery());
   const [editing, setEditing] = useState<Editing>(null);
 
   return (
@@ -165,15 +166,10 @@ function RuleTable({ rules, isAdmin, onEdit }: { rules: Rule[]; isAdmin: boolean
 
 function RuleRow({ rule, isAdmin, onEdit }: { rule: Rule; isAdmin: boolean; onEdit: () => void }) {
   const { t, i18n } = useTranslation();
-  const queries = useQueryClient();
   const spec = rule.spec;
   const enabled = spec.enabled ?? true;
-  const done = () => queries.invalidateQueries({ queryKey: ["rules"] });
-  const toggle = useMutation({
-    mutationFn: (next: boolean) => api.put<Rule>(`/rules/${encodeURIComponent(rule.id)}`, { ...spec, enabled: next }),
-    onSuccess: done,
-  });
-  const remove = useMutation({ mutationFn: () => api.del(`/rules/${encodeURIComponent(rule.id)}`), onSuccess: done });
+  const toggle = useToggleRule(rule.id, spec);
+  const remove = useDeleteRule(rule.id);
   const error = toggle.error ?? remove.error;
 
   return (
@@ -243,18 +239,11 @@ const SHOWN_FIELDS = new Set([
 
 function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const [form, setForm] = useState<RuleForm>(() => (rule ? ruleToForm(rule.spec) : newRuleForm()));
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
   const formId = "rule-form";
 
-  const save = useMutation({
-    mutationFn: (spec: RuleSpec) => (rule ? api.put<Rule>(`/rules/${encodeURIComponent(rule.id)}`, spec) : api.post<Rule>("/rules", spec)),
-    onSuccess: async () => {
-      await queries.invalidateQueries({ queryKey: ["rules"] });
-      onClose();
-    },
-  });
+  const save = useSaveRule(rule?.id ?? null, onClose);
 
   const serverField =
     save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : ruleFieldOf(save.error.field)) : null;

@@ -3,11 +3,11 @@
 import { useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { useQueries, useQuery } from "@tanstack/react-query";
-import { api } from "../../api/client";
-import type { Machine, MetricCatalog, Series } from "../../api/types";
+import { metricCatalogQuery, seriesQuery } from "../../api/machines";
+import type { Machine, Series } from "../../api/types";
 import { chartPlans, type ChartPlan } from "../../lib/machineDetail";
 import { setSearch, useLocation } from "../../lib/router";
-import { RANGES, RANGE_KEYS, alignSeries, expectedStepMs, isEmptyData, rangeWindow, withWindow, type RangeKey } from "../../lib/series";
+import { RANGES, RANGE_KEYS, alignSeries, expectedStepMs, isEmptyData, withWindow, type RangeKey } from "../../lib/series";
 import { TimeChart, chartColor } from "../TimeChart";
 import { Badge, Card, EmptyState, ErrorState, Spinner, cx, errorText } from "../ui";
 
@@ -45,11 +45,7 @@ export function ChartsCard({ machine }: { machine: Machine }) {
   const { t } = useTranslation();
   const { search } = useLocation();
   const range = parseRange(search.get("range"));
-  const catalog = useQuery({
-    queryKey: ["metrics"],
-    queryFn: ({ signal }) => api.get<MetricCatalog>("/metrics", undefined, signal),
-    staleTime: Infinity,
-  });
+  const catalog = useQuery({ ...metricCatalogQuery(), staleTime: Infinity });
   const units = useMemo(() => Object.fromEntries((catalog.data?.metrics ?? []).map((m) => [m.name, m.unit])), [catalog.data]);
   const plans = useMemo(() => chartPlans(machine.latest, units, t), [machine.latest, units, t]);
   const tail = range === "1h" ? (machine.latest?.ts_ms ?? 0) : 0;
@@ -96,15 +92,7 @@ function ChartPanel({
   const { t } = useTranslation();
   const results = useQueries({
     queries: plan.lines.map((line) => ({
-      queryKey: ["machine-series", machineId, line.metric, line.instance ?? "", range, tail],
-      queryFn: ({ signal }: { signal: AbortSignal }) => {
-        const { from, to } = rangeWindow(range, Date.now());
-        return api.get<Series>(
-          `/machines/${encodeURIComponent(machineId)}/series`,
-          { metric: line.metric, instance: line.instance, from, to },
-          signal,
-        );
-      },
+      ...seriesQuery(machineId, line, range, tail),
       // A new report keeps the lines on screen while they refresh; a new range does not.
       placeholderData: (prev: Series | undefined, prevQuery?: { queryKey: readonly unknown[] }) =>
         prevQuery?.queryKey[4] === range ? prev : undefined,

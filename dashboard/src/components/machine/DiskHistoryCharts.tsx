@@ -4,7 +4,7 @@
 import { useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../../api/client";
+import { diskHistoryQuery } from "../../api/machines";
 import type { DiskHistory } from "../../api/types";
 import { diskHistorySeries } from "../../lib/machineDetail";
 import { alignSeries } from "../../lib/series";
@@ -13,13 +13,7 @@ import { EmptyState, QueryView } from "../ui";
 
 export function DiskHistoryCharts({ machineId, diskKey, name }: { machineId: string; diskKey: string; name: string }) {
   const { t } = useTranslation();
-  const history = useQuery({
-    // Not under ["machine", id]: each report would reload 30 days of readings.
-    queryKey: ["machine-disk-history", machineId, diskKey],
-    queryFn: ({ signal }) =>
-      api.get<DiskHistory>(`/machines/${encodeURIComponent(machineId)}/disks/${encodeURIComponent(diskKey)}/history`, undefined, signal),
-    staleTime: 300_000,
-  });
+  const history = useQuery({ ...diskHistoryQuery(machineId, diskKey), staleTime: 300_000 });
   return <QueryView query={history}>{(h) => <Charts history={h} name={name} empty={t("machine.disks.noHistory")} />}</QueryView>;
 }
 

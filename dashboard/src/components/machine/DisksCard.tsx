@@ -2,35 +2,19 @@
 // warning so it stops weighing on the score.
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api } from "../../api/client";
-import type { Disk, MachineDisks, SmartDevice } from "../../api/types";
+import { useQuery } from "@tanstack/react-query";
+import { disksQuery, useAcknowledgeDisk } from "../../api/machines";
+import type { Disk, SmartDevice } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format";
 import { DiskHistoryCharts } from "./DiskHistoryCharts";
 import { Badge, Button, Card, EmptyState, QueryView, errorText } from "../ui";
 
-type AckVars = { key: string; ack: boolean };
-
 export function DisksCard({ machineId, className }: { machineId: string; className?: string }) {
   const { t, i18n } = useTranslation();
   const { isAdmin } = useSession();
-  const queries = useQueryClient();
-  const key = ["machine", machineId, "disks"];
-  const disks = useQuery({
-    queryKey: key,
-    queryFn: ({ signal }) => api.get<MachineDisks>(`/machines/${encodeURIComponent(machineId)}/disks`, undefined, signal),
-  });
-  const ack = useMutation({
-    mutationFn: ({ key: diskKey, ack }: AckVars) => {
-      const path = `/machines/${encodeURIComponent(machineId)}/disks/${encodeURIComponent(diskKey)}/acknowledgement`;
-      return ack ? api.post<MachineDisks>(path) : api.del<MachineDisks>(path);
-    },
-    onSuccess: (data) => {
-      queries.setQueryData(key, data);
-      void queries.invalidateQueries({ queryKey: ["machine", machineId], exact: true });
-    },
-  });
+  const disks = useQuery(disksQuery(machineId));
+  const ack = useAcknowledgeDisk(machineId);
   const readAt = disks.data?.read_at_ms;
   return (
     <Card

@@ -2,10 +2,10 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { api } from "../../api/client";
+import { eventsQuery } from "../../api/machines";
 import type { EventPage, EventSourceState } from "../../api/types";
 import { formatDateTime, formatNumber, formatRelative } from "../../lib/format";
-import { EVENT_PERIODS, EVENTS_PAGE, eventQuery, pageInfo, type EventFilters, type EventPeriod } from "../../lib/machineDetail";
+import { EVENT_PERIODS, EVENTS_PAGE, pageInfo, type EventFilters, type EventPeriod } from "../../lib/machineDetail";
 import { Button, Card, EmptyState, Field, Input, QueryView, Select, SeverityBadge, Spinner } from "../ui";
 
 function useDebounced<T>(value: T, ms: number): T {
@@ -27,11 +27,7 @@ export function EventsCard({ machineId }: { machineId: string }) {
   const [period, setPeriod] = useState<EventPeriod>("");
   const [offset, setOffset] = useState(0);
   const filters: EventFilters = { severity, source: useDebounced(source, 300), q: useDebounced(q, 300), period };
-  const events = useQuery({
-    queryKey: ["machine", machineId, "events", filters, offset],
-    queryFn: ({ signal }) => api.get<EventPage>(`/machines/${encodeURIComponent(machineId)}/events`, eventQuery(filters, offset), signal),
-    placeholderData: keepPreviousData,
-  });
+  const events = useQuery({ ...eventsQuery(machineId, filters, offset), placeholderData: keepPreviousData });
   return (
     <Card title={t("machine.events.title")} actions={events.isFetching && !events.isPending ? <Spinner small /> : undefined}>
       <div data-testid="events">

@@ -2,24 +2,13 @@
 // API labels (the whole map is sent on each change).
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api } from "../../api/client";
-import type { Group, GroupList, Machine, MachineGroups, MachineLabels } from "../../api/types";
+import { useQuery } from "@tanstack/react-query";
+import { groupsQuery } from "../../api/groups";
+import { useSetMachineGroups, useSetMachineLabels } from "../../api/machines";
+import type { Group, Machine } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { newLabelProblem, safeColor, sortedLabels, withLabel, withoutLabel } from "../../lib/machineDetail";
 import { Button, Card, Field, Input, Spinner, FormError } from "../ui";
-
-function useMachineUpdate<T>(machineId: string, path: string) {
-  const queries = useQueryClient();
-  return useMutation({
-    mutationFn: (body: T) => api.put<Machine>(`/machines/${encodeURIComponent(machineId)}/${path}`, body),
-    onSuccess: (m) => {
-      queries.setQueryData(["machine", machineId], m);
-      void queries.invalidateQueries({ queryKey: ["machines"] });
-      if (path === "groups") void queries.invalidateQueries({ queryKey: ["groups"] });
-    },
-  });
-}
 
 export function GroupsLabelsCard({ machine, className }: { machine: Machine; className?: string }) {
   const { t } = useTranslation();
@@ -53,9 +42,9 @@ function GroupChip({ group, id }: { group: Group | undefined; id: string }) {
 function GroupsSection({ machine }: { machine: Machine }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
-  const groups = useQuery({ queryKey: ["groups"], queryFn: ({ signal }) => api.get<GroupList>("/groups", undefined, signal) });
+  const groups = useQuery(groupsQuery());
   const [editing, setEditing] = useState<Set<string> | null>(null);
-  const save = useMachineUpdate<MachineGroups>(machine.id, "groups");
+  const save = useSetMachineGroups(machine.id);
   const ids = machine.groups ?? [];
   const byId = new Map((groups.data?.groups ?? []).map((g) => [g.id, g]));
   const all = [...(groups.data?.groups ?? [])].sort((a, b) => a.name.localeCompare(b.name));
@@ -181,7 +170,7 @@ function LabelChip({ k, v, agent, onRemove, busy }: { k: string; v: string; agen
 function LabelsSection({ machine }: { machine: Machine }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
-  const save = useMachineUpdate<MachineLabels>(machine.id, "labels");
+  const save = useSetMachineLabels(machine.id);
   const agentLabels = machine.agent_labels ?? {};
   // `labels` is every label, the agent's included: the API-set ones are the rest. Sending the
   // agent's back in the PUT would be refused (409), and they would show twice.

@@ -2,9 +2,8 @@
 // display name and notes in a dialog.
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { api } from "../../api/client";
-import type { Machine, UpdateMachine } from "../../api/types";
+import { useDeleteMachine, useUpdateMachine } from "../../api/machines";
+import type { Machine } from "../../api/types";
 import { formatDateTime, formatDuration, formatRelative } from "../../lib/format";
 import { statusOf } from "../../lib/fleet";
 import { navigate } from "../../lib/router";
@@ -82,27 +81,11 @@ export function EditMachineButton({ machine }: { machine: Machine }) {
 
 function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: () => void }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const [name, setName] = useState(machine.display_name ?? "");
   const [notes, setNotes] = useState(machine.notes ?? "");
   const [retired, setRetired] = useState(Boolean(machine.decommissioned));
-  const remove = useMutation({
-    mutationFn: () => api.del(`/machines/${encodeURIComponent(machine.id)}`),
-    onSuccess: () => {
-      queries.removeQueries({ queryKey: ["machine", machine.id] });
-      void queries.invalidateQueries({ queryKey: ["machines"] });
-      void queries.invalidateQueries({ queryKey: ["fleet-summary"] });
-      navigate("/", { replace: true });
-    },
-  });
-  const save = useMutation({
-    mutationFn: (body: UpdateMachine) => api.patch<Machine>(`/machines/${encodeURIComponent(machine.id)}`, body),
-    onSuccess: (m) => {
-      queries.setQueryData(["machine", machine.id], m);
-      void queries.invalidateQueries({ queryKey: ["machines"] });
-      onClose();
-    },
-  });
+  const remove = useDeleteMachine(machine.id, () => navigate("/", { replace: true }));
+  const save = useUpdateMachine(machine.id, onClose);
   const err = save.error;
   const field = err && "field" in err ? (err as { field?: string | null }).field : null;
   const formId = "machine-edit-form";
