@@ -143,11 +143,3 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   const type = res.headers.get("content-type") ?? "";
   return (type.includes("json") ? await res.json() : await res.text()) as T;
 }
-
-export const api = {
-  get: <T>(path: string, query?: RequestOptions["query"], signal?: AbortSignal) => request<T>("GET", path, { query, signal }),
-  post: <T>(path: string, body?: unknown, opts: Omit<RequestOptions, "body"> = {}) => request<T>("POST", path, { ...opts, body }),
-  put: <T>(path: string, body: unknown) => request<T>("PUT", path, { body }),
-  patch: <T>(path: string, body: unknown) => request<T>("PATCH", path, { body }),
-  del: <T = void>(path: string) => request<T>("DELETE", path),
-};

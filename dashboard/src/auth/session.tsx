@@ -1,7 +1,9 @@
 // Who is signed in, in which organisation, and with which role there.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { api, currentOrg, onSessionExpired, refreshSession, setAccessToken, setCurrentOrg } from "../api/client";
+import { currentOrg, onSessionExpired, refreshSession, setAccessToken, setCurrentOrg } from "../api/client";
+import { getMe } from "../api/me";
+import { logOut } from "../api/session";
 import type { Me, MyOrg, Role } from "../api/types";
 import { navigate } from "../lib/router";
 
@@ -35,7 +37,7 @@ export function SessionProvider({ children, fallback }: { children: ReactNode; f
   const queries = useQueryClient();
 
   const loadMe = useCallback(async () => {
-    const me = await api.get<Me>("/me");
+    const me = await getMe();
     const org = pickOrg(me, currentOrg());
     if (org?.id !== currentOrg() && !me.platform_admin) setCurrentOrg(org?.id ?? null);
     setState({ phase: "signed-in", me });
@@ -96,7 +98,7 @@ export function SessionProvider({ children, fallback }: { children: ReactNode; f
       },
       signOut: async () => {
         try {
-          await api.post("/auth/logout", undefined, { noRefresh: true });
+          await logOut();
         } catch {
           // Signed out here whatever the server says.
         }

@@ -1,9 +1,11 @@
 // The frame of every signed-in page: navigation, organisation switcher, language, theme.
 import { useState, type ReactNode } from "react";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api, currentOrg } from "../api/client";
-import type { Invitation, OrgList } from "../api/types";
+import { currentOrg } from "../api/client";
+import { useAnswerInvitation } from "../api/me";
+import { orgsQuery } from "../api/orgs";
+import type { Invitation } from "../api/types";
 import { useSession } from "../auth/session";
 import { LANGUAGES, setLanguage, type Language } from "../i18n";
 import { Link, useLocation } from "../lib/router";
@@ -147,10 +149,7 @@ export function Layout({ children }: { children: ReactNode }) {
 function InvitationBanner({ invitation }: { invitation: Invitation }) {
   const { t } = useTranslation();
   const session = useSession();
-  const answer = useMutation({
-    mutationFn: (accept: boolean) => api.post(`/me/invitations/${encodeURIComponent(invitation.org_id)}`, { accept }),
-    onSuccess: () => void session.reload(),
-  });
+  const answer = useAnswerInvitation(invitation.org_id, () => void session.reload());
   return (
     <div
       role="status"
@@ -203,8 +202,7 @@ function OrgSwitcher({ testid = "org-switcher" }: { testid?: string }) {
   const { t } = useTranslation();
   const session = useSession();
   const all = useQuery({
-    queryKey: ["orgs"],
-    queryFn: () => api.get<OrgList>("/orgs"),
+    ...orgsQuery(),
     enabled: session.me.platform_admin,
   });
   const options =

@@ -2,15 +2,14 @@
 import { useState } from "react";
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
-import type { AuditEntry, AuditList } from "../api/types";
+import { auditLogQuery, type AuditScope } from "../api/audit";
+import type { AuditEntry } from "../api/types";
 import { useSession } from "../auth/session";
 import { Button, Card, EmptyState, ErrorState, Loading, PageHeader, Tabs, errorText } from "../components/ui";
-import { actorKind, actorName, allEntries, compactDetail, nextBefore } from "../lib/auditLog";
+import { actorKind, actorName, allEntries, compactDetail } from "../lib/auditLog";
 import { formatDateTime, formatRelative } from "../lib/format";
 
-type Scope = "org" | "platform";
-const PAGE = 50;
+type Scope = AuditScope;
 
 export default function Audit(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
@@ -44,13 +43,7 @@ export default function Audit(_props: { params: Record<string, string> }) {
 
 function AuditLog({ scope }: { scope: Scope }) {
   const { t } = useTranslation();
-  const path = scope === "platform" ? "/platform/audit" : "/audit";
-  const log = useInfiniteQuery({
-    queryKey: ["audit", scope],
-    queryFn: ({ pageParam, signal }) => api.get<AuditList>(path, { before: pageParam, limit: PAGE }, signal),
-    initialPageParam: undefined as number | undefined,
-    getNextPageParam: (last) => nextBefore(last),
-  });
+  const log = useInfiniteQuery(auditLogQuery(scope));
   if (log.isPending) return <Loading />;
   // A failed next page keeps the pages already shown; only a failed first page replaces them.
   if (log.data === undefined) return <ErrorState error={log.error} retry={() => void log.refetch()} />;

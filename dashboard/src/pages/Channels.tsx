@@ -2,10 +2,11 @@
 // test them (the outcome shows in the row); everyone sees each channel's deliveries.
 // lib/channels.ts turns the form into the `config` JSON the server expects.
 import { useState, type FormEvent, type ReactNode } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { ApiError, api } from "../api/client";
-import type { Channel, ChannelList, DeliveryList, TestOutcome } from "../api/types";
+import { channelsQuery, deliveriesQuery, useDeleteChannel, useSaveChannel, useTestChannel, useToggleChannel } from "../api/channels";
+import { ApiError } from "../api/client";
+import type { Channel, DeliveryList, TestOutcome } from "../api/types";
 import { useSession } from "../auth/session";
 import { Toggle } from "../components/Toggle";
 import {
@@ -53,24 +54,19 @@ interface TestState {
   error?: unknown;
 }
 
-const path = (id: string) => `/channels/${encodeURIComponent(id)}`;
-
 export default function Channels(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
-  const queries = useQueryClient();
-  const channels = useQuery({ queryKey: ["channels"], queryFn: ({ signal }) => api.get<ChannelList>("/channels", undefined, signal) });
+  const channels = useQuery(channelsQuery());
   const [editing, setEditing] = useState<{ channel: Channel | null } | null>(null);
   const [deliveriesOf, setDeliveriesOf] = useState<Channel | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [tested, setTested] = useState<TestState | null>(null);
 
-  const test = useMutation({
-    mutationFn: (id: string) => api.post<TestOutcome>(`${path(id)}/test`),
+  const test = useTestChannel({
     onMutate: (id) => setTested({ id }),
     onSuccess: (outcome, id) => setTested({ id, outcome }),
     onError: (error, id) => setTested({ id, error }),
-    onSettled: (_d, _e, id) => queries.invalidateQueries({ queryKey: ["channels", id, "deliveries"] }),
   });
 
   return (
@@ -197,10 +193,8 @@ function ChannelRow({
   onDeliveries,
 }: Omit<TableProps, "channels"> & { channel: Channel }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
-  const done = () => queries.invalidateQueries({ queryKey: ["channels"] });
-  const toggle = useMutation({ mutationFn: (enabled: boolean) => api.patch<Channel>(path(c.id), { enabled }), onSuccess: done });
-  const remove = useMutation({ mutationFn: () => api.del(path(c.id)), onSuccess: done });
+  const toggle = useToggleChannel(c.id);
+  const remove = useDeleteChannel(c.id);
   const error = toggle.error ?? remove.error;
   const result = tested?.id === c.id && (tested.outcome || tested.error) ? tested : null;
   const td = "px-3 py-2.5";
@@ -311,11 +305,7 @@ function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: s
 
 function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () => void }) {
   const { t, i18n } = useTranslation();
-  const deliveries = useQuery({
-    queryKey: ["channels", channel.id, "deliveries"],
-    queryFn: ({ signal }) => api.get<DeliveryList>(`${path(channel.id)}/deliveries`, { limit: 50 }, signal),
-    refetchInterval: 10_000,
-  });
+  const deliveries = useQuery({ ...deliveriesQuery(channel.id), refetchInterval: 10_000 });
   const th = "px-2 py-2 font-medium";
   return (
     <Dialog
@@ -420,20 +410,14 @@ const SHOWN_FIELDS = new Set([
 
 function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null; onClose: () => void; onSecret: (s: string) => void }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const editing = channel !== null;
   const [form, setForm] = useState<ChannelForm>(() => (channel ? channelToForm(channel) : newChannelForm()));
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
   const formId = "channel-form";
 
-  const save = useMutation({
-    mutationFn: (args: SaveArgs) =>
-      "create" in args ? api.post<Channel>("/channels", args.create) : api.patch<Channel>(path(channel?.id ?? ""), args.update),
-    onSuccess: async (_c, args) => {
-      await queries.invalidateQueries({ queryKey: ["channels"] });
-      onClose();
-      if ("create" in args && args.generated) onSecret(args.generated);
-    },
+  const save = useSaveChannel<SaveArgs>(channel?.id ?? null, (args) => {
+    onClose();
+    if ("create" in args && args.generated) onSecret(args.generated);
   });
 
   const serverField =

@@ -2,7 +2,7 @@
 // user was when their session ended.
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
+import { logIn, logInMfa, setPasswordWithToken } from "../api/session";
 import type { LoginResponse } from "../api/types";
 import { useSignIn } from "../auth/session";
 import { LanguageSwitch, ThemeToggle } from "../components/Layout";
@@ -66,9 +66,7 @@ export default function Login() {
     setBusy(true);
     setError(null);
     try {
-      const res = ticket
-        ? await api.post<LoginResponse>("/auth/mfa", { mfa_ticket: ticket, code: code.trim() }, { noRefresh: true })
-        : await api.post<LoginResponse>("/auth/login", { email, password }, { noRefresh: true });
+      const res = ticket ? await logInMfa({ mfa_ticket: ticket, code: code.trim() }) : await logIn({ email, password });
       await finish(res);
     } catch (err) {
       setError(errorText(err, t));
@@ -164,7 +162,7 @@ export function SetPassword() {
     setBusy(true);
     setError(null);
     try {
-      await api.post("/auth/password", { token: search.get("token") ?? "", password }, { noRefresh: true });
+      await setPasswordWithToken({ token: search.get("token") ?? "", password });
       setDone(true);
     } catch (err) {
       setError(errorText(err, t));

@@ -1,9 +1,10 @@
 // Organisations, for platform admins: create, rename, require MFA, delete, switch to.
 import { useId, useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api, currentOrg, setCurrentOrg } from "../api/client";
-import type { CreateOrg, Org, OrgList, UpdateOrg } from "../api/types";
+import { currentOrg, setCurrentOrg } from "../api/client";
+import { orgKeys, orgsQuery, useCreateOrg, useDeleteOrg, useUpdateOrg } from "../api/orgs";
+import type { Org, OrgList } from "../api/types";
 import { useSession } from "../auth/session";
 import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, errorText, FormError } from "../components/ui";
 import { formatDateTime, formatRelative } from "../lib/format";
@@ -44,7 +45,7 @@ export default function Orgs(_props: { params: Record<string, string> }) {
 
 function OrgsCard({ onRename, onDelete }: { onRename: (o: Org) => void; onDelete: (o: Org) => void }) {
   const { t } = useTranslation();
-  const list = useQuery({ queryKey: ["orgs"], queryFn: () => api.get<OrgList>("/orgs") });
+  const list = useQuery(orgsQuery());
   return (
     <Card className="min-w-0">
       <QueryView query={list}>
@@ -89,16 +90,9 @@ function OrgsCard({ onRename, onDelete }: { onRename: (o: Org) => void; onDelete
 function OrgRow({ org, onRename, onDelete }: { org: Org; onRename: (o: Org) => void; onDelete: (o: Org) => void }) {
   const { t, i18n } = useTranslation();
   const session = useSession();
-  const queries = useQueryClient();
   const current = useCurrentOrgId() === org.id;
-  const mfa = useMutation({
-    mutationFn: (on: boolean) => api.patch<Org>(`/orgs/${encodeURIComponent(org.id)}`, { require_mfa: on } satisfies UpdateOrg),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ["orgs"] });
-      void queries.invalidateQueries({ queryKey: ["org"] });
-      void session.reload();
-    },
-  });
+  // The session lists the organisations with their MFA rule.
+  const mfa = useUpdateOrg(org.id, () => void session.reload());
   return (
     <tr className="border-t border-slate-400/20 align-top" data-testid="org-row">
       <td className="px-2 py-2 font-medium">
@@ -118,7 +112,7 @@ function OrgRow({ org, onRename, onDelete }: { org: Org; onRename: (o: Org) => v
           className="h-4 w-4 accent-sky-600"
           checked={org.require_mfa}
           disabled={mfa.isPending}
-          onChange={(e) => mfa.mutate(e.target.checked)}
+          onChange={(e) => mfa.mutate({ require_mfa: e.target.checked })}
           aria-label={t("orgs.requireMfaOf", { name: org.name })}
           data-testid="org-require-mfa"
         />
@@ -152,15 +146,8 @@ function OrgRow({ org, onRename, onDelete }: { org: Org; onRename: (o: Org) => v
 
 function CreateCard() {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const [name, setName] = useState("");
-  const create = useMutation({
-    mutationFn: (body: CreateOrg) => api.post<Org>("/orgs", body),
-    onSuccess: () => {
-      setName("");
-      void queries.invalidateQueries({ queryKey: ["orgs"] });
-    },
-  });
+  const create = useCreateOrg(() => setName(""));
   const submit = (e: FormEvent) => {
     e.preventDefault();
     // Enter while a request runs would send it twice.
@@ -186,17 +173,12 @@ function CreateCard() {
 function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
   const { t } = useTranslation();
   const session = useSession();
-  const queries = useQueryClient();
   const formId = useId();
   const [name, setName] = useState(org.name);
-  const rename = useMutation({
-    mutationFn: (body: UpdateOrg) => api.patch<Org>(`/orgs/${encodeURIComponent(org.id)}`, body),
-    onSuccess: () => {
-      void queries.invalidateQueries({ queryKey: ["orgs"] });
-      void queries.invalidateQueries({ queryKey: ["org"] });
-      void session.reload();
-      onClose();
-    },
+  // The session lists the organisations by name.
+  const rename = useUpdateOrg(org.id, () => {
+    void session.reload();
+    onClose();
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -253,26 +235,24 @@ function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
   const formId = useId();
   const currentId = useCurrentOrgId();
   const [typed, setTyped] = useState("");
-  const remove = useMutation({
-    mutationFn: () => api.del(`/orgs/${encodeURIComponent(org.id)}`),
-    onSuccess: async () => {
-      onClose();
-      if (currentId !== org.id) {
-        void queries.invalidateQueries({ queryKey: ["orgs"] });
-        void session.reload();
-        return;
-      }
-      // The organisation in use is gone: move to another one.
-      const left = queries.getQueryData<OrgList>(["orgs"])?.orgs.filter((o) => o.id !== org.id) ?? [];
-      const member = session.me.orgs.find((o) => o.id !== org.id && !o.disabled);
-      const next = member?.id ?? left[0]?.id;
-      if (next) session.switchOrg(next);
-      else {
-        setCurrentOrg(null);
-        queries.clear();
-        await session.reload();
-      }
-    },
+  const remove = useDeleteOrg(org.id, async () => {
+    onClose();
+    if (currentId !== org.id) {
+      // Another organisation: the list and the session's memberships lose it.
+      void queries.invalidateQueries({ queryKey: orgKeys.all() });
+      void session.reload();
+      return;
+    }
+    // The organisation in use is gone: move to another one (switching reloads everything).
+    const left = queries.getQueryData<OrgList>(orgKeys.all())?.orgs.filter((o) => o.id !== org.id) ?? [];
+    const member = session.me.orgs.find((o) => o.id !== org.id && !o.disabled);
+    const next = member?.id ?? left[0]?.id;
+    if (next) session.switchOrg(next);
+    else {
+      setCurrentOrg(null);
+      queries.clear();
+      await session.reload();
+    }
   });
   const ok = deleteConfirmed(typed, org.name);
   const submit = (e: FormEvent) => {

@@ -1,9 +1,8 @@
 // The signed-in user's own account: organisations, password, second factor, sessions.
 import { useEffect, useState, type FormEvent } from "react";
-import { useMutation } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api, refreshSession, request } from "../api/client";
-import type { ChangePasswordRequest, CodeRequest, RecoveryCodes, SessionsRevoked, TotpEnrollment } from "../api/types";
+import { useChangePassword, useConfirmTotp, useDisableTotp, useLogOutEverywhere, useStartTotp } from "../api/me";
+import type { TotpEnrollment } from "../api/types";
 import { useSession } from "../auth/session";
 import { Badge, Button, Card, CodeBlock, Field, Input, PageHeader, errorText, FormError } from "../components/ui";
 import { cleanCode, newPasswordProblem, recoveryCodesText, type PasswordProblem } from "../lib/accounts";
@@ -88,16 +87,8 @@ function PasswordCard() {
   const [next, setNext] = useState("");
   const [repeat, setRepeat] = useState("");
   const [problem, setProblem] = useState<PasswordProblem | null>(null);
-  const change = useMutation({
-    mutationFn: async (body: ChangePasswordRequest) => {
-      // A wrong current password is answered 401, which must not read as an expired session:
-      // take a fresh access token first, then send without the refresh-and-retry.
-      await refreshSession();
-      await request<void>("PUT", "/me/password", { body, noRefresh: true });
-    },
-    // Every session has ended, this one included.
-    onSuccess: () => void signOut(),
-  });
+  // Every session has ended, this one included.
+  const change = useChangePassword(() => void signOut());
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const p = newPasswordProblem(current, next, repeat);
@@ -208,19 +199,13 @@ function MfaSetup({ onCodes }: { onCodes: (codes: string[]) => void }) {
   const { reload } = useSession();
   const [enrollment, setEnrollment] = useState<TotpEnrollment | null>(null);
   const [code, setCode] = useState("");
-  const start = useMutation({
-    mutationFn: () => api.post<TotpEnrollment>("/me/mfa/totp"),
-    onSuccess: (e) => {
-      setCode("");
-      setEnrollment(e);
-    },
+  const start = useStartTotp((e) => {
+    setCode("");
+    setEnrollment(e);
   });
-  const confirm = useMutation({
-    mutationFn: (body: CodeRequest) => api.post<RecoveryCodes>("/me/mfa/totp/confirm", body),
-    onSuccess: (r) => {
-      onCodes(r.recovery_codes);
-      void reload();
-    },
+  const confirm = useConfirmTotp((r) => {
+    onCodes(r.recovery_codes);
+    void reload();
   });
   if (!enrollment) {
     return (
@@ -326,12 +311,9 @@ function MfaOn() {
   const { t } = useTranslation();
   const { me, reload } = useSession();
   const [code, setCode] = useState("");
-  const disable = useMutation({
-    mutationFn: (body: CodeRequest) => api.post("/me/mfa/totp/disable", body),
-    onSuccess: () => {
-      setCode("");
-      void reload();
-    },
+  const disable = useDisableTotp(() => {
+    setCode("");
+    void reload();
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -370,10 +352,7 @@ function MfaOn() {
 function SessionsCard() {
   const { t } = useTranslation();
   const { signOut } = useSession();
-  const logoutAll = useMutation({
-    mutationFn: () => api.post<SessionsRevoked>("/auth/logout-all"),
-    onSuccess: () => void signOut(),
-  });
+  const logoutAll = useLogOutEverywhere(() => void signOut());
   return (
     <Card title={t("profile.sessions.title")}>
       <div className="flex flex-wrap items-center justify-between gap-3">

@@ -1,10 +1,11 @@
 // Members of the organisation: invite, roles, disable, reset password or MFA, remove; and the
 // organisation's own settings at the top.
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
-import { api } from "../api/client";
-import type { CreatedUser, OneTimeLink, Org, PasswordReset, Role, UpdateOrg, UpdateUser, User, UserList } from "../api/types";
+import { currentOrgQuery, useUpdateCurrentOrg } from "../api/orgs";
+import type { OneTimeLink, Org, Role, User } from "../api/types";
+import { useInviteUser, usersQuery, useUserAction, type UserAction } from "../api/users";
 import { useSession } from "../auth/session";
 import {
   Badge,
@@ -59,7 +60,7 @@ export default function Users(_props: { params: Record<string, string> }) {
 
 function OrgSettingsCard() {
   const { t } = useTranslation();
-  const org = useQuery({ queryKey: ["org"], queryFn: () => api.get<Org>("/org") });
+  const org = useQuery(currentOrgQuery());
   return (
     <Card title={t("users.org.title")}>
       <QueryView query={org}>{(data) => <OrgSettingsEditor key={data.id} org={data} />}</QueryView>
@@ -70,18 +71,12 @@ function OrgSettingsCard() {
 function OrgSettingsEditor({ org }: { org: Org }) {
   const { t } = useTranslation();
   const session = useSession();
-  const queries = useQueryClient();
   const [form, setForm] = useState<OrgSettingsForm>(() => settingsForm(org));
   const [invalid, setInvalid] = useState<SettingsField | null>(null);
   const [saved, setSaved] = useState(false);
-  const save = useMutation({
-    mutationFn: (body: UpdateOrg) => api.patch<Org>("/org", body),
-    onSuccess: (updated) => {
-      queries.setQueryData(["org"], updated);
-      void queries.invalidateQueries({ queryKey: ["orgs"] });
-      setSaved(true);
-      if (updated.require_mfa !== org.require_mfa) void session.reload();
-    },
+  const save = useUpdateCurrentOrg((updated) => {
+    setSaved(true);
+    if (updated.require_mfa !== org.require_mfa) void session.reload();
   });
   const set = (patch: Partial<OrgSettingsForm>) => {
     setSaved(false);
@@ -189,26 +184,21 @@ function OrgSettingsEditor({ org }: { org: Org }) {
 
 function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
   const { t } = useTranslation();
-  const queries = useQueryClient();
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("observer");
   const [added, setAdded] = useState<string | null>(null);
-  const invite = useMutation({
-    mutationFn: () => api.post<CreatedUser>("/users", { email: email.trim(), role }),
-    onSuccess: (created) => {
-      void queries.invalidateQueries({ queryKey: ["users"] });
-      setEmail("");
-      if (created.link) {
-        setAdded(null);
-        onLink({ email: created.user.email, kind: "invite", link: created.link });
-      } else setAdded(t(created.emailed ? "users.invite.emailed" : "users.invite.added", { email: created.user.email }));
-    },
+  const invite = useInviteUser((created) => {
+    setEmail("");
+    if (created.link) {
+      setAdded(null);
+      onLink({ email: created.user.email, kind: "invite", link: created.link });
+    } else setAdded(t(created.emailed ? "users.invite.emailed" : "users.invite.added", { email: created.user.email }));
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (invite.isPending) return;
     setAdded(null);
-    if (email.trim()) invite.mutate();
+    if (email.trim()) invite.mutate({ email: email.trim(), role });
   };
   return (
     <Card title={t("users.invite.title")}>
@@ -283,7 +273,7 @@ function LinkCard({ notice, onDone }: { notice: LinkNotice; onDone: () => void }
 
 function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
   const { t } = useTranslation();
-  const users = useQuery({ queryKey: ["users"], queryFn: () => api.get<UserList>("/users") });
+  const users = useQuery(usersQuery());
   return (
     <Card title={t("users.list")} className="min-w-0">
       <QueryView query={users} empty={(d) => d.users.length === 0}>
@@ -324,40 +314,16 @@ function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
   );
 }
 
-type Act =
-  | { kind: "role"; role: Role }
-  | { kind: "disable" }
-  | { kind: "enable" }
-  | { kind: "resetPassword" }
-  | { kind: "resetMfa" }
-  | { kind: "remove" };
+type Act = UserAction;
 
 function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void }) {
   const { t, i18n } = useTranslation();
   const session = useSession();
-  const queries = useQueryClient();
   const [done, setDone] = useState<string | null>(null);
   const self = user.id === session.me.id;
-  const path = `/users/${encodeURIComponent(user.id)}`;
-  const act = useMutation({
-    mutationFn: async (a: Act): Promise<PasswordReset | void> => {
-      switch (a.kind) {
-        case "role":
-          return void (await api.patch<User>(path, { role: a.role } satisfies UpdateUser));
-        case "disable":
-        case "enable":
-          return void (await api.patch<User>(path, { disabled: a.kind === "disable" } satisfies UpdateUser));
-        case "resetPassword":
-          return api.post<PasswordReset>(`${path}/password-reset`);
-        case "resetMfa":
-          return void (await api.post(`${path}/mfa-reset`));
-        case "remove":
-          return void (await api.del(path));
-      }
-    },
+  const act = useUserAction(user.id, {
     onMutate: () => setDone(null),
     onSuccess: (result, a) => {
-      void queries.invalidateQueries({ queryKey: ["users"] });
       if (a.kind === "resetPassword" && result?.link) onLink({ email: user.email, kind: "reset", link: result.link });
       if (a.kind === "resetPassword" && result?.emailed) setDone(t("users.resetEmailed", { email: user.email }));
       if (a.kind === "resetMfa") setDone(t("users.mfaReset", { email: user.email }));
