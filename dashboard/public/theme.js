@@ -3,4 +3,6 @@ try {
   const t = localStorage.getItem("optralis.theme");
   const dark = t ? t === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
   document.documentElement.classList.toggle("dark", dark);
-} catch {}
+} catch {
+  // No storage or no matchMedia: the light theme.
+}

@@ -1,7 +1,7 @@
 // A time chart on uPlot: drag to zoom, double-click to reset, a legend with values in the
 // metric's unit, colours for both themes. The uPlot instance lives in a ref: new data goes
 // through setData (keeping the zoom), and only a change of lines, unit or language rebuilds it.
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import uPlot, { type AlignedData, type Axis, type Options, type Scale } from "uplot";
 import { formatDateTime, formatMetric } from "../lib/format";
@@ -121,7 +121,10 @@ export function TimeChart({
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const latestData = useRef(data);
-  latestData.current = data;
+  // Layout effects run before the effects below: a new chart starts from the latest data.
+  useLayoutEffect(() => {
+    latestData.current = data;
+  });
   const signature = JSON.stringify([lines, unit, locale, height, timeLabel]);
 
   useEffect(() => {

@@ -29,6 +29,7 @@ import { formatDateTime, formatRelative } from "../lib/format";
 import { Link, setSearch, useLocation } from "../lib/router";
 import { ruleFieldOf } from "../lib/rules";
 import { SILENCE_DURATIONS, buildSilence, newSilenceForm, type SilenceForm } from "../lib/silences";
+import { TableHead } from "../components/fields";
 
 const REFRESH_MS = 30_000;
 
@@ -130,38 +131,20 @@ function AlertTable({
   return (
     <div className="-mx-4 overflow-x-auto sm:-mx-5">
       <table className="w-full min-w-[52rem] text-left text-sm" aria-label={t("alerts.tableLabel")} data-testid="alerts-table">
-        <thead className="text-xs text-muted">
-          <tr className="border-b border-slate-400/20">
-            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>
-              {t("alerts.col.severity")}
-            </th>
-            <th scope="col" className={th}>
-              {t("alerts.col.rule")}
-            </th>
-            <th scope="col" className={th}>
-              {t("alerts.col.machine")}
-            </th>
-            <th scope="col" className={th}>
-              {t("alerts.col.detail")}
-            </th>
-            <th scope="col" className={th}>
-              {t("alerts.col.since")}
-            </th>
-            {showState && (
-              <th scope="col" className={th}>
-                {t("alerts.col.state")}
-              </th>
-            )}
-            <th scope="col" className={th}>
-              {t("alerts.col.acknowledged")}
-            </th>
-            {isAdmin && (
-              <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>
-                {t("alerts.col.actions")}
-              </th>
-            )}
-          </tr>
-        </thead>
+        <TableHead
+          variant="ruled"
+          cell={th}
+          columns={[
+            { label: t("alerts.col.severity"), className: "pl-4 sm:pl-5" },
+            { label: t("alerts.col.rule") },
+            { label: t("alerts.col.machine") },
+            { label: t("alerts.col.detail") },
+            { label: t("alerts.col.since") },
+            showState && { label: t("alerts.col.state") },
+            { label: t("alerts.col.acknowledged") },
+            isAdmin && { label: t("alerts.col.actions"), className: "pr-4 text-right sm:pr-5" },
+          ]}
+        />
         <tbody>
           {alerts.map((a) => (
             <AlertRow key={a.id} alert={a} showState={showState} isAdmin={isAdmin} onSilence={() => onSilence(a)} />
@@ -287,33 +270,21 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
                 aria-label={t("alerts.silences.tableLabel")}
                 data-testid="silences-table"
               >
-                <thead className="text-xs text-muted">
-                  <tr className="border-b border-slate-400/20">
-                    <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>
-                      {t("alerts.silences.col.scope")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("alerts.silences.col.rule")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("alerts.silences.col.reason")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("alerts.silences.col.ends")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("alerts.silences.col.createdBy")}
-                    </th>
-                    {isAdmin && (
-                      <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>
-                        {t("alerts.silences.col.actions")}
-                      </th>
-                    )}
-                  </tr>
-                </thead>
+                <TableHead
+                  variant="ruled"
+                  cell={th}
+                  columns={[
+                    { label: t("alerts.silences.col.scope"), className: "pl-4 sm:pl-5" },
+                    { label: t("alerts.silences.col.rule") },
+                    { label: t("alerts.silences.col.reason") },
+                    { label: t("alerts.silences.col.ends") },
+                    { label: t("alerts.silences.col.createdBy") },
+                    isAdmin && { label: t("alerts.silences.col.actions"), className: "pr-4 text-right sm:pr-5" },
+                  ]}
+                />
                 <tbody>
                   {data.silences.map((s) => (
-                    <SilenceRow key={s.id} silence={s} rules={rules} isAdmin={isAdmin} />
+                    <SilenceRow key={s.id} silence={s} rules={rules} isAdmin={isAdmin} now={silences.dataUpdatedAt} />
                   ))}
                 </tbody>
               </table>
@@ -325,7 +296,8 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
   );
 }
 
-function SilenceRow({ silence: s, rules, isAdmin }: { silence: Silence; rules: Rule[]; isAdmin: boolean }) {
+/** `now`: when the list was read, so a render shows the same thing each time (scheduled is as of then). */
+function SilenceRow({ silence: s, rules, isAdmin, now }: { silence: Silence; rules: Rule[]; isAdmin: boolean; now: number }) {
   const { t } = useTranslation();
   const end = useEndSilence(s.id);
   const rule = s.rule_id ? (rules.find((r) => r.id === s.rule_id)?.spec.name ?? s.rule_id) : null;
@@ -339,7 +311,7 @@ function SilenceRow({ silence: s, rules, isAdmin }: { silence: Silence; rules: R
       <td className={cx(td, "max-w-[18rem] break-words")}>{s.reason || <span className="text-muted">–</span>}</td>
       <td className={cx(td, "whitespace-nowrap")}>
         <When ms={s.ends_ms} />
-        {s.starts_ms > Date.now() && (
+        {s.starts_ms > now && (
           <div className="text-xs text-muted">
             <When ms={s.starts_ms} prefix={(when) => t("alerts.silences.scheduled", { when })} />
           </div>

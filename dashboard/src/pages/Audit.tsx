@@ -8,6 +8,7 @@ import { useSession } from "../auth/session";
 import { Button, Card, EmptyState, ErrorState, Loading, PageHeader, Tabs, errorText } from "../components/ui";
 import { actorKind, actorName, allEntries, compactDetail } from "../lib/auditLog";
 import { formatDateTime, formatRelative } from "../lib/format";
+import { TableHead } from "../components/fields";
 
 type Scope = AuditScope;
 
@@ -55,28 +56,17 @@ function AuditLog({ scope }: { scope: Scope }) {
       ) : (
         <div className="relative overflow-x-auto">
           <table className="w-full text-left text-sm" data-testid="audit-list">
-            <thead className="text-xs text-muted uppercase">
-              <tr>
-                <th scope="col" className="px-2 py-2">
-                  {t("audit.col.time")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("audit.col.actor")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("audit.col.action")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("audit.col.target")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("audit.col.ip")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("audit.col.detail")}
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              variant="caps"
+              columns={[
+                { label: t("audit.col.time") },
+                { label: t("audit.col.actor") },
+                { label: t("audit.col.action") },
+                { label: t("audit.col.target") },
+                { label: t("audit.col.ip") },
+                { label: t("audit.col.detail") },
+              ]}
+            />
             <tbody>
               {entries.map((e) => (
                 <AuditRow key={e.id} entry={e} />

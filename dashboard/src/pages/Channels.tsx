@@ -45,6 +45,7 @@ import {
 } from "../lib/channels";
 import { formatDateTime, formatNumber, formatRelative } from "../lib/format";
 import { SEVERITIES } from "../lib/rules";
+import { SeveritySelect, TableHead } from "../components/fields";
 
 type Delivery = DeliveryList["deliveries"][number];
 
@@ -148,31 +149,19 @@ function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
   return (
     <div className="-mx-4 overflow-x-auto sm:-mx-5">
       <table className="w-full min-w-[56rem] text-left text-sm" aria-label={t("channels.tableLabel")} data-testid="channels-table">
-        <thead className="text-xs text-muted">
-          <tr className="border-b border-slate-400/20">
-            <th scope="col" className={cx(th, "pl-4 sm:pl-5")}>
-              {t("channels.col.name")}
-            </th>
-            <th scope="col" className={th}>
-              {t("channels.col.kind")}
-            </th>
-            <th scope="col" className={th}>
-              {t("channels.col.target")}
-            </th>
-            <th scope="col" className={th}>
-              {t("channels.col.minSeverity")}
-            </th>
-            <th scope="col" className={th}>
-              {t("channels.col.alertKinds")}
-            </th>
-            <th scope="col" className={th}>
-              {t("channels.col.enabled")}
-            </th>
-            <th scope="col" className={cx(th, "pr-4 text-right sm:pr-5")}>
-              {t("channels.col.actions")}
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          variant="ruled"
+          cell={th}
+          columns={[
+            { label: t("channels.col.name"), className: "pl-4 sm:pl-5" },
+            { label: t("channels.col.kind") },
+            { label: t("channels.col.target") },
+            { label: t("channels.col.minSeverity") },
+            { label: t("channels.col.alertKinds") },
+            { label: t("channels.col.enabled") },
+            { label: t("channels.col.actions"), className: "pr-4 text-right sm:pr-5" },
+          ]}
+        />
         <tbody>
           {channels.map((c) => (
             <ChannelRow key={c.id} channel={c} isAdmin={isAdmin} {...rest} />
@@ -325,25 +314,17 @@ function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () 
                 aria-label={t("channels.deliveries.tableLabel")}
                 data-testid="channel-deliveries"
               >
-                <thead className="text-xs text-muted">
-                  <tr className="border-b border-slate-400/20">
-                    <th scope="col" className={th}>
-                      {t("channels.deliveries.col.message")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("channels.deliveries.col.status")}
-                    </th>
-                    <th scope="col" className={cx(th, "text-right")}>
-                      {t("channels.deliveries.col.attempts")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("channels.deliveries.col.lastError")}
-                    </th>
-                    <th scope="col" className={th}>
-                      {t("channels.deliveries.col.created")}
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead
+                  variant="ruled"
+                  cell={th}
+                  columns={[
+                    { label: t("channels.deliveries.col.message") },
+                    { label: t("channels.deliveries.col.status") },
+                    { label: t("channels.deliveries.col.attempts"), className: "text-right" },
+                    { label: t("channels.deliveries.col.lastError") },
+                    { label: t("channels.deliveries.col.created") },
+                  ]}
+                />
                 <tbody>
                   {data.deliveries.map((d: Delivery) => (
                     <tr key={d.id} className="border-b border-slate-400/10 align-top last:border-0">
@@ -494,23 +475,14 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
           </Field>
         </div>
         <ConfigFields form={form} set={set} errors={errors} channel={channel} />
-        <Field label={t("channels.field.minSeverity")} error={errors.min_severity}>
-          {(id, d) => (
-            <Select
-              id={id}
-              aria-describedby={d}
-              value={form.minSeverity}
-              onChange={(e) => set("minSeverity", SEVERITIES.find((s) => s === e.target.value) ?? "info")}
-              data-testid="channel-min-severity"
-            >
-              {SEVERITIES.map((s) => (
-                <option key={s} value={s}>
-                  {t(`common.severity.${s}`)}
-                </option>
-              ))}
-            </Select>
-          )}
-        </Field>
+        <SeveritySelect
+          label={t("channels.field.minSeverity")}
+          error={errors.min_severity}
+          options={SEVERITIES}
+          value={form.minSeverity}
+          onChange={(s) => set("minSeverity", s ?? "info")}
+          testId="channel-min-severity"
+        />
         <fieldset className="flex flex-col gap-1">
           <legend className="text-sm font-medium">{t("channels.field.alertKinds")}</legend>
           <div className="flex flex-wrap gap-x-4 gap-y-1">

@@ -9,6 +9,7 @@ import { useSession } from "../auth/session";
 import { Badge, Button, Card, CodeBlock, EmptyState, Field, PageHeader, QueryView, Select, errorText } from "../components/ui";
 import { installCommands } from "../lib/enroll";
 import { formatDateTime, formatRelative } from "../lib/format";
+import { TableHead } from "../components/fields";
 
 export default function Enroll(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
@@ -98,30 +99,21 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
           ) : (
             <div className="relative overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="enroll-key-list">
-                <thead className="text-xs text-muted uppercase">
-                  <tr>
-                    <th scope="col" className="px-2 py-2">
-                      {t("enroll.col.id")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("enroll.col.created")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("enroll.col.uses")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("enroll.col.state")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      <span className="sr-only">{t("enroll.col.actions")}</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead
+                  variant="caps"
+                  columns={[
+                    { label: t("enroll.col.id") },
+                    { label: t("enroll.col.created") },
+                    { label: t("enroll.col.uses") },
+                    { label: t("enroll.col.state") },
+                    { label: t("enroll.col.actions"), srOnly: true },
+                  ]}
+                />
                 <tbody>
                   {[...data.keys]
                     .sort((a, b) => Number(Boolean(a.revoked_ms)) - Number(Boolean(b.revoked_ms)) || b.created_ms - a.created_ms)
                     .map((k) => (
-                      <KeyRow key={k.id} enrollKey={k} />
+                      <KeyRow key={k.id} enrollKey={k} now={keys.dataUpdatedAt} />
                     ))}
                 </tbody>
               </table>
@@ -133,12 +125,13 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
   );
 }
 
-function KeyRow({ enrollKey }: { enrollKey: EnrollKey }) {
+/** `now`: when the list was read, so a render shows the same thing each time (expired is as of then). */
+function KeyRow({ enrollKey, now }: { enrollKey: EnrollKey; now: number }) {
   const { t, i18n } = useTranslation();
   const revoke = useRevokeEnrollKey(enrollKey.id);
   const revoked = enrollKey.revoked_ms !== null && enrollKey.revoked_ms !== undefined;
   const expiresMs = enrollKey.expires_ms ?? null;
-  const expired = expiresMs !== null && expiresMs <= Date.now();
+  const expired = expiresMs !== null && expiresMs <= now;
   const uses = enrollKey.uses ?? 0;
   const usedUp = enrollKey.max_uses != null && uses >= enrollKey.max_uses;
   return (

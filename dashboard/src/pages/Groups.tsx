@@ -27,6 +27,7 @@ import { formatNumber } from "../lib/format";
 import { PRESET_COLORS, filterMachines, groupBody, isHexColor, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
 import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
 import { Link } from "../lib/router";
+import { TableHead } from "../components/fields";
 
 function useGroups() {
   return useQuery(groupsQuery());
@@ -80,27 +81,16 @@ function GroupsCard({ onEdit, onMembers }: { onEdit: (g: Group) => void; onMembe
           ) : (
             <div className="relative overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="group-list">
-                <thead className="text-xs text-muted uppercase">
-                  <tr>
-                    <th scope="col" className="w-10 px-2 py-2">
-                      <span className="sr-only">{t("groups.col.color")}</span>
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("groups.col.name")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("groups.col.description")}
-                    </th>
-                    <th scope="col" className="px-2 py-2 text-right">
-                      {t("groups.col.machines")}
-                    </th>
-                    {isAdmin && (
-                      <th scope="col" className="px-2 py-2">
-                        <span className="sr-only">{t("groups.col.actions")}</span>
-                      </th>
-                    )}
-                  </tr>
-                </thead>
+                <TableHead
+                  variant="caps"
+                  columns={[
+                    { label: t("groups.col.color"), cell: "w-10 px-2 py-2", srOnly: true },
+                    { label: t("groups.col.name") },
+                    { label: t("groups.col.description") },
+                    { label: t("groups.col.machines"), cell: "px-2 py-2 text-right" },
+                    isAdmin && { label: t("groups.col.actions"), srOnly: true },
+                  ]}
+                />
                 <tbody>
                   {[...data.groups]
                     .sort((a, b) => a.name.localeCompare(b.name))

@@ -9,6 +9,7 @@ import { useSession } from "../auth/session";
 import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, errorText, FormError } from "../components/ui";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { deleteConfirmed } from "../lib/orgSettings";
+import { TableHead } from "../components/fields";
 
 function useCurrentOrgId(): string | null {
   const session = useSession();
@@ -55,22 +56,15 @@ function OrgsCard({ onRename, onDelete }: { onRename: (o: Org) => void; onDelete
           ) : (
             <div className="relative overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="org-list">
-                <thead className="text-xs text-muted uppercase">
-                  <tr>
-                    <th scope="col" className="px-2 py-2">
-                      {t("orgs.col.name")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("orgs.col.created")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      {t("orgs.col.requireMfa")}
-                    </th>
-                    <th scope="col" className="px-2 py-2">
-                      <span className="sr-only">{t("orgs.col.actions")}</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead
+                  variant="caps"
+                  columns={[
+                    { label: t("orgs.col.name") },
+                    { label: t("orgs.col.created") },
+                    { label: t("orgs.col.requireMfa") },
+                    { label: t("orgs.col.actions"), srOnly: true },
+                  ]}
+                />
                 <tbody>
                   {[...data.orgs]
                     .sort((a, b) => a.name.localeCompare(b.name))

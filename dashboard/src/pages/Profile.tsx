@@ -6,6 +6,7 @@ import type { TotpEnrollment } from "../api/types";
 import { useSession } from "../auth/session";
 import { Badge, Button, Card, CodeBlock, Field, Input, PageHeader, errorText, FormError } from "../components/ui";
 import { cleanCode, newPasswordProblem, recoveryCodesText, type PasswordProblem } from "../lib/accounts";
+import { TableHead } from "../components/fields";
 
 export default function Profile(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
@@ -44,19 +45,14 @@ function AccountCard() {
       ) : (
         <div className="relative overflow-x-auto">
           <table className="w-full text-left text-sm" data-testid="profile-orgs">
-            <thead className="text-xs text-muted uppercase">
-              <tr>
-                <th scope="col" className="px-2 py-2">
-                  {t("profile.account.org")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("profile.account.role")}
-                </th>
-                <th scope="col" className="px-2 py-2">
-                  {t("profile.account.requireMfa")}
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              variant="caps"
+              columns={[
+                { label: t("profile.account.org") },
+                { label: t("profile.account.role") },
+                { label: t("profile.account.requireMfa") },
+              ]}
+            />
             <tbody>
               {me.orgs.map((o) => (
                 <tr key={o.id} className="border-t border-slate-400/20">

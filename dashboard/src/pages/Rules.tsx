@@ -46,6 +46,7 @@ import {
   type RuleForm,
   type RuleKind,
 } from "../lib/rules";
+import { NumberField, SeveritySelect, TableHead } from "../components/fields";
 
 const metricKey = (metric: string) => metric.replace(/\./g, "_");
 
@@ -130,30 +131,17 @@ function RuleTable({ rules, isAdmin, onEdit }: { rules: Rule[]; isAdmin: boolean
   return (
     <div className="-mx-4 overflow-x-auto sm:-mx-5">
       <table className="w-full min-w-[44rem] text-left text-sm" aria-label={t("rules.tableLabel")} data-testid="rules-table">
-        <thead className="text-xs text-muted">
-          <tr className="border-b border-slate-400/20">
-            <th scope="col" className="px-4 py-2 font-medium sm:pl-5">
-              {t("rules.col.name")}
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              {t("rules.col.condition")}
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              {t("rules.col.severity")}
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              {t("rules.col.scope")}
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              {t("rules.col.enabled")}
-            </th>
-            {isAdmin && (
-              <th scope="col" className="px-4 py-2 text-right font-medium sm:pr-5">
-                {t("rules.col.actions")}
-              </th>
-            )}
-          </tr>
-        </thead>
+        <TableHead
+          variant="ruled"
+          columns={[
+            { label: t("rules.col.name"), cell: "px-4 py-2 font-medium sm:pl-5" },
+            { label: t("rules.col.condition") },
+            { label: t("rules.col.severity") },
+            { label: t("rules.col.scope") },
+            { label: t("rules.col.enabled") },
+            isAdmin && { label: t("rules.col.actions"), cell: "px-4 py-2 text-right font-medium sm:pr-5" },
+          ]}
+        />
         <tbody>
           {rules.map((r) => (
             <RuleRow key={r.id} rule={r} isAdmin={isAdmin} onEdit={() => onEdit(r)} />
@@ -311,23 +299,14 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
               </Select>
             )}
           </Field>
-          <Field label={t("rules.field.severity")} error={errors.severity}>
-            {(id, d) => (
-              <Select
-                id={id}
-                aria-describedby={d}
-                value={form.severity}
-                onChange={(e) => set("severity", SEVERITIES.find((s) => s === e.target.value) ?? "warning")}
-                data-testid="rule-severity"
-              >
-                {SEVERITIES.map((s) => (
-                  <option key={s} value={s}>
-                    {t(`common.severity.${s}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
+          <SeveritySelect
+            label={t("rules.field.severity")}
+            error={errors.severity}
+            options={SEVERITIES}
+            value={form.severity}
+            onChange={(s) => set("severity", s ?? "warning")}
+            testId="rule-severity"
+          />
         </div>
         <KindFields form={form} set={set} errors={errors} kind={form.kind} />
         <div className="grid gap-4 sm:grid-cols-2">
@@ -496,23 +475,14 @@ function KindFields({
       return (
         <>
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field label={t("rules.field.eventSeverity")} error={errors.event_severity}>
-              {(id, d) => (
-                <Select
-                  id={id}
-                  aria-describedby={d}
-                  value={form.eventSeverity}
-                  onChange={(e) => set("eventSeverity", EVENT_SEVERITIES.find((s) => s === e.target.value) ?? "error")}
-                  data-testid="rule-event-severity"
-                >
-                  {EVENT_SEVERITIES.map((s) => (
-                    <option key={s} value={s}>
-                      {t(`common.severity.${s}`)}
-                    </option>
-                  ))}
-                </Select>
-              )}
-            </Field>
+            <SeveritySelect
+              label={t("rules.field.eventSeverity")}
+              error={errors.event_severity}
+              options={EVENT_SEVERITIES}
+              value={form.eventSeverity}
+              onChange={(s) => set("eventSeverity", s ?? "error")}
+              testId="rule-event-severity"
+            />
             <NumberField
               label={t("rules.field.count")}
               hint={t("rules.hint.count")}
@@ -563,46 +533,6 @@ function KindFields({
     case "offline":
       return <p className="text-sm text-muted">{t("rules.hint.offline")}</p>;
   }
-}
-
-function NumberField({
-  label,
-  unit,
-  hint,
-  error,
-  value,
-  onChange,
-  testId,
-}: {
-  label: ReactNode;
-  unit?: string;
-  hint?: ReactNode;
-  error?: string;
-  value: string;
-  onChange: (v: string) => void;
-  testId?: string;
-}) {
-  return (
-    <Field label={label} hint={hint} error={error}>
-      {(id, d) => (
-        <div className="flex items-center gap-2">
-          <Input
-            id={id}
-            aria-describedby={d}
-            inputMode="decimal"
-            value={value}
-            onChange={(e) => onChange(e.target.value)}
-            data-testid={testId}
-          />
-          {unit && (
-            <span className="shrink-0 text-sm text-muted" aria-hidden="true">
-              {unit}
-            </span>
-          )}
-        </div>
-      )}
-    </Field>
-  );
 }
 
 function DurationField({

@@ -24,6 +24,7 @@ import {
 import { setPasswordUrl } from "../lib/accounts";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
+import { NumberField, TableHead } from "../components/fields";
 
 const ROLES: Role[] = ["admin", "observer"];
 
@@ -130,38 +131,28 @@ function OrgSettingsEditor({ org }: { org: Org }) {
             </Select>
           )}
         </Field>
-        <Field label={t("users.org.offlineAfter")} hint={t("users.org.offlineAfterHint")} error={err("offline_after_intervals")}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              type="number"
-              inputMode="numeric"
-              min={2}
-              max={100}
-              step={1}
-              value={form.offline_after_intervals}
-              onChange={(e) => set({ offline_after_intervals: e.target.value })}
-              data-testid="org-offline-after"
-            />
-          )}
-        </Field>
-        <Field label={t("users.org.degradedBelow")} hint={t("users.org.degradedBelowHint")} error={err("degraded_below_score")}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              type="number"
-              inputMode="numeric"
-              min={0}
-              max={100}
-              step={1}
-              value={form.degraded_below_score}
-              onChange={(e) => set({ degraded_below_score: e.target.value })}
-              data-testid="org-degraded-below"
-            />
-          )}
-        </Field>
+        <NumberField
+          plain
+          label={t("users.org.offlineAfter")}
+          hint={t("users.org.offlineAfterHint")}
+          error={err("offline_after_intervals")}
+          inputMode="numeric"
+          inputProps={{ type: "number", min: 2, max: 100, step: 1 }}
+          value={form.offline_after_intervals}
+          onChange={(v) => set({ offline_after_intervals: v })}
+          testId="org-offline-after"
+        />
+        <NumberField
+          plain
+          label={t("users.org.degradedBelow")}
+          hint={t("users.org.degradedBelowHint")}
+          error={err("degraded_below_score")}
+          inputMode="numeric"
+          inputProps={{ type: "number", min: 0, max: 100, step: 1 }}
+          value={form.degraded_below_score}
+          onChange={(v) => set({ degraded_below_score: v })}
+          testId="org-degraded-below"
+        />
       </div>
       <div className="flex flex-wrap items-center gap-3">
         <Button type="submit" variant="primary" busy={save.isPending} data-testid="org-settings-save">
@@ -280,25 +271,16 @@ function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
         {(data) => (
           <div className="relative overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid="user-list">
-              <thead className="text-xs text-muted uppercase">
-                <tr>
-                  <th scope="col" className="px-2 py-2">
-                    {t("users.col.email")}
-                  </th>
-                  <th scope="col" className="px-2 py-2">
-                    {t("users.col.role")}
-                  </th>
-                  <th scope="col" className="px-2 py-2">
-                    {t("users.col.mfa")}
-                  </th>
-                  <th scope="col" className="px-2 py-2">
-                    {t("users.col.state")}
-                  </th>
-                  <th scope="col" className="px-2 py-2">
-                    <span className="sr-only">{t("users.col.actions")}</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead
+                variant="caps"
+                columns={[
+                  { label: t("users.col.email") },
+                  { label: t("users.col.role") },
+                  { label: t("users.col.mfa") },
+                  { label: t("users.col.state") },
+                  { label: t("users.col.actions"), srOnly: true },
+                ]}
+              />
               <tbody>
                 {[...data.users]
                   .sort((a, b) => a.email.localeCompare(b.email))

@@ -112,6 +112,8 @@ function ChartPanel({
         fetchedAt - RANGES[range],
         fetchedAt,
       ),
+    // `stamp` stands for `results`, a new array on every render: the data only when a line's data changes.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [stamp, intervalS, fetchedAt, range],
   );
   const lines = useMemo(() => plan.lines.map((l) => ({ label: l.label, color: chartColor(l.color), dashed: l.dashed })), [plan.lines]);

@@ -9,6 +9,7 @@ import { useSession } from "../../auth/session";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format";
 import { DiskHistoryCharts } from "./DiskHistoryCharts";
 import { Badge, Button, Card, EmptyState, QueryView, errorText } from "../ui";
+import { TableHead } from "../fields";
 
 export function DisksCard({ machineId, className }: { machineId: string; className?: string }) {
   const { t, i18n } = useTranslation();
@@ -197,28 +198,18 @@ function Attributes({ device }: { device: SmartDevice }) {
     return (
       <div className="overflow-x-auto">
         <table className="w-full min-w-[34rem] text-sm">
-          <thead>
-            <tr className="border-b border-slate-400/20">
-              <th scope="col" className={th}>
-                {t("machine.disks.attr.id")}
-              </th>
-              <th scope="col" className={th}>
-                {t("machine.disks.attr.name")}
-              </th>
-              <th scope="col" className={th}>
-                {t("machine.disks.attr.value")}
-              </th>
-              <th scope="col" className={th}>
-                {t("machine.disks.attr.worst")}
-              </th>
-              <th scope="col" className={th}>
-                {t("machine.disks.attr.threshold")}
-              </th>
-              <th scope="col" className={th}>
-                {t("machine.disks.attr.raw")}
-              </th>
-            </tr>
-          </thead>
+          <TableHead
+            variant="plain"
+            cell={th}
+            columns={[
+              { label: t("machine.disks.attr.id") },
+              { label: t("machine.disks.attr.name") },
+              { label: t("machine.disks.attr.value") },
+              { label: t("machine.disks.attr.worst") },
+              { label: t("machine.disks.attr.threshold") },
+              { label: t("machine.disks.attr.raw") },
+            ]}
+          />
           <tbody>
             {ata.map((a) => {
               const failed = Boolean(a.when_failed && a.when_failed !== "-");
@@ -252,16 +243,7 @@ function Attributes({ device }: { device: SmartDevice }) {
   return (
     <div className="overflow-x-auto">
       <table className="w-full text-sm">
-        <thead>
-          <tr className="border-b border-slate-400/20">
-            <th scope="col" className={th}>
-              {t("machine.disks.field")}
-            </th>
-            <th scope="col" className={th}>
-              {t("machine.disks.value")}
-            </th>
-          </tr>
-        </thead>
+        <TableHead variant="plain" cell={th} columns={[{ label: t("machine.disks.field") }, { label: t("machine.disks.value") }]} />
         <tbody>
           {rows.map(([label, value]) => (
             <tr key={label} className="border-b border-slate-400/10 last:border-0">

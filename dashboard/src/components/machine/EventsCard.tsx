@@ -7,6 +7,7 @@ import type { EventPage, EventSourceState } from "../../api/types";
 import { formatDateTime, formatNumber, formatRelative } from "../../lib/format";
 import { EVENT_PERIODS, EVENTS_PAGE, pageInfo, type EventFilters, type EventPeriod } from "../../lib/machineDetail";
 import { Button, Card, EmptyState, Field, Input, QueryView, Select, SeverityBadge, Spinner } from "../ui";
+import { SeveritySelect, TableHead } from "../fields";
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -52,26 +53,17 @@ export function EventsCard({ machineId }: { machineId: string }) {
               </Select>
             )}
           </Field>
-          <Field label={t("machine.events.severity")}>
-            {(id) => (
-              <Select
-                id={id}
-                data-testid="events-severity"
-                value={severity}
-                onChange={(e) => {
-                  setSeverity(e.target.value as EventFilters["severity"]);
-                  setOffset(0);
-                }}
-              >
-                <option value="">{t("machine.events.anySeverity")}</option>
-                {SEVERITIES.map((s) => (
-                  <option key={s} value={s}>
-                    {t(`common.severity.${s}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
+          <SeveritySelect
+            label={t("machine.events.severity")}
+            options={SEVERITIES}
+            anyLabel={t("machine.events.anySeverity")}
+            value={severity}
+            onChange={(s) => {
+              setSeverity(s ?? "");
+              setOffset(0);
+            }}
+            testId="events-severity"
+          />
           <Field label={t("machine.events.source")} hint={t("machine.events.sourceHint")}>
             {(id, describedBy) => (
               <Input
@@ -151,25 +143,17 @@ function EventTable({ page }: { page: EventPage }) {
   return (
     <div className="overflow-x-auto">
       <table className="w-full min-w-[46rem] text-sm">
-        <thead>
-          <tr className="border-b border-slate-400/20">
-            <th scope="col" className={th}>
-              {t("machine.events.time")}
-            </th>
-            <th scope="col" className={th}>
-              {t("machine.events.severity")}
-            </th>
-            <th scope="col" className={th}>
-              {t("machine.events.source")}
-            </th>
-            <th scope="col" className={th}>
-              {t("machine.events.message")}
-            </th>
-            <th scope="col" className={`${th} text-right`}>
-              {t("machine.events.count")}
-            </th>
-          </tr>
-        </thead>
+        <TableHead
+          variant="plain"
+          cell={th}
+          columns={[
+            { label: t("machine.events.time") },
+            { label: t("machine.events.severity") },
+            { label: t("machine.events.source") },
+            { label: t("machine.events.message") },
+            { label: t("machine.events.count"), className: "text-right" },
+          ]}
+        />
         <tbody>
           {page.events.map((e) => (
             <tr key={e.id} className="border-b border-slate-400/10 align-top last:border-0" data-testid="event-row">
