@@ -3,7 +3,7 @@
 // change on the server shows up here as a type error. The request itself goes through
 // client.ts, the only fetch.
 import { request, type RequestOptions } from "./client";
-import type { components, paths } from "./schema";
+import type { paths } from "./schema";
 
 type Prefix = "/api/v1";
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -16,54 +16,7 @@ export type PathWith<M extends Method> = {
   [P in ApiPath]: undefined extends paths[`${Prefix}${P}`][M] ? never : P;
 }[ApiPath];
 
-export type Operation<M extends Method, P extends PathWith<M>> = M extends keyof Repeated
-  ? P extends keyof Repeated[M]
-    ? Repeated[M][P]
-    : NonNullable<paths[`${Prefix}${P}`][M]>
-  : NonNullable<paths[`${Prefix}${P}`][M]>;
-
-type S = components["schemas"];
-/** An operation in openapi-typescript's shape, for the table below. */
-interface Op<Path, Query, Body, Ok> {
-  parameters: { query?: Query; path: Path };
-  requestBody: [Body] extends [never] ? never : { content: { "application/json": Body } };
-  responses: [Ok] extends [void] ? { 204: unknown } : { 200: { content: { "application/json": Ok } } };
-}
-type Id = { id: string };
-/**
- * docs/openapi.json gives several operations the same operationId (list, get_one, create,
- * update, delete, acknowledge), and openapi-typescript's `operations` keeps only the first of
- * each name, so the other paths that share it get that one's shapes. Until the server names
- * them uniquely (and `npm run gen:api` runs again), those paths are typed here, from the
- * schema's components; then this table can go.
- */
-interface Repeated {
-  get: {
-    "/machines": Op<
-      never,
-      { selector?: string; group?: string; status?: string; q?: string; sort?: string; limit?: number; offset?: number },
-      never,
-      S["MachineList"]
-    >;
-    "/machines/{id}": Op<Id, never, never, S["Machine"]>;
-    "/machines/{id}/disks": Op<Id, never, never, S["MachineDisks"]>;
-    "/channels": Op<never, never, never, S["ChannelList"]>;
-    "/orgs": Op<never, never, never, S["OrgList"]>;
-    "/users": Op<never, never, never, S["UserList"]>;
-  };
-  post: {
-    "/orgs": Op<never, never, S["CreateOrg"], S["Org"]>;
-    "/users": Op<never, never, S["CreateUser"], S["CreatedUser"]>;
-    "/machines/{id}/disks/{key}/acknowledgement": Op<Id & { key: string }, never, never, S["MachineDisks"]>;
-  };
-  patch: {
-    "/orgs/{id}": Op<Id, never, S["UpdateOrg"], S["Org"]>;
-    "/users/{id}": Op<Id, never, S["UpdateUser"], S["User"]>;
-  };
-  delete: {
-    "/orgs/{id}": Op<Id, never, never, void>;
-  };
-}
+export type Operation<M extends Method, P extends PathWith<M>> = NonNullable<paths[`${Prefix}${P}`][M]>;
 
 type JsonOf<R> = R extends { content: { "application/json": infer B } } ? B : void;
 /** The body of the operation's success answer (200 or 201; none for a 204). */

@@ -68,7 +68,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Acknowledges an open alert: it stays open, and no reminder is sent for it. */
-        post: operations["acknowledge"];
+        post: operations["acknowledge_alert"];
         delete?: never;
         options?: never;
         head?: never;
@@ -83,7 +83,7 @@ export interface paths {
             cookie?: never;
         };
         /** The organisation's audit log, newest first. */
-        get: operations["list"];
+        get: operations["list_audit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -212,13 +212,13 @@ export interface paths {
             cookie?: never;
         };
         /** The organisation's channels. */
-        get: operations["list"];
+        get: operations["list_channels"];
         put?: never;
         /**
          * Adds a channel. Its configuration is checked, sealed at rest, and never shown again
          *     (webhook URLs appear as their host only).
          */
-        post: operations["create"];
+        post: operations["create_channel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -233,15 +233,15 @@ export interface paths {
             cookie?: never;
         };
         /** One channel. */
-        get: operations["get_one"];
+        get: operations["get_channel"];
         put?: never;
         post?: never;
         /** Deletes a channel and its delivery log. */
-        delete: operations["delete"];
+        delete: operations["delete_channel"];
         options?: never;
         head?: never;
         /** Changes a channel. A new `config` keeps the secrets it leaves out. */
-        patch: operations["update"];
+        patch: operations["update_channel"];
         trace?: never;
     };
     "/api/v1/channels/{id}/deliveries": {
@@ -435,7 +435,7 @@ export interface paths {
          * The organisation's machines with status, health and latest values; filter by label
          *     selector, group, status and free text; sort and page.
          */
-        get: operations["list"];
+        get: operations["list_machines"];
         put?: never;
         post?: never;
         delete?: never;
@@ -452,7 +452,7 @@ export interface paths {
             cookie?: never;
         };
         /** One machine with its latest values. */
-        get: operations["get_one"];
+        get: operations["get_machine"];
         put?: never;
         post?: never;
         /**
@@ -474,7 +474,7 @@ export interface paths {
             cookie?: never;
         };
         /** The machine's disks with their S.M.A.R.T. verdicts. */
-        get: operations["list"];
+        get: operations["list_disks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -496,7 +496,7 @@ export interface paths {
          * Acknowledges a disk's warning: it stays visible, stops weighing on the health score, and
          *     counts again if it worsens (a new or changed reason, or failing).
          */
-        post: operations["acknowledge"];
+        post: operations["acknowledge_disk"];
         /** Withdraws a disk's acknowledgement: its warning counts again. */
         delete: operations["unacknowledge"];
         options?: never;
@@ -758,10 +758,10 @@ export interface paths {
             cookie?: never;
         };
         /** Every organisation on this server. */
-        get: operations["list"];
+        get: operations["list_orgs"];
         put?: never;
         /** Creates an organisation. */
-        post: operations["create"];
+        post: operations["create_org"];
         delete?: never;
         options?: never;
         head?: never;
@@ -782,11 +782,11 @@ export interface paths {
          * Deletes an organisation and everything it owns (machines and their data, keys, tokens,
          *     memberships, audit log). User accounts stay for their other organisations.
          */
-        delete: operations["delete"];
+        delete: operations["delete_org"];
         options?: never;
         head?: never;
         /** Renames an organisation or changes its MFA requirement. */
-        patch: operations["update"];
+        patch: operations["update_org"];
         trace?: never;
     };
     "/api/v1/platform/audit": {
@@ -951,7 +951,7 @@ export interface paths {
             cookie?: never;
         };
         /** The organisation's members. */
-        get: operations["list"];
+        get: operations["list_users"];
         put?: never;
         /**
          * Invites an address. A new account gets a set-password link: by email when the server
@@ -960,7 +960,7 @@ export interface paths {
          *     until then it is a pending member that grants nothing. With a mail server the answer is
          *     the same for both; without one, only a new address's answer carries a link.
          */
-        post: operations["create"];
+        post: operations["create_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -975,7 +975,7 @@ export interface paths {
             cookie?: never;
         };
         /** One member. */
-        get: operations["get_one"];
+        get: operations["get_user"];
         put?: never;
         post?: never;
         /** Removes a member from the organisation (their account stays for other organisations). */
@@ -986,7 +986,7 @@ export interface paths {
          * Changes a member's role, or disables or re-enables them here. The organisation always
          *     keeps one enabled admin.
          */
-        patch: operations["update"];
+        patch: operations["update_user"];
         trace?: never;
     };
     "/api/v1/users/{id}/mfa-reset": {
@@ -1036,10 +1036,7 @@ export interface components {
             expires_in: number;
             token_type: string;
         };
-        /**
-         * @description One rule on one machine: `pending` while the condition holds for less than `for_s`,
-         *     `firing`, then `resolved`.
-         */
+        /** @description One rule on one machine. */
         Alert: {
             acknowledged_by?: string | null;
             /** Format: int64 */
@@ -1051,7 +1048,7 @@ export interface components {
             hostname: string;
             /** Format: int64 */
             id: number;
-            kind: string;
+            kind: components["schemas"]["RuleKind"];
             machine_id: string;
             /** @description Whether a notification went out for it (not while silenced). */
             notified: boolean;
@@ -1062,13 +1059,22 @@ export interface components {
             severity: components["schemas"]["AlertSeverity"];
             /** Format: int64 */
             since_ms: number;
-            state: string;
+            state: components["schemas"]["AlertState"];
         };
         AlertList: {
             alerts: components["schemas"]["Alert"][];
         };
-        /** @enum {string} */
+        /**
+         * @description Ordered: `info` < `warning` < `critical`.
+         * @enum {string}
+         */
         AlertSeverity: "info" | "warning" | "critical";
+        /**
+         * @description `pending` while the condition holds for less than the rule's `for_s`, `firing`, then
+         *     `resolved`.
+         * @enum {string}
+         */
+        AlertState: "pending" | "firing" | "resolved";
         ApiToken: {
             /** Format: int64 */
             created_ms: number;
@@ -1099,8 +1105,13 @@ export interface components {
             /** Format: int32 */
             worst: number;
         };
+        /**
+         * @description What an audit log entry records.
+         * @enum {string}
+         */
+        AuditAction: "auth.login" | "auth.login_failed" | "auth.mfa_failed" | "auth.refresh_reuse" | "auth.logout_all" | "user.created" | "user.invited" | "user.joined" | "user.declined" | "user.role_changed" | "user.enabled" | "user.disabled" | "user.removed" | "user.password_set" | "user.password_changed" | "user.password_reset" | "user.verified" | "mfa.enabled" | "mfa.disabled" | "mfa.reset" | "org.created" | "org.updated" | "org.deleted" | "org.require_mfa" | "org.settings" | "token.created" | "token.revoked" | "enroll_key.created" | "enroll_key.revoked" | "group.created" | "group.updated" | "group.deleted" | "group.members_changed" | "machine.groups_set" | "machine.labels_set" | "machine.decommissioned" | "machine.recommissioned" | "machine.deleted" | "disk.acknowledged" | "disk.unacknowledged" | "channel.created" | "channel.updated" | "channel.deleted" | "channel.tested" | "rule.created" | "rule.updated" | "rule.deleted" | "silence.created" | "silence.deleted" | "alert.acknowledged";
         AuditEntry: {
-            action: string;
+            action: components["schemas"]["AuditAction"];
             /** @description `user:EMAIL`, `token:NAME (ID)`, `cli`, or the address a failed login tried. */
             actor: string;
             detail?: Record<string, never> | null;
@@ -1123,7 +1134,7 @@ export interface components {
         };
         /** @description A channel as the API shows it: secrets never appear (webhook URLs show their host only). */
         Channel: {
-            alert_kinds: string[];
+            alert_kinds: components["schemas"]["RuleKind"][];
             config: Record<string, never>;
             /** Format: int64 */
             created_ms: number;
@@ -1169,7 +1180,7 @@ export interface components {
          */
         CreateChannel: {
             /** @description Alert kinds sent here (default: all of them). */
-            alert_kinds?: string[];
+            alert_kinds?: components["schemas"]["RuleKind"][];
             config: Record<string, never>;
             kind: components["schemas"]["ChannelKind"];
             min_severity?: components["schemas"]["AlertSeverity"] | null;
@@ -1248,12 +1259,17 @@ export interface components {
             /** Format: int64 */
             next_attempt_ms?: number | null;
             notification: components["schemas"]["Notification"];
-            /** @description `pending`, `sending`, `delivered` or `failed` (no attempt left). */
-            status: string;
+            status: components["schemas"]["DeliveryStatus"];
         };
         DeliveryList: {
             deliveries: components["schemas"]["Delivery"][];
         };
+        /**
+         * @description Where one message to one channel is: `pending` (due now or at `next_attempt_ms`),
+         *     `sending` (leased by a sender), `delivered`, or `failed` (no attempt left).
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sending" | "delivered" | "failed";
         /** @description A disk as the API shows it. */
         Disk: {
             /**
@@ -1273,7 +1289,7 @@ export interface components {
             last_seen_ms: number;
             model: string;
             name: string;
-            protocol: string;
+            protocol: components["schemas"]["Protocol"];
             reasons: string[];
             serial: string;
             verdict: components["schemas"]["Verdict"];
@@ -1409,9 +1425,10 @@ export interface components {
             total: number;
         };
         /**
-         * @description How bad an event is. journald priorities 0–2 (emerg, alert, crit) and Windows level 1 are
-         *     critical; priority 3 (err) and level 2 are errors; priority 4 (warning) and level 3 are
-         *     warnings. Less severe entries are not collected.
+         * @description How bad an event is. journald priorities 0–2 (emerg, alert, crit) and Windows level 1
+         *     are critical; priority 3 (err) and level 2 are errors; priority 4 (warning) and level 3
+         *     are warnings. Less severe entries are not collected. Ordered: `warning` < `error` <
+         *     `critical`.
          * @enum {string}
          */
         EventSeverity: "warning" | "error" | "critical";
@@ -1419,8 +1436,7 @@ export interface components {
         EventSourceState: {
             reason?: string | null;
             source?: string | null;
-            /** @description `available`, `unavailable`, or `unknown` (the agent never said). */
-            state: string;
+            state: components["schemas"]["SourceState"];
             /**
              * Format: int64
              * @description Entries the agent counted but did not send because of its per-report cap, in all.
@@ -1533,6 +1549,11 @@ export interface components {
             /** @description true joins the organisation; false declines (the invitation is removed). */
             accept: boolean;
         };
+        /**
+         * @description The language of an organisation's notifications and server mail.
+         * @enum {string}
+         */
+        Language: "en" | "fr";
         /** @description The newest report of a machine, with the derived figures a list view shows. */
         LatestValues: {
             /** Format: int64 */
@@ -1614,8 +1635,7 @@ export interface components {
             last_seen_ms?: number | null;
             latest?: components["schemas"]["LatestValues"] | null;
             notes?: string;
-            /** @description `online`, `warning`, `critical` or `offline`. */
-            status?: string;
+            status?: components["schemas"]["MachineStatus"];
             /** Format: int64 */
             status_since_ms?: number | null;
         };
@@ -1623,7 +1643,7 @@ export interface components {
             health: components["schemas"]["MachineHealth"];
             id: string;
             name: string;
-            status: string;
+            status: components["schemas"]["MachineStatus"];
         };
         /** @description A machine's disks and whether they can be read at all. */
         MachineDisks: {
@@ -1632,7 +1652,7 @@ export interface components {
             read_at_ms?: number | null;
             reason?: string | null;
             /** @description `unknown` until the agent has sent a reading, then `available` or `unavailable`. */
-            state: string;
+            state: components["schemas"]["SourceState"];
         };
         /** @description The whole set of groups of one machine. */
         MachineGroups: {
@@ -1658,6 +1678,11 @@ export interface components {
             /** @description Machines matching the filters, before `limit`/`offset`. */
             total?: number;
         };
+        /**
+         * @description A machine's state as the fleet view shows it. Ordered from best to worst.
+         * @enum {string}
+         */
+        MachineStatus: "online" | "warning" | "critical" | "offline";
         /** @description `GET /me`. */
         Me: {
             email: string;
@@ -1692,11 +1717,22 @@ export interface components {
         };
         MetricInfo: {
             description: string;
-            name: string;
-            /** @description `machine`, `filesystem` (instance = mount point), `disk` (device) or `network` (interface). */
-            scope: string;
+            name: components["schemas"]["MetricName"];
+            scope: components["schemas"]["MetricScope"];
             unit: string;
         };
+        /**
+         * @description A series name. Per-instance series (filesystem, disk, network) have one series per
+         *     mount point, device or interface.
+         * @enum {string}
+         */
+        MetricName: "cpu.percent" | "cpu.load1" | "cpu.load5" | "cpu.load15" | "memory.used_percent" | "memory.used_bytes" | "memory.available_bytes" | "swap.used_percent" | "temperature.cpu_c" | "health.score" | "uptime.seconds" | "filesystem.used_percent" | "filesystem.used_bytes" | "filesystem.free_bytes" | "filesystem.inodes_used_percent" | "disk.read_bytes_per_s" | "disk.write_bytes_per_s" | "disk.read_ops_per_s" | "disk.write_ops_per_s" | "disk.busy_percent" | "network.rx_bytes_per_s" | "network.tx_bytes_per_s" | "network.rx_errors" | "network.tx_errors" | "network.rx_drops" | "network.tx_drops";
+        /**
+         * @description What a series is measured on: the machine (one value per report) or one of its
+         *     filesystems (instance = mount point), disks (device) or interfaces.
+         * @enum {string}
+         */
+        MetricScope: "machine" | "filesystem" | "disk" | "network";
         MfaRequest: {
             /** @description A 6-digit TOTP code, or one of the recovery codes. */
             code: string;
@@ -1734,10 +1770,8 @@ export interface components {
          */
         Notification: {
             event: components["schemas"]["NotificationEvent"];
-            /** @description `metric`, `offline`, … (see the alert kinds); `test` for a test message. */
-            kind: string;
-            /** @description `en` or `fr`. */
-            language: string;
+            kind: components["schemas"]["NotificationKind"];
+            language: components["schemas"]["Language"];
             /** @description The dashboard page to open, when the server knows its public URL. */
             link?: string | null;
             /** @description The machines concerned (several when alerts fired together are grouped). */
@@ -1754,6 +1788,11 @@ export interface components {
          * @enum {string}
          */
         NotificationEvent: "firing" | "resolved" | "reminder" | "test";
+        /**
+         * @description What a notification is about: an alert's kind, or `test` for a channel's test message.
+         * @enum {string}
+         */
+        NotificationKind: "metric" | "offline" | "health" | "disk" | "events" | "agent" | "test";
         NotifiedMachine: {
             /** @description What was seen, e.g. "CPU 97 % (threshold 90 %)". */
             detail: string;
@@ -1792,8 +1831,8 @@ export interface components {
              */
             degraded_below_score: number;
             id: string;
-            /** @description Language of the organisation's notifications: `en` or `fr`. */
-            language: string;
+            /** @description Language of the organisation's notifications. */
+            language: components["schemas"]["Language"];
             name: string;
             /**
              * Format: int64
@@ -1826,7 +1865,10 @@ export interface components {
             emailed?: boolean;
             link?: components["schemas"]["OneTimeLink"] | null;
         };
-        /** @enum {string} */
+        /**
+         * @description How smartctl talks to the device.
+         * @enum {string}
+         */
         Protocol: "ata" | "nvme" | "scsi";
         /** @description Shown once; each code signs in once in place of a TOTP code. */
         RecoveryCodes: {
@@ -1894,7 +1936,9 @@ export interface components {
             sent_at_ms?: number | null;
         };
         /**
-         * @description A role within one organisation.
+         * @description A role within one organisation. `admin` manages the organisation: machines, groups,
+         *     labels, keys, tokens, channels, rules, users; `observer` reads everything in it and
+         *     changes only their own password and MFA.
          * @enum {string}
          */
         Role: "admin" | "observer";
@@ -1904,6 +1948,12 @@ export interface components {
             id: string;
             spec: components["schemas"]["RuleSpec"];
         };
+        /**
+         * @description What a rule watches, and so what its alerts are about; channels choose the kinds they
+         *     receive.
+         * @enum {string}
+         */
+        RuleKind: "metric" | "offline" | "health" | "disk" | "events" | "agent";
         RuleList: {
             rules: components["schemas"]["Rule"][];
         };
@@ -1942,12 +1992,10 @@ export interface components {
              * @description How long the condition must hold before the alert fires, seconds (default 0).
              */
             for_s?: number;
-            /** @description `metric`, `offline`, `health`, `disk` or `events`. */
-            kind: string;
-            metric?: string | null;
+            kind: components["schemas"]["RuleKind"];
+            metric?: components["schemas"]["MetricName"] | null;
             name: string;
-            /** @description `above` (default) or `below`, for metric rules. */
-            op?: string | null;
+            op?: components["schemas"]["ThresholdOp"] | null;
             /**
              * Format: int32
              * @description Repeat the notification this often while firing and not acknowledged; 0: never.
@@ -1973,7 +2021,7 @@ export interface components {
         /** @description `GET /api/v1/machines/{id}/series`. */
         Series: {
             instance?: string | null;
-            metric: string;
+            metric: components["schemas"]["MetricName"];
             /** @description `[ts_ms, value]` pairs, oldest first. Rollup tiers give the bucket average. */
             points: [
                 number,
@@ -1984,9 +2032,14 @@ export interface components {
              * @description Width of each point's bucket, seconds (0 for raw points, one per report).
              */
             step_s: number;
-            /** @description Storage tier the points were read from: `raw`, `5m` or `1h`. */
-            tier: string;
+            /** @description Storage tier the points were read from. */
+            tier: components["schemas"]["SeriesTier"];
         };
+        /**
+         * @description The storage tier a series was read from.
+         * @enum {string}
+         */
+        SeriesTier: "raw" | "5m" | "1h";
         SessionsRevoked: {
             /** Format: int64 */
             sessions_revoked: number;
@@ -2053,10 +2106,16 @@ export interface components {
              */
             unavailable?: string | null;
         };
+        /**
+         * @description Whether a machine's agent reads a source (S.M.A.R.T., system events): `unknown` until
+         *     the agent has said.
+         * @enum {string}
+         */
+        SourceState: "available" | "unavailable" | "unknown";
         StatusChange: {
             /** Format: int32 */
             score: number;
-            status: string;
+            status: components["schemas"]["MachineStatus"];
             /** Format: int64 */
             ts_ms: number;
         };
@@ -2107,6 +2166,11 @@ export interface components {
             delivered: boolean;
             error?: string | null;
         };
+        /**
+         * @description Which side of a metric rule's threshold fires.
+         * @enum {string}
+         */
+        ThresholdOp: "above" | "below";
         TotpEnrollment: {
             otpauth_uri: string;
             qr_png_base64: string;
@@ -2118,7 +2182,7 @@ export interface components {
          *     except secrets it leaves out (`password`, `secret`, `url`), which are kept.
          */
         UpdateChannel: {
-            alert_kinds?: string[] | null;
+            alert_kinds?: components["schemas"]["RuleKind"][] | null;
             config?: Record<string, never> | null;
             enabled?: boolean | null;
             min_severity?: components["schemas"]["AlertSeverity"] | null;
@@ -2145,8 +2209,7 @@ export interface components {
              * @description 0–100.
              */
             degraded_below_score?: number | null;
-            /** @description `en` or `fr`: the language of notifications. */
-            language?: string | null;
+            language?: components["schemas"]["Language"] | null;
             name?: string | null;
             /**
              * Format: int64
@@ -2173,7 +2236,10 @@ export interface components {
         UserList: {
             users: components["schemas"]["User"][];
         };
-        /** @enum {string} */
+        /**
+         * @description A disk's health, ordered: `ok` < `warning` < `failing`.
+         * @enum {string}
+         */
         Verdict: "ok" | "warning" | "failing";
     };
     responses: never;
@@ -2370,7 +2436,7 @@ export interface operations {
             };
         };
     };
-    acknowledge: {
+    acknowledge_alert: {
         parameters: {
             query?: never;
             header?: never;
@@ -2418,7 +2484,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_audit: {
         parameters: {
             query?: {
                 /** @description Entries with an id below this (from `next_before`). */
@@ -2697,7 +2763,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_channels: {
         parameters: {
             query?: never;
             header?: never;
@@ -2735,7 +2801,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_channel: {
         parameters: {
             query?: never;
             header?: never;
@@ -2795,7 +2861,7 @@ export interface operations {
             };
         };
     };
-    get_one: {
+    get_channel: {
         parameters: {
             query?: never;
             header?: never;
@@ -2845,7 +2911,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_channel: {
         parameters: {
             query?: never;
             header?: never;
@@ -2893,7 +2959,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    update_channel: {
         parameters: {
             query?: never;
             header?: never;
@@ -3686,7 +3752,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_machines: {
         parameters: {
             query?: {
                 /** @description Label selector, Kubernetes style: `env=prod,role!=db,tier in (web,api),!deprecated`. */
@@ -3748,7 +3814,7 @@ export interface operations {
             };
         };
     };
-    get_one: {
+    get_machine: {
         parameters: {
             query?: never;
             header?: never;
@@ -3909,7 +3975,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_disks: {
         parameters: {
             query?: never;
             header?: never;
@@ -3959,7 +4025,7 @@ export interface operations {
             };
         };
     };
-    acknowledge: {
+    acknowledge_disk: {
         parameters: {
             query?: never;
             header?: never;
@@ -4930,7 +4996,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_orgs: {
         parameters: {
             query?: never;
             header?: never;
@@ -4968,7 +5034,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_org: {
         parameters: {
             query?: never;
             header?: never;
@@ -5028,7 +5094,7 @@ export interface operations {
             };
         };
     };
-    delete: {
+    delete_org: {
         parameters: {
             query?: never;
             header?: never;
@@ -5076,7 +5142,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    update_org: {
         parameters: {
             query?: never;
             header?: never;
@@ -5789,7 +5855,7 @@ export interface operations {
             };
         };
     };
-    list: {
+    list_users: {
         parameters: {
             query?: never;
             header?: never;
@@ -5827,7 +5893,7 @@ export interface operations {
             };
         };
     };
-    create: {
+    create_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -5887,7 +5953,7 @@ export interface operations {
             };
         };
     };
-    get_one: {
+    get_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -5994,7 +6060,7 @@ export interface operations {
             };
         };
     };
-    update: {
+    update_user: {
         parameters: {
             query?: never;
             header?: never;

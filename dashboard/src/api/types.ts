@@ -57,7 +57,24 @@ export type RecoveryCodes = S["RecoveryCodes"];
 export type StatusHistory = S["StatusHistory"];
 export type ErrorBody = S["ErrorBody"];
 
-export type MachineStatus = "online" | "warning" | "critical" | "offline";
+export type MachineStatus = S["MachineStatus"];
+export type RuleKind = S["RuleKind"];
+export type MetricName = S["MetricName"];
+export type ThresholdOp = S["ThresholdOp"];
+export type AlertState = S["AlertState"];
+export type DeliveryStatus = S["DeliveryStatus"];
+export type Verdict = S["Verdict"];
+export type Language = S["Language"];
+export type AuditAction = S["AuditAction"];
+
+/**
+ * Every name of one of the schema's enums, in the order written: `allNames<RuleKind>({metric:
+ * true, …})`. The object must name each member once (a member the server adds, or one it
+ * drops, is a compile error), so lists in the dashboard never fall behind the server's.
+ */
+export function allNames<T extends string>(members: Record<T, true>): T[] {
+  return Object.keys(members) as T[];
+}
 export type CreateGroup = S["CreateGroup"];
 export type UpdateGroup = S["UpdateGroup"];
 export type GroupMembers = S["GroupMembers"];

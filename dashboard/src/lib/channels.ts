@@ -1,10 +1,12 @@
 // Notification channels without React: the form's state to the `config` JSON and back.
 // Mirrors crates/server/src/notify/config.rs: the API shows secrets masked ("set", URLs cut
 // to "https://host/…"); sent back unchanged, or left out, they keep the stored secret.
-import type { AlertSeverity, Channel, ChannelKind } from "../api/types";
+import { allNames, type AlertSeverity, type Channel, type ChannelKind, type RuleKind } from "../api/types";
+import { RULE_KINDS } from "./rules";
 
-export const CHANNEL_KINDS: ChannelKind[] = ["webhook", "slack", "discord", "teams", "email"];
-export const ALERT_KINDS = ["metric", "offline", "health", "disk", "events", "agent"] as const;
+export const CHANNEL_KINDS = allNames<ChannelKind>({ webhook: true, slack: true, discord: true, teams: true, email: true });
+/** What an alert is about: a rule's kind. */
+export const ALERT_KINDS = RULE_KINDS;
 export const SMTP_SECURITY = ["starttls", "tls", "none"] as const;
 export type SmtpSecurity = (typeof SMTP_SECURITY)[number];
 
@@ -150,7 +152,7 @@ export interface CreateChannelBody {
   kind: ChannelKind;
   config: Record<string, unknown>;
   min_severity: AlertSeverity;
-  alert_kinds: string[];
+  alert_kinds: RuleKind[];
 }
 
 export type UpdateChannelBody = Omit<CreateChannelBody, "kind">;

@@ -4,17 +4,17 @@ import { createContext, useContext, useEffect, useState, type ReactNode } from "
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { machineKeys } from "../api/machines";
 import { followStream, type SseMessage } from "../api/sse";
-import type { Machine, MachineList } from "../api/types";
+import type { Machine, MachineList, MachineStatus } from "../api/types";
 
 const LiveContext = createContext(false);
 const LIST_REFRESH_MS = 5_000;
 
 interface MachineEvent {
   id: string;
-  status?: string;
+  status?: MachineStatus;
   score?: number;
   last_seen_ms?: number;
-  to?: string;
+  to?: MachineStatus;
 }
 
 /** Applies a stream message to the cached data; heavier changes just mark queries stale. */

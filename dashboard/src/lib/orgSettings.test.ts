@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { deleteConfirmed, settingsForm, settingsPatch } from "./orgSettings";
+import { deleteConfirmed, settingsForm, settingsPatch, type OrgSettings } from "./orgSettings";
 
-const org = { require_mfa: false, language: "en", offline_after_intervals: 3, degraded_below_score: 80 };
+const org: OrgSettings = { require_mfa: false, language: "en", offline_after_intervals: 3, degraded_below_score: 80 };
 
 describe("settingsPatch", () => {
   it("sends nothing when nothing changed", () => {

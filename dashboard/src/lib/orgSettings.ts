@@ -1,8 +1,9 @@
 // Organisation settings: the form, its checks and the PATCH body of what changed.
+import { allNames, type Language } from "../api/types";
 
 export interface OrgSettings {
   require_mfa: boolean;
-  language: string;
+  language: Language;
   offline_after_intervals: number;
   degraded_below_score: number;
 }
@@ -14,7 +15,11 @@ export interface OrgSettingsForm {
   degraded_below_score: string;
 }
 
-export const LANGUAGES = ["en", "fr"] as const;
+export const LANGUAGES = allNames<Language>({ en: true, fr: true });
+
+function isLanguage(s: string): s is Language {
+  return (LANGUAGES as readonly string[]).includes(s);
+}
 export const OFFLINE_AFTER = { min: 2, max: 100 } as const;
 export const DEGRADED_BELOW = { min: 0, max: 100 } as const;
 
@@ -40,14 +45,15 @@ export function settingsPatch(
   org: OrgSettings,
   form: OrgSettingsForm,
 ): { ok: true; body: Partial<OrgSettings> } | { ok: false; field: SettingsField } {
-  if (!(LANGUAGES as readonly string[]).includes(form.language)) return { ok: false, field: "language" };
+  const language = form.language;
+  if (!isLanguage(language)) return { ok: false, field: "language" };
   const offline = intIn(form.offline_after_intervals, OFFLINE_AFTER);
   if (offline === null) return { ok: false, field: "offline_after_intervals" };
   const degraded = intIn(form.degraded_below_score, DEGRADED_BELOW);
   if (degraded === null) return { ok: false, field: "degraded_below_score" };
   const body: Partial<OrgSettings> = {};
   if (form.require_mfa !== org.require_mfa) body.require_mfa = form.require_mfa;
-  if (form.language !== org.language) body.language = form.language;
+  if (language !== org.language) body.language = language;
   if (offline !== org.offline_after_intervals) body.offline_after_intervals = offline;
   if (degraded !== org.degraded_below_score) body.degraded_below_score = degraded;
   return { ok: true, body };

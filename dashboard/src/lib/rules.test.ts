@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RuleSpec } from "../api/types";
+import type { RuleKind, RuleSpec } from "../api/types";
 import {
   buildRuleSpec,
   formatThreshold,
@@ -135,7 +135,7 @@ describe("summaries", () => {
       windowS: 3_600,
       forS: 0,
     });
-    expect(summarise({ name: "x", kind: "sms", severity: "info" })).toEqual({ kind: "unknown", raw: "sms", forS: 0 });
+    expect(summarise({ name: "x", kind: "sms" as RuleKind, severity: "info" })).toEqual({ kind: "unknown", raw: "sms", forS: 0 });
   });
 
   it("formats thresholds in their unit", () => {

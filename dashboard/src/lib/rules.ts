@@ -1,11 +1,23 @@
 // Alert rules without React: the form's state to a RuleSpec and back, the words that sum a
-// rule up, and scopes (shared with silences). Mirrors crates/server/src/alerting/rules.rs.
-import type { AlertSeverity, EventSeverity, RuleScope, RuleSpec } from "../api/types";
+// rule up, and scopes (shared with silences). Names come from the generated schema; the
+// checks mirror crates/server/src/alerting/rules.rs.
+import {
+  allNames,
+  type AlertSeverity,
+  type EventSeverity,
+  type MetricName,
+  type RuleKind,
+  type RuleScope,
+  type RuleSpec,
+  type ThresholdOp,
+  type Verdict,
+} from "../api/types";
 import { formatNumber, formatRate } from "./format";
 
-export const RULE_KINDS = ["metric", "offline", "health", "disk", "events", "agent"] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+export type { RuleKind };
+export const RULE_KINDS = allNames<RuleKind>({ metric: true, offline: true, health: true, disk: true, events: true, agent: true });
 
+/** The metrics a metric rule may watch (the server's RULE_METRICS, a subset of the series). */
 export const RULE_METRICS = [
   "cpu.percent",
   "memory.used_percent",
@@ -15,14 +27,15 @@ export const RULE_METRICS = [
   "disk.busy_percent",
   "network.rx_bytes_per_s",
   "network.tx_bytes_per_s",
-] as const;
+] as const satisfies readonly MetricName[];
 export type RuleMetric = (typeof RULE_METRICS)[number];
 
-export const SEVERITIES: AlertSeverity[] = ["info", "warning", "critical"];
-export const EVENT_SEVERITIES: EventSeverity[] = ["warning", "error", "critical"];
-export const DISK_VERDICTS = ["warning", "failing"] as const;
+export const SEVERITIES = allNames<AlertSeverity>({ info: true, warning: true, critical: true });
+export const EVENT_SEVERITIES = allNames<EventSeverity>({ warning: true, error: true, critical: true });
+/** The verdicts a disk rule fires on (`ok` never does). */
+export const DISK_VERDICTS = ["warning", "failing"] as const satisfies readonly Exclude<Verdict, "ok">[];
 export type DiskVerdict = (typeof DISK_VERDICTS)[number];
-export type Op = "above" | "below";
+export type Op = ThresholdOp;
 
 export type MetricUnit = "%" | "°C" | "B/s";
 

@@ -8,6 +8,7 @@ import { formatDateTime, formatNumber, formatRelative } from "../../lib/format";
 import { EVENT_PERIODS, EVENTS_PAGE, pageInfo, type EventFilters, type EventPeriod } from "../../lib/machineDetail";
 import { Button, Card, EmptyState, Field, Input, QueryView, Select, SeverityBadge, Spinner } from "../ui";
 import { SeveritySelect, TableHead } from "../fields";
+import { EVENT_SEVERITIES } from "../../lib/rules";
 
 function useDebounced<T>(value: T, ms: number): T {
   const [v, setV] = useState(value);
@@ -17,8 +18,6 @@ function useDebounced<T>(value: T, ms: number): T {
   }, [value, ms]);
   return v;
 }
-
-const SEVERITIES = ["warning", "error", "critical"] as const;
 
 export function EventsCard({ machineId }: { machineId: string }) {
   const { t } = useTranslation();
@@ -55,7 +54,7 @@ export function EventsCard({ machineId }: { machineId: string }) {
           </Field>
           <SeveritySelect
             label={t("machine.events.severity")}
-            options={SEVERITIES}
+            options={EVENT_SEVERITIES}
             anyLabel={t("machine.events.anySeverity")}
             value={severity}
             onChange={(s) => {
