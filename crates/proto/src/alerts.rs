@@ -2,68 +2,93 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum AlertSeverity {
-    Info,
-    Warning,
-    Critical,
-}
+use crate::metrics::MetricName;
+use crate::vocabulary::Language;
 
-impl AlertSeverity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertSeverity::Info => "info",
-            AlertSeverity::Warning => "warning",
-            AlertSeverity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "info" => Some(AlertSeverity::Info),
-            "warning" => Some(AlertSeverity::Warning),
-            "critical" => Some(AlertSeverity::Critical),
-            _ => None,
-        }
+names! {
+    /// Ordered: `info` < `warning` < `critical`.
+    pub enum AlertSeverity("severity") {
+        Info = "info",
+        Warning = "warning",
+        Critical = "critical",
     }
 }
 
-/// What an alert is about; channels choose the kinds they receive.
-pub const ALERT_KINDS: &[&str] = &["metric", "offline", "health", "disk", "events", "agent"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum ChannelKind {
-    Email,
-    Teams,
-    Slack,
-    Discord,
-    Webhook,
+names! {
+    /// What a rule watches, and so what its alerts are about; channels choose the kinds they
+    /// receive.
+    pub enum RuleKind("rule kind") {
+        Metric = "metric",
+        Offline = "offline",
+        Health = "health",
+        Disk = "disk",
+        Events = "events",
+        Agent = "agent",
+    }
 }
 
-impl ChannelKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Email => "email",
-            ChannelKind::Teams => "teams",
-            ChannelKind::Slack => "slack",
-            ChannelKind::Discord => "discord",
-            ChannelKind::Webhook => "webhook",
+names! {
+    /// What a notification is about: an alert's kind, or `test` for a channel's test message.
+    pub enum NotificationKind("notification kind") {
+        Metric = "metric",
+        Offline = "offline",
+        Health = "health",
+        Disk = "disk",
+        Events = "events",
+        Agent = "agent",
+        Test = "test",
+    }
+}
+
+impl From<RuleKind> for NotificationKind {
+    fn from(kind: RuleKind) -> Self {
+        match kind {
+            RuleKind::Metric => NotificationKind::Metric,
+            RuleKind::Offline => NotificationKind::Offline,
+            RuleKind::Health => NotificationKind::Health,
+            RuleKind::Disk => NotificationKind::Disk,
+            RuleKind::Events => NotificationKind::Events,
+            RuleKind::Agent => NotificationKind::Agent,
         }
     }
+}
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "email" => Some(ChannelKind::Email),
-            "teams" => Some(ChannelKind::Teams),
-            "slack" => Some(ChannelKind::Slack),
-            "discord" => Some(ChannelKind::Discord),
-            "webhook" => Some(ChannelKind::Webhook),
-            _ => None,
-        }
+names! {
+    /// Which side of a metric rule's threshold fires.
+    pub enum ThresholdOp("op") {
+        Above = "above",
+        Below = "below",
+    }
+}
+
+names! {
+    /// `pending` while the condition holds for less than the rule's `for_s`, `firing`, then
+    /// `resolved`.
+    pub enum AlertState("alert state") {
+        Pending = "pending",
+        Firing = "firing",
+        Resolved = "resolved",
+    }
+}
+
+names! {
+    /// Where one message to one channel is: `pending` (due now or at `next_attempt_ms`),
+    /// `sending` (leased by a sender), `delivered`, or `failed` (no attempt left).
+    pub enum DeliveryStatus("delivery status") {
+        Pending = "pending",
+        Sending = "sending",
+        Delivered = "delivered",
+        Failed = "failed",
+    }
+}
+
+names! {
+    pub enum ChannelKind("channel kind") {
+        Email = "email",
+        Teams = "teams",
+        Slack = "slack",
+        Discord = "discord",
+        Webhook = "webhook",
     }
 }
 
@@ -85,8 +110,8 @@ pub struct CreateChannel {
     #[serde(default)]
     pub min_severity: Option<AlertSeverity>,
     /// Alert kinds sent here (default: all of them).
-    #[serde(default)]
-    pub alert_kinds: Vec<String>,
+    #[serde(default, deserialize_with = "crate::vocabulary::name_list")]
+    pub alert_kinds: Vec<RuleKind>,
 }
 
 /// `PATCH /api/v1/channels/{id}`: what is given changes. A `config` replaces the old one,
@@ -99,7 +124,8 @@ pub struct UpdateChannel {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub config: Option<serde_json::Value>,
     pub min_severity: Option<AlertSeverity>,
-    pub alert_kinds: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::vocabulary::optional_name_list")]
+    pub alert_kinds: Option<Vec<RuleKind>>,
     pub enabled: Option<bool>,
 }
 
@@ -113,7 +139,7 @@ pub struct Channel {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
     pub min_severity: AlertSeverity,
-    pub alert_kinds: Vec<String>,
+    pub alert_kinds: Vec<RuleKind>,
     pub enabled: bool,
     pub created_ms: i64,
 }
@@ -139,8 +165,7 @@ pub struct TestOutcome {
 pub struct Delivery {
     pub id: i64,
     pub channel_id: String,
-    /// `pending`, `sending`, `delivered` or `failed` (no attempt left).
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub created_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,12 +202,10 @@ pub enum NotificationEvent {
 pub struct Notification {
     pub event: NotificationEvent,
     pub severity: AlertSeverity,
-    /// `metric`, `offline`, … (see the alert kinds); `test` for a test message.
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     pub text: String,
-    /// `en` or `fr`.
-    pub language: String,
+    pub language: Language,
     pub organisation: String,
     /// The machines concerned (several when alerts fired together are grouped).
     #[serde(default)]
@@ -215,13 +238,13 @@ pub struct NotifiedMachine {
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     pub name: String,
-    /// `metric`, `offline`, `health`, `disk` or `events`.
-    pub kind: String,
+    pub kind: RuleKind,
+    /// One of [`RULE_METRICS`], for metric rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metric: Option<String>,
+    pub metric: Option<MetricName>,
     /// `above` (default) or `below`, for metric rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub op: Option<String>,
+    pub op: Option<ThresholdOp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
     /// Hysteresis: a firing alert resolves only once the value is back past this (default:
@@ -270,15 +293,15 @@ pub struct RuleScope {
 }
 
 /// The metrics a `metric` rule can watch.
-pub const RULE_METRICS: &[&str] = &[
-    "cpu.percent",
-    "memory.used_percent",
-    "swap.used_percent",
-    "filesystem.used_percent",
-    "temperature.cpu_c",
-    "disk.busy_percent",
-    "network.rx_bytes_per_s",
-    "network.tx_bytes_per_s",
+pub const RULE_METRICS: &[MetricName] = &[
+    MetricName::CpuPercent,
+    MetricName::MemoryUsedPercent,
+    MetricName::SwapUsedPercent,
+    MetricName::FilesystemUsedPercent,
+    MetricName::TemperatureCpuC,
+    MetricName::DiskBusyPercent,
+    MetricName::NetworkRxBytesPerS,
+    MetricName::NetworkTxBytesPerS,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,8 +318,7 @@ pub struct RuleList {
     pub rules: Vec<Rule>,
 }
 
-/// One rule on one machine: `pending` while the condition holds for less than `for_s`,
-/// `firing`, then `resolved`.
+/// One rule on one machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
@@ -305,9 +327,9 @@ pub struct Alert {
     pub rule_name: String,
     pub machine_id: String,
     pub hostname: String,
-    pub state: String,
+    pub state: AlertState,
     pub severity: AlertSeverity,
-    pub kind: String,
+    pub kind: RuleKind,
     /// What was last seen, e.g. "CPU 97 % (above 90 %)".
     pub detail: String,
     pub since_ms: i64,

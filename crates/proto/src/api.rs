@@ -5,6 +5,19 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::agent::{DiskIoSample, FilesystemSample, HostFacts, MemorySample, NetworkSample};
+use crate::metrics::{MetricName, MetricScope, SeriesTier};
+
+names! {
+    /// A machine's state as the fleet view shows it. Ordered from best to worst.
+    #[derive(Default)]
+    pub enum MachineStatus("status") {
+        Online = "online",
+        Warning = "warning",
+        Critical = "critical",
+        #[default]
+        Offline = "offline",
+    }
+}
 
 /// Every error: `{"error": {"code", "message", "field"?}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,9 +69,8 @@ pub struct Machine {
     /// Ids of the groups the machine is in.
     #[serde(default)]
     pub groups: Vec<String>,
-    /// `online`, `warning`, `critical` or `offline`.
     #[serde(default)]
-    pub status: String,
+    pub status: MachineStatus,
     #[serde(default)]
     pub status_since_ms: Option<i64>,
     #[serde(default)]
@@ -123,11 +135,11 @@ pub struct LatestValues {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
-    pub metric: String,
+    pub metric: MetricName,
     #[serde(default)]
     pub instance: Option<String>,
-    /// Storage tier the points were read from: `raw`, `5m` or `1h`.
-    pub tier: String,
+    /// Storage tier the points were read from.
+    pub tier: SeriesTier,
     /// Width of each point's bucket, seconds (0 for raw points, one per report).
     pub step_s: u64,
     /// `[ts_ms, value]` pairs, oldest first. Rollup tiers give the bucket average.
@@ -144,10 +156,9 @@ pub struct MetricCatalog {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricInfo {
-    pub name: String,
+    pub name: MetricName,
     pub unit: String,
-    /// `machine`, `filesystem` (instance = mount point), `disk` (device) or `network` (interface).
-    pub scope: String,
+    pub scope: MetricScope,
     pub description: String,
 }
 
@@ -237,7 +248,7 @@ pub struct UpdateMachine {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusChange {
     pub ts_ms: i64,
-    pub status: String,
+    pub status: MachineStatus,
     pub score: u8,
 }
 
@@ -267,6 +278,6 @@ pub struct FleetSummary {
 pub struct MachineBrief {
     pub id: String,
     pub name: String,
-    pub status: String,
+    pub status: MachineStatus,
     pub health: MachineHealth,
 }

@@ -3,36 +3,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How bad an event is. journald priorities 0–2 (emerg, alert, crit) and Windows level 1 are
-/// critical; priority 3 (err) and level 2 are errors; priority 4 (warning) and level 3 are
-/// warnings. Less severe entries are not collected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum EventSeverity {
-    Warning,
-    Error,
-    Critical,
+names! {
+    /// How bad an event is. journald priorities 0–2 (emerg, alert, crit) and Windows level 1
+    /// are critical; priority 3 (err) and level 2 are errors; priority 4 (warning) and level 3
+    /// are warnings. Less severe entries are not collected. Ordered: `warning` < `error` <
+    /// `critical`.
+    pub enum EventSeverity("event severity") {
+        Warning = "warning",
+        Error = "error",
+        Critical = "critical",
+    }
 }
 
 impl EventSeverity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventSeverity::Warning => "warning",
-            EventSeverity::Error => "error",
-            EventSeverity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "warning" => Some(EventSeverity::Warning),
-            "error" => Some(EventSeverity::Error),
-            "critical" => Some(EventSeverity::Critical),
-            _ => None,
-        }
-    }
-
     /// From a syslog/journald priority; `None` for notice and less severe.
     pub fn from_syslog_priority(p: u8) -> Option<Self> {
         match p {
@@ -164,8 +147,7 @@ pub struct EventPage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventSourceState {
-    /// `available`, `unavailable`, or `unknown` (the agent never said).
-    pub state: String,
+    pub state: crate::vocabulary::SourceState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,15 +2,72 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A role within one organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Manages the organisation: machines, groups, labels, keys, tokens, channels, rules, users.
-    Admin,
-    /// Reads everything in the organisation; changes only their own password and MFA.
-    Observer,
+use crate::vocabulary::Language;
+
+names! {
+    /// A role within one organisation. `admin` manages the organisation: machines, groups,
+    /// labels, keys, tokens, channels, rules, users; `observer` reads everything in it and
+    /// changes only their own password and MFA.
+    pub enum Role("role") {
+        Admin = "admin",
+        Observer = "observer",
+    }
+}
+
+names! {
+    /// What an audit log entry records.
+    pub enum AuditAction("audit action") {
+        AuthLogin = "auth.login",
+        AuthLoginFailed = "auth.login_failed",
+        AuthMfaFailed = "auth.mfa_failed",
+        AuthRefreshReuse = "auth.refresh_reuse",
+        AuthLogoutAll = "auth.logout_all",
+        UserCreated = "user.created",
+        UserInvited = "user.invited",
+        UserJoined = "user.joined",
+        UserDeclined = "user.declined",
+        UserRoleChanged = "user.role_changed",
+        UserEnabled = "user.enabled",
+        UserDisabled = "user.disabled",
+        UserRemoved = "user.removed",
+        UserPasswordSet = "user.password_set",
+        UserPasswordChanged = "user.password_changed",
+        UserPasswordReset = "user.password_reset",
+        UserVerified = "user.verified",
+        MfaEnabled = "mfa.enabled",
+        MfaDisabled = "mfa.disabled",
+        MfaReset = "mfa.reset",
+        OrgCreated = "org.created",
+        OrgUpdated = "org.updated",
+        OrgDeleted = "org.deleted",
+        OrgRequireMfa = "org.require_mfa",
+        OrgSettings = "org.settings",
+        TokenCreated = "token.created",
+        TokenRevoked = "token.revoked",
+        EnrollKeyCreated = "enroll_key.created",
+        EnrollKeyRevoked = "enroll_key.revoked",
+        GroupCreated = "group.created",
+        GroupUpdated = "group.updated",
+        GroupDeleted = "group.deleted",
+        GroupMembersChanged = "group.members_changed",
+        MachineGroupsSet = "machine.groups_set",
+        MachineLabelsSet = "machine.labels_set",
+        MachineDecommissioned = "machine.decommissioned",
+        MachineRecommissioned = "machine.recommissioned",
+        MachineDeleted = "machine.deleted",
+        DiskAcknowledged = "disk.acknowledged",
+        DiskUnacknowledged = "disk.unacknowledged",
+        ChannelCreated = "channel.created",
+        ChannelUpdated = "channel.updated",
+        ChannelDeleted = "channel.deleted",
+        ChannelTested = "channel.tested",
+        RuleCreated = "rule.created",
+        RuleUpdated = "rule.updated",
+        RuleDeleted = "rule.deleted",
+        SilenceCreated = "silence.created",
+        SilenceDeleted = "silence.deleted",
+        AlertAcknowledged = "alert.acknowledged",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -136,8 +193,8 @@ pub struct Org {
     pub offline_after_intervals: i64,
     /// Below this health score a machine reports every 30 s instead of 60 s.
     pub degraded_below_score: i64,
-    /// Language of the organisation's notifications: `en` or `fr`.
-    pub language: String,
+    /// Language of the organisation's notifications.
+    pub language: Language,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,9 +224,9 @@ pub struct UpdateOrg {
     /// 0–100.
     #[serde(default)]
     pub degraded_below_score: Option<i64>,
-    /// `en` or `fr`: the language of notifications.
+    /// The language of notifications.
     #[serde(default)]
-    pub language: Option<String>,
+    pub language: Option<Language>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,7 +400,7 @@ pub struct AuditEntry {
     pub ts_ms: i64,
     /// `user:EMAIL`, `token:NAME (ID)`, `cli`, or the address a failed login tried.
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default)]

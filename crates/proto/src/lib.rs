@@ -3,6 +3,10 @@
 //! Serde only, no IO: this crate is the contract. A field renamed here is a breaking change
 //! for agents already deployed, so new fields are added with `#[serde(default)]`.
 
+// First: the `names!` macro the other modules use.
+#[macro_use]
+pub mod vocabulary;
+
 pub mod agent;
 pub mod alerts;
 pub mod api;
@@ -13,5 +17,6 @@ pub mod identity;
 pub const AGENT_API_PREFIX: &str = "/api/v1/agent";
 pub mod interval;
 pub mod labels;
+pub mod metrics;
 pub mod sample;
 pub mod smart;

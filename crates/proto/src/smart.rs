@@ -3,22 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Ata,
-    Nvme,
-    Scsi,
+names! {
+    /// How smartctl talks to the device.
+    pub enum Protocol("protocol") {
+        Ata = "ata",
+        Nvme = "nvme",
+        Scsi = "scsi",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Ok,
-    Warning,
-    Failing,
+names! {
+    /// A disk's health, ordered: `ok` < `warning` < `failing`.
+    pub enum Verdict("verdict") {
+        Ok = "ok",
+        Warning = "warning",
+        Failing = "failing",
+    }
 }
 
 /// One ATA attribute, its raw value already decoded (vendor-packed fields unpacked).
@@ -335,6 +335,60 @@ pub fn rising_reasons(before: &SmartDevice, now: &SmartDevice) -> Vec<String> {
         ));
     }
     out
+}
+
+// What the API answers about a machine's disks.
+
+/// A disk as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Disk {
+    pub key: String,
+    pub name: String,
+    pub device_type: String,
+    pub protocol: Protocol,
+    pub model: String,
+    pub serial: String,
+    pub verdict: Verdict,
+    pub reasons: Vec<String>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+    /// A warning an admin has acknowledged: still shown, no longer counted in the health
+    /// score, until it worsens (a new or changed reason, or failing).
+    pub acknowledged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_ms: Option<i64>,
+    /// The latest normalised reading.
+    pub device: SmartDevice,
+}
+
+/// A machine's disks and whether they can be read at all.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MachineDisks {
+    /// `unknown` until the agent has sent a reading, then `available` or `unavailable`.
+    pub state: crate::vocabulary::SourceState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at_ms: Option<i64>,
+    pub disks: Vec<Disk>,
+}
+
+/// One point of a disk's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiskSample {
+    pub ts_ms: i64,
+    pub verdict: Verdict,
+    pub temperature_c: Option<f64>,
+    pub power_on_hours: Option<f64>,
+    pub reallocated: Option<f64>,
+    pub pending: Option<f64>,
+    pub uncorrectable: Option<f64>,
+    pub media_errors: Option<f64>,
+    pub percentage_used: Option<f64>,
+    pub grown_defects: Option<f64>,
 }
 
 #[cfg(test)]

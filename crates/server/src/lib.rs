@@ -1,8 +1,8 @@
 //! Optralis server: enrollment, ingest, storage and the REST API.
 //!
-//! Boundaries (see docs/ARCHITECTURE.md): `api` turns HTTP into store calls and owns every
-//! status code; `ingest` checks what agents send; `store` is the only code that speaks SQL;
-//! `jobs` runs maintenance in the background.
+//! Boundaries (see docs/ARCHITECTURE.md): `api` translates HTTP (extractors, bodies, status
+//! codes) and calls the domain; `ingest`, `fleet`, `alerting` and `notify` decide; `store` is
+//! the only code that speaks SQL; `jobs` runs maintenance in the background.
 
 pub mod alerting;
 pub mod api;
@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod live;
 pub mod notify;
+pub mod principal;
 pub mod sealing;
 pub mod secret;
 pub mod serve;

@@ -1,6 +1,7 @@
 //! `optralis`: the server binary. Everything here is the edge: parse flags, set up logs,
 //! call the library, report errors with anyhow.
 
+use optralis_proto::identity::AuditAction;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use optralis::clock::SystemClock;
 use optralis::config::{self, FileConfig};
 use optralis::notify::{self, Notifier, egress::EgressPolicy, mail::Mailer, seal::Sealer};
-use optralis::store::{DEFAULT_ORG, Role, Store, StoreError};
+use optralis::principal::Role;
+use optralis::store::{DEFAULT_ORG, Store, StoreError};
 use optralis::{AppState, app, jobs};
 use tokio::sync::watch;
 
@@ -315,7 +317,12 @@ mod users {
         Ok(password)
     }
 
-    async fn cli_audit(store: &Store, user: &optralis::ids::UserId, action: &str, email: &str) {
+    async fn cli_audit(
+        store: &Store,
+        user: &optralis::ids::UserId,
+        action: AuditAction,
+        email: &str,
+    ) {
         let orgs = store.memberships(user).await.unwrap_or_default();
         for m in &orgs {
             let _ = store
@@ -369,7 +376,7 @@ mod users {
                     .with_context(|| format!("user {email:?}"))?;
                 let hash = password::hash(&password)?;
                 store.set_password(&user.id, &hash).await?;
-                cli_audit(&store, &user.id, "user.password_set", &user.email).await;
+                cli_audit(&store, &user.id, AuditAction::UserPasswordSet, &user.email).await;
                 println!(
                     "Password of {:?} set; their sessions have ended.",
                     user.email
@@ -383,7 +390,7 @@ mod users {
                     .await
                     .with_context(|| format!("user {email:?}"))?;
                 store.verify_user(&user.id).await?;
-                cli_audit(&store, &user.id, "user.verified", &user.email).await;
+                cli_audit(&store, &user.id, AuditAction::UserVerified, &user.email).await;
                 println!(
                     "{:?} is verified: it may accept other organisations' invitations.",
                     user.email
@@ -398,7 +405,7 @@ mod users {
                     .with_context(|| format!("user {email:?}"))?;
                 store.disable_totp(&user.id).await?;
                 store.revoke_user_sessions(&user.id).await?;
-                cli_audit(&store, &user.id, "mfa.reset", &user.email).await;
+                cli_audit(&store, &user.id, AuditAction::MfaReset, &user.email).await;
                 println!(
                     "Second factor of {:?} turned off; their sessions have ended.",
                     user.email
@@ -445,7 +452,7 @@ mod users {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        cli_audit(store, &id, "user.created", email).await;
+        cli_audit(store, &id, AuditAction::UserCreated, email).await;
         Ok(id)
     }
 }

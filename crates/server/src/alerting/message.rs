@@ -3,6 +3,7 @@
 use optralis_proto::alerts::{
     AlertSeverity, Notification, NotificationEvent, NotifiedMachine, RuleSpec,
 };
+use optralis_proto::vocabulary::Language;
 
 fn severity_word(s: AlertSeverity, fr: bool) -> &'static str {
     match (s, fr) {
@@ -21,11 +22,11 @@ pub fn notification(
     rule: &RuleSpec,
     machines: Vec<NotifiedMachine>,
     organisation: &str,
-    language: &str,
+    language: Language,
     public_url: Option<&str>,
     now_ms: i64,
 ) -> Notification {
-    let fr = language == "fr";
+    let fr = language == Language::Fr;
     let target = match machines.as_slice() {
         [one] => one.hostname.clone(),
         many if fr => format!("{} machines", many.len()),
@@ -62,10 +63,10 @@ pub fn notification(
     Notification {
         event,
         severity: rule.severity,
-        kind: rule.kind.clone(),
+        kind: rule.kind.into(),
         title,
         text,
-        language: language.to_owned(),
+        language,
         organisation: organisation.to_owned(),
         link: public_url.map(|u| format!("{}/alerts", u.trim_end_matches('/'))),
         machines,
@@ -107,7 +108,7 @@ mod tests {
             &rule,
             one.clone(),
             "acme",
-            "en",
+            Language::En,
             None,
             0,
         );
@@ -121,7 +122,7 @@ mod tests {
             &rule,
             one,
             "acme",
-            "fr",
+            Language::Fr,
             None,
             0,
         );
@@ -134,7 +135,7 @@ mod tests {
             &rule,
             many,
             "acme",
-            "fr",
+            Language::Fr,
             None,
             0,
         );

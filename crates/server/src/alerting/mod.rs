@@ -13,8 +13,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use optralis_proto::alerts::{NotificationEvent, NotifiedMachine, Rule, Silence};
+use optralis_proto::alerts::{NotificationEvent, NotifiedMachine, Rule, RuleKind, Silence};
 use optralis_proto::api::Machine;
+use optralis_proto::vocabulary::Language;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -71,7 +72,7 @@ impl Alerting {
         let store = &self.store;
         let now = store.now_ms();
         let info = store.org_info(org).await?;
-        let fr = info.language == "fr";
+        let fr = info.language == Language::Fr;
         let rules = store.list_rules(org).await?;
         let machines = store.list_machines(org).await?;
         let mut open: HashMap<(String, String), crate::store::OpenAlert> = store
@@ -86,12 +87,12 @@ impl Alerting {
             .into_iter()
             .filter(|s| s.starts_ms <= now)
             .collect();
-        let disks = if rules.iter().any(|r| r.spec.kind == "disk") {
+        let disks = if rules.iter().any(|r| r.spec.kind == RuleKind::Disk) {
             store.disk_verdicts(org).await?
         } else {
             HashMap::new()
         };
-        let drops = if rules.iter().any(|r| r.spec.kind == "agent") {
+        let drops = if rules.iter().any(|r| r.spec.kind == RuleKind::Agent) {
             store.agent_drops(org).await?
         } else {
             HashMap::new()
@@ -151,7 +152,7 @@ impl Alerting {
                             machine_id: m.id.clone(),
                             firing,
                             severity: spec.severity,
-                            kind: spec.kind.clone(),
+                            kind: spec.kind,
                             value: o.value,
                             detail: o.detail,
                             notified: notify,
@@ -246,7 +247,7 @@ impl Alerting {
                 rule,
                 machines,
                 &info.name,
-                &info.language,
+                info.language,
                 self.public_url.as_deref(),
                 now,
             );

@@ -1,9 +1,12 @@
 //! Alert rules without IO: checking a specification, the default set, and judging one
 //! machine against one rule (with hysteresis).
 
-use optralis_proto::alerts::{AlertSeverity, RULE_METRICS, RuleScope, RuleSpec};
-use optralis_proto::api::Machine;
+use optralis_proto::alerts::{
+    AlertSeverity, RULE_METRICS, RuleKind, RuleScope, RuleSpec, ThresholdOp,
+};
+use optralis_proto::api::{Machine, MachineStatus};
 use optralis_proto::events::EventSeverity;
+use optralis_proto::metrics::MetricName;
 use optralis_proto::smart::Verdict;
 
 use crate::fleet::selector::{self, Selector};
@@ -21,9 +24,6 @@ fn err(field: &str, message: impl Into<String>) -> RuleError {
         message: message.into(),
     }
 }
-
-/// The kinds of rule.
-pub const RULE_KINDS: &[&str] = &["metric", "offline", "health", "disk", "events", "agent"];
 
 /// Checks a specification; returns it normalised.
 pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
@@ -44,27 +44,23 @@ pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
     if spec.reminder_s != 0 && !(300..=7 * 86_400).contains(&spec.reminder_s) {
         return Err(err("reminder_s", "0 (never) or 300 s to 7 days"));
     }
-    match spec.kind.as_str() {
-        "metric" => {
-            let metric = spec.metric.as_deref().unwrap_or("");
-            if !RULE_METRICS.contains(&metric) {
+    match spec.kind {
+        RuleKind::Metric => {
+            if !spec.metric.is_some_and(|m| RULE_METRICS.contains(&m)) {
+                let names: Vec<&str> = RULE_METRICS.iter().map(|m| m.as_str()).collect();
                 return Err(err(
                     "metric",
-                    format!("expected one of {}", RULE_METRICS.join(", ")),
+                    format!("expected one of {}", names.join(", ")),
                 ));
             }
-            match spec.op.as_deref() {
-                None => spec.op = Some("above".into()),
-                Some("above" | "below") => {}
-                Some(_) => return Err(err("op", "expected above or below")),
-            }
+            let op = *spec.op.get_or_insert(ThresholdOp::Above);
             let threshold = spec
                 .threshold
                 .ok_or_else(|| err("threshold", "is required"))?;
             if let Some(clear) = spec.clear {
-                let wrong_side = match spec.op.as_deref() {
-                    Some("below") => clear < threshold,
-                    _ => clear > threshold,
+                let wrong_side = match op {
+                    ThresholdOp::Below => clear < threshold,
+                    ThresholdOp::Above => clear > threshold,
                 };
                 if wrong_side {
                     return Err(err(
@@ -74,7 +70,7 @@ pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
                 }
             }
         }
-        "health" => {
+        RuleKind::Health => {
             let t = spec
                 .threshold
                 .ok_or_else(|| err("threshold", "is required: the score below which to fire"))?;
@@ -85,7 +81,7 @@ pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
                 return Err(err("clear", "must be at least the threshold"));
             }
         }
-        "events" => {
+        RuleKind::Events => {
             let t = spec.threshold.unwrap_or(1.0);
             if t < 1.0 {
                 return Err(err("threshold", "at least 1 event"));
@@ -105,25 +101,19 @@ pub fn check(mut spec: RuleSpec) -> Result<RuleSpec, RuleError> {
                 return Err(err("event_pattern", "1 to 256 characters"));
             }
         }
-        "disk" => {
+        RuleKind::Disk => {
             spec.disk_verdict = Some(spec.disk_verdict.unwrap_or(Verdict::Warning));
             if spec.disk_verdict == Some(Verdict::Ok) {
                 return Err(err("disk_verdict", "expected warning or failing"));
             }
         }
-        "offline" => {}
-        "agent" => {
+        RuleKind::Offline => {}
+        RuleKind::Agent => {
             let w = spec.window_s.unwrap_or(3_600);
             if !(60..=86_400).contains(&w) {
                 return Err(err("window_s", "60 s to 1 day"));
             }
             spec.window_s = Some(w);
-        }
-        other => {
-            return Err(err(
-                "kind",
-                format!("{other:?}: expected one of {}", RULE_KINDS.join(", ")),
-            ));
         }
     }
     check_scope("scope", &spec.scope)?;
@@ -192,7 +182,7 @@ fn pct(v: f64) -> String {
 
 /// A metric's worst value on a machine and where: the largest (or, for `below`, the
 /// smallest) over filesystems, disks or interfaces.
-fn metric_value(m: &Machine, metric: &str, below: bool) -> Option<(f64, String)> {
+fn metric_value(m: &Machine, metric: MetricName, below: bool) -> Option<(f64, String)> {
     let l = m.latest.as_ref()?;
     let pick = |items: Vec<(f64, String)>| {
         items.into_iter().reduce(|a, b| {
@@ -201,29 +191,29 @@ fn metric_value(m: &Machine, metric: &str, below: bool) -> Option<(f64, String)>
         })
     };
     match metric {
-        "cpu.percent" => Some((l.cpu_percent, String::new())),
-        "memory.used_percent" => Some((l.memory_used_percent, String::new())),
-        "swap.used_percent" => Some((l.swap_used_percent, String::new())),
-        "temperature.cpu_c" => l.cpu_temp_c.map(|t| (t, String::new())),
-        "filesystem.used_percent" => pick(
+        MetricName::CpuPercent => Some((l.cpu_percent, String::new())),
+        MetricName::MemoryUsedPercent => Some((l.memory_used_percent, String::new())),
+        MetricName::SwapUsedPercent => Some((l.swap_used_percent, String::new())),
+        MetricName::TemperatureCpuC => l.cpu_temp_c.map(|t| (t, String::new())),
+        MetricName::FilesystemUsedPercent => pick(
             l.filesystems
                 .iter()
                 .map(|f| (f.used_percent(), f.mount.clone()))
                 .collect(),
         ),
-        "disk.busy_percent" => pick(
+        MetricName::DiskBusyPercent => pick(
             l.disks
                 .iter()
                 .map(|d| (d.busy_percent, d.device.clone()))
                 .collect(),
         ),
-        "network.rx_bytes_per_s" => pick(
+        MetricName::NetworkRxBytesPerS => pick(
             l.networks
                 .iter()
                 .map(|n| (n.rx_bytes_per_s, n.interface.clone()))
                 .collect(),
         ),
-        "network.tx_bytes_per_s" => pick(
+        MetricName::NetworkTxBytesPerS => pick(
             l.networks
                 .iter()
                 .map(|n| (n.tx_bytes_per_s, n.interface.clone()))
@@ -233,29 +223,32 @@ fn metric_value(m: &Machine, metric: &str, below: bool) -> Option<(f64, String)>
     }
 }
 
-fn metric_label(metric: &str, fr: bool) -> &'static str {
+fn metric_label(metric: MetricName, fr: bool) -> &'static str {
+    use MetricName::*;
     match (metric, fr) {
-        ("cpu.percent", _) => "CPU",
-        ("memory.used_percent", false) => "memory",
-        ("memory.used_percent", true) => "mémoire",
-        ("swap.used_percent", _) => "swap",
-        ("temperature.cpu_c", false) => "CPU temperature",
-        ("temperature.cpu_c", true) => "température CPU",
-        ("filesystem.used_percent", false) => "filesystem",
-        ("filesystem.used_percent", true) => "système de fichiers",
-        ("disk.busy_percent", false) => "disk busy",
-        ("disk.busy_percent", true) => "occupation disque",
-        ("network.rx_bytes_per_s", false) => "network in",
-        ("network.rx_bytes_per_s", true) => "réseau entrant",
-        (_, false) => "network out",
-        (_, true) => "réseau sortant",
+        (CpuPercent, _) => "CPU",
+        (MemoryUsedPercent, false) => "memory",
+        (MemoryUsedPercent, true) => "mémoire",
+        (SwapUsedPercent, _) => "swap",
+        (TemperatureCpuC, false) => "CPU temperature",
+        (TemperatureCpuC, true) => "température CPU",
+        (FilesystemUsedPercent, false) => "filesystem",
+        (FilesystemUsedPercent, true) => "système de fichiers",
+        (DiskBusyPercent, false) => "disk busy",
+        (DiskBusyPercent, true) => "occupation disque",
+        (NetworkRxBytesPerS, false) => "network in",
+        (NetworkRxBytesPerS, true) => "réseau entrant",
+        (NetworkTxBytesPerS, false) => "network out",
+        (NetworkTxBytesPerS, true) => "réseau sortant",
+        // Not a rule metric (`check` refuses it): its series name.
+        (other, _) => other.as_str(),
     }
 }
 
-fn format_value(metric: &str, v: f64) -> String {
+fn format_value(metric: MetricName, v: f64) -> String {
     match metric {
-        "temperature.cpu_c" => format!("{v:.0} °C"),
-        "network.rx_bytes_per_s" | "network.tx_bytes_per_s" => {
+        MetricName::TemperatureCpuC => format!("{v:.0} °C"),
+        MetricName::NetworkRxBytesPerS | MetricName::NetworkTxBytesPerS => {
             format!("{:.1} MB/s", v / 1_000_000.0)
         }
         _ => pct(v),
@@ -264,9 +257,9 @@ fn format_value(metric: &str, v: f64) -> String {
 
 /// Judges `m` against `rule`; `None` when the machine has no data for it.
 pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<Observation> {
-    match rule.kind.as_str() {
-        "metric" => {
-            if m.status == "offline" {
+    match rule.kind {
+        RuleKind::Metric => {
+            if m.status == MachineStatus::Offline {
                 // Its last values are stale: neither fire nor resolve on them.
                 return Some(Observation {
                     breached: false,
@@ -275,8 +268,8 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                     detail: String::new(),
                 });
             }
-            let metric = rule.metric.as_deref()?;
-            let below = rule.op.as_deref() == Some("below");
+            let metric = rule.metric?;
+            let below = rule.op == Some(ThresholdOp::Below);
             let threshold = rule.threshold?;
             let clear = rule.clear.unwrap_or(threshold);
             let (value, instance) = metric_value(m, metric, below)?;
@@ -307,9 +300,9 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 ),
             })
         }
-        "offline" => {
+        RuleKind::Offline => {
             // A machine that never reported is not a machine that went away.
-            let offline = m.status == "offline" && m.last_seen_ms.is_some();
+            let offline = m.status == MachineStatus::Offline && m.last_seen_ms.is_some();
             Some(Observation {
                 breached: offline,
                 cleared: !offline,
@@ -317,8 +310,8 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 detail: if fr { "hors ligne" } else { "offline" }.into(),
             })
         }
-        "health" => {
-            if m.status == "offline" {
+        RuleKind::Health => {
+            if m.status == MachineStatus::Offline {
                 // An offline machine scores 0: that is the offline rule's business.
                 return Some(Observation {
                     breached: false,
@@ -341,7 +334,7 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 },
             })
         }
-        "disk" => {
+        RuleKind::Disk => {
             let want = rule.disk_verdict.unwrap_or(Verdict::Warning);
             let bad: Vec<&(String, Verdict)> =
                 extra.disks.iter().filter(|(_, v)| *v >= want).collect();
@@ -365,7 +358,7 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 detail: format!("S.M.A.R.T.: {}", names.join(", ")),
             })
         }
-        "agent" => {
+        RuleKind::Agent => {
             let window_ms = i64::from(rule.window_s.unwrap_or(3_600)) * 1000;
             let (total, grew_ms) = extra.drops.unwrap_or((0, None));
             let recent = grew_ms.is_some_and(|t| extra.now_ms - t < window_ms);
@@ -382,7 +375,7 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 },
             })
         }
-        "events" => {
+        RuleKind::Events => {
             let threshold = rule.threshold.unwrap_or(1.0);
             let n = extra.events as f64;
             let window_min = rule.window_s.unwrap_or(3_600) / 60;
@@ -397,19 +390,18 @@ pub fn observe(rule: &RuleSpec, m: &Machine, extra: &Extra, fr: bool) -> Option<
                 },
             })
         }
-        _ => None,
     }
 }
 
 fn default_rule(
     name: &str,
-    kind: &str,
+    kind: RuleKind,
     severity: AlertSeverity,
     f: impl FnOnce(&mut RuleSpec),
 ) -> RuleSpec {
     let mut r = RuleSpec {
         name: name.to_owned(),
-        kind: kind.to_owned(),
+        kind,
         metric: None,
         op: None,
         threshold: None,
@@ -431,65 +423,66 @@ fn default_rule(
 /// The rules every new organisation starts with (it may change or delete them).
 pub fn default_rules() -> Vec<RuleSpec> {
     use AlertSeverity::{Critical, Warning};
-    let metric = |m: &str, above: f64, clear: f64, for_s: u32| {
-        let m = m.to_owned();
+    use MetricName::{CpuPercent, FilesystemUsedPercent, MemoryUsedPercent, TemperatureCpuC};
+    use RuleKind::{Agent, Disk, Events, Health, Metric, Offline};
+    let metric = |m: MetricName, above: f64, clear: f64, for_s: u32| {
         move |r: &mut RuleSpec| {
             r.metric = Some(m);
-            r.op = Some("above".into());
+            r.op = Some(ThresholdOp::Above);
             r.threshold = Some(above);
             r.clear = Some(clear);
             r.for_s = for_s;
         }
     };
     vec![
-        default_rule("Machine offline", "offline", Critical, |r| {
+        default_rule("Machine offline", Offline, Critical, |r| {
             r.reminder_s = 3_600
         }),
         default_rule(
             "CPU above 90 %",
-            "metric",
+            Metric,
             Warning,
-            metric("cpu.percent", 90.0, 80.0, 600),
+            metric(CpuPercent, 90.0, 80.0, 600),
         ),
         default_rule(
             "Memory above 90 %",
-            "metric",
+            Metric,
             Warning,
-            metric("memory.used_percent", 90.0, 85.0, 600),
+            metric(MemoryUsedPercent, 90.0, 85.0, 600),
         ),
         default_rule(
             "Filesystem above 90 %",
-            "metric",
+            Metric,
             Warning,
-            metric("filesystem.used_percent", 90.0, 85.0, 300),
+            metric(FilesystemUsedPercent, 90.0, 85.0, 300),
         ),
         default_rule(
             "Filesystem above 95 %",
-            "metric",
+            Metric,
             Critical,
-            metric("filesystem.used_percent", 95.0, 92.0, 60),
+            metric(FilesystemUsedPercent, 95.0, 92.0, 60),
         ),
         default_rule(
             "CPU temperature above 85 °C",
-            "metric",
+            Metric,
             Warning,
-            metric("temperature.cpu_c", 85.0, 80.0, 300),
+            metric(TemperatureCpuC, 85.0, 80.0, 300),
         ),
-        default_rule("Disk failing", "disk", Critical, |r| {
+        default_rule("Disk failing", Disk, Critical, |r| {
             r.disk_verdict = Some(Verdict::Failing)
         }),
-        default_rule("Disk warning", "disk", Warning, |r| {
+        default_rule("Disk warning", Disk, Warning, |r| {
             r.disk_verdict = Some(Verdict::Warning)
         }),
-        default_rule("Health score below 50", "health", Critical, |r| {
+        default_rule("Health score below 50", Health, Critical, |r| {
             r.threshold = Some(50.0);
             r.clear = Some(60.0);
             r.for_s = 300;
         }),
-        default_rule("Agent dropping buffered reports", "agent", Warning, |r| {
+        default_rule("Agent dropping buffered reports", Agent, Warning, |r| {
             r.window_s = Some(3_600);
         }),
-        default_rule("Critical system events", "events", Warning, |r| {
+        default_rule("Critical system events", Events, Warning, |r| {
             r.event_severity = Some(EventSeverity::Critical);
             r.threshold = Some(1.0);
             r.window_s = Some(3_600);
@@ -517,16 +510,26 @@ mod tests {
             f(&mut r);
             assert_eq!(check(r).unwrap_err().field, field);
         };
-        bad(&|r| r.metric = Some("cpu".into()), "metric");
-        bad(&|r| r.op = Some("over".into()), "op");
+        bad(&|r| r.metric = Some(MetricName::UptimeSeconds), "metric");
+        bad(&|r| r.metric = None, "metric");
         bad(&|r| r.threshold = None, "threshold");
         bad(&|r| r.clear = Some(95.0), "clear");
-        bad(&|r| r.kind = "sms".into(), "kind");
         bad(
             &|r| r.scope.selector = Some("env in (".into()),
             "scope.selector",
         );
         bad(&|r| r.reminder_s = 10, "reminder_s");
         bad(&|r| r.threshold = Some(f64::NAN), "threshold");
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_their_field() {
+        let base = serde_json::to_value(default_rules().remove(1)).unwrap();
+        for (field, value) in [("kind", "sms"), ("op", "over"), ("metric", "cpu")] {
+            let mut v = base.clone();
+            v[field] = value.into();
+            let e = serde_path_to_error::deserialize::<_, RuleSpec>(v).unwrap_err();
+            assert_eq!(e.path().to_string(), field);
+        }
     }
 }

@@ -9,9 +9,9 @@ use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse, Repor
 use optralis_proto::api::{ErrorBody, ErrorDetail};
 use serde::Serialize;
 
-use super::auth::Client;
+use super::extract::Client;
 use super::{Agent, ApiError, AppState, parse_json};
-use crate::ingest::{RawBatch, check_batch};
+use crate::ingest::{Ingest, IngestError, RawBatch};
 use crate::store::StoreError;
 
 /// An agent joins the organisation of its enrollment key and gets its machine token.
@@ -110,73 +110,20 @@ pub async fn reports(
 ) -> Result<(StatusCode, Json<IngestReply>), ApiError> {
     let body = body.map_err(ApiError::from_body)?;
     let batch: RawBatch = parse_json(&body)?;
-    let limits = &state.settings.ingest;
-    if batch.reports.len() > limits.max_batch {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} reports in one batch; at most {} are accepted",
-            batch.reports.len(),
-            limits.max_batch
-        )));
-    }
-    let now = state.store.now_ms();
-    let checked = check_batch(&batch, now, limits);
-    // The newest report rescores the machine, written in the same commit as the reports.
-    let newest = checked.valid.iter().max_by_key(|r| r.ts_ms);
-    let assessment = match newest {
-        Some(r) => match state
-            .store
-            .assess(&agent, r, &checked.valid, client.ip.as_deref())
-            .await
-        {
-            Ok(a) => a,
-            // The reports are stored all the same; the next one rescores.
-            Err(e) => {
-                tracing::warn!(machine = %agent.machine_id, error = %e, "health assessment failed");
-                None
-            }
-        },
-        None => None,
+    let ingest = Ingest {
+        store: &state.store,
+        alerting: &state.alerting,
+        limits: &state.settings.ingest,
+        thresholds: &state.settings.thresholds,
     };
-    let written = state
-        .store
-        .ingest_assessed(
-            &agent,
-            &checked.valid,
-            assessment.as_ref().map(|a| a.write.clone()),
-        )
-        .await;
-    let outcome = match written {
-        Ok(o) => o,
-        Err(e) => {
-            // The assessment was not stored: the next report starts from the database.
-            state.store.discard_assessment(&agent);
-            return Err(e.into());
-        }
-    };
-    if let Some(a) = &assessment {
-        state.store.announce(&agent, a);
-    }
-    if outcome.inserted > 0 {
-        state.alerting.poke(&agent.org_id);
-    }
-    tracing::debug!(
-        machine = %agent.machine_id,
-        inserted = outcome.inserted,
-        duplicates = outcome.duplicates,
-        rejected = checked.rejected.len(),
-        "reports ingested"
-    );
-    for r in &checked.rejected {
-        tracing::warn!(machine = %agent.machine_id, field = %r.field, message = %r.message, "report rejected");
-    }
-    // 30 s while the machine is degraded (status or score) or shows a spike, else 60 s.
-    let next_interval_s = newest.map(|r| {
-        let spike = state.settings.thresholds.interval_for(r);
-        assessment
-            .as_ref()
-            .map_or(spike, |a| a.outcome.interval_s().min(spike))
-    });
-    let error = checked.rejected.first().map(|r| ErrorDetail {
+    let ack = ingest
+        .accept(&agent, &batch, client.ip.as_deref())
+        .await
+        .map_err(|e| match e {
+            IngestError::TooManyReports { .. } => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::Store(e) => e.into(),
+        })?;
+    let error = ack.rejected.first().map(|r| ErrorDetail {
         code: "invalid_report".to_owned(),
         message: format!("{}: {}", r.field, r.message),
         field: Some(r.field.clone()),
@@ -185,12 +132,6 @@ pub async fn reports(
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
-    };
-    let ack = IngestResponse {
-        accepted: checked.valid.iter().map(|r| r.seq).collect(),
-        rejected: checked.rejected,
-        next_interval_s,
-        server_time_ms: now,
     };
     Ok((status, Json(IngestReply { ack, error })))
 }

@@ -9,9 +9,11 @@ use optralis_proto::alerts::{
     AlertList, CreateSilence, Rule, RuleList, RuleSpec, Silence, SilenceList,
 };
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use serde::Deserialize;
 
 use super::audit::record_org;
+use super::responses::{AdminDenied, MemberDenied, NoSuchMachine, NotSignedIn};
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState, parse_json};
 use crate::alerting::rules::{self, RuleError};
 use crate::ids::MachineId;
@@ -50,8 +52,7 @@ async fn check_scope_ids(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Rules", body = RuleList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
     ))]
 pub async fn list_rules(
     State(state): State<AppState>,
@@ -73,7 +74,7 @@ pub async fn list_rules(
     responses(
         (status = 201, description = "Created", body = Rule),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "Not an admin, or the organisation's limit is reached", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
@@ -90,7 +91,7 @@ pub async fn create_rule(
         .ensure_room(&state.store, &who.org_id, OrgTable::Rules)
         .await?;
     let rule = state.store.create_rule(&who.org_id, &spec).await?;
-    record_org(&state, &who, "rule.created", Some(&rule.id), None).await;
+    record_org(&state, &who, AuditAction::RuleCreated, Some(&rule.id), None).await;
     state.alerting.poke(&who.org_id);
     Ok((StatusCode::CREATED, Json(rule)))
 }
@@ -101,8 +102,7 @@ pub async fn create_rule(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The rule", body = Rule),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
         (status = 404, description = "No such rule here", body = ErrorBody),
     ))]
 pub async fn get_rule(
@@ -121,8 +121,7 @@ pub async fn get_rule(
     responses(
         (status = 200, description = "The rule", body = Rule),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such rule here", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
@@ -136,7 +135,7 @@ pub async fn update_rule(
     state.store.rule(&who.org_id, &id).await?;
     check_scope_ids(&state, &who.org_id, "scope", &spec.scope).await?;
     let rule = state.store.update_rule(&who.org_id, &id, &spec).await?;
-    record_org(&state, &who, "rule.updated", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::RuleUpdated, Some(&id), None).await;
     state.alerting.poke(&who.org_id);
     Ok(Json(rule))
 }
@@ -147,8 +146,7 @@ pub async fn update_rule(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such rule here", body = ErrorBody),
     ))]
 pub async fn delete_rule(
@@ -157,7 +155,7 @@ pub async fn delete_rule(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_rule(&who.org_id, &id).await?;
-    record_org(&state, &who, "rule.deleted", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::RuleDeleted, Some(&id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,9 +179,8 @@ pub struct AlertParams {
     responses(
         (status = 200, description = "Alerts", body = AlertList),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
-        (status = 404, description = "No such machine here", body = ErrorBody),
+        MemberDenied,
+        NoSuchMachine,
     ))]
 pub async fn list_alerts(
     State(state): State<AppState>,
@@ -222,13 +219,12 @@ pub async fn list_alerts(
 }
 
 /// Acknowledges an open alert: it stays open, and no reminder is sent for it.
-#[utoipa::path(post, path = "/alerts/{id}/acknowledgement", tag = "alerts",
+#[utoipa::path(post, path = "/alerts/{id}/acknowledgement", tag = "alerts", operation_id = "acknowledge_alert",
     params(("id" = i64, Path, description = "Alert id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Acknowledged"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such open alert here", body = ErrorBody),
     ))]
 pub async fn acknowledge(
@@ -243,7 +239,7 @@ pub async fn acknowledge(
     record_org(
         &state,
         &who,
-        "alert.acknowledged",
+        AuditAction::AlertAcknowledged,
         Some(&id.to_string()),
         None,
     )
@@ -256,8 +252,7 @@ pub async fn acknowledge(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Silences", body = SilenceList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
     ))]
 pub async fn list_silences(
     State(state): State<AppState>,
@@ -276,7 +271,7 @@ pub async fn list_silences(
     responses(
         (status = 201, description = "Created", body = Silence),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "Not an admin, or the organisation's limit is reached", body = ErrorBody),
     ))]
 pub async fn create_silence(
@@ -314,7 +309,14 @@ pub async fn create_silence(
         .store
         .create_silence(&who.org_id, &req, &who.actor.label())
         .await?;
-    record_org(&state, &who, "silence.created", Some(&silence.id), None).await;
+    record_org(
+        &state,
+        &who,
+        AuditAction::SilenceCreated,
+        Some(&silence.id),
+        None,
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(silence)))
 }
 
@@ -324,8 +326,7 @@ pub async fn create_silence(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such silence here", body = ErrorBody),
     ))]
 pub async fn delete_silence(
@@ -334,7 +335,7 @@ pub async fn delete_silence(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_silence(&who.org_id, &id).await?;
-    record_org(&state, &who, "silence.deleted", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::SilenceDeleted, Some(&id), None).await;
     state.alerting.poke(&who.org_id);
     Ok(StatusCode::NO_CONTENT)
 }

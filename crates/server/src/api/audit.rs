@@ -3,17 +3,19 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use optralis_proto::api::ErrorBody;
-use optralis_proto::identity::{AuditEntry, AuditList};
+use optralis_proto::identity::{AuditAction, AuditEntry, AuditList};
 use serde::Deserialize;
 
-use super::auth::{AdminPrincipal, PlatformAdmin};
+use super::extract::{AdminPrincipal, PlatformAdmin};
+use super::responses::{AdminDenied, PlatformDenied};
 use super::{ApiError, AppState};
 use crate::ids::{OrgId, UserId};
-use crate::store::{AuditEvent, AuditRecord, ClientInfo, Principal};
+use crate::principal::Principal;
+use crate::store::{AuditEvent, AuditRecord, ClientInfo};
 
 /// Writes one entry. A failure is logged, not returned: the action it describes is done.
 pub async fn record(state: &AppState, event: AuditEvent<'_>) {
-    let action = event.action.to_owned();
+    let action = event.action.as_str();
     if let Err(e) = state.store.record_audit(event).await {
         tracing::error!(error = %e, action, "could not write the audit log");
     }
@@ -23,7 +25,7 @@ pub async fn record(state: &AppState, event: AuditEvent<'_>) {
 pub async fn record_org(
     state: &AppState,
     principal: &Principal,
-    action: &str,
+    action: AuditAction,
     target: Option<&str>,
     detail: Option<serde_json::Value>,
 ) {
@@ -47,7 +49,7 @@ pub async fn record_for_user(
     state: &AppState,
     user: &UserId,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: Option<&str>,
     client: &ClientInfo,
     detail: Option<serde_json::Value>,
@@ -55,7 +57,7 @@ pub async fn record_for_user(
     let orgs: Vec<OrgId> = match state.store.memberships(user).await {
         Ok(m) => m.into_iter().map(|m| m.org_id).collect(),
         Err(e) => {
-            tracing::error!(error = %e, action, "could not write the audit log");
+            tracing::error!(error = %e, action = action.as_str(), "could not write the audit log");
             return;
         }
     };
@@ -123,14 +125,13 @@ fn limit(params: &AuditParams) -> Result<i64, ApiError> {
 type QueryResult = Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>;
 
 /// The organisation's audit log, newest first.
-#[utoipa::path(get, path = "/audit", tag = "audit",
+#[utoipa::path(get, path = "/audit", tag = "audit", operation_id = "list_audit",
     params(AuditParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Audit entries", body = AuditList),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -155,8 +156,7 @@ pub async fn list(
     responses(
         (status = 200, description = "Audit entries", body = AuditList),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        PlatformDenied,
     ))]
 pub async fn list_platform(
     State(state): State<AppState>,

@@ -7,19 +7,21 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use optralis_proto::alerts::{
-    ALERT_KINDS, AlertSeverity, Channel, ChannelList, CreateChannel, DeliveryList, TestOutcome,
+    AlertSeverity, Channel, ChannelList, CreateChannel, DeliveryList, RuleKind, TestOutcome,
     UpdateChannel,
 };
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::audit::record_org;
 use super::orgs::check_name;
+use super::responses::{AdminDenied, MemberDenied, NotSignedIn};
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState, parse_json};
 use crate::notify::config::{ChannelConfig, ConfigError};
 use crate::notify::test_notification;
-use crate::store::{AttemptResult, ChannelChange, OrgTable, StoredChannel};
+use crate::store::{AttemptResult, ChannelChange, NewChannel, OrgTable, StoredChannel};
 
 fn channel_out(c: StoredChannel) -> Channel {
     Channel {
@@ -43,32 +45,23 @@ fn config_error(e: ConfigError) -> ApiError {
     ApiError::invalid_field(e.field, e.message)
 }
 
-fn check_kinds(kinds: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = Vec::new();
+/// The kinds in the order given, each once.
+fn distinct_kinds(kinds: &[RuleKind]) -> Vec<RuleKind> {
+    let mut out: Vec<RuleKind> = Vec::new();
     for k in kinds {
-        if !ALERT_KINDS.contains(&k.as_str()) {
-            return Err(ApiError::invalid_field(
-                "alert_kinds",
-                format!(
-                    "{k:?} is not an alert kind; expected {}",
-                    ALERT_KINDS.join(", ")
-                ),
-            ));
-        }
         if !out.contains(k) {
-            out.push(k.clone());
+            out.push(*k);
         }
     }
-    Ok(out)
+    out
 }
 
 /// The organisation's channels.
-#[utoipa::path(get, path = "/channels", tag = "alerts",
+#[utoipa::path(get, path = "/channels", tag = "alerts", operation_id = "list_channels",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Channels", body = ChannelList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -82,13 +75,13 @@ pub async fn list(
 
 /// Adds a channel. Its configuration is checked, sealed at rest, and never shown again
 /// (webhook URLs appear as their host only).
-#[utoipa::path(post, path = "/channels", tag = "alerts",
+#[utoipa::path(post, path = "/channels", tag = "alerts", operation_id = "create_channel",
     request_body = CreateChannel,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = Channel),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "Not an admin, or the organisation's limit is reached", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
@@ -100,7 +93,7 @@ pub async fn create(
     let req: CreateChannel = parse_json(&body)?;
     let name = check_name("name", &req.name)?;
     let config = ChannelConfig::parse(req.kind, &req.config).map_err(config_error)?;
-    let kinds = check_kinds(&req.alert_kinds)?;
+    let kinds = distinct_kinds(&req.alert_kinds);
     state
         .settings
         .limits
@@ -115,19 +108,21 @@ pub async fn create(
         .store
         .create_channel(
             &who.org_id,
-            &id,
-            &name,
-            req.kind,
-            &sealed,
-            &config.shown(),
-            req.min_severity.unwrap_or(AlertSeverity::Info),
-            &kinds,
+            NewChannel {
+                id: &id,
+                name: &name,
+                kind: req.kind,
+                sealed_config: &sealed,
+                shown_config: &config.shown(),
+                min_severity: req.min_severity.unwrap_or(AlertSeverity::Info),
+                alert_kinds: &kinds,
+            },
         )
         .await?;
     record_org(
         &state,
         &who,
-        "channel.created",
+        AuditAction::ChannelCreated,
         Some(&channel.id),
         Some(json!({"name": name, "kind": req.kind.as_str()})),
     )
@@ -136,13 +131,12 @@ pub async fn create(
 }
 
 /// One channel.
-#[utoipa::path(get, path = "/channels/{id}", tag = "alerts",
+#[utoipa::path(get, path = "/channels/{id}", tag = "alerts", operation_id = "get_channel",
     params(("id" = String, Path, description = "Channel id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The channel", body = Channel),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
         (status = 404, description = "No such channel here", body = ErrorBody),
     ))]
 pub async fn get_one(
@@ -156,15 +150,14 @@ pub async fn get_one(
 }
 
 /// Changes a channel. A new `config` keeps the secrets it leaves out.
-#[utoipa::path(patch, path = "/channels/{id}", tag = "alerts",
+#[utoipa::path(patch, path = "/channels/{id}", tag = "alerts", operation_id = "update_channel",
     params(("id" = String, Path, description = "Channel id")),
     request_body = UpdateChannel,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The channel", body = Channel),
         (status = 400, description = "A field is wrong (named in the error)", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such channel here", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
@@ -181,7 +174,7 @@ pub async fn update(
         .as_deref()
         .map(|n| check_name("name", n))
         .transpose()?;
-    let alert_kinds = req.alert_kinds.as_deref().map(check_kinds).transpose()?;
+    let alert_kinds = req.alert_kinds.as_deref().map(distinct_kinds);
     let config = match req.config {
         Some(new) => {
             let old = state.notifier.open_config(&current).map_err(|e| {
@@ -213,18 +206,17 @@ pub async fn update(
             },
         )
         .await?;
-    record_org(&state, &who, "channel.updated", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::ChannelUpdated, Some(&id), None).await;
     Ok(Json(channel_out(channel)))
 }
 
 /// Deletes a channel and its delivery log.
-#[utoipa::path(delete, path = "/channels/{id}", tag = "alerts",
+#[utoipa::path(delete, path = "/channels/{id}", tag = "alerts", operation_id = "delete_channel",
     params(("id" = String, Path, description = "Channel id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such channel here", body = ErrorBody),
     ))]
 pub async fn delete(
@@ -233,7 +225,7 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_channel(&who.org_id, &id).await?;
-    record_org(&state, &who, "channel.deleted", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::ChannelDeleted, Some(&id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -243,8 +235,7 @@ pub async fn delete(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The outcome: delivered, or the receiver's error", body = TestOutcome),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such channel here", body = ErrorBody),
     ))]
 pub async fn test(
@@ -254,7 +245,7 @@ pub async fn test(
 ) -> Result<Json<TestOutcome>, ApiError> {
     let channel = state.store.channel(&who.org_id, &id).await?;
     let org = state.store.org_info(&who.org_id).await?;
-    let n = test_notification(&org.name, &org.language, state.store.now_ms());
+    let n = test_notification(&org.name, org.language, state.store.now_ms());
     // The log row first, so the receiver can match the delivery id it is sent with.
     let delivery = state
         .store
@@ -270,7 +261,7 @@ pub async fn test(
     record_org(
         &state,
         &who,
-        "channel.tested",
+        AuditAction::ChannelTested,
         Some(&id),
         Some(json!({"delivered": error.is_none()})),
     )
@@ -295,8 +286,7 @@ pub struct DeliveryParams {
     responses(
         (status = 200, description = "Deliveries", body = DeliveryList),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
         (status = 404, description = "No such channel here", body = ErrorBody),
     ))]
 pub async fn deliveries(

@@ -6,22 +6,24 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use optralis_proto::identity::{
     ApiToken, ApiTokenList, CreateApiToken, CreateEnrollKey, CreatedApiToken, CreatedEnrollKey,
     EnrollKey, EnrollKeyList,
 };
 
 use super::audit::record_org;
-use super::auth::AdminPrincipal;
+use super::extract::AdminPrincipal;
 use super::orgs::check_name;
-use super::{ApiError, AppState, parse_json, role_in, role_out};
+use super::responses::AdminDenied;
+use super::{ApiError, AppState, parse_json};
 use crate::store::{ApiTokenInfo, EnrollKeyInfo, EnrollKeyLimits};
 
 fn token_out(t: ApiTokenInfo) -> ApiToken {
     ApiToken {
         id: t.id,
         name: t.name,
-        role: role_out(t.role),
+        role: t.role,
         created_ms: t.created_ms,
         revoked_ms: t.revoked_ms,
     }
@@ -64,8 +66,7 @@ pub fn enroll_key_limits(req: &CreateEnrollKey, now_ms: i64) -> Result<EnrollKey
     security(("bearer" = [])),
     responses(
         (status = 200, description = "API tokens", body = ApiTokenList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
     ))]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -84,8 +85,7 @@ pub async fn list_tokens(
     responses(
         (status = 201, description = "Created", body = CreatedApiToken),
         (status = 400, description = "Malformed body or bad name", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
     ))]
 pub async fn create_token(
     State(state): State<AppState>,
@@ -96,12 +96,12 @@ pub async fn create_token(
     let name = check_name("name", &req.name)?;
     let (info, secret) = state
         .store
-        .create_api_token(&who.org_id, &name, role_in(req.role))
+        .create_api_token(&who.org_id, &name, req.role)
         .await?;
     record_org(
         &state,
         &who,
-        "token.created",
+        AuditAction::TokenCreated,
         Some(&info.id),
         Some(serde_json::json!({"name": name, "role": info.role.as_str()})),
     )
@@ -121,8 +121,7 @@ pub async fn create_token(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such token here", body = ErrorBody),
     ))]
 pub async fn revoke_token(
@@ -131,7 +130,7 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.revoke_api_token(&who.org_id, &id).await?;
-    record_org(&state, &who, "token.revoked", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::TokenRevoked, Some(&id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,8 +139,7 @@ pub async fn revoke_token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Enrollment keys", body = EnrollKeyList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
     ))]
 pub async fn list_keys(
     State(state): State<AppState>,
@@ -161,8 +159,7 @@ pub async fn list_keys(
     responses(
         (status = 201, description = "Created", body = CreatedEnrollKey),
         (status = 400, description = "Malformed body or limits", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
     ))]
 pub async fn create_key(
     State(state): State<AppState>,
@@ -179,7 +176,14 @@ pub async fn create_key(
         .store
         .create_enroll_key_info(&who.org_id, limits)
         .await?;
-    record_org(&state, &who, "enroll_key.created", Some(&info.id), None).await;
+    record_org(
+        &state,
+        &who,
+        AuditAction::EnrollKeyCreated,
+        Some(&info.id),
+        None,
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedEnrollKey {
@@ -195,8 +199,7 @@ pub async fn create_key(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such key here", body = ErrorBody),
     ))]
 pub async fn revoke_key(
@@ -205,6 +208,6 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.revoke_enroll_key(&who.org_id, &id).await?;
-    record_org(&state, &who, "enroll_key.revoked", Some(&id), None).await;
+    record_org(&state, &who, AuditAction::EnrollKeyRevoked, Some(&id), None).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,22 +3,24 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use serde::{Deserialize, Serialize};
 
 use super::audit::record_org;
+use super::responses::{AdminDenied, MemberDenied, NoSuchMachine};
 use super::{AdminPrincipal, ApiError, ApiPrincipal, AppState};
 use crate::ids::MachineId;
-use crate::store::{DiskSample, MachineDisks, Principal};
+use crate::principal::Principal;
+use optralis_proto::smart::{DiskSample, MachineDisks};
 
 /// The machine's disks with their S.M.A.R.T. verdicts.
-#[utoipa::path(get, path = "/machines/{id}/disks", tag = "machines",
+#[utoipa::path(get, path = "/machines/{id}/disks", tag = "machines", operation_id = "list_disks",
     params(("id" = String, Path, description = "Machine id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disks", body = MachineDisks),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
-        (status = 404, description = "No such machine here", body = ErrorBody),
+        MemberDenied,
+        NoSuchMachine,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -62,8 +64,7 @@ const DEFAULT_RANGE_MS: i64 = 30 * 24 * 3_600_000;
     responses(
         (status = 200, description = "Samples", body = DiskHistory),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
         (status = 404, description = "No such machine or disk here", body = ErrorBody),
     ))]
 pub async fn history(
@@ -87,7 +88,7 @@ pub async fn history(
 
 /// Acknowledges a disk's warning: it stays visible, stops weighing on the health score, and
 /// counts again if it worsens (a new or changed reason, or failing).
-#[utoipa::path(post, path = "/machines/{id}/disks/{key}/acknowledgement", tag = "machines",
+#[utoipa::path(post, path = "/machines/{id}/disks/{key}/acknowledgement", tag = "machines", operation_id = "acknowledge_disk",
     params(
         ("id" = String, Path, description = "Machine id"),
         ("key" = String, Path, description = "Disk key (from the disk list)"),
@@ -95,8 +96,7 @@ pub async fn history(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The machine's disks after the change", body = MachineDisks),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such machine or disk here", body = ErrorBody),
         (status = 409, description = "The disk is not in warning", body = ErrorBody),
     ))]
@@ -117,8 +117,7 @@ pub async fn acknowledge(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The machine's disks after the change", body = MachineDisks),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such machine or disk here", body = ErrorBody),
     ))]
 pub async fn unacknowledge(
@@ -142,9 +141,9 @@ async fn set_acknowledgement(
         .acknowledge_disk(&who.org_id, &machine, &key, on)
         .await?;
     let action = if on {
-        "disk.acknowledged"
+        AuditAction::DiskAcknowledged
     } else {
-        "disk.unacknowledged"
+        AuditAction::DiskUnacknowledged
     };
     record_org(&state, &who, action, Some(&format!("{id}/{key}")), None).await;
     Ok(Json(

@@ -7,6 +7,7 @@ use optralis_proto::api::ErrorBody;
 use optralis_proto::events::{EventPage, EventSeverity};
 use serde::Deserialize;
 
+use super::responses::{MemberDenied, NoSuchMachine};
 use super::{ApiError, ApiPrincipal, AppState};
 use crate::ids::MachineId;
 use crate::store::EventQuery;
@@ -127,9 +128,8 @@ fn query_of(
     responses(
         (status = 200, description = "Events", body = EventPage),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
-        (status = 404, description = "No such machine here", body = ErrorBody),
+        MemberDenied,
+        NoSuchMachine,
     ))]
 pub async fn machine_events(
     State(state): State<AppState>,
@@ -157,9 +157,8 @@ pub async fn machine_events(
     responses(
         (status = 200, description = "Events", body = EventPage),
         (status = 400, description = "Bad parameters", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
-        (status = 404, description = "No such machine here", body = ErrorBody),
+        MemberDenied,
+        NoSuchMachine,
     ))]
 pub async fn search(
     State(state): State<AppState>,

@@ -6,15 +6,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use data_encoding::BASE64;
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use optralis_proto::identity::{
     ChangePasswordRequest, CodeRequest, Invitation, InvitationAnswer, Me, MyOrg, RecoveryCodes,
     TotpEnrollment,
 };
 
 use super::audit::{record, record_for_user};
-use super::auth::SignedIn;
+use super::extract::SignedIn;
+use super::responses::NotSignedIn;
 use super::session::{SecondFactor, check_second_factor, hash_password};
-use super::{ApiError, AppState, parse_json, role_out};
+use super::{ApiError, AppState, parse_json};
 use crate::auth::throttle::Subject;
 use crate::auth::{password, qr, totp};
 use crate::secret::digest;
@@ -27,7 +29,7 @@ const ISSUER: &str = "Optralis";
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = Me),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "API tokens are not users", body = ErrorBody),
     ))]
 pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me>, ApiError> {
@@ -44,7 +46,7 @@ pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me
             .map(|m| MyOrg {
                 id: m.org_id.to_string(),
                 name: m.org_name,
-                role: role_out(m.role),
+                role: m.role,
                 disabled: m.disabled,
                 require_mfa: m.require_mfa,
             })
@@ -54,7 +56,7 @@ pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me
             .map(|(org_id, org_name, role)| Invitation {
                 org_id: org_id.to_string(),
                 org_name,
-                role: role_out(role),
+                role,
             })
             .collect(),
     }))
@@ -68,7 +70,7 @@ pub async fn get(State(state): State<AppState>, who: SignedIn) -> Result<Json<Me
     responses(
         (status = 204, description = "Joined, or declined"),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "API tokens are not users, or the account's address is not verified", body = ErrorBody),
         (status = 404, description = "No invitation from this organisation", body = ErrorBody),
     ))]
@@ -98,9 +100,9 @@ pub async fn answer_invitation(
         .answer_invitation(&who.user.id, &org, req.accept)
         .await?;
     let action = if req.accept {
-        "user.joined"
+        AuditAction::UserJoined
     } else {
-        "user.declined"
+        AuditAction::UserDeclined
     };
     record(
         &state,
@@ -157,7 +159,7 @@ pub async fn change_password(
         &state,
         &who.user.id,
         &format!("user:{}", who.user.email),
-        "user.password_changed",
+        AuditAction::UserPasswordChanged,
         None,
         &who.client,
         None,
@@ -171,7 +173,7 @@ pub async fn change_password(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Secret, otpauth URI and QR code", body = TotpEnrollment),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "API tokens are not users", body = ErrorBody),
         (status = 409, description = "A second factor is already on", body = ErrorBody),
     ))]
@@ -206,7 +208,7 @@ pub async fn totp_enroll(
     responses(
         (status = 200, description = "Second factor on; keep these codes", body = RecoveryCodes),
         (status = 400, description = "Malformed body or wrong code", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "API tokens are not users", body = ErrorBody),
         (status = 409, description = "No enrollment in progress", body = ErrorBody),
     ))]
@@ -239,7 +241,7 @@ pub async fn totp_confirm(
         &state,
         &who.user.id,
         &format!("user:{}", who.user.email),
-        "mfa.enabled",
+        AuditAction::MfaEnabled,
         None,
         &who.client,
         None,
@@ -257,7 +259,7 @@ pub async fn totp_confirm(
     responses(
         (status = 204, description = "Second factor off"),
         (status = 400, description = "Malformed body or wrong code", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "API tokens are not users", body = ErrorBody),
         (status = 409, description = "No second factor is on", body = ErrorBody),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = ErrorBody),
@@ -297,7 +299,7 @@ pub async fn totp_disable(
         &state,
         &who.user.id,
         &format!("user:{}", who.user.email),
-        "mfa.disabled",
+        AuditAction::MfaDisabled,
         None,
         &who.client,
         None,

@@ -41,9 +41,9 @@ pub async fn metric_catalog() -> Json<MetricCatalog> {
         metrics: METRICS
             .iter()
             .map(|m| MetricInfo {
-                name: m.name.to_owned(),
+                name: m.name,
                 unit: m.unit.to_owned(),
-                scope: m.scope.as_str().to_owned(),
+                scope: m.scope,
                 description: m.description.to_owned(),
             })
             .collect(),

@@ -5,12 +5,12 @@
 mod agent;
 mod alerts;
 mod audit;
-mod auth;
 mod channels;
 mod credentials;
 mod disks;
 mod error;
 mod events;
+mod extract;
 mod fleet;
 mod guard;
 pub mod limits;
@@ -19,6 +19,7 @@ mod me;
 mod meta;
 pub mod openapi;
 mod orgs;
+mod responses;
 mod session;
 mod stream;
 mod users;
@@ -32,16 +33,16 @@ use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use auth::{AdminPrincipal, Agent, ApiPrincipal, AuthState, ORG_HEADER};
 pub use credentials::enroll_key_limits;
 pub use error::{ApiError, parse_json};
+pub use extract::{AdminPrincipal, Agent, ApiPrincipal, AuthState, ORG_HEADER};
 pub use session::{ACCESS_TTL_S, REFRESH_COOKIE};
 
 use crate::alerting::Alerting;
 use crate::auth::throttle::Throttle;
 use crate::ingest::IngestLimits;
 use crate::notify::Notifier;
-use crate::store::{Retention, Role, Store, StoreError};
+use crate::store::{Retention, Store, StoreError};
 use optralis_proto::interval::Thresholds;
 
 /// Settings the handlers need, fixed at start-up.
@@ -109,26 +110,12 @@ impl AppState {
             auth: Arc::new(AuthState {
                 signing_key,
                 throttle,
-                hashing: tokio::sync::Semaphore::new(auth::CONCURRENT_HASHES),
+                hashing: tokio::sync::Semaphore::new(extract::CONCURRENT_HASHES),
             }),
             notifier,
             streams: Arc::default(),
             mailer: Arc::default(),
         })
-    }
-}
-
-fn role_out(role: Role) -> optralis_proto::identity::Role {
-    match role {
-        Role::Admin => optralis_proto::identity::Role::Admin,
-        Role::Observer => optralis_proto::identity::Role::Observer,
-    }
-}
-
-fn role_in(role: optralis_proto::identity::Role) -> Role {
-    match role {
-        optralis_proto::identity::Role::Admin => Role::Admin,
-        optralis_proto::identity::Role::Observer => Role::Observer,
     }
 }
 
@@ -174,12 +161,12 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(machines::list))
         .routes(routes!(
             machines::get_one,
-            fleet::update_machine,
-            fleet::delete_machine
+            machines::update_machine,
+            machines::delete_machine
         ))
         .routes(routes!(fleet::set_machine_groups))
         .routes(routes!(fleet::set_machine_labels))
-        .routes(routes!(fleet::status_history))
+        .routes(routes!(machines::status_history))
         .routes(routes!(fleet::list_groups, fleet::create_group))
         .routes(routes!(
             fleet::get_group,

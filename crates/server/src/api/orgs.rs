@@ -6,10 +6,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use optralis_proto::identity::{CreateOrg, Org, OrgList, UpdateOrg};
 
 use super::audit::{record, record_org};
-use super::auth::{AdminPrincipal, ApiPrincipal, PlatformAdmin};
+use super::extract::{AdminPrincipal, ApiPrincipal, PlatformAdmin};
+use super::responses::{MemberDenied, NotSignedIn, PlatformDenied};
 use super::{ApiError, AppState, parse_json};
 use crate::store::{AuditEvent, OrgInfo};
 
@@ -45,13 +47,6 @@ fn check_fleet_settings(req: &UpdateOrg) -> Result<(), ApiError> {
             "must be between 0 and 100",
         ));
     }
-    if req
-        .language
-        .as_deref()
-        .is_some_and(|l| !crate::store::LANGUAGES.contains(&l))
-    {
-        return Err(ApiError::invalid_field("language", "expected en or fr"));
-    }
     Ok(())
 }
 
@@ -67,7 +62,7 @@ async fn apply_fleet_settings(
             .set_fleet_settings(org, req.offline_after_intervals, req.degraded_below_score)
             .await?;
     }
-    if let Some(language) = &req.language {
+    if let Some(language) = req.language {
         state.store.set_language(org, language).await?;
     }
     Ok(())
@@ -88,7 +83,7 @@ pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
 async fn platform_audit(
     state: &AppState,
     admin: &PlatformAdmin,
-    action: &str,
+    action: AuditAction,
     target: &str,
     detail: serde_json::Value,
 ) {
@@ -107,12 +102,11 @@ async fn platform_audit(
 }
 
 /// Every organisation on this server.
-#[utoipa::path(get, path = "/orgs", tag = "orgs",
+#[utoipa::path(get, path = "/orgs", tag = "orgs", operation_id = "list_orgs",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Organisations", body = OrgList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        PlatformDenied,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -125,14 +119,13 @@ pub async fn list(
 }
 
 /// Creates an organisation.
-#[utoipa::path(post, path = "/orgs", tag = "orgs",
+#[utoipa::path(post, path = "/orgs", tag = "orgs", operation_id = "create_org",
     request_body = CreateOrg,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = Org),
         (status = 400, description = "Malformed body or bad name", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        PlatformDenied,
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
 pub async fn create(
@@ -151,7 +144,7 @@ pub async fn create(
     platform_audit(
         &state,
         &admin,
-        "org.created",
+        AuditAction::OrgCreated,
         id.as_str(),
         serde_json::json!({"name": name}),
     )
@@ -160,15 +153,14 @@ pub async fn create(
 }
 
 /// Renames an organisation or changes its MFA requirement.
-#[utoipa::path(patch, path = "/orgs/{id}", tag = "orgs",
+#[utoipa::path(patch, path = "/orgs/{id}", tag = "orgs", operation_id = "update_org",
     params(("id" = String, Path, description = "Organisation id")),
     request_body = UpdateOrg,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = Org),
         (status = 400, description = "Malformed body or bad name", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        PlatformDenied,
         (status = 404, description = "No such organisation", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody),
     ))]
@@ -197,7 +189,7 @@ pub async fn update(
     platform_audit(
         &state,
         &admin,
-        "org.updated",
+        AuditAction::OrgUpdated,
         &id,
         serde_json::to_value(&req).unwrap_or_default(),
     )
@@ -207,13 +199,12 @@ pub async fn update(
 
 /// Deletes an organisation and everything it owns (machines and their data, keys, tokens,
 /// memberships, audit log). User accounts stay for their other organisations.
-#[utoipa::path(delete, path = "/orgs/{id}", tag = "orgs",
+#[utoipa::path(delete, path = "/orgs/{id}", tag = "orgs", operation_id = "delete_org",
     params(("id" = String, Path, description = "Organisation id")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        PlatformDenied,
         (status = 404, description = "No such organisation", body = ErrorBody),
     ))]
 pub async fn delete(
@@ -226,7 +217,7 @@ pub async fn delete(
     platform_audit(
         &state,
         &admin,
-        "org.deleted",
+        AuditAction::OrgDeleted,
         &id,
         serde_json::json!({"name": org.name}),
     )
@@ -239,8 +230,7 @@ pub async fn delete(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The current organisation", body = Org),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
     ))]
 pub async fn current(
     State(state): State<AppState>,
@@ -258,7 +248,7 @@ pub async fn current(
     responses(
         (status = 200, description = "Updated", body = Org),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "Not an admin, or renaming (platform admins only)", body = ErrorBody),
         (status = 409, description = "Requiring MFA without having it on yourself", body = ErrorBody),
     ))]
@@ -277,7 +267,7 @@ pub async fn update_current(
     let mut org = state.store.org_info(&who.org_id).await?;
     if let Some(on) = req.require_mfa {
         if on
-            && let crate::store::Actor::User { id, .. } = &who.actor
+            && let crate::principal::Actor::User { id, .. } = &who.actor
             && state.store.user_by_id(id).await?.totp_secret.is_none()
         {
             return Err(ApiError::Conflict(
@@ -288,7 +278,7 @@ pub async fn update_current(
         record_org(
             &state,
             &who,
-            "org.require_mfa",
+            AuditAction::OrgRequireMfa,
             None,
             Some(serde_json::json!({"require_mfa": on})),
         )
@@ -300,7 +290,7 @@ pub async fn update_current(
     {
         apply_fleet_settings(&state, &who.org_id, &req).await?;
         let detail = serde_json::to_value(&req).ok();
-        record_org(&state, &who, "org.settings", None, detail).await;
+        record_org(&state, &who, AuditAction::OrgSettings, None, detail).await;
         org = state.store.org_info(&who.org_id).await?;
     }
     Ok(Json(org_out(org)))

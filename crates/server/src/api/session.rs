@@ -7,12 +7,14 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use optralis_proto::identity::{
     AccessToken, LoginRequest, LoginResponse, MfaRequest, SessionsRevoked, SetPasswordRequest,
 };
 
 use super::audit::{record, record_for_user};
-use super::auth::{Client, SignedIn};
+use super::extract::{Client, SignedIn};
+use super::responses::NotSignedIn;
 use super::{ApiError, AppState, parse_json};
 use crate::auth::jwt::MFA_TICKET_TTL_S;
 use crate::auth::jwt::{self, Claims, TokenUse};
@@ -87,7 +89,7 @@ async fn open_session(
         state,
         &user.id,
         &format!("user:{}", user.email),
-        "auth.login",
+        AuditAction::AuthLogin,
         None,
         client,
         None,
@@ -231,7 +233,7 @@ pub async fn login(
 
 /// Records a failed sign-in in the organisations of the account tried, if it exists.
 async fn failed_login(state: &AppState, user: Option<&UserAuth>, email: &str, client: &ClientInfo) {
-    let action = "auth.login_failed";
+    let action = AuditAction::AuthLoginFailed;
     match user {
         Some(user) => record_for_user(state, &user.id, email, action, None, client, None).await,
         None => {
@@ -299,7 +301,7 @@ pub async fn mfa(
                 &state,
                 &user.id,
                 &user.email,
-                "auth.mfa_failed",
+                AuditAction::AuthMfaFailed,
                 None,
                 &client,
                 None,
@@ -397,7 +399,7 @@ pub async fn refresh(
                 &state,
                 &user,
                 &actor,
-                "auth.refresh_reuse",
+                AuditAction::AuthRefreshReuse,
                 Some(session.as_str()),
                 &client,
                 Some(serde_json::json!({"session_revoked": true})),
@@ -451,7 +453,7 @@ pub async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Sessions ended", body = SessionsRevoked),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "API tokens have no sessions", body = ErrorBody),
     ))]
 pub async fn logout_all(
@@ -463,7 +465,7 @@ pub async fn logout_all(
         &state,
         &who.user.id,
         &format!("user:{}", who.user.email),
-        "auth.logout_all",
+        AuditAction::AuthLogoutAll,
         None,
         &who.client,
         Some(serde_json::json!({"sessions": n})),
@@ -500,7 +502,7 @@ pub async fn set_password(
         &state,
         &user,
         &owner.email,
-        "user.password_set",
+        AuditAction::UserPasswordSet,
         None,
         &client,
         None,

@@ -9,9 +9,10 @@ use futures_util::Stream;
 use optralis_proto::api::ErrorBody;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::auth::{ApiPrincipal, check_membership};
+use super::extract::{ApiPrincipal, check_membership};
+use super::responses::MemberDenied;
 use super::{ApiError, AppState};
-use crate::store::{Actor, Principal};
+use crate::principal::{Actor, Principal};
 
 /// Whether `who` may still read its organisation's events.
 async fn still_allowed(state: &AppState, who: &Principal) -> bool {
@@ -54,8 +55,7 @@ async fn still_allowed(state: &AppState, who: &Principal) -> bool {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "An event stream (text/event-stream)", content_type = "text/event-stream", body = String),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
         (status = 429, description = "Too many streams open for this caller or organisation", body = ErrorBody),
     ))]
 pub async fn stream(

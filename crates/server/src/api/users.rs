@@ -5,15 +5,18 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use optralis_proto::api::ErrorBody;
+use optralis_proto::identity::AuditAction;
 use optralis_proto::identity::{
     CreateUser, CreatedUser, OneTimeLink, PasswordReset, UpdateUser, User, UserList,
 };
 
 use super::audit::record_org;
-use super::auth::{AdminPrincipal, ApiPrincipal};
-use super::{ApiError, AppState, parse_json, role_in, role_out};
+use super::extract::{AdminPrincipal, ApiPrincipal};
+use super::responses::{AdminDenied, MemberDenied, NotSignedIn};
+use super::{ApiError, AppState, parse_json};
 use crate::ids::UserId;
-use crate::store::{LinkPurpose, OrgUser, Principal, StoreError, normalize_email};
+use crate::principal::Principal;
+use crate::store::{LinkPurpose, OrgUser, StoreError, normalize_email};
 
 const INVITE_TTL_MS: i64 = 7 * 24 * 3_600_000;
 const RESET_TTL_MS: i64 = 24 * 3_600_000;
@@ -22,7 +25,7 @@ fn user_out(u: OrgUser) -> User {
     User {
         id: u.id.to_string(),
         email: u.email,
-        role: role_out(u.role),
+        role: u.role,
         disabled: u.disabled,
         mfa_enabled: u.mfa_enabled,
         pending: u.pending,
@@ -49,12 +52,11 @@ fn check_email(email: &str) -> Result<String, ApiError> {
 }
 
 /// The organisation's members.
-#[utoipa::path(get, path = "/users", tag = "users",
+#[utoipa::path(get, path = "/users", tag = "users", operation_id = "list_users",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Members", body = UserList),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -71,14 +73,13 @@ pub async fn list(
 /// account joins only once it accepts, when it next signs in (`POST /me/invitations/{org}`):
 /// until then it is a pending member that grants nothing. With a mail server the answer is
 /// the same for both; without one, only a new address's answer carries a link.
-#[utoipa::path(post, path = "/users", tag = "users",
+#[utoipa::path(post, path = "/users", tag = "users", operation_id = "create_user",
     request_body = CreateUser,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Invited", body = CreatedUser),
         (status = 400, description = "Malformed body or bad email", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 409, description = "Already a member (or invited) here", body = ErrorBody),
     ))]
 pub async fn create(
@@ -88,7 +89,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     let req: CreateUser = parse_json(&body)?;
     let email = check_email(&req.email)?;
-    let role = role_in(req.role);
+    let role = req.role;
     let (user_id, token) = match state.store.user_by_email(&email).await {
         Ok(existing) => {
             // Its owner decides: an admin could otherwise create an account elsewhere,
@@ -153,7 +154,7 @@ pub async fn create(
     record_org(
         &state,
         &who,
-        "user.invited",
+        AuditAction::UserInvited,
         Some(&email),
         Some(serde_json::json!({"role": role.as_str(), "emailed": emailed})),
     )
@@ -183,13 +184,12 @@ async fn send_to_owner(
 }
 
 /// One member.
-#[utoipa::path(get, path = "/users/{id}", tag = "users",
+#[utoipa::path(get, path = "/users/{id}", tag = "users", operation_id = "get_user",
     params(("id" = String, Path, description = "User id")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The member", body = User),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "No access", body = ErrorBody),
+        MemberDenied,
         (status = 404, description = "No such member here", body = ErrorBody),
     ))]
 pub async fn get_one(
@@ -206,15 +206,14 @@ pub async fn get_one(
 
 /// Changes a member's role, or disables or re-enables them here. The organisation always
 /// keeps one enabled admin.
-#[utoipa::path(patch, path = "/users/{id}", tag = "users",
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", operation_id = "update_user",
     params(("id" = String, Path, description = "User id")),
     request_body = UpdateUser,
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Updated", body = User),
         (status = 400, description = "Malformed body", body = ErrorBody),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such member here", body = ErrorBody),
         (status = 409, description = "Would leave no enabled admin", body = ErrorBody),
     ))]
@@ -229,13 +228,13 @@ pub async fn update(
     let before = state.store.org_user(&who.org_id, &user_id).await?;
     let after = state
         .store
-        .update_membership(&who.org_id, &user_id, req.role.map(role_in), req.disabled)
+        .update_membership(&who.org_id, &user_id, req.role, req.disabled)
         .await?;
     if before.role != after.role {
         record_org(
             &state,
             &who,
-            "user.role_changed",
+            AuditAction::UserRoleChanged,
             Some(&after.email),
             Some(serde_json::json!({"from": before.role.as_str(), "to": after.role.as_str()})),
         )
@@ -243,9 +242,9 @@ pub async fn update(
     }
     if before.disabled != after.disabled {
         let action = if after.disabled {
-            "user.disabled"
+            AuditAction::UserDisabled
         } else {
-            "user.enabled"
+            AuditAction::UserEnabled
         };
         record_org(&state, &who, action, Some(&after.email), None).await;
     }
@@ -258,8 +257,7 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        AdminDenied,
         (status = 404, description = "No such member here", body = ErrorBody),
         (status = 409, description = "The last enabled admin", body = ErrorBody),
     ))]
@@ -271,7 +269,14 @@ pub async fn remove(
     let user_id = UserId::from_path(&id);
     let user = state.store.org_user(&who.org_id, &user_id).await?;
     state.store.remove_membership(&who.org_id, &user_id).await?;
-    record_org(&state, &who, "user.removed", Some(&user.email), None).await;
+    record_org(
+        &state,
+        &who,
+        AuditAction::UserRemoved,
+        Some(&user.email),
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -305,7 +310,7 @@ async fn ensure_account_is_ours(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Sent to the owner, or the link of an account that never signed in", body = PasswordReset),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "Not an admin, or the account is shared with other organisations", body = ErrorBody),
         (status = 404, description = "No such member here", body = ErrorBody),
         (status = 409, description = "The account has a password and the server sends no mail", body = ErrorBody),
@@ -368,7 +373,7 @@ pub async fn reset_password(
     record_org(
         &state,
         &who,
-        "user.password_reset",
+        AuditAction::UserPasswordReset,
         Some(&user.email),
         Some(serde_json::json!({"emailed": outcome.emailed})),
     )
@@ -382,7 +387,7 @@ pub async fn reset_password(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Second factor off"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
+        NotSignedIn,
         (status = 403, description = "Not an admin, or the account is shared with other organisations", body = ErrorBody),
         (status = 404, description = "No such member here", body = ErrorBody),
     ))]
@@ -396,6 +401,6 @@ pub async fn reset_mfa(
     ensure_account_is_ours(&state, &who, &user_id).await?;
     state.store.disable_totp(&user_id).await?;
     state.store.revoke_user_sessions(&user_id).await?;
-    record_org(&state, &who, "mfa.reset", Some(&user.email), None).await;
+    record_org(&state, &who, AuditAction::MfaReset, Some(&user.email), None).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,37 +2,8 @@
 //! its reason, and the status that follows from them. Pure: the caller gathers the facts.
 //! The formula is documented in docs/USER_GUIDE.md ("Health score"); keep the two together.
 
+use optralis_proto::api::MachineStatus;
 use optralis_proto::smart::Verdict;
-
-/// A machine's state as the fleet view shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Status {
-    Online,
-    Warning,
-    Critical,
-    Offline,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Online => "online",
-            Status::Warning => "warning",
-            Status::Critical => "critical",
-            Status::Offline => "offline",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "online" => Some(Status::Online),
-            "warning" => Some(Status::Warning),
-            "critical" => Some(Status::Critical),
-            "offline" => Some(Status::Offline),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -52,7 +23,7 @@ pub struct Reason {
 pub struct Health {
     pub score: u8,
     pub reasons: Vec<Reason>,
-    pub status: Status,
+    pub status: MachineStatus,
 }
 
 /// What the score is computed from.
@@ -161,11 +132,11 @@ pub fn score(f: &Facts) -> Health {
     let total: i32 = reasons.iter().map(|r| r.weight).sum();
     let score = u8::try_from((100 + total).clamp(0, 100)).unwrap_or(0);
     let status = if score < CRITICAL_BELOW || reasons.iter().any(|r| r.severity == Critical) {
-        Status::Critical
+        MachineStatus::Critical
     } else if score < WARNING_BELOW || !reasons.is_empty() {
-        Status::Warning
+        MachineStatus::Warning
     } else {
-        Status::Online
+        MachineStatus::Online
     };
     Health {
         score,
@@ -183,7 +154,7 @@ pub fn offline(silent_for_s: i64) -> Health {
             weight: -100,
             severity: Severity::Critical,
         }],
-        status: Status::Offline,
+        status: MachineStatus::Offline,
     }
 }
 
@@ -208,7 +179,13 @@ mod tests {
     }
 
     /// Name, facts, expected score, status and reasons.
-    type Case = (&'static str, Facts, u8, Status, Vec<(&'static str, i32)>);
+    type Case = (
+        &'static str,
+        Facts,
+        u8,
+        MachineStatus,
+        Vec<(&'static str, i32)>,
+    );
 
     #[test]
     fn score_table() {
@@ -221,7 +198,7 @@ mod tests {
                     ..Facts::default()
                 },
                 100,
-                Status::Online,
+                MachineStatus::Online,
                 vec![],
             ),
             (
@@ -231,7 +208,7 @@ mod tests {
                     ..Facts::default()
                 },
                 80,
-                Status::Warning,
+                MachineStatus::Warning,
                 vec![("filesystem / 93 % full", -20)],
             ),
             (
@@ -241,7 +218,7 @@ mod tests {
                     ..Facts::default()
                 },
                 70,
-                Status::Critical,
+                MachineStatus::Critical,
                 vec![("filesystem /data 96 % full", -30)],
             ),
             (
@@ -251,7 +228,7 @@ mod tests {
                     ..Facts::default()
                 },
                 75,
-                Status::Critical,
+                MachineStatus::Critical,
                 vec![("memory 96 % for 10 min", -25)],
             ),
             (
@@ -261,7 +238,7 @@ mod tests {
                     ..Facts::default()
                 },
                 100,
-                Status::Online,
+                MachineStatus::Online,
                 vec![],
             ),
             (
@@ -273,7 +250,7 @@ mod tests {
                     ..Facts::default()
                 },
                 65,
-                Status::Warning,
+                MachineStatus::Warning,
                 vec![
                     ("CPU 97 % for 10 min", -15),
                     ("swap 85 % used", -10),
@@ -290,7 +267,7 @@ mod tests {
                     ..Facts::default()
                 },
                 60,
-                Status::Critical,
+                MachineStatus::Critical,
                 vec![("disk sda failing (S.M.A.R.T.)", -40)],
             ),
             (
@@ -301,7 +278,7 @@ mod tests {
                     ..Facts::default()
                 },
                 90,
-                Status::Warning,
+                MachineStatus::Warning,
                 vec![("3 critical events in the last hour", -10)],
             ),
             (
@@ -312,7 +289,7 @@ mod tests {
                     ..Facts::default()
                 },
                 75,
-                Status::Warning,
+                MachineStatus::Warning,
                 vec![
                     ("12 critical events in the last hour", -20),
                     ("50 error events in the last hour", -5),
@@ -330,7 +307,7 @@ mod tests {
                     ..Facts::default()
                 },
                 0,
-                Status::Critical,
+                MachineStatus::Critical,
                 vec![
                     ("filesystem / 99 % full", -30),
                     ("filesystem /a 99 % full", -30),
@@ -355,7 +332,7 @@ mod tests {
     fn offline_scores_zero() {
         let h = offline(200);
         assert_eq!(h.score, 0);
-        assert_eq!(h.status, Status::Offline);
+        assert_eq!(h.status, MachineStatus::Offline);
         assert_eq!(
             reasons(&h),
             vec![("offline: no report for 3 min".to_owned(), -100)]

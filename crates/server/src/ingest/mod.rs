@@ -1,8 +1,11 @@
-//! From a raw report batch to validated reports: parsing each report on its own (one bad
-//! report does not poison the others), clock-skew correction and field validation.
+//! From a raw report batch to stored reports: parsing each report on its own (one bad
+//! report does not poison the others), clock-skew correction and field validation, then
+//! accepting what passed (accept.rs: scored, stored, announced).
 
+mod accept;
 mod validate;
 
+pub use accept::{Ingest, IngestError};
 pub use validate::{IngestLimits, validate_facts, validate_report};
 
 use optralis_proto::agent::{RejectedReport, Report};

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use optralis_proto::alerts::{AlertSeverity, Notification, NotificationEvent};
+use optralis_proto::alerts::{AlertSeverity, Notification, NotificationEvent, NotificationKind};
+use optralis_proto::vocabulary::Language;
 use tokio::sync::{Notify, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -150,8 +151,8 @@ pub fn attempt_result(
 }
 
 /// A test message in the organisation's language.
-pub fn test_notification(organisation: &str, language: &str, now_ms: i64) -> Notification {
-    let (title, text) = if language == "fr" {
+pub fn test_notification(organisation: &str, language: Language, now_ms: i64) -> Notification {
+    let (title, text) = if language == Language::Fr {
         (
             "Message de test d'Optralis",
             "Ce canal reçoit bien les alertes d'Optralis.",
@@ -165,10 +166,10 @@ pub fn test_notification(organisation: &str, language: &str, now_ms: i64) -> Not
     Notification {
         event: NotificationEvent::Test,
         severity: AlertSeverity::Info,
-        kind: "test".into(),
+        kind: NotificationKind::Test,
         title: title.into(),
         text: text.into(),
-        language: language.into(),
+        language,
         organisation: organisation.into(),
         machines: Vec::new(),
         link: None,

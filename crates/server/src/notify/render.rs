@@ -2,6 +2,7 @@
 //! Teams Adaptive Card, plain-text email; the generic webhook gets the notification itself.
 
 use optralis_proto::alerts::{AlertSeverity, Notification, NotificationEvent};
+use optralis_proto::vocabulary::Language;
 use serde_json::{Value, json};
 
 /// Sidebar colours: green when resolved, else by severity.
@@ -15,7 +16,7 @@ fn colour(n: &Notification) -> u32 {
 }
 
 fn open_label(n: &Notification) -> &'static str {
-    if n.language == "fr" {
+    if n.language == Language::Fr {
         "Ouvrir dans Optralis"
     } else {
         "Open in Optralis"
@@ -54,7 +55,7 @@ fn machine_lines(n: &Notification, link: impl Fn(&str, &str) -> String) -> Vec<S
         .collect();
     if n.machines.len() > MAX_LINES {
         let more = n.machines.len() - MAX_LINES;
-        lines.push(if n.language == "fr" {
+        lines.push(if n.language == Language::Fr {
             format!("… et {more} autres")
         } else {
             format!("… and {more} more")
@@ -179,10 +180,10 @@ mod tests {
         Notification {
             event: NotificationEvent::Firing,
             severity: AlertSeverity::Critical,
-            kind: "offline".into(),
+            kind: optralis_proto::alerts::NotificationKind::Offline,
             title: "3 machines offline".into(),
             text: "No report for 3 minutes <b>".into(),
-            language: "en".into(),
+            language: Language::En,
             organisation: "acme".into(),
             machines: (0..machines)
                 .map(|i| NotifiedMachine {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use optralis_proto::alerts::{
-    Alert, AlertSeverity, CreateSilence, Notification, Rule, RuleScope, RuleSpec, Silence,
+    Alert, AlertSeverity, CreateSilence, Notification, Rule, RuleKind, RuleScope, RuleSpec, Silence,
 };
 use optralis_proto::events::EventSeverity;
 use optralis_proto::smart::Verdict;
@@ -11,7 +11,9 @@ use optralis_proto::smart::Verdict;
 use super::disks::counted_verdict;
 use super::events::like_pattern;
 use super::ingest_rows::severity_rank;
-use super::{Result, Store, StoreError, corrupt, json_text, on_reader, on_writer, one_row};
+use super::{
+    Result, Store, StoreError, corrupt, from_name, json_text, on_reader, on_writer, one_row,
+};
 use crate::ids::{MachineId, OrgId};
 
 /// An open (pending or firing) alert, as the engine needs it.
@@ -53,7 +55,7 @@ pub enum AlertChange {
         machine_id: String,
         firing: bool,
         severity: AlertSeverity,
-        kind: String,
+        kind: RuleKind,
         value: f64,
         detail: String,
         notified: bool,
@@ -330,7 +332,7 @@ impl Store {
                             .bind(machine_id)
                             .bind(if *firing { "firing" } else { "pending" })
                             .bind(severity.as_str())
-                            .bind(kind)
+                            .bind(kind.as_str())
                             .bind(value)
                             .bind(detail)
                             .bind(now)
@@ -439,10 +441,9 @@ impl Store {
                         rule_name,
                         machine_id,
                         hostname,
-                        state,
-                        severity: AlertSeverity::parse(&severity)
-                            .ok_or_else(|| corrupt(format!("severity {severity}")))?,
-                        kind,
+                        state: from_name(&state)?,
+                        severity: from_name(&severity)?,
+                        kind: from_name(&kind)?,
                         detail,
                         since_ms,
                         fired_ms,

@@ -3,6 +3,7 @@
 
 use super::{Result, Store, StoreError, on_reader, on_writer};
 use crate::ids::OrgId;
+use optralis_proto::identity::AuditAction;
 
 /// One thing to record.
 #[derive(Debug, Clone)]
@@ -11,7 +12,7 @@ pub struct AuditEvent<'a> {
     /// `user:EMAIL`, `token:NAME (ID)`, `cli` or, for failed logins, the email tried.
     pub actor: &'a str,
     /// Dotted verb, e.g. `auth.login`, `user.role_changed`.
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub detail: Option<serde_json::Value>,
@@ -22,7 +23,7 @@ pub struct AuditRecord {
     pub id: i64,
     pub ts_ms: i64,
     pub actor: String,
-    pub action: String,
+    pub action: AuditAction,
     pub target: Option<String>,
     pub ip: Option<String>,
     pub detail: Option<serde_json::Value>,
@@ -50,7 +51,7 @@ impl Store {
             .bind(event.org.map(OrgId::as_str))
             .bind(now)
             .bind(event.actor)
-            .bind(event.action)
+            .bind(event.action.as_str())
             .bind(event.target)
             .bind(event.ip)
             .bind(detail)
@@ -105,7 +106,7 @@ impl Store {
                     id,
                     ts_ms,
                     actor,
-                    action,
+                    action: super::from_name(&action)?,
                     target,
                     ip,
                     detail,

@@ -1,51 +1,30 @@
 //! The series the API serves, and where each one is stored. Column and table names in SQL
 //! come only from this table, never from a request.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// One value per report.
-    Machine,
-    /// One value per mount point (`instance` = mount).
-    Filesystem,
-    /// One value per block device (`instance` = device name).
-    Disk,
-    /// One value per interface (`instance` = interface name).
-    Network,
-}
+use optralis_proto::metrics::{MetricName, MetricScope};
 
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Machine => "machine",
-            Scope::Filesystem => "filesystem",
-            Scope::Disk => "disk",
-            Scope::Network => "network",
-        }
-    }
-
-    /// Raw table, and for per-instance scopes the `kind` its rows carry there.
-    pub(crate) fn raw(self) -> (&'static str, Option<&'static str>) {
-        match self {
-            Scope::Machine => ("metrics_raw", None),
-            Scope::Filesystem => ("instance_raw", Some("fs")),
-            Scope::Disk => ("instance_raw", Some("disk")),
-            Scope::Network => ("instance_raw", Some("net")),
-        }
+/// Raw table, and for per-instance scopes the `kind` its rows carry there.
+pub(crate) fn raw_table(scope: MetricScope) -> (&'static str, Option<&'static str>) {
+    match scope {
+        MetricScope::Machine => ("metrics_raw", None),
+        MetricScope::Filesystem => ("instance_raw", Some("fs")),
+        MetricScope::Disk => ("instance_raw", Some("disk")),
+        MetricScope::Network => ("instance_raw", Some("net")),
     }
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct MetricDef {
-    pub name: &'static str,
-    pub scope: Scope,
+    pub name: MetricName,
+    pub scope: MetricScope,
     pub(crate) column: &'static str,
     pub unit: &'static str,
     pub description: &'static str,
 }
 
 const fn m(
-    name: &'static str,
-    scope: Scope,
+    name: MetricName,
+    scope: MetricScope,
     column: &'static str,
     unit: &'static str,
     description: &'static str,
@@ -59,150 +38,186 @@ const fn m(
     }
 }
 
-use Scope::{Disk, Filesystem, Machine, Network};
+use MetricScope::{Disk, Filesystem, Machine, Network};
 
 pub static METRICS: &[MetricDef] = &[
     m(
-        "cpu.percent",
+        MetricName::CpuPercent,
         Machine,
         "cpu_percent",
         "%",
         "CPU busy, all cores",
     ),
-    m("cpu.load1", Machine, "load1", "", "Load average, 1 minute"),
-    m("cpu.load5", Machine, "load5", "", "Load average, 5 minutes"),
     m(
-        "cpu.load15",
+        MetricName::CpuLoad1,
+        Machine,
+        "load1",
+        "",
+        "Load average, 1 minute",
+    ),
+    m(
+        MetricName::CpuLoad5,
+        Machine,
+        "load5",
+        "",
+        "Load average, 5 minutes",
+    ),
+    m(
+        MetricName::CpuLoad15,
         Machine,
         "load15",
         "",
         "Load average, 15 minutes",
     ),
     m(
-        "memory.used_percent",
+        MetricName::MemoryUsedPercent,
         Machine,
         "mem_used_percent",
         "%",
         "Memory used",
     ),
     m(
-        "memory.used_bytes",
+        MetricName::MemoryUsedBytes,
         Machine,
         "mem_used_bytes",
         "B",
         "Memory used",
     ),
     m(
-        "memory.available_bytes",
+        MetricName::MemoryAvailableBytes,
         Machine,
         "mem_available_bytes",
         "B",
         "Memory available",
     ),
     m(
-        "swap.used_percent",
+        MetricName::SwapUsedPercent,
         Machine,
         "swap_used_percent",
         "%",
         "Swap used",
     ),
     m(
-        "temperature.cpu_c",
+        MetricName::TemperatureCpuC,
         Machine,
         "cpu_temp_c",
         "°C",
         "CPU temperature (absent without a sensor)",
     ),
     m(
-        "health.score",
+        MetricName::HealthScore,
         Machine,
         "health_score",
         "",
         "Health score, 0-100, at each report",
     ),
     m(
-        "uptime.seconds",
+        MetricName::UptimeSeconds,
         Machine,
         "uptime_s",
         "s",
         "Time since boot",
     ),
     m(
-        "filesystem.used_percent",
+        MetricName::FilesystemUsedPercent,
         Filesystem,
         "v1",
         "%",
         "Space used, as df shows it",
     ),
-    m("filesystem.used_bytes", Filesystem, "v2", "B", "Space used"),
     m(
-        "filesystem.free_bytes",
+        MetricName::FilesystemUsedBytes,
+        Filesystem,
+        "v2",
+        "B",
+        "Space used",
+    ),
+    m(
+        MetricName::FilesystemFreeBytes,
         Filesystem,
         "v3",
         "B",
         "Space free for ordinary users",
     ),
     m(
-        "filesystem.inodes_used_percent",
+        MetricName::FilesystemInodesUsedPercent,
         Filesystem,
         "v4",
         "%",
         "Inodes used",
     ),
-    m("disk.read_bytes_per_s", Disk, "v1", "B/s", "Bytes read"),
-    m("disk.write_bytes_per_s", Disk, "v2", "B/s", "Bytes written"),
     m(
-        "disk.read_ops_per_s",
+        MetricName::DiskReadBytesPerS,
+        Disk,
+        "v1",
+        "B/s",
+        "Bytes read",
+    ),
+    m(
+        MetricName::DiskWriteBytesPerS,
+        Disk,
+        "v2",
+        "B/s",
+        "Bytes written",
+    ),
+    m(
+        MetricName::DiskReadOpsPerS,
         Disk,
         "v3",
         "ops/s",
         "Read operations",
     ),
     m(
-        "disk.write_ops_per_s",
+        MetricName::DiskWriteOpsPerS,
         Disk,
         "v4",
         "ops/s",
         "Write operations",
     ),
     m(
-        "disk.busy_percent",
+        MetricName::DiskBusyPercent,
         Disk,
         "v5",
         "%",
         "Time with IO in flight",
     ),
     m(
-        "network.rx_bytes_per_s",
+        MetricName::NetworkRxBytesPerS,
         Network,
         "v1",
         "B/s",
         "Bytes received",
     ),
-    m("network.tx_bytes_per_s", Network, "v2", "B/s", "Bytes sent"),
     m(
-        "network.rx_errors",
+        MetricName::NetworkTxBytesPerS,
+        Network,
+        "v2",
+        "B/s",
+        "Bytes sent",
+    ),
+    m(
+        MetricName::NetworkRxErrors,
         Network,
         "v3",
         "count",
         "Receive errors in the interval",
     ),
     m(
-        "network.tx_errors",
+        MetricName::NetworkTxErrors,
         Network,
         "v4",
         "count",
         "Transmit errors in the interval",
     ),
     m(
-        "network.rx_drops",
+        MetricName::NetworkRxDrops,
         Network,
         "v5",
         "count",
         "Received packets dropped in the interval",
     ),
     m(
-        "network.tx_drops",
+        MetricName::NetworkTxDrops,
         Network,
         "v6",
         "count",
@@ -210,6 +225,24 @@ pub static METRICS: &[MetricDef] = &[
     ),
 ];
 
-pub fn find_metric(name: &str) -> Option<&'static MetricDef> {
+/// Where `name` is stored; every name has an entry (a test checks).
+pub fn find_metric(name: MetricName) -> Option<&'static MetricDef> {
     METRICS.iter().find(|m| m.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_name_is_stored_once() {
+        for name in MetricName::ALL {
+            assert_eq!(
+                METRICS.iter().filter(|m| m.name == *name).count(),
+                1,
+                "{name}"
+            );
+        }
+        assert_eq!(METRICS.len(), MetricName::ALL.len());
+    }
 }

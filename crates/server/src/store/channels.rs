@@ -2,10 +2,11 @@
 //! never sees a secret in clear: `notify::seal` seals and opens) and leases due deliveries
 //! to the worker so that a row is sent by one worker at a time.
 
-use optralis_proto::alerts::{AlertSeverity, ChannelKind, Delivery, Notification};
+use optralis_proto::alerts::{AlertSeverity, ChannelKind, Delivery, Notification, RuleKind};
 
 use super::{
-    Backend, Result, Store, StoreError, corrupt, json_text, on_reader, on_writer, one_row,
+    Backend, Result, Store, StoreError, corrupt, from_name, json_text, on_reader, on_writer,
+    one_row,
 };
 use crate::ids::OrgId;
 
@@ -19,9 +20,22 @@ pub struct StoredChannel {
     pub sealed_config: String,
     pub shown_config: serde_json::Value,
     pub min_severity: AlertSeverity,
-    pub alert_kinds: Vec<String>,
+    pub alert_kinds: Vec<RuleKind>,
     pub enabled: bool,
     pub created_ms: i64,
+}
+
+/// A channel to add, under an id the caller chose (the sealed configuration is bound to it).
+#[derive(Debug, Clone, Copy)]
+pub struct NewChannel<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub kind: ChannelKind,
+    pub sealed_config: &'a str,
+    pub shown_config: &'a serde_json::Value,
+    pub min_severity: AlertSeverity,
+    /// Empty: every kind.
+    pub alert_kinds: &'a [RuleKind],
 }
 
 /// What an update changes; `None` keeps the current value.
@@ -31,7 +45,7 @@ pub struct ChannelChange {
     /// Sealed and shown configuration, together.
     pub config: Option<(String, serde_json::Value)>,
     pub min_severity: Option<AlertSeverity>,
-    pub alert_kinds: Option<Vec<String>>,
+    pub alert_kinds: Option<Vec<RuleKind>>,
     pub enabled: Option<bool>,
 }
 
@@ -82,11 +96,10 @@ fn channel_of(row: ChannelRow) -> Result<StoredChannel> {
         id,
         org_id: OrgId::from_db(org),
         name,
-        kind: ChannelKind::parse(&kind).ok_or_else(|| corrupt(format!("channel kind {kind}")))?,
+        kind: from_name(&kind)?,
         sealed_config: sealed,
         shown_config: serde_json::from_str(&shown).map_err(corrupt)?,
-        min_severity: AlertSeverity::parse(&min)
-            .ok_or_else(|| corrupt(format!("severity {min}")))?,
+        min_severity: from_name(&min)?,
         alert_kinds: serde_json::from_str(&kinds).map_err(corrupt)?,
         enabled,
         created_ms: created,
@@ -98,19 +111,8 @@ fn name_taken(name: &str) -> StoreError {
 }
 
 impl Store {
-    /// Adds a channel whose id the caller chose (the sealed configuration is bound to it).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_channel(
-        &self,
-        org: &OrgId,
-        id: &str,
-        name: &str,
-        kind: ChannelKind,
-        sealed: &str,
-        shown: &serde_json::Value,
-        min_severity: AlertSeverity,
-        alert_kinds: &[String],
-    ) -> Result<StoredChannel> {
+    /// Adds a channel; a name the organisation already uses is a conflict.
+    pub async fn create_channel(&self, org: &OrgId, new: NewChannel<'_>) -> Result<StoredChannel> {
         let now = self.now_ms();
         let inserted = on_writer!(self, pool => {
             sqlx::query(
@@ -118,21 +120,21 @@ impl Store {
                    min_severity, alert_kinds, enabled, created_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9) ON CONFLICT (org_id, name) DO NOTHING",
             )
-            .bind(id)
+            .bind(new.id)
             .bind(org.as_str())
-            .bind(name)
-            .bind(kind.as_str())
-            .bind(sealed)
-            .bind(json_text(shown)?)
-            .bind(min_severity.as_str())
-            .bind(json_text(&alert_kinds)?)
+            .bind(new.name)
+            .bind(new.kind.as_str())
+            .bind(new.sealed_config)
+            .bind(json_text(new.shown_config)?)
+            .bind(new.min_severity.as_str())
+            .bind(json_text(&new.alert_kinds)?)
             .bind(now)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
         })?;
-        one_row(inserted, || name_taken(name))?;
-        self.channel(org, id).await
+        one_row(inserted, || name_taken(new.name))?;
+        self.channel(org, new.id).await
     }
 
     pub async fn list_channels(&self, org: &OrgId) -> Result<Vec<StoredChannel>> {
@@ -413,8 +415,8 @@ impl Store {
                     Ok(Delivery {
                         id,
                         channel_id,
+                        status: from_name(&status)?,
                         next_attempt_ms: (status == "pending").then_some(next),
-                        status,
                         attempts,
                         created_ms,
                         delivered_ms,

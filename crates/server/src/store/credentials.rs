@@ -1,72 +1,9 @@
 //! Enrollment keys and API tokens: created here, shown once, stored as digests.
 
-use super::{Result, Store, StoreError, new_secret, on_reader, on_writer, one_row};
-use crate::ids::{OrgId, SessionId, UserId};
+use super::{Result, Store, StoreError, from_name, new_secret, on_reader, on_writer, one_row};
+use crate::ids::OrgId;
+use crate::principal::{Actor, Principal, Role};
 use crate::secret::{SecretKind, digest};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Admin,
-    Observer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Observer => "observer",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "observer" => Ok(Role::Observer),
-            other => Err(format!(
-                "unknown role {other:?}: expected admin or observer"
-            )),
-        }
-    }
-}
-
-/// Who is acting: a signed-in user or an API token.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    User {
-        id: UserId,
-        email: String,
-        session: SessionId,
-    },
-    Token {
-        id: String,
-        name: String,
-    },
-}
-
-impl Actor {
-    /// How the audit log names this actor.
-    pub fn label(&self) -> String {
-        match self {
-            Actor::User { email, .. } => format!("user:{email}"),
-            Actor::Token { name, id } => format!("token:{name} ({id})"),
-        }
-    }
-}
-
-/// Who is calling the API within one organisation, as established from their credentials.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub org_id: OrgId,
-    pub role: Role,
-    pub actor: Actor,
-    /// Operators of the whole server (users only; never an API token).
-    pub platform_admin: bool,
-    /// The client's address, for the audit log (set by the API's extractors).
-    pub ip: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct ApiTokenInfo {
@@ -187,7 +124,7 @@ impl Store {
                 Ok(ApiTokenInfo {
                     id,
                     name,
-                    role: role.parse().map_err(StoreError::Corrupt)?,
+                    role: from_name(&role)?,
                     created_ms,
                     revoked_ms,
                 })
@@ -315,7 +252,7 @@ impl Store {
         let (id, org_id, role, name) = row.ok_or(StoreError::NotFound)?;
         Ok(Principal {
             org_id: OrgId::from_db(org_id),
-            role: role.parse().map_err(StoreError::Corrupt)?,
+            role: from_name(&role)?,
             actor: Actor::Token { id, name },
             platform_admin: false,
             ip: None,

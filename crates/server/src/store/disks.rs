@@ -1,44 +1,15 @@
-//! Disk health: each report's S.M.A.R.T. snapshot updates the machine's disks (current
-//! state and verdict) and appends to their history. The verdict is computed here, by the
-//! shared rules, never taken from the agent.
+//! Disk health as stored: each report's S.M.A.R.T. snapshot updates the machine's disks
+//! (current state and verdict, judged by `fleet::disks`, never taken from the agent) and
+//! appends to their history.
 
 use optralis_proto::agent::Report;
-use optralis_proto::smart::{SmartDevice, Verdict, rising_reasons};
-use serde::{Deserialize, Serialize};
+use optralis_proto::smart::{Disk, DiskSample, MachineDisks, SmartDevice, Verdict};
+use optralis_proto::vocabulary::SourceState;
+use serde::Serialize;
 
-use super::{Backend, BackendRef, Result, Store, StoreError, on_reader, on_writer};
+use super::{Backend, BackendRef, Result, Store, StoreError, from_name, on_reader, on_writer};
+use crate::fleet::disks::{self, acknowledgement_holds};
 use crate::ids::{MachineId, OrgId};
-
-/// A disk as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Disk {
-    pub key: String,
-    pub name: String,
-    pub device_type: String,
-    pub protocol: String,
-    pub model: String,
-    pub serial: String,
-    pub verdict: Verdict,
-    pub reasons: Vec<String>,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
-    /// A warning an admin has acknowledged: still shown, no longer counted in the health
-    /// score, until it worsens (a new or changed reason, or failing).
-    pub acknowledged: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acknowledged_ms: Option<i64>,
-    /// The latest normalised reading.
-    pub device: SmartDevice,
-}
-
-/// Whether an acknowledgement of `acked` reasons still covers a disk's current state.
-pub fn acknowledgement_holds(
-    verdict: Verdict,
-    reasons: &[String],
-    acked: Option<&[String]>,
-) -> bool {
-    verdict == Verdict::Warning && acked.is_some_and(|a| reasons.iter().all(|r| a.contains(r)))
-}
 
 /// A stored disk's verdict as the health score and alerts count it (an acknowledged warning
 /// that has not worsened counts as ok), with the acknowledged reasons; `None` for a verdict
@@ -48,7 +19,7 @@ pub(super) fn counted_verdict(
     reasons: &str,
     ack_reasons: Option<&str>,
 ) -> Result<Option<(Verdict, Option<Vec<String>>)>> {
-    let Ok(verdict) = parse_verdict(verdict) else {
+    let Some(verdict) = Verdict::parse(verdict) else {
         return Ok(None);
     };
     let reasons: Vec<String> = serde_json::from_str(reasons).map_err(super::corrupt)?;
@@ -56,76 +27,14 @@ pub(super) fn counted_verdict(
         .map(serde_json::from_str)
         .transpose()
         .map_err(super::corrupt)?;
-    let counted = if acknowledgement_holds(verdict, &reasons, acked.as_deref()) {
-        Verdict::Ok
-    } else {
-        verdict
-    };
-    Ok(Some((counted, acked)))
-}
-
-/// A machine's disks and whether they can be read at all.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MachineDisks {
-    /// `unknown` until the agent has sent a reading, then `available` or `unavailable`.
-    pub state: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub read_at_ms: Option<i64>,
-    pub disks: Vec<Disk>,
-}
-
-/// One point of a disk's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DiskSample {
-    pub ts_ms: i64,
-    pub verdict: Verdict,
-    pub temperature_c: Option<f64>,
-    pub power_on_hours: Option<f64>,
-    pub reallocated: Option<f64>,
-    pub pending: Option<f64>,
-    pub uncorrectable: Option<f64>,
-    pub media_errors: Option<f64>,
-    pub percentage_used: Option<f64>,
-    pub grown_defects: Option<f64>,
-}
-
-fn verdict_text(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Ok => "ok",
-        Verdict::Warning => "warning",
-        Verdict::Failing => "failing",
-    }
-}
-
-fn parse_verdict(s: &str) -> Result<Verdict> {
-    match s {
-        "ok" => Ok(Verdict::Ok),
-        "warning" => Ok(Verdict::Warning),
-        "failing" => Ok(Verdict::Failing),
-        other => Err(StoreError::Corrupt(format!("verdict {other:?}"))),
-    }
+    Ok(Some((
+        disks::counted(verdict, &reasons, acked.as_deref()),
+        acked,
+    )))
 }
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn sample_of(d: &SmartDevice, ts_ms: i64, verdict: Verdict) -> DiskSample {
-    let attr = |id| d.attribute(id).map(|a| a.raw as f64);
-    DiskSample {
-        ts_ms,
-        verdict,
-        temperature_c: d.temperature_c.map(f64::from),
-        power_on_hours: d.power_on_hours.map(|h| h as f64),
-        reallocated: attr(5),
-        pending: attr(197),
-        uncorrectable: attr(198),
-        media_errors: d.nvme.as_ref().map(|n| n.media_errors as f64),
-        percentage_used: d.nvme.as_ref().map(|n| f64::from(n.percentage_used)),
-        grown_defects: d.scsi.as_ref().map(|s| s.grown_defects as f64),
-    }
 }
 
 /// Stores the S.M.A.R.T. snapshots of committed reports (called by the ingest writer before
@@ -151,9 +60,6 @@ pub(super) async fn write_snapshots(
             .execute(&mut *tx)
             .await?;
             for d in &snapshot.devices {
-                let (verdict, mut reasons) = d.verdict();
-                // Counters that grew since the previous reading say so (history only the
-                // server has).
                 let previous: Option<String> = sqlx::query_scalar(
                     "SELECT device FROM disks WHERE machine_id = $1 AND disk_key = $2 AND last_seen_ms < $3",
                 )
@@ -162,10 +68,9 @@ pub(super) async fn write_snapshots(
                 .bind(r.ts_ms)
                 .fetch_optional(&mut *tx)
                 .await?;
-                if let Some(before) = previous.and_then(|p| serde_json::from_str::<SmartDevice>(&p).ok()) {
-                    reasons.extend(rising_reasons(&before, d));
-                }
-                let s = sample_of(d, r.ts_ms, verdict);
+                let before = previous.and_then(|p| serde_json::from_str::<SmartDevice>(&p).ok());
+                let (verdict, reasons) = disks::judge(d, before.as_ref());
+                let s = disks::history_point(d, r.ts_ms, verdict);
                 sqlx::query(
                     "INSERT INTO disks (machine_id, disk_key, name, device_type, protocol, model, serial, \
                        verdict, reasons, device, first_seen_ms, last_seen_ms) \
@@ -181,10 +86,10 @@ pub(super) async fn write_snapshots(
                 .bind(d.key())
                 .bind(&d.name)
                 .bind(&d.device_type)
-                .bind(json(&d.protocol)?.trim_matches('"').to_owned())
+                .bind(d.protocol.as_str())
                 .bind(&d.model)
                 .bind(&d.serial)
-                .bind(verdict_text(verdict))
+                .bind(verdict.as_str())
                 .bind(json(&reasons)?)
                 .bind(json(d)?)
                 .bind(r.ts_ms)
@@ -200,7 +105,7 @@ pub(super) async fn write_snapshots(
                 .bind(machine)
                 .bind(d.key())
                 .bind(s.ts_ms)
-                .bind(verdict_text(verdict))
+                .bind(verdict.as_str())
                 .bind(s.temperature_c)
                 .bind(s.power_on_hours)
                 .bind(s.reallocated)
@@ -257,7 +162,7 @@ impl Store {
             .await
         })?;
         let (verdict, reasons) = row.ok_or(StoreError::NotFound)?;
-        if on && parse_verdict(&verdict)? != Verdict::Warning {
+        if on && from_name::<Verdict>(&verdict)? != Verdict::Warning {
             return Err(StoreError::Conflict(format!(
                 "only a warning can be acknowledged; this disk is {verdict}"
             )));
@@ -318,7 +223,7 @@ impl Store {
                     ack_ms,
                     ack_reasons,
                 )| {
-                    let verdict = parse_verdict(&verdict)?;
+                    let verdict: Verdict = from_name(&verdict)?;
                     let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
                     let acked: Option<Vec<String>> = ack_reasons
                         .map(|a| serde_json::from_str(&a))
@@ -329,7 +234,7 @@ impl Store {
                         key,
                         name,
                         device_type,
-                        protocol,
+                        protocol: from_name(&protocol)?,
                         model,
                         serial,
                         verdict,
@@ -343,13 +248,8 @@ impl Store {
                 },
             )
             .collect::<Result<Vec<_>>>()?;
-        let state = match (read_at_ms, &unavailable) {
-            (None, _) => "unknown",
-            (Some(_), Some(_)) => "unavailable",
-            (Some(_), None) => "available",
-        };
         Ok(MachineDisks {
-            state: state.to_owned(),
+            state: SourceState::of(read_at_ms, unavailable.as_ref()),
             reason: unavailable,
             read_at_ms,
             disks,
@@ -406,7 +306,7 @@ impl Store {
             .map(|(ts_ms, verdict, t, h, re, pe, un, me, pu, gd)| {
                 Ok(DiskSample {
                     ts_ms,
-                    verdict: parse_verdict(&verdict)?,
+                    verdict: from_name(&verdict)?,
                     temperature_c: t,
                     power_on_hours: h,
                     reallocated: re,

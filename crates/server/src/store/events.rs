@@ -6,8 +6,11 @@ use optralis_proto::events::{
     EventPage, EventSeverity, EventSourceState, StoredEvent, SystemEvent,
 };
 
+use optralis_proto::vocabulary::SourceState;
+
 use super::ingest_rows::severity_rank;
 use super::{Result, Store, StoreError, on_reader};
+use crate::fleet::assess::RecentEvent;
 use crate::ids::{MachineId, OrgId};
 
 /// What to search for; every filter is optional but the organisation and the time range.
@@ -25,28 +28,6 @@ pub struct EventQuery {
     pub to_ms: i64,
     pub limit: i64,
     pub offset: i64,
-}
-
-/// The window recent events are counted over for the health score.
-pub const RECENT_EVENTS_MS: i64 = 3_600_000;
-
-/// A critical or error entry (or folded entries) that weighs on the score while recent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RecentEvent {
-    pub last_ts_ms: i64,
-    /// Critical; otherwise an error.
-    pub critical: bool,
-    pub count: u64,
-}
-
-impl RecentEvent {
-    pub fn of(e: &SystemEvent) -> Option<Self> {
-        (e.severity >= EventSeverity::Error).then(|| RecentEvent {
-            last_ts_ms: e.last_ts_ms,
-            critical: e.severity == EventSeverity::Critical,
-            count: u64::from(e.count),
-        })
-    }
 }
 
 /// id, machine, hostname, ts, last ts, severity rank, source, message, count, boot id, log,
@@ -197,13 +178,8 @@ impl Store {
             .await
         })?;
         let (source, reason, suppressed_total) = row.ok_or(StoreError::NotFound)?;
-        let state = match (&source, &reason) {
-            (None, _) => "unknown",
-            (Some(_), Some(_)) => "unavailable",
-            (Some(_), None) => "available",
-        };
         Ok(EventSourceState {
-            state: state.to_owned(),
+            state: SourceState::of(source.as_ref(), reason.as_ref()),
             source,
             reason,
             suppressed_total,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use optralis_proto::api::StatusChange;
 
-use super::{Result, Store, StoreError, on_reader, on_writer, one_row};
+use super::{Result, Store, StoreError, from_name, on_reader, on_writer, one_row};
 use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 
@@ -60,6 +60,15 @@ pub(super) const SAMPLE_TABLES: [&str; 5] = [
     "disk_samples",
 ];
 
+/// What a group update changes; `None` keeps the current value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GroupChange<'a> {
+    pub name: Option<&'a str>,
+    /// `#rrggbb`.
+    pub color: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
 impl Store {
     pub async fn list_groups(&self, org: &OrgId) -> Result<Vec<GroupInfo>> {
         let sql = format!("{GROUP_SELECT} ORDER BY g.name");
@@ -113,12 +122,10 @@ impl Store {
         &self,
         org: &OrgId,
         id: &str,
-        name: Option<&str>,
-        color: Option<&str>,
-        description: Option<&str>,
+        change: GroupChange<'_>,
     ) -> Result<GroupInfo> {
         let current = self.get_group(org, id).await?;
-        if let Some(name) = name
+        if let Some(name) = change.name
             && name != current.name
             && self.list_groups(org).await?.iter().any(|g| g.name == name)
         {
@@ -131,9 +138,9 @@ impl Store {
             )
             .bind(org.as_str())
             .bind(id)
-            .bind(name)
-            .bind(color)
-            .bind(description)
+            .bind(change.name)
+            .bind(change.color)
+            .bind(change.description)
             .execute(pool)
             .await
             .map(|r| r.rows_affected())
@@ -375,14 +382,15 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|(ts_ms, status, score)| StatusChange {
-                ts_ms,
-                status,
-                score: u8::try_from(score.clamp(0, 100)).unwrap_or(0),
+        rows.into_iter()
+            .map(|(ts_ms, status, score)| {
+                Ok(StatusChange {
+                    ts_ms,
+                    status: from_name(&status)?,
+                    score: u8::try_from(score.clamp(0, 100)).unwrap_or(0),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Sets the organisation's offline factor and degraded-score threshold.

@@ -1,29 +1,24 @@
-//! Status and health score of each machine: assessed from each newest report and written in
-//! the same commit as the report (ingest.rs), and set by the offline sweep when reports stop. Every change is logged (status_log), kept as the
-//! `health.score` series, and published to live subscribers.
+//! Status and health score of each machine as stored: what an assessment reads (cached per
+//! machine), judged by `fleet::assess` and written in the same commit as the report
+//! (ingest.rs), and the offline sweep when reports stop. Every change is logged
+//! (status_log), kept as the `health.score` series, and published to live subscribers.
 
 use optralis_proto::agent::Report;
-use optralis_proto::api::HealthReason;
-use optralis_proto::interval::{DEGRADED_INTERVAL_S, HEALTHY_INTERVAL_S};
+use optralis_proto::api::{HealthReason, MachineStatus};
 use optralis_proto::smart::Verdict;
 use serde_json::json;
 
 use super::corrupt;
 use super::disks::counted_verdict;
-use super::events::{RECENT_EVENTS_MS, RecentEvent};
 use super::ingest::HealthWrite;
-use super::{
-    AgentIdentity, Result, Store, StoreError, acknowledgement_holds, on_reader, on_writer,
+use super::{AgentIdentity, Result, Store, StoreError, on_reader, on_writer};
+use crate::fleet::assess::{
+    self, HealthOutcome, Judged, Prior, RECENT_EVENTS_MS, RecentEvent, WindowLows,
 };
-use crate::fleet::health::{self, Facts, Health, Status};
+use crate::fleet::health::{self, Health};
 use crate::fleet::labels::{Labels, check_labels};
 use crate::ids::{MachineId, OrgId};
 use crate::live::LiveEvent;
-
-/// Reports this far back are read to judge "for 10 min" rules...
-const SUSTAINED_MS: i64 = 10 * 60_000;
-/// ...when the newest one is at least this high (the lowest sustained rule).
-const SUSTAINED_FROM: f64 = 90.0;
 
 /// A report's assessment: what to write with it, and what to announce after.
 #[derive(Debug, Clone)]
@@ -31,29 +26,6 @@ pub struct Assessment {
     pub outcome: HealthOutcome,
     pub old_score: Option<i64>,
     pub write: HealthWrite,
-}
-
-/// The result of rescoring a machine after a report.
-#[derive(Debug, Clone)]
-pub struct HealthOutcome {
-    pub health: Health,
-    pub previous: Status,
-    /// Below this score the organisation wants the degraded interval.
-    pub degraded_below_score: i64,
-}
-
-impl HealthOutcome {
-    /// The interval the machine should report at: 30 s while critical or under the
-    /// organisation's score threshold, 60 s otherwise.
-    pub fn interval_s(&self) -> u32 {
-        let degraded = self.health.status == Status::Critical
-            || i64::from(self.health.score) < self.degraded_below_score;
-        if degraded {
-            DEGRADED_INTERVAL_S
-        } else {
-            HEALTHY_INTERVAL_S
-        }
-    }
 }
 
 /// The deductions as the API shows them.
@@ -92,96 +64,40 @@ impl Store {
         if state.latest_ts.is_some_and(|t| t > latest.ts_ms) {
             return Ok(None);
         }
-        // Events of reports newer than the last assessed one are new; the rest are counted.
-        let window_start = latest.ts_ms - RECENT_EVENTS_MS;
-        let mut recent_events: Vec<RecentEvent> = state
-            .recent_events
-            .iter()
-            .copied()
-            .chain(
-                batch
-                    .iter()
-                    .filter(|r| state.latest_ts.is_none_or(|t| r.ts_ms > t))
-                    .filter_map(|r| r.events.as_ref())
-                    .flat_map(|b| b.events.iter().filter_map(RecentEvent::of)),
-            )
-            .filter(|e| e.last_ts_ms > window_start)
-            .collect();
-        recent_events.shrink_to_fit();
-        let count_events = |critical: bool| -> u64 {
-            recent_events
-                .iter()
-                .filter(|e| e.critical == critical)
-                .map(|e| e.count)
-                .sum()
-        };
-        let (critical_events_1h, error_events_1h) = (count_events(true), count_events(false));
         let previous = state.status;
         let old_score = state.score;
         let degraded_below_score = state.degraded_below_score;
-        let memory_now = latest.memory.used_percent();
-        // The ten-minute window is read only when this report is itself high.
-        let (memory_low_10min, cpu_low_10min) = if memory_now >= SUSTAINED_FROM
-            || latest.cpu.percent >= SUSTAINED_FROM
-        {
-            let (mem, cpu, first) = on_reader!(self, pool => {
+        let lows = if assess::needs_window(latest) {
+            let (memory_percent, cpu_percent, first_ts_ms) = on_reader!(self, pool => {
                 sqlx::query_as::<_, (Option<f64>, Option<f64>, Option<i64>)>(
                     "SELECT MIN(mem_used_percent), MIN(cpu_percent), MIN(ts_ms) FROM metrics_raw \
                      WHERE machine_id = $1 AND ts_ms > $2 AND ts_ms < $3",
                 )
                 .bind(m)
-                .bind(latest.ts_ms - SUSTAINED_MS)
+                .bind(latest.ts_ms - assess::SUSTAINED_MS)
                 .bind(latest.ts_ms)
                 .fetch_one(pool)
                 .await
             })?;
-            // The window counts only when reports cover (nearly) all of it.
-            let covered = first.is_some_and(|f| f <= latest.ts_ms - SUSTAINED_MS + 90_000);
-            (
-                mem.filter(|_| covered).map(|v| v.min(memory_now)),
-                cpu.filter(|_| covered).map(|v| v.min(latest.cpu.percent)),
-            )
+            WindowLows {
+                memory_percent,
+                cpu_percent,
+                first_ts_ms,
+            }
         } else {
-            (None, None)
+            WindowLows::default()
         };
-        // A report carrying a S.M.A.R.T. reading is the disks' newest word. Acknowledged
-        // warnings that have not worsened do not count.
-        let disks = match &latest.smart {
-            Some(snapshot) if snapshot.unavailable.is_none() => snapshot
-                .devices
-                .iter()
-                .map(|d| {
-                    let (verdict, reasons) = d.verdict();
-                    let acked = state
-                        .acks
-                        .iter()
-                        .find(|(key, _)| *key == d.key())
-                        .map(|(_, a)| a.as_slice());
-                    let verdict = if acknowledgement_holds(verdict, &reasons, acked) {
-                        Verdict::Ok
-                    } else {
-                        verdict
-                    };
-                    (d.name.clone(), verdict)
-                })
-                .collect(),
-            _ => state.disks.clone(),
+        let prior = Prior {
+            latest_ts: state.latest_ts,
+            disks: &state.disks,
+            acks: &state.acks,
+            recent_events: &state.recent_events,
         };
-        let facts = Facts {
-            filesystems: latest
-                .filesystems
-                .iter()
-                .map(|f| (f.mount.clone(), f.used_percent()))
-                .collect(),
-            swap_used_percent: latest.memory.swap_used_percent(),
-            cpu_temp_c: latest.cpu_temp_c,
-            memory_low_10min,
-            cpu_low_10min,
+        let Judged {
+            health,
             disks,
-            critical_events_1h,
-            error_events_1h,
-        };
-        let health = health::score(&facts);
+            recent_events,
+        } = assess::judge(prior, latest, batch, lows);
         self.health_states.put(
             m,
             HealthState {
@@ -189,7 +105,7 @@ impl Store {
                 status: health.status,
                 score: Some(i64::from(health.score)),
                 degraded_below_score,
-                disks: facts.disks.clone(),
+                disks,
                 acks: state.acks.clone(),
                 recent_events,
             },
@@ -266,7 +182,7 @@ impl Store {
         let since = latest_ts.unwrap_or_else(|| self.now_ms()) - RECENT_EVENTS_MS;
         Ok(HealthState {
             latest_ts,
-            status: Status::parse(&status).unwrap_or(Status::Offline),
+            status: MachineStatus::parse(&status).unwrap_or(MachineStatus::Offline),
             score,
             degraded_below_score,
             disks: verdicts,
@@ -303,7 +219,7 @@ impl Store {
         org: &OrgId,
         machine: &MachineId,
         health: &Health,
-        previous: Status,
+        previous: MachineStatus,
         old_score: Option<i64>,
         last_seen_ms: i64,
     ) -> Result<bool> {
@@ -360,7 +276,7 @@ impl Store {
         org: &OrgId,
         machine: &MachineId,
         health: &Health,
-        previous: Status,
+        previous: MachineStatus,
         old_score: Option<i64>,
         reported: bool,
     ) {
@@ -418,7 +334,7 @@ impl Store {
         for (id, org, last_seen, status, old_score) in silent {
             self.health_states.forget(Some(&id));
             let health = health::offline((now - last_seen) / 1000);
-            let previous = Status::parse(&status).unwrap_or(Status::Online);
+            let previous = MachineStatus::parse(&status).unwrap_or(MachineStatus::Online);
             let saved = self
                 .save_offline(
                     &OrgId::from_db(org),
@@ -441,7 +357,7 @@ impl Store {
 #[derive(Debug, Clone)]
 pub(super) struct HealthState {
     latest_ts: Option<i64>,
-    status: Status,
+    status: MachineStatus,
     score: Option<i64>,
     degraded_below_score: i64,
     /// Name and verdict per disk, acknowledged warnings counted as ok.

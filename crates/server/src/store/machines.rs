@@ -3,7 +3,7 @@
 use optralis_proto::agent::HostFacts;
 use optralis_proto::api::{HealthReason, LatestValues, Machine, MachineHealth};
 
-use super::{Result, Store, StoreError, new_secret, on_reader, on_writer};
+use super::{Result, Store, StoreError, from_name, new_secret, on_reader, on_writer};
 use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 use crate::secret::{SecretKind, digest};
@@ -256,7 +256,7 @@ fn machine_from_row(row: MachineRow) -> Result<Machine> {
         labels: all,
         agent_labels,
         groups: Vec::new(),
-        status,
+        status: from_name(&status)?,
         status_since_ms,
         health,
         decommissioned: decommissioned_ms.is_some(),

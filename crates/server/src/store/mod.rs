@@ -35,17 +35,16 @@ use crate::clock::SharedClock;
 
 pub use alerts::{AlertChange, AlertQuery, OpenAlert, OrgLock};
 pub use audit::{AuditEvent, AuditRecord};
-pub use catalog::{METRICS, MetricDef, Scope, find_metric};
-pub use channels::{AttemptResult, ChannelChange, ClaimedDelivery, StoredChannel};
-pub use credentials::{Actor, ApiTokenInfo, EnrollKeyInfo, EnrollKeyLimits, Principal, Role};
-pub use disks::{Disk, DiskSample, MachineDisks, acknowledgement_holds};
-pub use events::{EventQuery, RECENT_EVENTS_MS};
-pub use fleet::{GroupInfo, MachineUpdate};
-pub use health::{Assessment, HealthOutcome};
+pub use catalog::{METRICS, MetricDef, find_metric};
+pub use channels::{AttemptResult, ChannelChange, ClaimedDelivery, NewChannel, StoredChannel};
+pub use credentials::{ApiTokenInfo, EnrollKeyInfo, EnrollKeyLimits};
+pub use events::EventQuery;
+pub use fleet::{GroupChange, GroupInfo, MachineUpdate};
+pub use health::Assessment;
 pub use ingest::HealthWrite;
 pub use ingest::IngestOutcome;
 pub use machines::{AgentIdentity, EnrolledMachine};
-pub use orgs::{DEFAULT_ORG, LANGUAGES, OrgInfo};
+pub use orgs::{DEFAULT_ORG, OrgInfo};
 pub use rollup::{DAY_MS, Retention, Tier};
 pub use series::SeriesQuery;
 pub use sessions::{ClientInfo, REFRESH_GRACE_MS, Refresh};
@@ -153,6 +152,14 @@ fn one_row(changed: u64, missing: impl FnOnce() -> StoreError) -> Result<()> {
 /// A value read back from the database that does not parse: the data is damaged.
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
+}
+
+/// A name written from one of proto's vocabulary enums, read back.
+fn from_name<T>(s: &str) -> Result<T>
+where
+    T: std::str::FromStr<Err = optralis_proto::vocabulary::UnknownName>,
+{
+    s.parse().map_err(corrupt)
 }
 
 /// A value as the JSON text stored in a TEXT column.

@@ -1,7 +1,9 @@
 //! Organisations (tenants).
 
 use super::fleet::SAMPLE_TABLES;
-use super::{Result, Store, StoreError, on_reader, on_writer, one_row};
+use optralis_proto::vocabulary::Language;
+
+use super::{Result, Store, StoreError, from_name, on_reader, on_writer, one_row};
 use crate::ids::OrgId;
 
 /// Name of the organisation that exists from the first start.
@@ -70,8 +72,8 @@ pub struct OrgInfo {
     pub offline_after_intervals: i64,
     /// Below this score a machine is asked to report every 30 s.
     pub degraded_below_score: i64,
-    /// Notifications' language: `en` or `fr`.
-    pub language: String,
+    /// Notifications' language.
+    pub language: Language,
 }
 
 type OrgRow = (String, String, i64, bool, i64, i64, String);
@@ -79,10 +81,7 @@ type OrgRow = (String, String, i64, bool, i64, i64, String);
 const ORG_COLUMNS: &str = "id, name, created_ms, require_mfa, offline_after_intervals, \
      degraded_below_score, language FROM orgs";
 
-/// The languages notifications are written in.
-pub const LANGUAGES: &[&str] = &["en", "fr"];
-
-fn org_from_row(row: OrgRow) -> OrgInfo {
+fn org_from_row(row: OrgRow) -> Result<OrgInfo> {
     let (
         id,
         name,
@@ -92,15 +91,15 @@ fn org_from_row(row: OrgRow) -> OrgInfo {
         degraded_below_score,
         language,
     ) = row;
-    OrgInfo {
+    Ok(OrgInfo {
         id: OrgId::from_db(id),
         name,
         created_ms,
         require_mfa,
         offline_after_intervals,
         degraded_below_score,
-        language,
-    }
+        language: from_name(&language)?,
+    })
 }
 
 impl Store {
@@ -110,7 +109,7 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        Ok(rows.into_iter().map(org_from_row).collect())
+        rows.into_iter().map(org_from_row).collect()
     }
 
     pub async fn org_info(&self, org: &OrgId) -> Result<OrgInfo> {
@@ -126,7 +125,7 @@ impl Store {
             .fetch_optional(pool)
             .await
         })?;
-        Ok(org_from_row(row.ok_or(StoreError::NotFound)?))
+        org_from_row(row.ok_or(StoreError::NotFound)?)
     }
 
     pub async fn rename_org(&self, org: &OrgId, name: &str) -> Result<OrgInfo> {
@@ -153,11 +152,11 @@ impl Store {
         self.org_info(org).await
     }
 
-    pub async fn set_language(&self, org: &OrgId, language: &str) -> Result<OrgInfo> {
+    pub async fn set_language(&self, org: &OrgId, language: Language) -> Result<OrgInfo> {
         on_writer!(self, pool => {
             sqlx::query("UPDATE orgs SET language = $2 WHERE id = $1")
                 .bind(org.as_str())
-                .bind(language)
+                .bind(language.as_str())
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())

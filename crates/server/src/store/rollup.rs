@@ -25,34 +25,23 @@ const GRACE_MS: i64 = 2 * MINUTE_MS;
 /// At most this much is rolled up per transaction, so one run never holds the writer long.
 const MAX_SPAN_MS: i64 = 6 * HOUR_MS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tier {
-    Raw,
-    FiveMin,
-    Hour,
+/// The storage tiers are proto's [`SeriesTier`]s: the API names the one it read.
+pub use optralis_proto::metrics::SeriesTier as Tier;
+
+/// Width of a tier's buckets (0: raw samples, one per report).
+pub fn bucket_ms(tier: Tier) -> i64 {
+    match tier {
+        Tier::Raw => 0,
+        Tier::FiveMinutes => FIVE_MIN_MS,
+        Tier::Hour => HOUR_MS,
+    }
 }
 
-impl Tier {
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Raw => "raw",
-            Tier::FiveMin => "5m",
-            Tier::Hour => "1h",
-        }
-    }
-    pub fn bucket_ms(self) -> i64 {
-        match self {
-            Tier::Raw => 0,
-            Tier::FiveMin => FIVE_MIN_MS,
-            Tier::Hour => HOUR_MS,
-        }
-    }
-    pub(super) fn table(self) -> &'static str {
-        match self {
-            Tier::Raw => "metrics_raw",
-            Tier::FiveMin => "rollup_5m",
-            Tier::Hour => "rollup_1h",
-        }
+pub(super) fn table(tier: Tier) -> &'static str {
+    match tier {
+        Tier::Raw => "metrics_raw",
+        Tier::FiveMinutes => "rollup_5m",
+        Tier::Hour => "rollup_1h",
     }
 }
 
@@ -81,7 +70,7 @@ impl Retention {
     pub fn of(&self, tier: Tier) -> i64 {
         match tier {
             Tier::Raw => self.raw_ms,
-            Tier::FiveMin => self.five_min_ms,
+            Tier::FiveMinutes => self.five_min_ms,
             Tier::Hour => self.hour_ms,
         }
     }
@@ -93,7 +82,7 @@ fn floor(ts: i64, bucket: i64) -> i64 {
 
 /// Upserts 5-minute buckets of one metric from raw samples in `[$1, $2)`.
 fn five_min_sql(metric: &super::MetricDef) -> String {
-    let (table, kind) = metric.scope.raw();
+    let (table, kind) = super::catalog::raw_table(metric.scope);
     let col = metric.column;
     let (inst_select, inst_group, kind_filter) = match kind {
         Some(k) => ("instance", ", instance", format!(" AND kind = '{k}'")),
@@ -127,7 +116,7 @@ impl Store {
     pub async fn run_rollups(&self) -> Result<usize> {
         let until = self.now_ms() - GRACE_MS;
         let mut steps = 0;
-        while self.roll_step(Tier::FiveMin, until).await? {
+        while self.roll_step(Tier::FiveMinutes, until).await? {
             steps += 1;
         }
         while self.roll_step(Tier::Hour, until).await? {
@@ -138,7 +127,7 @@ impl Store {
 
     /// Rolls up the next span of `tier` in one transaction; false when it is up to date.
     async fn roll_step(&self, tier: Tier, until: i64) -> Result<bool> {
-        let bucket = tier.bucket_ms();
+        let bucket = bucket_ms(tier);
         let is_pg = matches!(self.backend, Backend::Postgres(_));
         let five_min: Vec<String> = METRICS.iter().map(five_min_sql).collect();
         on_writer!(self, pool => {
@@ -150,7 +139,7 @@ impl Store {
                     .await?;
             }
             let done: i64 = sqlx::query("SELECT done_until_ms FROM rollup_state WHERE tier = $1")
-                .bind(tier.name())
+                .bind(tier.as_str())
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("done_until_ms")?;
@@ -188,7 +177,7 @@ impl Store {
                     // Nothing to roll up yet: remember where to begin.
                     sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE tier = $2")
                         .bind(start)
-                        .bind(tier.name())
+                        .bind(tier.as_str())
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
@@ -196,7 +185,7 @@ impl Store {
                 return Ok(false);
             }
             match tier {
-                Tier::FiveMin => {
+                Tier::FiveMinutes => {
                     for sql in &five_min {
                         sqlx::query(sql).bind(start).bind(end).execute(&mut *tx).await?;
                     }
@@ -208,7 +197,7 @@ impl Store {
             }
             sqlx::query("UPDATE rollup_state SET done_until_ms = $1 WHERE tier = $2")
                 .bind(end)
-                .bind(tier.name())
+                .bind(tier.as_str())
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -247,9 +236,9 @@ impl Store {
         ] {
             statements.push((sql.to_owned(), now - retention.events_ms));
         }
-        for tier in [Tier::FiveMin, Tier::Hour] {
+        for tier in [Tier::FiveMinutes, Tier::Hour] {
             statements.push((
-                format!("DELETE FROM {} WHERE bucket_ms < $1", tier.table()),
+                format!("DELETE FROM {} WHERE bucket_ms < $1", table(tier)),
                 now - retention.of(tier),
             ));
         }
@@ -276,8 +265,11 @@ mod tests {
 
     #[test]
     fn rollup_sql_groups_by_instance_only_when_there_is_one() {
-        let cpu = super::super::find_metric("cpu.percent").unwrap();
-        let fs = super::super::find_metric("filesystem.used_percent").unwrap();
+        let cpu =
+            super::super::find_metric(optralis_proto::metrics::MetricName::CpuPercent).unwrap();
+        let fs =
+            super::super::find_metric(optralis_proto::metrics::MetricName::FilesystemUsedPercent)
+                .unwrap();
         assert!(!five_min_sql(cpu).contains("GROUP BY machine_id,  "));
         assert!(five_min_sql(cpu).contains("GROUP BY machine_id, (ts_ms"));
         assert!(five_min_sql(fs).contains("GROUP BY machine_id, instance, (ts_ms"));

@@ -38,13 +38,13 @@ pub fn plan(q: &SeriesQuery<'_>, now_ms: i64, retention: &Retention) -> (Tier, i
     let tier = if step_ms < FIVE_MIN_MS && q.from_ms >= now_ms - retention.raw_ms {
         Tier::Raw
     } else if step_ms < HOUR_MS && q.from_ms >= now_ms - retention.five_min_ms {
-        Tier::FiveMin
+        Tier::FiveMinutes
     } else {
         Tier::Hour
     };
     // Rollup points are whole buckets: a step is a multiple of the tier's bucket, so the
     // switch from rollups to the raw tail falls on a step boundary and no point is doubled.
-    let bucket = tier.bucket_ms();
+    let bucket = super::rollup::bucket_ms(tier);
     let step_ms = if bucket > 0 {
         (step_ms.max(bucket) + bucket - 1) / bucket * bucket
     } else {
@@ -70,7 +70,7 @@ impl Store {
             // Rolled-up part of the range, then raw samples for the tail not yet rolled up.
             let done: i64 = on_reader!(self, pool => {
                 sqlx::query_scalar("SELECT done_until_ms FROM rollup_state WHERE tier = $1")
-                    .bind(tier.name())
+                    .bind(tier.as_str())
                     .fetch_one(pool)
                     .await
             })?;
@@ -78,14 +78,14 @@ impl Store {
                 "SELECT (bucket_ms / $5) * $5 AS b, SUM(sum_v) / CAST(SUM(count_v) AS DOUBLE PRECISION) AS v \
                  FROM {} WHERE machine_id = $1 AND metric = $2 AND instance = $3 \
                  AND bucket_ms >= $4 AND bucket_ms < $6 GROUP BY b ORDER BY b",
-                tier.table()
+                super::rollup::table(tier)
             );
             let switch = done - done.rem_euclid(step_ms);
             let until = q.to_ms.min(switch);
             let rows: Vec<(i64, f64)> = on_reader!(self, pool => {
                 sqlx::query_as(&sql)
                     .bind(machine.as_str())
-                    .bind(q.metric.name)
+                    .bind(q.metric.name.as_str())
                     .bind(instance)
                     .bind(q.from_ms)
                     .bind(step_ms)
@@ -100,9 +100,9 @@ impl Store {
             points.extend(self.raw_points(machine, q, raw_from, step_ms).await?);
         }
         Ok(Series {
-            metric: q.metric.name.to_owned(),
+            metric: q.metric.name,
             instance: q.instance.map(str::to_owned),
-            tier: tier.name().to_owned(),
+            tier,
             step_s: (step_ms / 1000) as u64,
             points,
         })
@@ -115,7 +115,7 @@ impl Store {
         from_ms: i64,
         step_ms: i64,
     ) -> Result<Vec<(i64, f64)>> {
-        let (table, kind) = q.metric.scope.raw();
+        let (table, kind) = super::catalog::raw_table(q.metric.scope);
         let col = q.metric.column;
         let instance_filter = match kind {
             Some(k) => format!("AND kind = '{k}' AND instance = $5"),
@@ -158,7 +158,7 @@ mod tests {
 
     fn query(range_ms: i64, now: i64, step_s: Option<u64>) -> SeriesQuery<'static> {
         SeriesQuery {
-            metric: find_metric("cpu.percent").unwrap(),
+            metric: find_metric(optralis_proto::metrics::MetricName::CpuPercent).unwrap(),
             instance: None,
             from_ms: now - range_ms,
             to_ms: now,
@@ -173,11 +173,11 @@ mod tests {
         let cases = [
             (HOUR_MS, None, Tier::Raw, 0),
             (24 * HOUR_MS, None, Tier::Raw, 86_000),
-            (7 * DAY_MS - 1, None, Tier::FiveMin, 900_000),
-            (30 * DAY_MS, None, Tier::FiveMin, 2_700_000),
+            (7 * DAY_MS - 1, None, Tier::FiveMinutes, 900_000),
+            (30 * DAY_MS, None, Tier::FiveMinutes, 2_700_000),
             (365 * DAY_MS, None, Tier::Hour, 32_400_000),
             (HOUR_MS, Some(3600), Tier::Hour, 3_600_000),
-            (10 * DAY_MS, Some(60), Tier::FiveMin, FIVE_MIN_MS),
+            (10 * DAY_MS, Some(60), Tier::FiveMinutes, FIVE_MIN_MS),
             (100 * DAY_MS, Some(300), Tier::Hour, HOUR_MS),
             (10 * 60_000, None, Tier::Raw, 0),
         ];

@@ -1,8 +1,11 @@
 //! Users, their memberships (organisation + role), second factors and one-time links.
 //! Passwords arrive here already hashed: the store never sees one in clear.
 
-use super::{Backend, Result, Role, Store, StoreError, new_secret, on_reader, on_writer, one_row};
+use super::{
+    Backend, Result, Store, StoreError, from_name, new_secret, on_reader, on_writer, one_row,
+};
 use crate::ids::{OrgId, UserId};
+use crate::principal::Role;
 use crate::secret::{SecretKind, digest};
 
 /// What signing in needs to know about an account.
@@ -86,7 +89,7 @@ fn org_user_from_row(row: OrgUserRow) -> Result<OrgUser> {
     Ok(OrgUser {
         id: UserId::from_db(id),
         email,
-        role: role.parse().map_err(StoreError::Corrupt)?,
+        role: from_name(&role)?,
         disabled: disabled_ms.is_some(),
         mfa_enabled,
         pending,
@@ -251,13 +254,7 @@ impl Store {
             .await
         })?;
         rows.into_iter()
-            .map(|(id, name, role)| {
-                Ok((
-                    OrgId::from_db(id),
-                    name,
-                    role.parse().map_err(StoreError::Corrupt)?,
-                ))
-            })
+            .map(|(id, name, role)| Ok((OrgId::from_db(id), name, from_name(&role)?)))
             .collect()
     }
 
@@ -331,7 +328,7 @@ impl Store {
                 Ok(Membership {
                     org_id: OrgId::from_db(org_id),
                     org_name,
-                    role: role.parse().map_err(StoreError::Corrupt)?,
+                    role: from_name(&role)?,
                     disabled: disabled_ms.is_some(),
                     require_mfa,
                 })

@@ -51,7 +51,8 @@ async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
     let store = server.store();
     let org = store.org_by_name("default").await.unwrap();
     let q = SeriesQuery {
-        metric: find_metric("cpu.percent").unwrap(),
+        metric: find_metric(optralis_proto::metrics::MetricName::parse("cpu.percent").unwrap())
+            .unwrap(),
         instance: None,
         from_ms: store.now_ms() - 3_600_000,
         to_ms: store.now_ms() + 60_000,

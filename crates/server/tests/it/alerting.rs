@@ -8,7 +8,7 @@ use optralis_proto::agent::Report;
 use optralis_proto::sample;
 use serde_json::{Value, json};
 
-use crate::receiver::Receiver;
+use crate::support::receiver::Receiver;
 use crate::support::{Backend, TestApp, both_backends, test_notifier};
 
 both_backends!(
@@ -27,20 +27,20 @@ fn cpu(seq: u64, ts: i64, percent: f64) -> Report {
 async fn report(app: &TestApp, token: &str, r: &Report) {
     let body = json!({"sent_at_ms": app.now(), "reports": [r]});
     let resp = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(token),
-            Some(&body),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(token)
+        .json(&body)
+        .send()
         .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
 }
 
 async fn admin(app: &TestApp, method: &str, path: &str, body: Value) -> Value {
     let r = app
-        .request(method, path, Some(&app.admin_token), Some(&body), &[])
+        .req(method, path)
+        .token(&app.admin_token)
+        .json(&body)
+        .send()
         .await;
     assert!(
         r.status.is_success(),
@@ -99,7 +99,9 @@ async fn a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis(backe
     for r in defaults["rules"].as_array().unwrap() {
         let path = format!("/api/v1/rules/{}", r["id"].as_str().unwrap());
         let resp = app
-            .request("DELETE", &path, Some(&app.admin_token), None, &[])
+            .req("DELETE", &path)
+            .token(&app.admin_token)
+            .send()
             .await;
         assert_eq!(resp.status, StatusCode::NO_CONTENT);
     }
@@ -150,13 +152,12 @@ async fn a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis(backe
     assert_eq!(sent[0]["event"], "reminder");
     let alert_id = firing[0]["id"].as_i64().unwrap();
     let r = app
-        .request(
+        .req(
             "POST",
             &format!("/api/v1/alerts/{alert_id}/acknowledgement"),
-            Some(&app.observer_token),
-            None,
-            &[],
         )
+        .token(&app.observer_token)
+        .send()
         .await;
     assert_eq!(
         r.status,
@@ -164,13 +165,12 @@ async fn a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis(backe
         "observers do not acknowledge"
     );
     let r = app
-        .request(
+        .req(
             "POST",
             &format!("/api/v1/alerts/{alert_id}/acknowledgement"),
-            Some(&app.admin_token),
-            None,
-            &[],
         )
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     app.clock.set(t0 + 700_000);
@@ -208,16 +208,13 @@ async fn a_metric_rule_sustains_fires_reminds_and_resolves_with_hysteresis(backe
 
     // Bad rules are refused by field.
     let r = app
-        .request(
-            "POST",
-            "/api/v1/rules",
-            Some(&app.admin_token),
-            Some(
-                &json!({"name": "x", "kind": "metric", "metric": "cpu.percent", "threshold": 90,
+        .req("POST", "/api/v1/rules")
+        .token(&app.admin_token)
+        .json(
+            &json!({"name": "x", "kind": "metric", "metric": "cpu.percent", "threshold": 90,
                          "clear": 95, "severity": "warning"}),
-            ),
-            &[],
         )
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["field"], "clear");
@@ -334,13 +331,12 @@ async fn scope_grouping_silences_and_channel_filters(backend: Backend) {
     );
     // The silence ends early: the still-firing alert is told now, to "all" only (warning).
     let r = app
-        .request(
+        .req(
             "DELETE",
             &format!("/api/v1/silences/{}", silence["id"].as_str().unwrap()),
-            Some(&app.admin_token),
-            None,
-            &[],
         )
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let sent = step(&app, &rx, &mut seen).await;
@@ -369,13 +365,10 @@ async fn scope_grouping_silences_and_channel_filters(backend: Backend) {
         ),
     ] {
         let r = app
-            .request(
-                "POST",
-                "/api/v1/silences",
-                Some(&app.admin_token),
-                Some(&body),
-                &[],
-            )
+            .req("POST", "/api/v1/silences")
+            .token(&app.admin_token)
+            .json(&body)
+            .send()
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
         assert_eq!(r.body["error"]["field"], field);
@@ -533,13 +526,15 @@ async fn replicas_on_postgresql_notify_once() {
     store
         .create_channel(
             &org,
-            &id,
-            "ops",
-            optralis_proto::alerts::ChannelKind::Slack,
-            &sealed,
-            &config.shown(),
-            optralis_proto::alerts::AlertSeverity::Info,
-            &[],
+            optralis::store::NewChannel {
+                id: &id,
+                name: "ops",
+                kind: optralis_proto::alerts::ChannelKind::Slack,
+                sealed_config: &sealed,
+                shown_config: &config.shown(),
+                min_severity: optralis_proto::alerts::AlertSeverity::Info,
+                alert_kinds: &[],
+            },
         )
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! with server-computed verdicts and a history; no smartctl is a state; isolation holds.
 
 use axum::http::StatusCode;
-use optralis::store::Role;
+use optralis::principal::Role;
 use optralis_agent::smart::parse_device;
 use optralis_proto::sample;
 use optralis_proto::smart::SmartSnapshot;
@@ -208,13 +208,10 @@ async fn report_smart(
     });
     let body = json!({"sent_at_ms": app.now(), "reports": [r]});
     let resp = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(token),
-            Some(&body),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(token)
+        .json(&body)
+        .send()
         .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
 }
@@ -242,12 +239,12 @@ async fn acknowledged_warnings_stop_weighing_until_they_worsen(backend: Backend)
 
     let path = format!("/api/v1/machines/{id}/disks/ZFN0TEST/acknowledgement");
     let r = app
-        .request("POST", &path, Some(&app.observer_token), None, &[])
+        .req("POST", &path)
+        .token(&app.observer_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let r = app
-        .request("POST", &path, Some(&app.admin_token), None, &[])
-        .await;
+    let r = app.req("POST", &path).token(&app.admin_token).send().await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let d = &r.body["disks"][0];
     assert_eq!(
@@ -258,14 +255,11 @@ async fn acknowledged_warnings_stop_weighing_until_they_worsen(backend: Backend)
     // Still shown, no longer counted.
     app.clock.advance_ms(60_000);
     let body = json!({"sent_at_ms": app.now(), "reports": [sample::report(2, app.now())]});
-    app.request(
-        "POST",
-        "/api/v1/agent/reports",
-        Some(&token),
-        Some(&body),
-        &[],
-    )
-    .await;
+    app.req("POST", "/api/v1/agent/reports")
+        .token(&token)
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(
         health(&app, &id).await,
         json!({"score": 100, "reasons": []})
@@ -302,25 +296,24 @@ async fn acknowledged_warnings_stop_weighing_until_they_worsen(backend: Backend)
 
     // Withdrawn explicitly; a failing disk cannot be acknowledged.
     let r = app
-        .request("DELETE", &path, Some(&app.admin_token), None, &[])
+        .req("DELETE", &path)
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let mut failing = disk.clone();
     failing.smart_passed = Some(false);
     app.clock.advance_ms(60_000);
     report_smart(&app, &token, 5, failing).await;
-    let r = app
-        .request("POST", &path, Some(&app.admin_token), None, &[])
-        .await;
+    let r = app.req("POST", &path).token(&app.admin_token).send().await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     let r = app
-        .request(
+        .req(
             "POST",
             &format!("/api/v1/machines/{id}/disks/NOPE/acknowledgement"),
-            Some(&app.admin_token),
-            None,
-            &[],
         )
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

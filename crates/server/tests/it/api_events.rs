@@ -57,13 +57,10 @@ pub(crate) async fn send_events(
 /// Posts reports as the agent does; returns the status and body.
 async fn post(app: &TestApp, token: &str, body: &Value) -> (StatusCode, Value) {
     let resp = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(token),
-            Some(body),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(token)
+        .json(body)
+        .send()
         .await;
     (resp.status, resp.body)
 }

@@ -151,13 +151,13 @@ async fn users_are_created_and_recovered_from_the_cli() {
     let orgs = store.memberships(&user.id).await.unwrap();
     assert_eq!(orgs.len(), 1);
     assert_eq!(orgs[0].org_name, "default");
-    assert_eq!(orgs[0].role, optralis::store::Role::Admin);
+    assert_eq!(orgs[0].role, optralis::principal::Role::Admin);
     let actions: Vec<String> = store
         .list_audit(Some(&orgs[0].org_id), None, 10)
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.as_str().to_owned())
         .collect();
     assert!(actions.contains(&"user.created".to_owned()), "{actions:?}");
     assert!(actions.contains(&"mfa.reset".to_owned()), "{actions:?}");

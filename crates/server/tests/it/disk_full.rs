@@ -252,13 +252,10 @@ async fn send(
         .map(|s| sample::report(s, T0 - 3_600_000 + s as i64 * 1_000))
         .collect();
     let r = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(token),
-            Some(&json!({"reports": reports})),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(token)
+        .json(&json!({"reports": reports}))
+        .send()
         .await;
     let retry = r
         .headers

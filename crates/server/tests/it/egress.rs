@@ -12,7 +12,7 @@ use optralis::notify::{Notifier, spawn_worker, test_notification};
 use serde_json::{Value, json};
 
 use crate::notify::send_test;
-use crate::receiver::{ANSWER_BODY, Receiver};
+use crate::support::receiver::{ANSWER_BODY, Receiver};
 use crate::support::{Backend, TestApp, both_backends, loopback_allowed};
 
 both_backends!(
@@ -142,7 +142,11 @@ async fn a_dead_receiver_does_not_hold_back_other_organisations(backend: Backend
     // The default organisation: 40 alerts queued for a receiver that never answers.
     let dead =
         crate::notify::webhook_channel(&app.store, &app.org, &format!("http://{addr}/")).await;
-    let n = test_notification("default", "en", app.now());
+    let n = test_notification(
+        "default",
+        optralis_proto::vocabulary::Language::En,
+        app.now(),
+    );
     for _ in 0..40 {
         app.store
             .enqueue_delivery(&app.org, &dead.id, &n)

@@ -68,13 +68,10 @@ async fn keys_can_be_single_use_limited_and_expiring(backend: Backend) {
         let app = &app;
         async move {
             let r = app
-                .request(
-                    "POST",
-                    "/api/v1/enroll-keys",
-                    Some(&app.admin_token),
-                    Some(&body),
-                    &[],
-                )
+                .req("POST", "/api/v1/enroll-keys")
+                .token(&app.admin_token)
+                .json(&body)
+                .send()
                 .await;
             (r.status, r.body)
         }
@@ -128,13 +125,9 @@ async fn keys_can_be_single_use_limited_and_expiring(backend: Backend) {
         StatusCode::BAD_REQUEST
     );
     let r = app
-        .request(
-            "POST",
-            "/api/v1/enroll-keys",
-            Some(&app.admin_token),
-            None,
-            &[],
-        )
+        .req("POST", "/api/v1/enroll-keys")
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }

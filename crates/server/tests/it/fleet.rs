@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use optralis::store::Role;
+use optralis::principal::Role;
 use optralis_proto::agent::Report;
 use optralis_proto::sample;
 use serde_json::{Value, json};
@@ -26,13 +26,10 @@ both_backends!(
 async fn report(app: &TestApp, token: &str, r: &Report) -> Value {
     let body = json!({"sent_at_ms": app.now(), "reports": [r]});
     let resp = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(token),
-            Some(&body),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(token)
+        .json(&body)
+        .send()
         .await;
     assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
     resp.body
@@ -72,89 +69,65 @@ async fn groups_labels_and_selectors(backend: Backend) {
 
     // Groups: colours checked, names unique, membership one by one or in bulk.
     let r = app
-        .request(
-            "POST",
-            "/api/v1/groups",
-            admin,
-            Some(&json!({"name": "Paris", "color": "blue"})),
-            &[],
-        )
+        .req("POST", "/api/v1/groups")
+        .maybe_token(admin)
+        .json(&json!({"name": "Paris", "color": "blue"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["field"], "color");
     let r = app
-        .request(
-            "POST",
-            "/api/v1/groups",
-            admin,
-            Some(&json!({"name": "Paris", "color": "#3B82F6", "description": "DC1"})),
-            &[],
-        )
+        .req("POST", "/api/v1/groups")
+        .maybe_token(admin)
+        .json(&json!({"name": "Paris", "color": "#3B82F6", "description": "DC1"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["color"], "#3b82f6");
     let paris = r.body["id"].as_str().unwrap().to_owned();
     let r = app
-        .request(
-            "POST",
-            "/api/v1/groups",
-            admin,
-            Some(&json!({"name": "Paris", "color": "#000000"})),
-            &[],
-        )
+        .req("POST", "/api/v1/groups")
+        .maybe_token(admin)
+        .json(&json!({"name": "Paris", "color": "#000000"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/groups",
-            Some(&app.observer_token),
-            Some(&json!({"name": "X", "color": "#000000"})),
-            &[],
-        )
+        .req("POST", "/api/v1/groups")
+        .token(&app.observer_token)
+        .json(&json!({"name": "X", "color": "#000000"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/groups/{paris}/machines"),
-            admin,
-            Some(&json!({"add": [ids[0].0, ids[1].0, ids[2].0]})),
-            &[],
-        )
+        .req("POST", &format!("/api/v1/groups/{paris}/machines"))
+        .maybe_token(admin)
+        .json(&json!({"add": [ids[0].0, ids[1].0, ids[2].0]}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["machine_count"], 3);
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/groups/{paris}/machines"),
-            admin,
-            Some(&json!({"add": ["00000000-0000-0000-0000-000000000000"], "remove": [ids[2].0]})),
-            &[],
-        )
+        .req("POST", &format!("/api/v1/groups/{paris}/machines"))
+        .maybe_token(admin)
+        .json(&json!({"add": ["00000000-0000-0000-0000-000000000000"], "remove": [ids[2].0]}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "all or nothing");
     let (_, g) = app.get(&format!("/api/v1/groups/{paris}"), admin).await;
     assert_eq!(g["machine_count"], 3);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/groups",
-            admin,
-            Some(&json!({"name": "Lyon", "color": "#ff0000"})),
-            &[],
-        )
+        .req("POST", "/api/v1/groups")
+        .maybe_token(admin)
+        .json(&json!({"name": "Lyon", "color": "#ff0000"}))
+        .send()
         .await;
     let lyon = r.body["id"].as_str().unwrap().to_owned();
     let r = app
-        .request(
-            "PUT",
-            &format!("/api/v1/machines/{}/groups", ids[2].0),
-            admin,
-            Some(&json!({"group_ids": [lyon]})),
-            &[],
-        )
+        .req("PUT", &format!("/api/v1/machines/{}/groups", ids[2].0))
+        .maybe_token(admin)
+        .json(&json!({"group_ids": [lyon]}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["groups"], json!([lyon]));
@@ -170,24 +143,18 @@ async fn groups_labels_and_selectors(backend: Backend) {
     .enumerate()
     {
         let r = app
-            .request(
-                "PUT",
-                &format!("/api/v1/machines/{}/labels", ids[i].0),
-                admin,
-                Some(&json!({"labels": labels})),
-                &[],
-            )
+            .req("PUT", &format!("/api/v1/machines/{}/labels", ids[i].0))
+            .maybe_token(admin)
+            .json(&json!({"labels": labels}))
+            .send()
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
     let r = app
-        .request(
-            "PUT",
-            &format!("/api/v1/machines/{}/labels", ids[0].0),
-            admin,
-            Some(&json!({"labels": {"bad key": "x"}})),
-            &[],
-        )
+        .req("PUT", &format!("/api/v1/machines/{}/labels", ids[0].0))
+        .maybe_token(admin)
+        .json(&json!({"labels": {"bad key": "x"}}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -210,13 +177,10 @@ async fn groups_labels_and_selectors(backend: Backend) {
         json!({"env": "dev", "deprecated": "", "site": "paris-1"})
     );
     let r = app
-        .request(
-            "PUT",
-            &format!("/api/v1/machines/{}/labels", ids[3].0),
-            admin,
-            Some(&json!({"labels": {"site": "lyon"}})),
-            &[],
-        )
+        .req("PUT", &format!("/api/v1/machines/{}/labels", ids[3].0))
+        .maybe_token(admin)
+        .json(&json!({"labels": {"site": "lyon"}}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 
@@ -266,13 +230,9 @@ async fn groups_labels_and_selectors(backend: Backend) {
 
     // Deleting a group leaves its machines.
     let r = app
-        .request(
-            "DELETE",
-            &format!("/api/v1/groups/{paris}"),
-            admin,
-            None,
-            &[],
-        )
+        .req("DELETE", &format!("/api/v1/groups/{paris}"))
+        .maybe_token(admin)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(hostnames(&machines(&app, "").await.1).len(), 4);
@@ -351,13 +311,10 @@ async fn status_and_score_follow_reports_and_silence(backend: Backend) {
         ]
     );
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/machines/{id}"),
-            admin,
-            Some(&json!({"decommissioned": true})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/machines/{id}"))
+        .maybe_token(admin)
+        .json(&json!({"decommissioned": true}))
+        .send()
         .await;
     assert_eq!(r.body["decommissioned"], true);
     app.clock.advance_ms(3_600_000);
@@ -365,23 +322,17 @@ async fn status_and_score_follow_reports_and_silence(backend: Backend) {
 
     // The organisation's offline factor.
     let r = app
-        .request(
-            "PATCH",
-            "/api/v1/org",
-            admin,
-            Some(&json!({"offline_after_intervals": 1})),
-            &[],
-        )
+        .req("PATCH", "/api/v1/org")
+        .maybe_token(admin)
+        .json(&json!({"offline_after_intervals": 1}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = app
-        .request(
-            "PATCH",
-            "/api/v1/org",
-            admin,
-            Some(&json!({"offline_after_intervals": 5, "degraded_below_score": 95})),
-            &[],
-        )
+        .req("PATCH", "/api/v1/org")
+        .maybe_token(admin)
+        .json(&json!({"offline_after_intervals": 5, "degraded_below_score": 95}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["offline_after_intervals"], 5);
@@ -422,13 +373,10 @@ async fn machines_are_renamed_retired_and_deleted(backend: Backend) {
     report(&app, &token, &sample::report(1, app.now())).await;
     let admin = Some(app.admin_token.as_str());
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/machines/{id}"),
-            admin,
-            Some(&json!({"display_name": "Accounting server", "notes": "under the stairs"})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/machines/{id}"))
+        .maybe_token(admin)
+        .json(&json!({"display_name": "Accounting server", "notes": "under the stairs"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["display_name"], "Accounting server");
@@ -436,34 +384,24 @@ async fn machines_are_renamed_retired_and_deleted(backend: Backend) {
     let (_, body) = machines(&app, "?q=accounting").await;
     assert_eq!(hostnames(&body), ["old-box"]);
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/machines/{id}"),
-            admin,
-            Some(&json!({"display_name": ""})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/machines/{id}"))
+        .maybe_token(admin)
+        .json(&json!({"display_name": ""}))
+        .send()
         .await;
     assert_eq!(r.body["display_name"], Value::Null);
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/machines/{id}"),
-            Some(&app.observer_token),
-            Some(&json!({"notes": "x"})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/machines/{id}"))
+        .token(&app.observer_token)
+        .json(&json!({"notes": "x"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     let r = app
-        .request(
-            "DELETE",
-            &format!("/api/v1/machines/{id}"),
-            admin,
-            None,
-            &[],
-        )
+        .req("DELETE", &format!("/api/v1/machines/{id}"))
+        .maybe_token(admin)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -479,13 +417,10 @@ async fn machines_are_renamed_retired_and_deleted(backend: Backend) {
     assert_eq!(s["error"]["code"], "not_found");
     let body = json!({"reports": [sample::report(2, app.now())]});
     let r = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(&token),
-            Some(&body),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(&token)
+        .json(&body)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "its token is gone");
     let audit = app
@@ -543,7 +478,7 @@ async fn live_events_arrive_fast_and_stay_in_their_organisation(backend: Backend
 
     let mut ours = open_stream(&app, &app.observer_token).await;
     let mut theirs = open_stream(&app, &globex_token).await;
-    let r = app.request("GET", "/api/v1/stream", None, None, &[]).await;
+    let r = app.req("GET", "/api/v1/stream").send().await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 
     app.clock.advance_ms(60_000);

@@ -21,7 +21,7 @@ async fn requests_are_checked_and_answers_hardened(backend: Backend) {
     app.user(
         "a@example.com",
         &app.org,
-        optralis::store::Role::Admin,
+        optralis::principal::Role::Admin,
         false,
     )
     .await;
@@ -67,7 +67,7 @@ async fn requests_are_checked_and_answers_hardened(backend: Backend) {
     ] {
         assert_eq!(r.headers.get(name).unwrap(), value, "{name}");
     }
-    let docs = app.request("GET", "/api/docs/", None, None, &[]).await;
+    let docs = app.req("GET", "/api/docs/").send().await;
     assert!(
         docs.headers
             .get("content-security-policy")
@@ -113,26 +113,21 @@ async fn requests_are_checked_and_answers_hardened(backend: Backend) {
     let mut report = serde_json::to_value(optralis_proto::sample::report(1, app.now())).unwrap();
     report["seq"] = json!(1u64 << 63);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/agent/reports",
-            Some(&token),
-            Some(&json!({"reports": [report]})),
-            &[],
-        )
+        .req("POST", "/api/v1/agent/reports")
+        .token(&token)
+        .json(&json!({"reports": [report]}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.body["rejected"][0]["field"], "reports[0].seq");
 
     // The audit log names the address an admin acted from.
     let r = app
-        .request(
-            "POST",
-            "/api/v1/groups",
-            Some(&app.admin_token),
-            Some(&json!({"name": "audited", "color": "#3b82f6"})),
-            &[("x-forwarded-for", "203.0.113.7")],
-        )
+        .req("POST", "/api/v1/groups")
+        .token(&app.admin_token)
+        .json(&json!({"name": "audited", "color": "#3b82f6"}))
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let (_, audit) = app.get("/api/v1/audit", Some(&app.admin_token)).await;

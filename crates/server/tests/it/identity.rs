@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use data_encoding::{BASE32_NOPAD, BASE64};
 use optralis::auth::jwt::{self, Claims, TokenUse};
 use optralis::auth::totp;
-use optralis::store::Role;
+use optralis::principal::Role;
 use serde_json::json;
 
 use crate::support::{Backend, PASSWORD, Resp, TestApp, both_backends};
@@ -24,18 +24,16 @@ both_backends!(
 
 async fn refresh(app: &TestApp, cookie: &str) -> Resp {
     let c = format!("optralis_refresh={cookie}");
-    app.request(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        None,
-        &[("Cookie", c.as_str())],
-    )
-    .await
+    app.req("POST", "/api/v1/auth/refresh")
+        .header("Cookie", c.as_str())
+        .send()
+        .await
 }
 
 async fn me(app: &TestApp, token: &str) -> StatusCode {
-    app.request("GET", "/api/v1/me", Some(token), None, &[])
+    app.req("GET", "/api/v1/me")
+        .token(token)
+        .send()
         .await
         .status
 }
@@ -107,9 +105,7 @@ async fn login_refresh_rotation_and_reuse(backend: Backend) {
     assert_eq!(refresh(&app, &d1).await.status, StatusCode::UNAUTHORIZED);
 
     // No cookie, or garbage.
-    let r = app
-        .request("POST", "/api/v1/auth/refresh", None, None, &[])
-        .await;
+    let r = app.req("POST", "/api/v1/auth/refresh").send().await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         refresh(&app, "ort_nope").await.status,
@@ -145,13 +141,9 @@ async fn logout_and_logout_everywhere(backend: Backend) {
 
     let cookie = format!("optralis_refresh={}", laptop.refresh_cookie().unwrap());
     let r = app
-        .request(
-            "POST",
-            "/api/v1/auth/logout",
-            None,
-            None,
-            &[("Cookie", cookie.as_str())],
-        )
+        .req("POST", "/api/v1/auth/logout")
+        .header("Cookie", cookie.as_str())
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(r.refresh_cookie().as_deref(), Some(""));
@@ -170,13 +162,9 @@ async fn logout_and_logout_everywhere(backend: Backend) {
 
     let tablet = app.login("bob@acme.test", PASSWORD).await;
     let r = app
-        .request(
-            "POST",
-            "/api/v1/auth/logout-all",
-            Some(phone_access),
-            None,
-            &[],
-        )
+        .req("POST", "/api/v1/auth/logout-all")
+        .token(phone_access)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["sessions_revoked"], 2);
@@ -194,13 +182,9 @@ async fn logout_and_logout_everywhere(backend: Backend) {
 
     // API tokens have no session to end.
     let r = app
-        .request(
-            "POST",
-            "/api/v1/auth/logout-all",
-            Some(&app.admin_token),
-            None,
-            &[],
-        )
+        .req("POST", "/api/v1/auth/logout-all")
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
@@ -253,9 +237,7 @@ async fn tampered_and_expired_tokens_are_refused(backend: Backend) {
         ("an MFA ticket", ticket.as_str()),
         ("garbage", "abc.def.ghi"),
     ] {
-        let r = app
-            .request("GET", "/api/v1/machines", Some(token), None, &[])
-            .await;
+        let r = app.req("GET", "/api/v1/machines").token(token).send().await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.body);
         assert_eq!(me(&app, token).await, StatusCode::UNAUTHORIZED, "{what}");
     }
@@ -308,31 +290,26 @@ pub fn code(app: &TestApp, secret: &str) -> String {
 }
 
 pub async fn mfa_step(app: &TestApp, ticket: &str, code: &str) -> Resp {
-    app.request(
-        "POST",
-        "/api/v1/auth/mfa",
-        None,
-        Some(&json!({"mfa_ticket": ticket, "code": code})),
-        &[],
-    )
-    .await
+    app.req("POST", "/api/v1/auth/mfa")
+        .json(&json!({"mfa_ticket": ticket, "code": code}))
+        .send()
+        .await
 }
 
 /// Turns TOTP on for a signed-in user; returns (secret, recovery codes).
 pub async fn enroll_totp(app: &TestApp, access: &str) -> (String, Vec<String>) {
     let r = app
-        .request("POST", "/api/v1/me/mfa/totp", Some(access), None, &[])
+        .req("POST", "/api/v1/me/mfa/totp")
+        .token(access)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let secret = r.body["secret"].as_str().unwrap().to_owned();
     let r = app
-        .request(
-            "POST",
-            "/api/v1/me/mfa/totp/confirm",
-            Some(access),
-            Some(&json!({"code": code(app, &secret)})),
-            &[],
-        )
+        .req("POST", "/api/v1/me/mfa/totp/confirm")
+        .token(access)
+        .json(&json!({"code": code(app, &secret)}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let codes = r.body["recovery_codes"]
@@ -351,7 +328,9 @@ async fn totp_enrollment_login_replay_and_recovery(backend: Backend) {
     let access = app.access_token("dave@acme.test").await;
 
     let r = app
-        .request("POST", "/api/v1/me/mfa/totp", Some(&access), None, &[])
+        .req("POST", "/api/v1/me/mfa/totp")
+        .token(&access)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let secret = r.body["secret"].as_str().unwrap().to_owned();
@@ -370,25 +349,19 @@ async fn totp_enrollment_login_replay_and_recovery(backend: Backend) {
     let (_, body) = app.get("/api/v1/me", Some(&access)).await;
     assert_eq!(body["mfa_enabled"], false);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/me/mfa/totp/confirm",
-            Some(&access),
-            Some(&json!({"code": "000000"})),
-            &[],
-        )
+        .req("POST", "/api/v1/me/mfa/totp/confirm")
+        .token(&access)
+        .json(&json!({"code": "000000"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["field"], "code");
     let first_code = code(&app, &secret);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/me/mfa/totp/confirm",
-            Some(&access),
-            Some(&json!({"code": first_code})),
-            &[],
-        )
+        .req("POST", "/api/v1/me/mfa/totp/confirm")
+        .token(&access)
+        .json(&json!({"code": first_code}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let recovery: Vec<String> = serde_json::from_value(r.body["recovery_codes"].clone()).unwrap();
@@ -466,23 +439,17 @@ async fn totp_enrollment_login_replay_and_recovery(backend: Backend) {
         r.body["access_token"].as_str().unwrap().to_owned()
     };
     let r = app
-        .request(
-            "POST",
-            "/api/v1/me/mfa/totp/disable",
-            Some(&access),
-            Some(&json!({"code": "000000"})),
-            &[],
-        )
+        .req("POST", "/api/v1/me/mfa/totp/disable")
+        .token(&access)
+        .json(&json!({"code": "000000"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/me/mfa/totp/disable",
-            Some(&access),
-            Some(&json!({"code": recovery[3]})),
-            &[],
-        )
+        .req("POST", "/api/v1/me/mfa/totp/disable")
+        .token(&access)
+        .json(&json!({"code": recovery[3]}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert!(app.login("dave@acme.test", PASSWORD).await.body["access_token"].is_string());
@@ -493,7 +460,7 @@ async fn totp_enrollment_login_replay_and_recovery(backend: Backend) {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.action.as_str().to_owned())
         .collect();
     for a in [
         "mfa.enabled",
@@ -515,13 +482,10 @@ async fn organisation_can_require_mfa(backend: Backend) {
     let observer = app.access_token("frank@acme.test").await;
 
     let r = app
-        .request(
-            "PATCH",
-            "/api/v1/org",
-            Some(&admin),
-            Some(&json!({"require_mfa": true})),
-            &[],
-        )
+        .req("PATCH", "/api/v1/org")
+        .token(&admin)
+        .json(&json!({"require_mfa": true}))
+        .send()
         .await;
     assert_eq!(
         r.status,
@@ -531,37 +495,35 @@ async fn organisation_can_require_mfa(backend: Backend) {
     );
     enroll_totp(&app, &admin).await;
     let r = app
-        .request(
-            "PATCH",
-            "/api/v1/org",
-            Some(&admin),
-            Some(&json!({"require_mfa": true})),
-            &[],
-        )
+        .req("PATCH", "/api/v1/org")
+        .token(&admin)
+        .json(&json!({"require_mfa": true}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["require_mfa"], true);
     let r = app
-        .request(
-            "PATCH",
-            "/api/v1/org",
-            Some(&observer),
-            Some(&json!({"require_mfa": false})),
-            &[],
-        )
+        .req("PATCH", "/api/v1/org")
+        .token(&observer)
+        .json(&json!({"require_mfa": false}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 
     // Members without a second factor can reach only their own account until they add one.
     let r = app
-        .request("GET", "/api/v1/machines", Some(&observer), None, &[])
+        .req("GET", "/api/v1/machines")
+        .token(&observer)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.body["error"]["code"], "mfa_enrollment_required");
     assert_eq!(me(&app, &observer).await, StatusCode::OK);
     enroll_totp(&app, &observer).await;
     let r = app
-        .request("GET", "/api/v1/machines", Some(&observer), None, &[])
+        .req("GET", "/api/v1/machines")
+        .token(&observer)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
@@ -643,13 +605,10 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
     let admin = app.access_token("hank@acme.test").await;
 
     let r = app
-        .request(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            Some(&json!({"email": "Ivy@Acme.test", "role": "observer"})),
-            &[],
-        )
+        .req("POST", "/api/v1/users")
+        .token(&admin)
+        .json(&json!({"email": "Ivy@Acme.test", "role": "observer"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["user"]["email"], "ivy@acme.test");
@@ -657,23 +616,17 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
     let ivy = r.body["user"]["id"].as_str().unwrap().to_owned();
     let token = r.body["link"]["token"].as_str().unwrap().to_owned();
     let r = app
-        .request(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            Some(&json!({"email": "ivy@acme.test", "role": "admin"})),
-            &[],
-        )
+        .req("POST", "/api/v1/users")
+        .token(&admin)
+        .json(&json!({"email": "ivy@acme.test", "role": "admin"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     let r = app
-        .request(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            Some(&json!({"email": "not an email", "role": "admin"})),
-            &[],
-        )
+        .req("POST", "/api/v1/users")
+        .token(&admin)
+        .json(&json!({"email": "not an email", "role": "admin"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"]["field"], "email");
@@ -685,14 +638,10 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
     let set = |token: String, password: &'static str| {
         let app = &app;
         async move {
-            app.request(
-                "POST",
-                "/api/v1/auth/password",
-                None,
-                Some(&json!({"token": token, "password": password})),
-                &[],
-            )
-            .await
+            app.req("POST", "/api/v1/auth/password")
+                .json(&json!({"token": token, "password": password}))
+                .send()
+                .await
         }
     };
     let r = set(token.clone(), "short").await;
@@ -711,27 +660,21 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
 
     // Disabling takes effect at once; re-enabling restores access.
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/users/{ivy}"),
-            Some(&admin),
-            Some(&json!({"disabled": true})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/users/{ivy}"))
+        .token(&admin)
+        .json(&json!({"disabled": true}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         app.get("/api/v1/machines", Some(&ivy_access)).await.0,
         StatusCode::FORBIDDEN
     );
-    app.request(
-        "PATCH",
-        &format!("/api/v1/users/{ivy}"),
-        Some(&admin),
-        Some(&json!({"disabled": false})),
-        &[],
-    )
-    .await;
+    app.req("PATCH", &format!("/api/v1/users/{ivy}"))
+        .token(&admin)
+        .json(&json!({"disabled": false}))
+        .send()
+        .await;
     assert_eq!(
         app.get("/api/v1/machines", Some(&ivy_access)).await.0,
         StatusCode::OK
@@ -742,14 +685,10 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
     let reset_ivy = || {
         let (app, admin, ivy) = (&app, admin.clone(), ivy.clone());
         async move {
-            app.request(
-                "POST",
-                &format!("/api/v1/users/{ivy}/password-reset"),
-                Some(&admin),
-                None,
-                &[],
-            )
-            .await
+            app.req("POST", &format!("/api/v1/users/{ivy}/password-reset"))
+                .token(&admin)
+                .send()
+                .await
         }
     };
     let r = reset_ivy().await;
@@ -784,47 +723,33 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
         .await
         .unwrap();
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/users/{ivy}/password-reset"),
-            Some(&admin),
-            None,
-            &[],
-        )
+        .req("POST", &format!("/api/v1/users/{ivy}/password-reset"))
+        .token(&admin)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 
     // The organisation keeps an enabled admin.
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/users/{admin_id}"),
-            Some(&admin),
-            Some(&json!({"role": "observer"})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/users/{admin_id}"))
+        .token(&admin)
+        .json(&json!({"role": "observer"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     let r = app
-        .request(
-            "DELETE",
-            &format!("/api/v1/users/{admin_id}"),
-            Some(&admin),
-            None,
-            &[],
-        )
+        .req("DELETE", &format!("/api/v1/users/{admin_id}"))
+        .token(&admin)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 
     // API tokens: listed without secrets, revoked at once.
     let r = app
-        .request(
-            "POST",
-            "/api/v1/tokens",
-            Some(&admin),
-            Some(&json!({"name": "grafana", "role": "observer"})),
-            &[],
-        )
+        .req("POST", "/api/v1/tokens")
+        .token(&admin)
+        .json(&json!({"name": "grafana", "role": "observer"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let secret = r.body["secret"].as_str().unwrap().to_owned();
@@ -843,13 +768,9 @@ async fn invitations_resets_and_admin_guards(backend: Backend) {
             .any(|t| t["name"] == "grafana")
     );
     let r = app
-        .request(
-            "DELETE",
-            &format!("/api/v1/tokens/{id}"),
-            Some(&admin),
-            None,
-            &[],
-        )
+        .req("DELETE", &format!("/api/v1/tokens/{id}"))
+        .token(&admin)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(
@@ -899,13 +820,9 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     // An organisation admin cannot reset a platform admin.
     for action in ["password-reset", "mfa-reset"] {
         let r = app
-            .request(
-                "POST",
-                &format!("/api/v1/users/{root}/{action}"),
-                Some(&admin),
-                None,
-                &[],
-            )
+            .req("POST", &format!("/api/v1/users/{root}/{action}"))
+            .token(&admin)
+            .send()
             .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}: {}", r.body);
     }
@@ -937,14 +854,11 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     let invite = |email: &'static str| {
         let (app, token) = (&app, globex_admin.clone());
         async move {
-            app.request(
-                "POST",
-                "/api/v1/users",
-                Some(&token),
-                Some(&json!({"email": email, "role": "observer"})),
-                &[],
-            )
-            .await
+            app.req("POST", "/api/v1/users")
+                .token(&token)
+                .json(&json!({"email": email, "role": "observer"}))
+                .send()
+                .await
         }
     };
     let existing = invite("hank@acme.test").await;
@@ -961,15 +875,12 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     let in_globex = |token: String| {
         let (app, org) = (&app, globex.to_string());
         async move {
-            app.request(
-                "GET",
-                "/api/v1/machines",
-                Some(&token),
-                None,
-                &[("X-Optralis-Org", org.as_str())],
-            )
-            .await
-            .status
+            app.req("GET", "/api/v1/machines")
+                .token(&token)
+                .header("X-Optralis-Org", org.as_str())
+                .send()
+                .await
+                .status
         }
     };
     assert_eq!(in_globex(admin.clone()).await, StatusCode::NOT_FOUND);
@@ -978,26 +889,20 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     let answer = |accept: bool| {
         let (app, token, org) = (&app, admin.clone(), globex.to_string());
         async move {
-            app.request(
-                "POST",
-                &format!("/api/v1/me/invitations/{org}"),
-                Some(&token),
-                Some(&json!({"accept": accept})),
-                &[],
-            )
-            .await
-            .status
+            app.req("POST", &format!("/api/v1/me/invitations/{org}"))
+                .token(&token)
+                .json(&json!({"accept": accept}))
+                .send()
+                .await
+                .status
         }
     };
     // Nobody else can answer for hank.
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/me/invitations/{globex}"),
-            Some(&erin_access),
-            Some(&json!({"accept": true})),
-            &[],
-        )
+        .req("POST", &format!("/api/v1/me/invitations/{globex}"))
+        .token(&erin_access)
+        .json(&json!({"accept": true}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(in_globex(erin_access.clone()).await, StatusCode::NOT_FOUND);
@@ -1009,13 +914,9 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     // that admin: it cannot accept another organisation's invitation.
     let link = new.body["link"]["token"].as_str().unwrap().to_owned();
     let set = app
-        .request(
-            "POST",
-            "/api/v1/auth/password",
-            None,
-            Some(&json!({"token": link, "password": PASSWORD})),
-            &[],
-        )
+        .req("POST", "/api/v1/auth/password")
+        .json(&json!({"token": link, "password": PASSWORD}))
+        .send()
         .await;
     assert_eq!(set.status, StatusCode::NO_CONTENT);
     let r = invite_as(&app, &admin, "nobody-yet@acme.test").await;
@@ -1023,48 +924,34 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
     let held = app.access_token("nobody-yet@acme.test").await;
     let acme = app.org.to_string();
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/me/invitations/{acme}"),
-            Some(&held),
-            Some(&json!({"accept": true})),
-            &[],
-        )
+        .req("POST", &format!("/api/v1/me/invitations/{acme}"))
+        .token(&held)
+        .json(&json!({"accept": true}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "unverified");
 
     // A reset link stops working once the account belongs to another organisation too.
     let r = app
-        .request(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            Some(&json!({"email": "ivy@acme.test", "role": "observer"})),
-            &[],
-        )
+        .req("POST", "/api/v1/users")
+        .token(&admin)
+        .json(&json!({"email": "ivy@acme.test", "role": "observer"}))
+        .send()
         .await;
     let ivy = r.body["user"]["id"].as_str().unwrap().to_owned();
     let invite = r.body["link"]["token"].as_str().unwrap().to_owned();
     let r = app
-        .request(
-            "POST",
-            "/api/v1/auth/password",
-            None,
-            Some(&json!({"token": invite, "password": PASSWORD})),
-            &[],
-        )
+        .req("POST", "/api/v1/auth/password")
+        .json(&json!({"token": invite, "password": PASSWORD}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let smtp = mailing(&app);
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/users/{ivy}/password-reset"),
-            Some(&admin),
-            None,
-            &[],
-        )
+        .req("POST", &format!("/api/v1/users/{ivy}/password-reset"))
+        .token(&admin)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let (reset, _) = mailed_token(&smtp);
@@ -1077,13 +964,9 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
         .await
         .unwrap();
     let r = app
-        .request(
-            "POST",
-            "/api/v1/auth/password",
-            None,
-            Some(&json!({"token": reset, "password": "a brand new passphrase"})),
-            &[],
-        )
+        .req("POST", "/api/v1/auth/password")
+        .json(&json!({"token": reset, "password": "a brand new passphrase"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 
@@ -1102,26 +985,19 @@ async fn account_takeover_paths_are_closed(backend: Backend) {
 
     // A password set through a mailed link proves the address: that account may join.
     let set = app
-        .request(
-            "POST",
-            "/api/v1/auth/password",
-            None,
-            Some(&json!({"token": token, "password": PASSWORD})),
-            &[],
-        )
+        .req("POST", "/api/v1/auth/password")
+        .json(&json!({"token": token, "password": PASSWORD}))
+        .send()
         .await;
     assert_eq!(set.status, StatusCode::NO_CONTENT);
     invite_as(&app, &admin, "fresh@acme.test").await;
     let _ = mailed_invitation(&smtp);
     let fresh_access = app.access_token("fresh@acme.test").await;
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/me/invitations/{}", app.org),
-            Some(&fresh_access),
-            Some(&json!({"accept": true})),
-            &[],
-        )
+        .req("POST", &format!("/api/v1/me/invitations/{}", app.org))
+        .token(&fresh_access)
+        .json(&json!({"accept": true}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
 }
@@ -1145,14 +1021,11 @@ async fn an_invitation_that_cannot_be_mailed_is_undone() {
 }
 
 async fn invite_as(app: &TestApp, token: &str, email: &str) -> Resp {
-    app.request(
-        "POST",
-        "/api/v1/users",
-        Some(token),
-        Some(&json!({"email": email, "role": "observer"})),
-        &[],
-    )
-    .await
+    app.req("POST", "/api/v1/users")
+        .token(token)
+        .json(&json!({"email": email, "role": "observer"}))
+        .send()
+        .await
 }
 
 /// An invitation to an existing account: no link, a word to sign in; returns (body, to).

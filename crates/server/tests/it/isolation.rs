@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
 use optralis::ids::OrgId;
-use optralis::store::Role;
+use optralis::principal::Role;
 use serde_json::{Value, json};
 
 use crate::support::{Backend, Resp, TestApp, both_backends, facts};
@@ -549,14 +549,11 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         .unwrap();
     let (status, channel) = {
         let r = app
-            .request(
-                "POST",
-                "/api/v1/channels",
-                Some(&admin_token_of(app, org).await),
-                Some(&json!({"name": format!("channel-{tag}"), "kind": "webhook",
-                    "config": {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}})),
-                &[],
-            )
+            .req("POST", "/api/v1/channels")
+            .token(&admin_token_of(app, org).await)
+            .json(&json!({"name": format!("channel-{tag}"), "kind": "webhook",
+                    "config": {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}}))
+            .send()
             .await;
         (r.status, r.body)
     };
@@ -583,7 +580,7 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
                 machine_id: enrolled.machine_id.to_string(),
                 firing: true,
                 severity: optralis_proto::alerts::AlertSeverity::Critical,
-                kind: "offline".into(),
+                kind: optralis_proto::alerts::RuleKind::Offline,
                 value: 1.0,
                 detail: "offline".into(),
                 notified: false,
@@ -664,14 +661,12 @@ async fn call(app: &TestApp, route: &Route, path: &str, caller: &Caller) -> Resp
         .map(|(n, v)| (*n, v.as_str()))
         .collect();
     let body = route.body.map(|b| b());
-    app.request(
-        route.method,
-        path,
-        caller.token.as_deref(),
-        body.as_ref(),
-        &headers,
-    )
-    .await
+    app.req(route.method, path)
+        .maybe_token(caller.token.as_deref())
+        .maybe_json(body.as_ref())
+        .headers(&headers)
+        .send()
+        .await
 }
 
 async fn isolation_matrix(backend: Backend) {
@@ -854,30 +849,26 @@ async fn isolation_matrix(backend: Backend) {
     let observer = callers[1].token.clone().unwrap();
     for org in [globex.as_str(), missing_id] {
         let r = app
-            .request(
-                "GET",
-                "/api/v1/machines",
-                Some(&observer),
-                None,
-                &[("X-Optralis-Org", org)],
-            )
+            .req("GET", "/api/v1/machines")
+            .token(&observer)
+            .header("X-Optralis-Org", org)
+            .send()
             .await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{org}: {}", r.body);
     }
     let root_token = callers[6].token.clone().unwrap();
     let r = app
-        .request(
-            "GET",
-            "/api/v1/org",
-            Some(&root_token),
-            None,
-            &[("X-Optralis-Org", globex.as_str())],
-        )
+        .req("GET", "/api/v1/org")
+        .token(&root_token)
+        .header("X-Optralis-Org", globex.as_str())
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["name"], "globex");
     let r = app
-        .request("GET", "/api/v1/org", Some(&root_token), None, &[])
+        .req("GET", "/api/v1/org")
+        .token(&root_token)
+        .send()
         .await;
     assert_eq!(
         r.status,

@@ -27,10 +27,7 @@ async fn organisations_have_limits(backend: Backend) {
     let token = app.admin_token.clone();
     let post = |path: &'static str, body: serde_json::Value| {
         let (app, token) = (&app, token.clone());
-        async move {
-            app.request("POST", path, Some(&token), Some(&body), &[])
-                .await
-        }
+        async move { app.req("POST", path).token(&token).json(&body).send().await }
     };
 
     // A 20,000-requirement selector is refused in rules and silences alike.

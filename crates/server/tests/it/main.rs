@@ -22,7 +22,6 @@ mod isolation;
 mod limits;
 mod notify;
 mod openapi;
-mod receiver;
 mod secrets_at_rest;
 mod store_story;
 mod throttle;

@@ -14,7 +14,7 @@ use optralis::notify::{deliver_due, test_notification};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::receiver::Receiver;
+use crate::support::receiver::Receiver;
 use crate::support::{Backend, RunningServer, TestApp, TestDb, both_backends, test_notifier};
 
 both_backends!(
@@ -26,26 +26,19 @@ both_backends!(
 
 pub async fn create(app: &TestApp, body: Value) -> (StatusCode, Value) {
     let r = app
-        .request(
-            "POST",
-            "/api/v1/channels",
-            Some(&app.admin_token),
-            Some(&body),
-            &[],
-        )
+        .req("POST", "/api/v1/channels")
+        .token(&app.admin_token)
+        .json(&body)
+        .send()
         .await;
     (r.status, r.body)
 }
 
 pub async fn send_test(app: &TestApp, id: &str) -> Value {
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/channels/{id}/test"),
-            Some(&app.admin_token),
-            None,
-            &[],
-        )
+        .req("POST", &format!("/api/v1/channels/{id}/test"))
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     r.body
@@ -87,13 +80,10 @@ async fn channels_keep_their_secrets(backend: Backend) {
 
     // An update without the secrets keeps them; a bad field is named; names are unique.
     let r = app
-        .request(
-            "PATCH",
-            &format!("/api/v1/channels/{id}"),
-            Some(&app.admin_token),
-            Some(&json!({"name": "ops", "config": {}})),
-            &[],
-        )
+        .req("PATCH", &format!("/api/v1/channels/{id}"))
+        .token(&app.admin_token)
+        .json(&json!({"name": "ops", "config": {}}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let opened = test_notifier()
@@ -136,23 +126,15 @@ async fn channels_keep_their_secrets(backend: Backend) {
 
     // Observers read but do not change; delete removes it.
     let r = app
-        .request(
-            "POST",
-            &format!("/api/v1/channels/{id}/test"),
-            Some(&app.observer_token),
-            None,
-            &[],
-        )
+        .req("POST", &format!("/api/v1/channels/{id}/test"))
+        .token(&app.observer_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
-        .request(
-            "DELETE",
-            &format!("/api/v1/channels/{id}"),
-            Some(&app.admin_token),
-            None,
-            &[],
-        )
+        .req("DELETE", &format!("/api/v1/channels/{id}"))
+        .token(&app.admin_token)
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let (status, _) = app
@@ -238,13 +220,10 @@ async fn test_messages_reach_each_service_in_its_format(backend: Backend) {
 
     // In French when the organisation says so.
     let r = app
-        .request(
-            "PATCH",
-            "/api/v1/org",
-            Some(&app.admin_token),
-            Some(&json!({"language": "fr"})),
-            &[],
-        )
+        .req("PATCH", "/api/v1/org")
+        .token(&app.admin_token)
+        .json(&json!({"language": "fr"}))
+        .send()
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     send_test(&app, &ids[0]).await;
@@ -299,13 +278,15 @@ pub async fn webhook_channel(
     app_store
         .create_channel(
             org,
-            &id,
-            &format!("hook-{id}"),
-            optralis_proto::alerts::ChannelKind::Webhook,
-            &sealed,
-            &config.shown(),
-            optralis_proto::alerts::AlertSeverity::Info,
-            &[],
+            optralis::store::NewChannel {
+                id: &id,
+                name: &format!("hook-{id}"),
+                kind: optralis_proto::alerts::ChannelKind::Webhook,
+                sealed_config: &sealed,
+                shown_config: &config.shown(),
+                min_severity: optralis_proto::alerts::AlertSeverity::Info,
+                alert_kinds: &[],
+            },
         )
         .await
         .unwrap()
@@ -316,7 +297,11 @@ async fn retries_back_off_and_honour_retry_after(backend: Backend) {
     let rx = Receiver::start().await;
     let ch = webhook_channel(&app.store, &app.org, &rx.url("/hook")).await;
     let notifier = test_notifier();
-    let n = test_notification("default", "en", app.now());
+    let n = test_notification(
+        "default",
+        optralis_proto::vocabulary::Language::En,
+        app.now(),
+    );
     let id = app
         .store
         .enqueue_delivery(&app.org, &ch.id, &n)
@@ -405,7 +390,11 @@ async fn pending_deliveries_survive_a_restart_and_go_once(backend: Backend) {
     let now = server.store().now_ms();
     let mut ids = Vec::new();
     for i in 0..3 {
-        let n = test_notification(&format!("org {i}"), "en", now);
+        let n = test_notification(
+            &format!("org {i}"),
+            optralis_proto::vocabulary::Language::En,
+            now,
+        );
         ids.push(
             server
                 .store()

@@ -59,6 +59,23 @@ fn every_operation_is_documented() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Clients generate one function or type per operation id: two operations with one id make
+/// one of them wrong (openapi-typescript keeps the first).
+#[test]
+fn operation_ids_are_unique() {
+    let spec = spec();
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            let name = format!("{} {path}", method.to_uppercase());
+            if let Some(other) = seen.insert(id.clone(), name.clone()) {
+                panic!("operation id {id:?} is used by {other} and {name}");
+            }
+        }
+    }
+}
+
 /// Regenerate with `OPTRALIS_UPDATE_OPENAPI=1 cargo nextest run -p optralis openapi`
 /// (or `cargo run -p optralis -- openapi > docs/openapi.json`).
 #[test]

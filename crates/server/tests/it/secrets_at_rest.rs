@@ -8,7 +8,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use optralis::auth::jwt::{self, Claims, TokenUse};
 use optralis::clock::SharedClock;
-use optralis::store::{Role, Store};
+use optralis::principal::Role;
+use optralis::store::Store;
 use optralis::{ApiSettings, AppState};
 
 use crate::identity::{code, enroll_totp, mfa_step};
@@ -58,9 +59,7 @@ async fn signing_key_and_totp_secrets_are_sealed(backend: Backend) {
         4_102_444_800 - now_s,
     );
     let token = jwt::encode(&app.state.auth.signing_key, &forever);
-    let r = app
-        .request("GET", "/api/v1/me", Some(&token), None, &[])
-        .await;
+    let r = app.req("GET", "/api/v1/me").token(&token).send().await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
 
     if backend == Backend::Sqlite {

@@ -144,7 +144,7 @@ async fn ingest_is_idempotent_and_keeps_latest(backend: Backend) {
 /// The hour before `now` of one series, at its finest resolution.
 fn last_hour(metric: &str, instance: Option<&'static str>, now: i64) -> SeriesQuery<'static> {
     SeriesQuery {
-        metric: find_metric(metric).unwrap(),
+        metric: find_metric(optralis_proto::metrics::MetricName::parse(metric).unwrap()).unwrap(),
         instance,
         from_ms: now - HOUR,
         to_ms: now,
@@ -175,7 +175,8 @@ async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
     let org = app.store.org_by_name("default").await.unwrap();
     app.store.run_rollups().await.unwrap();
 
-    let cpu = find_metric("cpu.percent").unwrap();
+    let cpu =
+        find_metric(optralis_proto::metrics::MetricName::parse("cpu.percent").unwrap()).unwrap();
     let r = Retention::default();
     // 5-minute buckets: minutes 0..4 of each hour average to 2.
     let q = SeriesQuery {
@@ -209,7 +210,9 @@ async fn series_reads_raw_then_rollups_with_exact_aggregates(backend: Backend) {
     );
 
     // Per-filesystem series roll up per instance.
-    let fs = find_metric("filesystem.used_bytes").unwrap();
+    let fs =
+        find_metric(optralis_proto::metrics::MetricName::parse("filesystem.used_bytes").unwrap())
+            .unwrap();
     let q = SeriesQuery {
         metric: fs,
         instance: Some("/home"),
@@ -298,7 +301,8 @@ async fn backfilled_samples_are_rolled_up(backend: Backend) {
     assert_eq!(app.store.run_rollups().await.unwrap(), 0);
 
     let q = SeriesQuery {
-        metric: find_metric("cpu.percent").unwrap(),
+        metric: find_metric(optralis_proto::metrics::MetricName::parse("cpu.percent").unwrap())
+            .unwrap(),
         instance: None,
         from_ms: start,
         to_ms: start + HOUR,
@@ -334,7 +338,8 @@ async fn retention_expires_each_tier(backend: Backend) {
         hour_ms: 72 * HOUR,
         events_ms: 24 * HOUR,
     };
-    let cpu = find_metric("cpu.percent").unwrap();
+    let cpu =
+        find_metric(optralis_proto::metrics::MetricName::parse("cpu.percent").unwrap()).unwrap();
     let count = |tier_step: Option<u64>, from: i64, to: i64| {
         let store = app.store.clone();
         let machine = machine.clone();

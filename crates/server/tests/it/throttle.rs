@@ -12,14 +12,11 @@ use crate::support::{Backend, PASSWORD, Resp, TestApp, both_backends};
 both_backends!(guesses_do_not_lock_the_owner_out);
 
 async fn login_from(app: &TestApp, address: &str, password: &str) -> Resp {
-    app.request(
-        "POST",
-        "/api/v1/auth/login",
-        None,
-        Some(&json!({"email": "gina@acme.test", "password": password})),
-        &[("x-forwarded-for", address)],
-    )
-    .await
+    app.req("POST", "/api/v1/auth/login")
+        .json(&json!({"email": "gina@acme.test", "password": password}))
+        .header("x-forwarded-for", address)
+        .send()
+        .await
 }
 
 async fn guesses_do_not_lock_the_owner_out(backend: Backend) {
@@ -30,7 +27,7 @@ async fn guesses_do_not_lock_the_owner_out(backend: Backend) {
     app.user(
         "gina@acme.test",
         &app.org,
-        optralis::store::Role::Admin,
+        optralis::principal::Role::Admin,
         false,
     )
     .await;

@@ -17,9 +17,8 @@ use super::{ApiError, AppState};
 use crate::auth::jwt::{self, TokenUse};
 use crate::auth::throttle::Throttle;
 use crate::ids::{SessionId, UserId};
-use crate::store::{
-    Actor, AgentIdentity, ClientInfo, Membership, Principal, Role, StoreError, UserAuth,
-};
+use crate::principal::{Actor, Principal, Role};
+use crate::store::{AgentIdentity, ClientInfo, Membership, StoreError, UserAuth};
 
 /// The header that picks one of the caller's organisations.
 pub const ORG_HEADER: &str = "x-optralis-org";
