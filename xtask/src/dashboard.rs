@@ -51,6 +51,14 @@ pub fn build() -> Result<()> {
     proc::status(npm()?.args(["run", "build", "--silent"]))
 }
 
+/// Prettier and ESLint over the dashboard's sources, like `cargo fmt --check` and clippy.
+pub fn lint() -> Result<()> {
+    ensure_packages()?;
+    println!("==> dashboard formatting (prettier --check) and lint (eslint)");
+    proc::status(npm()?.args(["run", "format:check", "--silent"]))?;
+    proc::status(npm()?.args(["run", "lint", "--silent"]))
+}
+
 pub fn unit_tests() -> Result<()> {
     println!("==> dashboard unit tests (Vitest)");
     proc::status(npm()?.args(["test", "--silent"]))

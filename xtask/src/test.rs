@@ -10,6 +10,7 @@ pub fn test(_args: &[String]) -> Result<()> {
     println!("==> cargo fmt --check");
     proc::status(proc::cargo().args(["fmt", "--all", "--check"]))?;
     require_tools()?;
+    dashboard::lint()?;
     // First: the server embeds the dashboard's build, and its unit tests fail fast.
     dashboard::build()?;
     dashboard::unit_tests()?;
