@@ -12,7 +12,8 @@ use super::disks::counted_verdict;
 use super::events::like_pattern;
 use super::ingest_rows::severity_rank;
 use super::{
-    Result, Store, StoreError, corrupt, from_name, json_text, on_reader, on_writer, one_row,
+    Result, Store, StoreError, corrupt, execute, from_name, json_text, on_reader, on_writer,
+    one_row,
 };
 use crate::ids::{MachineId, OrgId};
 
@@ -187,20 +188,16 @@ impl Store {
     pub async fn create_rule(&self, org: &OrgId, spec: &RuleSpec) -> Result<Rule> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
-        let inserted = on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO rules (id, org_id, name, spec, created_ms) VALUES ($1, $2, $3, $4, $5) \
+        let inserted = execute!(
+            self,
+            "INSERT INTO rules (id, org_id, name, spec, created_ms) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (org_id, name) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(org.as_str())
-            .bind(&spec.name)
-            .bind(json_text(spec)?)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            &id,
+            org.as_str(),
+            &spec.name,
+            json_text(spec)?,
+            now
+        )?;
         one_row(inserted, || {
             StoreError::Conflict(format!("a rule named {:?} already exists", spec.name))
         })?;
@@ -259,16 +256,14 @@ impl Store {
                 spec.name
             )));
         }
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE rules SET name = $3, spec = $4 WHERE org_id = $1 AND id = $2")
-                .bind(org.as_str())
-                .bind(id)
-                .bind(&spec.name)
-                .bind(json_text(spec)?)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        execute!(
+            self,
+            "UPDATE rules SET name = $3, spec = $4 WHERE org_id = $1 AND id = $2",
+            org.as_str(),
+            id,
+            &spec.name,
+            json_text(spec)?
+        )?;
         self.rule(org, id).await
     }
 
@@ -460,19 +455,15 @@ impl Store {
     /// Acknowledges a firing alert: no more reminders.
     pub async fn acknowledge_alert(&self, org: &OrgId, id: i64, by: &str) -> Result<()> {
         let now = self.now_ms();
-        let n = on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE alerts SET acked_ms = COALESCE(acked_ms, $3), acked_by = COALESCE(acked_by, $4) \
+        let n = execute!(
+            self,
+            "UPDATE alerts SET acked_ms = COALESCE(acked_ms, $3), acked_by = COALESCE(acked_by, $4) \
                  WHERE org_id = $1 AND id = $2 AND state <> 'resolved'",
-            )
-            .bind(org.as_str())
-            .bind(id)
-            .bind(now)
-            .bind(by)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            org.as_str(),
+            id,
+            now,
+            by
+        )?;
         one_row(n, || StoreError::NotFound)
     }
 
@@ -485,24 +476,20 @@ impl Store {
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
         let starts = s.starts_ms.unwrap_or(now);
-        on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO silences (id, org_id, scope, rule_id, starts_ms, ends_ms, reason, created_by, created_ms) \
+        execute!(
+            self,
+            "INSERT INTO silences (id, org_id, scope, rule_id, starts_ms, ends_ms, reason, created_by, created_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&id)
-            .bind(org.as_str())
-            .bind(json_text(&s.scope)?)
-            .bind(&s.rule_id)
-            .bind(starts)
-            .bind(s.ends_ms)
-            .bind(&s.reason)
-            .bind(by)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
+            &id,
+            org.as_str(),
+            json_text(&s.scope)?,
+            &s.rule_id,
+            starts,
+            s.ends_ms,
+            &s.reason,
+            by,
+            now
+        )?;
         Ok(Silence {
             id,
             scope: s.scope.clone(),

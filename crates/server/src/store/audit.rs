@@ -1,7 +1,7 @@
 //! The audit log: who did what, when, from where. Entries of an organisation are deleted
 //! with it; platform entries (organisations created, renamed, deleted) have none.
 
-use super::{Result, Store, StoreError, on_reader, on_writer};
+use super::{Result, Store, StoreError, execute, on_reader};
 use crate::ids::OrgId;
 use optralis_proto::identity::AuditAction;
 
@@ -43,22 +43,18 @@ impl Store {
     pub async fn record_audit(&self, event: AuditEvent<'_>) -> Result<()> {
         let now = self.now_ms();
         let detail = event.detail.as_ref().map(serde_json::Value::to_string);
-        on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO audit_log (org_id, ts_ms, actor, action, target, ip, detail) \
+        execute!(
+            self,
+            "INSERT INTO audit_log (org_id, ts_ms, actor, action, target, ip, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(event.org.map(OrgId::as_str))
-            .bind(now)
-            .bind(event.actor)
-            .bind(event.action.as_str())
-            .bind(event.target)
-            .bind(event.ip)
-            .bind(detail)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            event.org.map(OrgId::as_str),
+            now,
+            event.actor,
+            event.action.as_str(),
+            event.target,
+            event.ip,
+            detail
+        )?;
         Ok(())
     }
 

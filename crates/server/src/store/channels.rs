@@ -5,8 +5,8 @@
 use optralis_proto::alerts::{AlertSeverity, ChannelKind, Delivery, Notification, RuleKind};
 
 use super::{
-    Backend, Result, Store, StoreError, corrupt, from_name, json_text, on_reader, on_writer,
-    one_row,
+    Backend, Result, Store, StoreError, corrupt, execute, from_name, json_text, on_reader,
+    on_writer, one_row,
 };
 use crate::ids::OrgId;
 
@@ -114,25 +114,21 @@ impl Store {
     /// Adds a channel; a name the organisation already uses is a conflict.
     pub async fn create_channel(&self, org: &OrgId, new: NewChannel<'_>) -> Result<StoredChannel> {
         let now = self.now_ms();
-        let inserted = on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO channels (id, org_id, name, kind, sealed_config, shown_config, \
+        let inserted = execute!(
+            self,
+            "INSERT INTO channels (id, org_id, name, kind, sealed_config, shown_config, \
                    min_severity, alert_kinds, enabled, created_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, TRUE, $9) ON CONFLICT (org_id, name) DO NOTHING",
-            )
-            .bind(new.id)
-            .bind(org.as_str())
-            .bind(new.name)
-            .bind(new.kind.as_str())
-            .bind(new.sealed_config)
-            .bind(json_text(new.shown_config)?)
-            .bind(new.min_severity.as_str())
-            .bind(json_text(&new.alert_kinds)?)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            new.id,
+            org.as_str(),
+            new.name,
+            new.kind.as_str(),
+            new.sealed_config,
+            json_text(new.shown_config)?,
+            new.min_severity.as_str(),
+            json_text(&new.alert_kinds)?,
+            now
+        )?;
         one_row(inserted, || name_taken(new.name))?;
         self.channel(org, new.id).await
     }
@@ -182,23 +178,19 @@ impl Store {
         let (sealed, shown) = change
             .config
             .unwrap_or((current.sealed_config, current.shown_config));
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE channels SET name = $3, sealed_config = $4, shown_config = $5, \
+        execute!(
+            self,
+            "UPDATE channels SET name = $3, sealed_config = $4, shown_config = $5, \
                    min_severity = $6, alert_kinds = $7, enabled = $8 WHERE org_id = $1 AND id = $2",
-            )
-            .bind(org.as_str())
-            .bind(id)
-            .bind(change.name.unwrap_or(current.name))
-            .bind(sealed)
-            .bind(json_text(&shown)?)
-            .bind(change.min_severity.unwrap_or(current.min_severity).as_str())
-            .bind(json_text(&change.alert_kinds.unwrap_or(current.alert_kinds))?)
-            .bind(change.enabled.unwrap_or(current.enabled))
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
+            org.as_str(),
+            id,
+            change.name.unwrap_or(current.name),
+            sealed,
+            json_text(&shown)?,
+            change.min_severity.unwrap_or(current.min_severity).as_str(),
+            json_text(&change.alert_kinds.unwrap_or(current.alert_kinds))?,
+            change.enabled.unwrap_or(current.enabled)
+        )?;
         self.channel(org, id).await
     }
 
@@ -232,14 +224,12 @@ impl Store {
             .insert_delivery(org, channel, notification, "sending", 0, None)
             .await?;
         let until = self.now_ms() + lease_ms;
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE deliveries SET lease_until_ms = $2 WHERE id = $1")
-                .bind(id)
-                .bind(until)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        execute!(
+            self,
+            "UPDATE deliveries SET lease_until_ms = $2 WHERE id = $1",
+            id,
+            until
+        )?;
         Ok(id)
     }
 
@@ -362,20 +352,16 @@ impl Store {
             }
             AttemptResult::Failed { error } => ("failed", now, Some(error.as_str()), None),
         };
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE deliveries SET status = $2, attempts = attempts + 1, next_attempt_ms = $3, \
+        execute!(
+            self,
+            "UPDATE deliveries SET status = $2, attempts = attempts + 1, next_attempt_ms = $3, \
                    last_error = $4, delivered_ms = $5, lease_until_ms = NULL WHERE id = $1",
-            )
-            .bind(id)
-            .bind(status)
-            .bind(next)
-            .bind(error)
-            .bind(delivered)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
+            id,
+            status,
+            next,
+            error,
+            delivered
+        )?;
         Ok(())
     }
 

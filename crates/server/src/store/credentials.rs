@@ -1,6 +1,8 @@
 //! Enrollment keys and API tokens: created here, shown once, stored as digests.
 
-use super::{Result, Store, StoreError, from_name, new_secret, on_reader, on_writer, one_row};
+use super::{
+    Result, Store, StoreError, execute, from_name, new_secret, on_reader, on_writer, one_row,
+};
 use crate::ids::OrgId;
 use crate::principal::{Actor, Principal, Role};
 use crate::secret::{SecretKind, digest};
@@ -52,21 +54,17 @@ impl Store {
         let key = new_secret(SecretKind::EnrollKey)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
-        on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO enroll_keys (id, org_id, key_hash, created_ms, expires_ms, max_uses) \
+        execute!(
+            self,
+            "INSERT INTO enroll_keys (id, org_id, key_hash, created_ms, expires_ms, max_uses) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&id)
-            .bind(org.as_str())
-            .bind(digest(&key))
-            .bind(now)
-            .bind(limits.expires_ms)
-            .bind(limits.max_uses)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            &id,
+            org.as_str(),
+            digest(&key),
+            now,
+            limits.expires_ms,
+            limits.max_uses
+        )?;
         let info = EnrollKeyInfo {
             id,
             created_ms: now,
@@ -158,15 +156,7 @@ impl Store {
         let sql = format!(
             "UPDATE {table} SET revoked_ms = COALESCE(revoked_ms, $3) WHERE org_id = $1 AND id = $2"
         );
-        let changed = on_writer!(self, pool => {
-            sqlx::query(&sql)
-                .bind(org.as_str())
-                .bind(id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let changed = execute!(self, &sql, org.as_str(), id, now)?;
         one_row(changed, || StoreError::NotFound)
     }
 
@@ -220,21 +210,17 @@ impl Store {
             created_ms: self.now_ms(),
             revoked_ms: None,
         };
-        on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO api_tokens (id, org_id, name, role, token_hash, created_ms) \
+        execute!(
+            self,
+            "INSERT INTO api_tokens (id, org_id, name, role, token_hash, created_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&info.id)
-            .bind(org.as_str())
-            .bind(&info.name)
-            .bind(role.as_str())
-            .bind(digest(&token))
-            .bind(info.created_ms)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            &info.id,
+            org.as_str(),
+            &info.name,
+            role.as_str(),
+            digest(&token),
+            info.created_ms
+        )?;
         Ok((info, token))
     }
 

@@ -7,7 +7,9 @@ use optralis_proto::smart::{Disk, DiskSample, MachineDisks, SmartDevice, Verdict
 use optralis_proto::vocabulary::SourceState;
 use serde::Serialize;
 
-use super::{Backend, BackendRef, Result, Store, StoreError, from_name, on_reader, on_writer};
+use super::{
+    Backend, BackendRef, Result, Store, StoreError, execute, from_name, on_reader, on_writer,
+};
 use crate::fleet::disks::{self, acknowledgement_holds};
 use crate::ids::{MachineId, OrgId};
 
@@ -168,18 +170,14 @@ impl Store {
             )));
         }
         let now = self.now_ms();
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE disks SET ack_ms = $3, ack_reasons = $4 WHERE machine_id = $1 AND disk_key = $2",
-            )
-            .bind(machine.as_str())
-            .bind(key)
-            .bind(on.then_some(now))
-            .bind(on.then_some(reasons))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            "UPDATE disks SET ack_ms = $3, ack_reasons = $4 WHERE machine_id = $1 AND disk_key = $2",
+            machine.as_str(),
+            key,
+            on.then_some(now),
+            on.then_some(reasons)
+        )?;
         self.forget_health_state(Some(machine.as_str()));
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use optralis_proto::api::StatusChange;
 
-use super::{Result, Store, StoreError, from_name, on_reader, on_writer, one_row};
+use super::{Result, Store, StoreError, execute, from_name, on_reader, on_writer, one_row};
 use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 
@@ -99,21 +99,17 @@ impl Store {
     ) -> Result<GroupInfo> {
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now_ms();
-        let inserted = on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO groups (id, org_id, name, color, description, created_ms) \
+        let inserted = execute!(
+            self,
+            "INSERT INTO groups (id, org_id, name, color, description, created_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (org_id, name) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(org.as_str())
-            .bind(name)
-            .bind(color)
-            .bind(description)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            &id,
+            org.as_str(),
+            name,
+            color,
+            description,
+            now
+        )?;
         one_row(inserted, || name_taken(name))?;
         self.get_group(org, &id).await
     }
@@ -131,20 +127,16 @@ impl Store {
         {
             return Err(name_taken(name));
         }
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE groups SET name = COALESCE($3, name), color = COALESCE($4, color), \
+        execute!(
+            self,
+            "UPDATE groups SET name = COALESCE($3, name), color = COALESCE($4, color), \
                  description = COALESCE($5, description) WHERE org_id = $1 AND id = $2",
-            )
-            .bind(org.as_str())
-            .bind(id)
-            .bind(change.name)
-            .bind(change.color)
-            .bind(change.description)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            org.as_str(),
+            id,
+            change.name,
+            change.color,
+            change.description
+        )?;
         self.get_group(org, id).await
     }
 
@@ -290,15 +282,13 @@ impl Store {
             )));
         }
         let json = serde_json::to_string(labels).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE machines SET labels = $3 WHERE org_id = $1 AND id = $2")
-                .bind(org.as_str())
-                .bind(machine.as_str())
-                .bind(&json)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            "UPDATE machines SET labels = $3 WHERE org_id = $1 AND id = $2",
+            org.as_str(),
+            machine.as_str(),
+            &json
+        )?;
         Ok(())
     }
 
@@ -312,26 +302,22 @@ impl Store {
         let now = self.now_ms();
         let set_name = update.display_name.is_some();
         let name = update.display_name.clone().flatten();
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE machines SET \
+        execute!(
+            self,
+            "UPDATE machines SET \
                  display_name = CASE WHEN $3 THEN $4 ELSE display_name END, \
                  notes = COALESCE($5, notes), \
                  decommissioned_ms = CASE WHEN $6 IS NULL THEN decommissioned_ms \
                                           WHEN $6 THEN COALESCE(decommissioned_ms, $7) ELSE NULL END \
                  WHERE org_id = $1 AND id = $2",
-            )
-            .bind(org.as_str())
-            .bind(machine.as_str())
-            .bind(set_name)
-            .bind(name)
-            .bind(update.notes.as_deref())
-            .bind(update.decommissioned)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            org.as_str(),
+            machine.as_str(),
+            set_name,
+            name,
+            update.notes.as_deref(),
+            update.decommissioned,
+            now
+        )?;
         Ok(())
     }
 
@@ -400,18 +386,14 @@ impl Store {
         offline_after_intervals: Option<i64>,
         degraded_below_score: Option<i64>,
     ) -> Result<()> {
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE orgs SET offline_after_intervals = COALESCE($2, offline_after_intervals), \
+        execute!(
+            self,
+            "UPDATE orgs SET offline_after_intervals = COALESCE($2, offline_after_intervals), \
                  degraded_below_score = COALESCE($3, degraded_below_score) WHERE id = $1",
-            )
-            .bind(org.as_str())
-            .bind(offline_after_intervals)
-            .bind(degraded_below_score)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            org.as_str(),
+            offline_after_intervals,
+            degraded_below_score
+        )?;
         self.forget_health_state(None);
         Ok(())
     }

@@ -141,7 +141,19 @@ macro_rules! on_writer {
         }
     };
 }
-pub(crate) use {on_reader, on_writer};
+/// One statement on the writer, its parameters bound in order; the rows it changed.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::store::on_writer!($store, pool => {
+            sqlx::query($sql)
+                $(.bind($arg))*
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })
+    };
+}
+pub(crate) use {execute, on_reader, on_writer};
 
 /// A statement that had to change exactly one row changed `changed`: none means the row
 /// was not there (`missing` says what to answer: NotFound, or a Conflict naming why).
@@ -177,14 +189,7 @@ impl Store {
         id: &str,
     ) -> Result<()> {
         let sql = format!("DELETE FROM {table} WHERE org_id = $1 AND id = $2");
-        let deleted = on_writer!(self, pool => {
-            sqlx::query(&sql)
-                .bind(org.as_str())
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let deleted = execute!(self, &sql, org.as_str(), id)?;
         one_row(deleted, || StoreError::NotFound)
     }
 }

@@ -3,7 +3,7 @@
 use super::fleet::SAMPLE_TABLES;
 use optralis_proto::vocabulary::Language;
 
-use super::{Result, Store, StoreError, from_name, on_reader, on_writer, one_row};
+use super::{Result, Store, StoreError, execute, from_name, on_reader, on_writer, one_row};
 use crate::ids::OrgId;
 
 /// Name of the organisation that exists from the first start.
@@ -13,18 +13,14 @@ impl Store {
     pub(super) async fn ensure_default_org(&self) -> Result<()> {
         let id = OrgId::new_random();
         let now = self.now_ms();
-        on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO orgs (id, name, created_ms) VALUES ($1, $2, $3) \
+        execute!(
+            self,
+            "INSERT INTO orgs (id, name, created_ms) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(id.as_str())
-            .bind(DEFAULT_ORG)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            id.as_str(),
+            DEFAULT_ORG,
+            now
+        )?;
         Ok(())
     }
 
@@ -42,18 +38,14 @@ impl Store {
     pub async fn create_org(&self, name: &str) -> Result<OrgId> {
         let id = OrgId::new_random();
         let now = self.now_ms();
-        let inserted = on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO orgs (id, name, created_ms) VALUES ($1, $2, $3) \
+        let inserted = execute!(
+            self,
+            "INSERT INTO orgs (id, name, created_ms) VALUES ($1, $2, $3) \
                  ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(id.as_str())
-            .bind(name)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            id.as_str(),
+            name,
+            now
+        )?;
         one_row(inserted, || {
             StoreError::Conflict(format!("an organisation named {name:?} already exists"))
         })?;
@@ -140,39 +132,33 @@ impl Store {
                 "an organisation named {name:?} already exists"
             )));
         }
-        let changed = on_writer!(self, pool => {
-            sqlx::query("UPDATE orgs SET name = $2 WHERE id = $1")
-                .bind(org.as_str())
-                .bind(name)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let changed = execute!(
+            self,
+            "UPDATE orgs SET name = $2 WHERE id = $1",
+            org.as_str(),
+            name
+        )?;
         one_row(changed, || StoreError::NotFound)?;
         self.org_info(org).await
     }
 
     pub async fn set_language(&self, org: &OrgId, language: Language) -> Result<OrgInfo> {
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE orgs SET language = $2 WHERE id = $1")
-                .bind(org.as_str())
-                .bind(language.as_str())
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            "UPDATE orgs SET language = $2 WHERE id = $1",
+            org.as_str(),
+            language.as_str()
+        )?;
         self.org_info(org).await
     }
 
     pub async fn set_require_mfa(&self, org: &OrgId, on: bool) -> Result<OrgInfo> {
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE orgs SET require_mfa = $2 WHERE id = $1")
-                .bind(org.as_str())
-                .bind(on)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            "UPDATE orgs SET require_mfa = $2 WHERE id = $1",
+            org.as_str(),
+            on
+        )?;
         self.org_info(org).await
     }
 

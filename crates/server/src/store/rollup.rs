@@ -9,7 +9,7 @@
 use sqlx::Row;
 
 use super::catalog::METRICS;
-use super::{Backend, Result, Store, on_reader, on_writer};
+use super::{Backend, Result, Store, execute, on_reader, on_writer};
 
 pub const MINUTE_MS: i64 = 60_000;
 pub const FIVE_MIN_MS: i64 = 5 * MINUTE_MS;
@@ -244,9 +244,7 @@ impl Store {
         }
         let mut deleted = 0;
         for (sql, cutoff) in &statements {
-            deleted += on_writer!(self, pool => {
-                sqlx::query(sql).bind(cutoff).execute(pool).await.map(|r| r.rows_affected())
-            })?;
+            deleted += execute!(self, sql, cutoff)?;
         }
         Ok(deleted)
     }

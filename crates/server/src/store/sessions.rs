@@ -2,7 +2,7 @@
 //! token and issues the next; presenting a spent token means it was stolen (or replayed), so
 //! the whole family is revoked.
 
-use super::{Result, Store, StoreError, new_secret, on_reader, on_writer};
+use super::{Result, Store, StoreError, execute, new_secret, on_reader, on_writer};
 use crate::ids::{SessionId, UserId};
 use crate::secret::{SecretKind, digest};
 
@@ -207,62 +207,48 @@ impl Store {
 
     pub async fn revoke_session(&self, session: &SessionId) -> Result<()> {
         let now = self.now_ms();
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE sessions SET revoked_ms = COALESCE(revoked_ms, $2) WHERE id = $1")
-                .bind(session.as_str())
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            "UPDATE sessions SET revoked_ms = COALESCE(revoked_ms, $2) WHERE id = $1",
+            session.as_str(),
+            now
+        )?;
         Ok(())
     }
 
     /// Ends every session of `user`; returns how many were open.
     pub async fn revoke_user_sessions(&self, user: &UserId) -> Result<u64> {
         let now = self.now_ms();
-        let n = on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE sessions SET revoked_ms = $2 WHERE user_id = $1 AND revoked_ms IS NULL",
-            )
-            .bind(user.as_str())
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        let n = execute!(
+            self,
+            "UPDATE sessions SET revoked_ms = $2 WHERE user_id = $1 AND revoked_ms IS NULL",
+            user.as_str(),
+            now
+        )?;
         Ok(n)
     }
 
     /// Forgets sessions that ended more than `keep_ms` ago.
     pub async fn purge_sessions(&self, keep_ms: i64) -> Result<u64> {
         let cutoff = self.now_ms().saturating_sub(keep_ms);
-        let n = on_writer!(self, pool => {
-            sqlx::query(
-                "DELETE FROM sessions WHERE expires_ms < $1 OR revoked_ms < $1",
-            )
-            .bind(cutoff)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        let n = execute!(
+            self,
+            "DELETE FROM sessions WHERE expires_ms < $1 OR revoked_ms < $1",
+            cutoff
+        )?;
         Ok(n)
     }
 
     /// The server secret `name`, stored as `fresh` when there is none yet (the first
     /// replica to start wins; the others read what it stored).
     pub async fn server_secret(&self, name: &str, fresh: &str) -> Result<String> {
-        on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
+        execute!(
+            self,
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
                  ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(name)
-            .bind(fresh)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
+            name,
+            fresh
+        )?;
         let value = on_writer!(self, pool => {
             sqlx::query_scalar::<_, String>("SELECT value FROM server_secrets WHERE name = $1")
                 .bind(name)
@@ -273,14 +259,12 @@ impl Store {
     }
 
     pub async fn replace_server_secret(&self, name: &str, value: &str) -> Result<()> {
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE server_secrets SET value = $2 WHERE name = $1")
-                .bind(name)
-                .bind(value)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        execute!(
+            self,
+            "UPDATE server_secrets SET value = $2 WHERE name = $1",
+            name,
+            value
+        )?;
         Ok(())
     }
 }

@@ -2,7 +2,8 @@
 //! Passwords arrive here already hashed: the store never sees one in clear.
 
 use super::{
-    Backend, Result, Store, StoreError, from_name, new_secret, on_reader, on_writer, one_row,
+    Backend, Result, Store, StoreError, execute, from_name, new_secret, on_reader, on_writer,
+    one_row,
 };
 use crate::ids::{OrgId, UserId};
 use crate::principal::Role;
@@ -137,21 +138,17 @@ impl Store {
         let id = UserId::new_random();
         let email = normalize_email(email);
         let now = self.now_ms();
-        let inserted = on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO users (id, email, password_hash, platform_admin, created_ms, verified_ms) \
+        let inserted = execute!(
+            self,
+            "INSERT INTO users (id, email, password_hash, platform_admin, created_ms, verified_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING",
-            )
-            .bind(id.as_str())
-            .bind(&email)
-            .bind(password_hash)
-            .bind(platform_admin)
-            .bind(now)
-            .bind(password_hash.map(|_| now))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            id.as_str(),
+            &email,
+            password_hash,
+            platform_admin,
+            now,
+            password_hash.map(|_| now)
+        )?;
         one_row(inserted, || {
             StoreError::Conflict(format!("a user with email {email:?} already exists"))
         })?;
@@ -192,14 +189,12 @@ impl Store {
     }
 
     pub async fn set_platform_admin(&self, user: &UserId, on: bool) -> Result<()> {
-        let changed = on_writer!(self, pool => {
-            sqlx::query("UPDATE users SET platform_admin = $2 WHERE id = $1")
-                .bind(user.as_str())
-                .bind(on)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let changed = execute!(
+            self,
+            "UPDATE users SET platform_admin = $2 WHERE id = $1",
+            user.as_str(),
+            on
+        )?;
         one_row(changed, || StoreError::NotFound)
     }
 
@@ -222,20 +217,16 @@ impl Store {
         accepted: bool,
     ) -> Result<()> {
         let now = self.now_ms();
-        let inserted = on_writer!(self, pool => {
-            sqlx::query(
-                "INSERT INTO memberships (user_id, org_id, role, created_ms, accepted_ms) \
+        let inserted = execute!(
+            self,
+            "INSERT INTO memberships (user_id, org_id, role, created_ms, accepted_ms) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, org_id) DO NOTHING",
-            )
-            .bind(user.as_str())
-            .bind(org.as_str())
-            .bind(role.as_str())
-            .bind(now)
-            .bind(accepted.then_some(now))
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            user.as_str(),
+            org.as_str(),
+            role.as_str(),
+            now,
+            accepted.then_some(now)
+        )?;
         one_row(inserted, || {
             StoreError::Conflict("the user is already a member of this organisation".into())
         })?;
@@ -261,26 +252,18 @@ impl Store {
     /// Marks an account as held by its address's owner (the operator vouches for it).
     pub async fn verify_user(&self, user: &UserId) -> Result<()> {
         let now = self.now_ms();
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE users SET verified_ms = COALESCE(verified_ms, $2) WHERE id = $1")
-                .bind(user.as_str())
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        execute!(
+            self,
+            "UPDATE users SET verified_ms = COALESCE(verified_ms, $2) WHERE id = $1",
+            user.as_str(),
+            now
+        )?;
         Ok(())
     }
 
     /// Deletes an account and everything that is only its (memberships, links, sessions).
     pub async fn delete_user(&self, user: &UserId) -> Result<()> {
-        on_writer!(self, pool => {
-            sqlx::query("DELETE FROM users WHERE id = $1")
-                .bind(user.as_str())
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        execute!(self, "DELETE FROM users WHERE id = $1", user.as_str())?;
         Ok(())
     }
 
@@ -462,14 +445,12 @@ impl Store {
 
     /// Sets a new password hash and ends every session of the user.
     pub async fn set_password(&self, user: &UserId, password_hash: &str) -> Result<()> {
-        let changed = on_writer!(self, pool => {
-            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-                .bind(user.as_str())
-                .bind(password_hash)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        let changed = execute!(
+            self,
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            user.as_str(),
+            password_hash
+        )?;
         one_row(changed, || StoreError::NotFound)?;
         self.revoke_user_sessions(user).await?;
         Ok(())
@@ -506,31 +487,25 @@ impl Store {
         secret: Option<&str>,
         pending: Option<&str>,
     ) -> Result<()> {
-        on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE users SET totp_secret = COALESCE($2, totp_secret), \
+        execute!(
+            self,
+            "UPDATE users SET totp_secret = COALESCE($2, totp_secret), \
                  totp_pending = COALESCE($3, totp_pending) WHERE id = $1",
-            )
-            .bind(user.as_str())
-            .bind(secret)
-            .bind(pending)
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
+            user.as_str(),
+            secret,
+            pending
+        )?;
         Ok(())
     }
 
     /// Keeps a TOTP secret aside until a code proves the user's app has it.
     pub async fn set_totp_pending(&self, user: &UserId, secret: &str) -> Result<()> {
-        on_writer!(self, pool => {
-            sqlx::query("UPDATE users SET totp_pending = $2 WHERE id = $1")
-                .bind(user.as_str())
-                .bind(secret)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
+        execute!(
+            self,
+            "UPDATE users SET totp_pending = $2 WHERE id = $1",
+            user.as_str(),
+            secret
+        )?;
         Ok(())
     }
 
@@ -589,35 +564,27 @@ impl Store {
 
     /// Records `step` as used if no later or equal step was: a TOTP code is good once.
     pub async fn claim_totp_step(&self, user: &UserId, step: i64) -> Result<bool> {
-        let changed = on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 \
+        let changed = execute!(
+            self,
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 \
                  AND totp_secret IS NOT NULL",
-            )
-            .bind(user.as_str())
-            .bind(step)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            user.as_str(),
+            step
+        )?;
         Ok(changed == 1)
     }
 
     /// Spends a recovery code; false if it is unknown or already spent.
     pub async fn use_recovery_code(&self, user: &UserId, code: &str) -> Result<bool> {
         let now = self.now_ms();
-        let changed = on_writer!(self, pool => {
-            sqlx::query(
-                "UPDATE recovery_codes SET used_ms = $3 \
+        let changed = execute!(
+            self,
+            "UPDATE recovery_codes SET used_ms = $3 \
                  WHERE user_id = $1 AND code_hash = $2 AND used_ms IS NULL",
-            )
-            .bind(user.as_str())
-            .bind(digest(code))
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+            user.as_str(),
+            digest(code),
+            now
+        )?;
         Ok(changed == 1)
     }
 
