@@ -27,31 +27,71 @@ names! {
     }
 }
 
-names! {
-    /// What a notification is about: an alert's kind, or `test` for a channel's test message.
-    pub enum NotificationKind("notification kind") {
-        Metric = "metric",
-        Offline = "offline",
-        Health = "health",
-        Disk = "disk",
-        Events = "events",
-        Agent = "agent",
-        Test = "test",
+/// What a notification is about: an alert's kind, or `test` for a channel's test message.
+/// On the wire it is one string, the rule kind's name or `test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    Alert(RuleKind),
+    Test,
+}
+
+impl NotificationKind {
+    const TEST: &'static str = "test";
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Alert(kind) => kind.as_str(),
+            NotificationKind::Test => Self::TEST,
+        }
+    }
+}
+
+impl std::fmt::Display for NotificationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
 impl From<RuleKind> for NotificationKind {
     fn from(kind: RuleKind) -> Self {
-        match kind {
-            RuleKind::Metric => NotificationKind::Metric,
-            RuleKind::Offline => NotificationKind::Offline,
-            RuleKind::Health => NotificationKind::Health,
-            RuleKind::Disk => NotificationKind::Disk,
-            RuleKind::Events => NotificationKind::Events,
-            RuleKind::Agent => NotificationKind::Agent,
-        }
+        NotificationKind::Alert(kind)
     }
 }
+
+impl Serialize for NotificationKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for NotificationKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if name == Self::TEST {
+            return Ok(NotificationKind::Test);
+        }
+        name.parse::<RuleKind>()
+            .map(NotificationKind::Alert)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for NotificationKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "What a notification is about: an alert's kind, or `test` for a channel's test message.",
+            ))
+            .enum_values(Some(RuleKind::NAMES.iter().copied().chain([Self::TEST])))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for NotificationKind {}
 
 names! {
     /// Which side of a metric rule's threshold fires.
@@ -385,4 +425,21 @@ pub struct Silence {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SilenceList {
     pub silences: Vec<Silence>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_kinds_are_one_string_on_the_wire() {
+        for (kind, text) in [
+            (NotificationKind::Test, "\"test\""),
+            (RuleKind::Disk.into(), "\"disk\""),
+        ] {
+            assert_eq!(serde_json::to_string(&kind).unwrap(), text);
+            assert_eq!(serde_json::from_str::<NotificationKind>(text).unwrap(), kind);
+        }
+        assert!(serde_json::from_str::<NotificationKind>("\"sms\"").is_err());
+    }
 }

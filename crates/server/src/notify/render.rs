@@ -180,7 +180,7 @@ mod tests {
         Notification {
             event: NotificationEvent::Firing,
             severity: AlertSeverity::Critical,
-            kind: optralis_proto::alerts::NotificationKind::Offline,
+            kind: optralis_proto::alerts::RuleKind::Offline.into(),
             title: "3 machines offline".into(),
             text: "No report for 3 minutes <b>".into(),
             language: Language::En,
