@@ -1,50 +1,113 @@
-// Pieces repeated across the pages: a severity <select>, a table's header row and a number
-// field. Same markup, classes and labels wherever they appear.
-import type { InputHTMLAttributes, ReactNode } from "react";
+// Pieces repeated across the pages: labelled text and choice fields, checkboxes, a severity
+// <select>, tables with their header row and a number field. Same markup, classes and labels
+// wherever they appear.
+import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
 import { useTranslation } from "react-i18next";
 import { Field, Input, Select, cx } from "./ui";
 
-/**
- * A severity picker in a labelled field. `onChange` gets one of `options`, or undefined for
- * the "any" entry (shown when `anyLabel` is given) or an unknown value.
- */
-export function SeveritySelect<S extends string>({
+/** A text input in a labelled field; any other input attribute (type, maxLength…) goes through. */
+export function TextField({
   label,
+  hint,
   error,
+  value,
+  onChange,
+  testId,
+  ...input
+}: Omit<InputHTMLAttributes<HTMLInputElement>, "id" | "value" | "onChange"> & {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string;
+  value: string;
+  onChange: (value: string) => void;
+  testId?: string;
+}) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(id, d) => (
+        <Input id={id} aria-describedby={d} {...input} value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId} />
+      )}
+    </Field>
+  );
+}
+
+/**
+ * A <select> of `options`, each worded by `optionLabel`. `onChange` gets one of them, or
+ * undefined for the "any" entry (shown when `anyLabel` is given) or an unknown value.
+ */
+export function ChoiceSelect<V extends string>({
   options,
+  optionLabel,
   value,
   onChange,
   anyLabel,
   testId,
-}: {
-  label: ReactNode;
-  error?: string;
-  options: readonly S[];
-  value: S | "";
-  onChange: (value: S | undefined) => void;
+  ...select
+}: Omit<SelectHTMLAttributes<HTMLSelectElement>, "value" | "onChange"> & {
+  options: readonly V[];
+  optionLabel: (value: V) => string;
+  value: V | "";
+  onChange: (value: V | undefined) => void;
   anyLabel?: string;
   testId?: string;
 }) {
-  const { t } = useTranslation();
   return (
-    <Field label={label} error={error}>
-      {(id, d) => (
-        <Select
-          id={id}
-          aria-describedby={d}
-          value={value}
-          onChange={(e) => onChange(options.find((s) => s === e.target.value))}
-          data-testid={testId}
-        >
-          {anyLabel !== undefined && <option value="">{anyLabel}</option>}
-          {options.map((s) => (
-            <option key={s} value={s}>
-              {t(`common.severity.${s}`)}
-            </option>
-          ))}
-        </Select>
-      )}
+    <Select {...select} value={value} onChange={(e) => onChange(options.find((o) => o === e.target.value))} data-testid={testId}>
+      {anyLabel !== undefined && <option value="">{anyLabel}</option>}
+      {options.map((o) => (
+        <option key={o} value={o}>
+          {optionLabel(o)}
+        </option>
+      ))}
+    </Select>
+  );
+}
+
+/** A ChoiceSelect in a labelled field. */
+export function SelectField<V extends string>({
+  label,
+  hint,
+  error,
+  ...select
+}: Parameters<typeof ChoiceSelect<V>>[0] & { label: ReactNode; hint?: ReactNode; error?: string }) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(id, d) => <ChoiceSelect id={id} aria-describedby={d} {...select} />}
     </Field>
+  );
+}
+
+/** A severity picker in a labelled field (see ChoiceSelect for `onChange` and `anyLabel`). */
+export function SeveritySelect<S extends string>(props: Omit<Parameters<typeof SelectField<S>>[0], "optionLabel">) {
+  const { t } = useTranslation();
+  return <SelectField {...props} optionLabel={(s) => t(`common.severity.${s}`)} />;
+}
+
+/** A checkbox with its label after it; `className` replaces the label's classes. */
+export function Checkbox({
+  checked,
+  onChange,
+  testId,
+  className = "inline-flex items-center gap-2 text-sm",
+  children,
+}: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  testId?: string;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <label className={className}>
+      <input
+        type="checkbox"
+        className="h-4 w-4 accent-sky-600"
+        checked={checked}
+        onChange={(e) => onChange(e.target.checked)}
+        data-testid={testId}
+      />
+      {children}
+    </label>
   );
 }
 
@@ -64,6 +127,47 @@ const HEAD = {
   /** Ruled under, the text as the card's: tables inside a machine's cards. */
   plain: { thead: undefined, tr: "border-b border-slate-400/20", cell: "px-2 py-1.5 font-medium" },
 };
+
+/** Where a table of each header variant scrolls sideways, and the table's own classes. */
+const FRAME: Record<keyof typeof HEAD, { wrap: string; table: string }> = {
+  caps: { wrap: "relative overflow-x-auto", table: "w-full text-left text-sm" },
+  ruled: { wrap: "-mx-4 overflow-x-auto sm:-mx-5", table: "w-full text-left text-sm" },
+  plain: { wrap: "overflow-x-auto", table: "w-full text-sm" },
+};
+
+/**
+ * A table in its sideways-scrolling frame, with its header row; the rows are the children.
+ * `className` adds to the table's classes (a minimum width), `wrap` replaces the frame's.
+ */
+export function Table({
+  variant,
+  columns,
+  cell,
+  className,
+  wrap,
+  label,
+  testId,
+  children,
+}: {
+  variant: keyof typeof HEAD;
+  columns: (Column | false | null | undefined)[];
+  cell?: string;
+  className?: string;
+  wrap?: string;
+  label?: string;
+  testId?: string;
+  children: ReactNode;
+}) {
+  const frame = FRAME[variant];
+  return (
+    <div className={wrap ?? frame.wrap}>
+      <table className={cx(frame.table, className)} aria-label={label} data-testid={testId}>
+        <TableHead variant={variant} columns={columns} cell={cell} />
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
 
 /** A table's header row; `false` entries (a column only admins see) are skipped. */
 export function TableHead({

@@ -6,12 +6,14 @@ import {
   useRef,
   useState,
   type ButtonHTMLAttributes,
+  type FormEvent,
   type InputHTMLAttributes,
   type ReactNode,
   type SelectHTMLAttributes,
 } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../api/client";
+import { formatDateTime, formatRelative } from "../lib/format";
 
 export function cx(...classes: (string | false | null | undefined)[]): string {
   return classes.filter(Boolean).join(" ");
@@ -106,18 +108,27 @@ export function Field({
         {label}
       </label>
       {children(id, describedBy)}
-      {hint && !error && (
-        <p id={`${id}-hint`} className="text-xs text-muted">
-          {hint}
-        </p>
-      )}
-      {error && (
-        <p id={`${id}-err`} role="alert" className="text-xs text-rose-600 dark:text-rose-400">
-          {error}
-        </p>
-      )}
+      <FieldNote id={id} error={error} hint={hint} />
     </div>
   );
+}
+
+/**
+ * The error, else the hint, under a control: a Field's (`id` names them for aria-describedby)
+ * or a set of checkboxes'.
+ */
+export function FieldNote({ id, error, hint }: { id?: string; error?: ReactNode; hint?: ReactNode }) {
+  if (error)
+    return (
+      <p id={id && `${id}-err`} role="alert" className="text-xs text-rose-600 dark:text-rose-400">
+        {error}
+      </p>
+    );
+  return hint ? (
+    <p id={id && `${id}-hint`} className="text-xs text-muted">
+      {hint}
+    </p>
+  ) : null;
 }
 
 export const inputClass =
@@ -179,19 +190,21 @@ export function EmptyState({ title, children }: { title?: ReactNode; children?: 
   );
 }
 
-/** Loading, error or the content, for one query. */
+/** Loading, error, empty (when `empty` says so, titled `emptyTitle`) or the content, for one query. */
 export function QueryView<T>({
   query,
   children,
   empty,
+  emptyTitle,
 }: {
   query: { data?: T; error: unknown; isPending: boolean; refetch: () => unknown };
   children: (data: T) => ReactNode;
   empty?: (data: T) => boolean;
+  emptyTitle?: ReactNode;
 }) {
   if (query.isPending) return <Loading />;
   if (query.error || query.data === undefined) return <ErrorState error={query.error} retry={() => void query.refetch()} />;
-  if (empty?.(query.data)) return <EmptyState />;
+  if (empty?.(query.data)) return <EmptyState title={emptyTitle} />;
   return <>{children(query.data)}</>;
 }
 
@@ -266,22 +279,22 @@ export function Score({ score, label }: { score: number; label: string }) {
   );
 }
 
-export function CopyButton({ text, label }: { text: string; label?: string }) {
-  const { t } = useTranslation();
+/** Copies text to the clipboard; `copied` is true for a moment afterwards, for the button's label. */
+export function useCopy(): { copied: boolean; copy: (text: string) => void } {
   const [copied, setCopied] = useState(false);
   useEffect(() => {
     if (!copied) return;
     const timer = setTimeout(() => setCopied(false), 1500);
     return () => clearTimeout(timer);
   }, [copied]);
+  return { copied, copy: (text) => void navigator.clipboard?.writeText(text).then(() => setCopied(true)) };
+}
+
+export function CopyButton({ text, label }: { text: string; label?: string }) {
+  const { t } = useTranslation();
+  const { copied, copy } = useCopy();
   return (
-    <Button
-      variant="ghost"
-      onClick={() => {
-        void navigator.clipboard?.writeText(text).then(() => setCopied(true));
-      }}
-      aria-label={label ?? t("common.action.copy")}
-    >
+    <Button variant="ghost" onClick={() => copy(text)} aria-label={label ?? t("common.action.copy")}>
       <span aria-live="polite">{copied ? t("common.action.copied") : t("common.action.copy")}</span>
     </Button>
   );
@@ -344,16 +357,90 @@ export function Dialog({
   );
 }
 
+/**
+ * A dialog around one form: Cancel and the submit button (Save unless `submitLabel`) in the
+ * footer, `error` (one for no single field) boxed under the fields. `small`: a one-field form,
+ * closer spacing and the browser's own check of required fields.
+ */
+export function FormDialog({
+  title,
+  onClose,
+  onSubmit,
+  busy,
+  submitLabel,
+  submitTestId,
+  disabled,
+  danger,
+  formTestId,
+  small,
+  error,
+  children,
+}: {
+  title: ReactNode;
+  onClose: () => void;
+  onSubmit: (e: FormEvent) => void;
+  busy: boolean;
+  submitLabel?: ReactNode;
+  submitTestId: string;
+  disabled?: boolean;
+  danger?: boolean;
+  formTestId?: string;
+  small?: boolean;
+  error?: ReactNode;
+  children: ReactNode;
+}) {
+  const { t } = useTranslation();
+  const formId = useId();
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={title}
+      footer={
+        <>
+          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
+          <Button
+            type="submit"
+            form={formId}
+            variant={danger ? "danger" : "primary"}
+            busy={busy}
+            disabled={disabled}
+            data-testid={submitTestId}
+          >
+            {submitLabel ?? t("common.action.save")}
+          </Button>
+        </>
+      }
+    >
+      <form
+        id={formId}
+        onSubmit={onSubmit}
+        noValidate={!small}
+        className={small ? "flex flex-col gap-3" : "flex flex-col gap-4"}
+        data-testid={formTestId}
+      >
+        {children}
+        <ErrorBanner>{error}</ErrorBanner>
+      </form>
+    </Dialog>
+  );
+}
+
+/** A row of tabs; `testId` names each tab for the tests, `nowrap` keeps a label on one line. */
 export function Tabs<T extends string>({
   value,
   onChange,
   options,
   label,
+  testId,
+  nowrap,
 }: {
   value: T;
   onChange: (v: T) => void;
-  options: { value: T; label: ReactNode }[];
+  options: readonly { value: T; label: ReactNode }[];
   label: string;
+  testId?: (v: T) => string;
+  nowrap?: boolean;
 }) {
   return (
     <div role="tablist" aria-label={label} className="glass-strong inline-flex rounded-xl p-1">
@@ -363,9 +450,11 @@ export function Tabs<T extends string>({
           role="tab"
           type="button"
           aria-selected={o.value === value}
+          data-testid={testId?.(o.value)}
           onClick={() => onChange(o.value)}
           className={cx(
             "rounded-lg px-3 py-1 text-sm font-medium transition focus-ring",
+            nowrap && "whitespace-nowrap",
             o.value === value ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
           )}
         >
@@ -376,44 +465,108 @@ export function Tabs<T extends string>({
   );
 }
 
-/** A row's Delete: asks first, names what it deletes to screen readers, shows it is busy. */
+/** A button that asks `question` first and acts only when the user says yes. */
+export function ConfirmButton({
+  question,
+  onConfirm,
+  ...rest
+}: Omit<ButtonHTMLAttributes<HTMLButtonElement>, "onClick"> & {
+  variant?: Variant;
+  busy?: boolean;
+  question: string;
+  onConfirm: () => void;
+}) {
+  return (
+    <Button
+      {...rest}
+      onClick={() => {
+        if (window.confirm(question)) onConfirm();
+      }}
+    />
+  );
+}
+
+/**
+ * A row's Delete (or another action that cannot be undone: `label`, `question`): asks first, names
+ * what it acts on to screen readers (`srName`), shows it is busy.
+ */
 export function DeleteButton({
   name,
   onConfirm,
   busy,
   testid,
   srName,
+  label,
+  question,
 }: {
-  name: string;
+  name?: string;
   onConfirm: () => void;
   busy: boolean;
   testid: string;
   srName?: boolean;
+  label?: string;
+  question?: string;
 }) {
   const { t } = useTranslation();
   return (
-    <Button
+    <ConfirmButton
       variant="ghost"
       className="text-rose-700 dark:text-rose-300"
       busy={busy}
       data-testid={testid}
-      onClick={() => {
-        if (window.confirm(t("common.confirmDelete", { name }))) onConfirm();
-      }}
+      question={question ?? t("common.confirmDelete", { name })}
+      onConfirm={onConfirm}
     >
-      {t("common.action.delete")}
+      {label ?? t("common.action.delete")}
       {srName && <span className="sr-only"> {name}</span>}
-    </Button>
+    </ConfirmButton>
   );
 }
 
-/** A failed request's message under the form or control that sent it; nothing without one. */
-export function FormError({ error }: { error: unknown }) {
+/**
+ * A failed request's message under the form or control that sent it; nothing without one.
+ * `small` for the line under a table row's actions.
+ */
+export function FormError({ error, small, className }: { error: unknown; small?: boolean; className?: string }) {
   const { t } = useTranslation();
   if (!error) return null;
   return (
-    <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
+    <p role="alert" className={cx(small ? "text-xs" : "text-sm", "text-rose-600 dark:text-rose-400", className)}>
       {errorText(error, t)}
     </p>
+  );
+}
+
+/** A form's error that belongs to no one field, boxed under the fields; nothing without one. */
+export function ErrorBanner({ children }: { children: ReactNode }) {
+  if (!children) return null;
+  return (
+    <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
+      {children}
+    </p>
+  );
+}
+
+/** A page this reader may not use: its title and a card saying why. */
+export function Restricted({ title, message }: { title: ReactNode; message: ReactNode }) {
+  return (
+    <>
+      <PageHeader title={title} />
+      <Card>
+        <EmptyState title={message} />
+      </Card>
+    </>
+  );
+}
+
+/** A moment as "3 min ago" (the full date on hover), or a dash; `prefix` words it ("next 3 min"). */
+export function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: string) => string }) {
+  const { i18n } = useTranslation();
+  if (ms === null || ms === undefined) return <span className="text-muted">–</span>;
+  const rel = formatRelative(ms, i18n.language);
+  return (
+    <time dateTime={new Date(ms).toISOString()} title={formatDateTime(ms, i18n.language)}>
+      {prefix ? prefix(rel) : rel}
+    </time>
   );
 }

@@ -4,7 +4,6 @@ import { useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { alertsQuery, silencesQuery, useAcknowledgeAlert, useCreateSilence, useEndSilence } from "../api/alerts";
-import { ApiError } from "../api/client";
 import { rulesQuery } from "../api/rules";
 import type { Alert, Rule, Silence } from "../api/types";
 import { useSession } from "../auth/session";
@@ -13,23 +12,24 @@ import {
   Badge,
   Button,
   Card,
-  Dialog,
-  EmptyState,
-  Field,
-  Input,
+  DeleteButton,
+  FieldNote,
+  FormDialog,
+  FormError,
   PageHeader,
   QueryView,
-  Select,
   SeverityBadge,
+  Tabs,
+  When,
   cx,
   errorText,
 } from "../components/ui";
 import { ALERT_TABS, alertTab, canAcknowledge, isOpen, type AlertTab } from "../lib/alerts";
-import { formatDateTime, formatRelative } from "../lib/format";
+import { placeErrors } from "../lib/formErrors";
 import { Link, setSearch, useLocation } from "../lib/router";
 import { ruleFieldOf } from "../lib/rules";
 import { SILENCE_DURATIONS, buildSilence, newSilenceForm, type SilenceForm } from "../lib/silences";
-import { TableHead } from "../components/fields";
+import { SelectField, Table, TextField } from "../components/fields";
 
 const REFRESH_MS = 30_000;
 
@@ -55,19 +55,15 @@ export default function Alerts(_props: { params: Record<string, string> }) {
           <div className="mb-3 overflow-x-auto">
             <StateTabs value={tab} onChange={(next) => setSearch({ state: next === "firing" ? null : next })} />
           </div>
-          <QueryView query={alerts}>
-            {(data) =>
-              data.alerts.length === 0 ? (
-                <EmptyState title={t(`alerts.empty.${tab}`)} />
-              ) : (
-                <AlertTable
-                  alerts={data.alerts}
-                  showState={tab === "all"}
-                  isAdmin={isAdmin}
-                  onSilence={(a) => setDraft({ alert: a, form: newSilenceForm(Date.now(), { machine: a.machine_id }, a.rule_id) })}
-                />
-              )
-            }
+          <QueryView query={alerts} empty={(d) => d.alerts.length === 0} emptyTitle={t(`alerts.empty.${tab}`)}>
+            {(data) => (
+              <AlertTable
+                alerts={data.alerts}
+                showState={tab === "all"}
+                isAdmin={isAdmin}
+                onSilence={(a) => setDraft({ alert: a, form: newSilenceForm(Date.now(), { machine: a.machine_id }, a.rule_id) })}
+              />
+            )}
           </QueryView>
         </Card>
         <SilencesCard isAdmin={isAdmin} rules={rules.data?.rules ?? []} onNew={() => setDraft({ form: newSilenceForm(Date.now()) })} />
@@ -81,35 +77,14 @@ export default function Alerts(_props: { params: Record<string, string> }) {
 function StateTabs({ value, onChange }: { value: AlertTab; onChange: (v: AlertTab) => void }) {
   const { t } = useTranslation();
   return (
-    <div role="tablist" aria-label={t("alerts.tabs.label")} className="glass-strong inline-flex rounded-xl p-1">
-      {ALERT_TABS.map((tab) => (
-        <button
-          key={tab}
-          role="tab"
-          type="button"
-          aria-selected={tab === value}
-          data-testid={`alerts-tab-${tab}`}
-          onClick={() => onChange(tab)}
-          className={cx(
-            "rounded-lg px-3 py-1 text-sm font-medium whitespace-nowrap transition focus-ring",
-            tab === value ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
-          )}
-        >
-          {t(`alerts.tabs.${tab}`)}
-        </button>
-      ))}
-    </div>
-  );
-}
-
-function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: string) => string }) {
-  const { i18n } = useTranslation();
-  if (ms === null || ms === undefined) return <span className="text-muted">–</span>;
-  const rel = formatRelative(ms, i18n.language);
-  return (
-    <time dateTime={new Date(ms).toISOString()} title={formatDateTime(ms, i18n.language)}>
-      {prefix ? prefix(rel) : rel}
-    </time>
+    <Tabs
+      value={value}
+      onChange={onChange}
+      options={ALERT_TABS.map((tab) => ({ value: tab, label: t(`alerts.tabs.${tab}`) }))}
+      label={t("alerts.tabs.label")}
+      testId={(tab) => `alerts-tab-${tab}`}
+      nowrap
+    />
   );
 }
 
@@ -129,29 +104,27 @@ function AlertTable({
   const { t } = useTranslation();
   const th = "px-3 py-2 font-medium";
   return (
-    <div className="-mx-4 overflow-x-auto sm:-mx-5">
-      <table className="w-full min-w-[52rem] text-left text-sm" aria-label={t("alerts.tableLabel")} data-testid="alerts-table">
-        <TableHead
-          variant="ruled"
-          cell={th}
-          columns={[
-            { label: t("alerts.col.severity"), className: "pl-4 sm:pl-5" },
-            { label: t("alerts.col.rule") },
-            { label: t("alerts.col.machine") },
-            { label: t("alerts.col.detail") },
-            { label: t("alerts.col.since") },
-            showState && { label: t("alerts.col.state") },
-            { label: t("alerts.col.acknowledged") },
-            isAdmin && { label: t("alerts.col.actions"), className: "pr-4 text-right sm:pr-5" },
-          ]}
-        />
-        <tbody>
-          {alerts.map((a) => (
-            <AlertRow key={a.id} alert={a} showState={showState} isAdmin={isAdmin} onSilence={() => onSilence(a)} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      variant="ruled"
+      cell={th}
+      className="min-w-[52rem]"
+      label={t("alerts.tableLabel")}
+      testId="alerts-table"
+      columns={[
+        { label: t("alerts.col.severity"), className: "pl-4 sm:pl-5" },
+        { label: t("alerts.col.rule") },
+        { label: t("alerts.col.machine") },
+        { label: t("alerts.col.detail") },
+        { label: t("alerts.col.since") },
+        showState && { label: t("alerts.col.state") },
+        { label: t("alerts.col.acknowledged") },
+        isAdmin && { label: t("alerts.col.actions"), className: "pr-4 text-right sm:pr-5" },
+      ]}
+    >
+      {alerts.map((a) => (
+        <AlertRow key={a.id} alert={a} showState={showState} isAdmin={isAdmin} onSilence={() => onSilence(a)} />
+      ))}
+    </Table>
   );
 }
 
@@ -232,11 +205,7 @@ function AlertRow({
               </Button>
             </div>
           )}
-          {ack.error && (
-            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
-              {errorText(ack.error, t)}
-            </p>
-          )}
+          <FormError small className="mt-1" error={ack.error} />
         </td>
       )}
     </tr>
@@ -259,38 +228,28 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
       }
     >
       <p className="-mt-1 mb-3 text-sm text-muted">{t("alerts.silences.hint")}</p>
-      <QueryView query={silences}>
-        {(data) =>
-          data.silences.length === 0 ? (
-            <EmptyState title={t("alerts.silences.empty")} />
-          ) : (
-            <div className="-mx-4 overflow-x-auto sm:-mx-5">
-              <table
-                className="w-full min-w-[40rem] text-left text-sm"
-                aria-label={t("alerts.silences.tableLabel")}
-                data-testid="silences-table"
-              >
-                <TableHead
-                  variant="ruled"
-                  cell={th}
-                  columns={[
-                    { label: t("alerts.silences.col.scope"), className: "pl-4 sm:pl-5" },
-                    { label: t("alerts.silences.col.rule") },
-                    { label: t("alerts.silences.col.reason") },
-                    { label: t("alerts.silences.col.ends") },
-                    { label: t("alerts.silences.col.createdBy") },
-                    isAdmin && { label: t("alerts.silences.col.actions"), className: "pr-4 text-right sm:pr-5" },
-                  ]}
-                />
-                <tbody>
-                  {data.silences.map((s) => (
-                    <SilenceRow key={s.id} silence={s} rules={rules} isAdmin={isAdmin} now={silences.dataUpdatedAt} />
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+      <QueryView query={silences} empty={(d) => d.silences.length === 0} emptyTitle={t("alerts.silences.empty")}>
+        {(data) => (
+          <Table
+            variant="ruled"
+            cell={th}
+            className="min-w-[40rem]"
+            label={t("alerts.silences.tableLabel")}
+            testId="silences-table"
+            columns={[
+              { label: t("alerts.silences.col.scope"), className: "pl-4 sm:pl-5" },
+              { label: t("alerts.silences.col.rule") },
+              { label: t("alerts.silences.col.reason") },
+              { label: t("alerts.silences.col.ends") },
+              { label: t("alerts.silences.col.createdBy") },
+              isAdmin && { label: t("alerts.silences.col.actions"), className: "pr-4 text-right sm:pr-5" },
+            ]}
+          >
+            {data.silences.map((s) => (
+              <SilenceRow key={s.id} silence={s} rules={rules} isAdmin={isAdmin} now={silences.dataUpdatedAt} />
+            ))}
+          </Table>
+        )}
       </QueryView>
     </Card>
   );
@@ -320,22 +279,14 @@ function SilenceRow({ silence: s, rules, isAdmin, now }: { silence: Silence; rul
       <td className={cx(td, "break-all")}>{s.created_by}</td>
       {isAdmin && (
         <td className={cx(td, "pr-4 text-right sm:pr-5")}>
-          <Button
-            variant="ghost"
-            className="text-rose-700 dark:text-rose-300"
+          <DeleteButton
+            label={t("alerts.silences.end")}
+            question={t("alerts.silences.endConfirm")}
             busy={end.isPending}
-            data-testid={`silence-end-${s.id}`}
-            onClick={() => {
-              if (window.confirm(t("alerts.silences.endConfirm"))) end.mutate();
-            }}
-          >
-            {t("alerts.silences.end")}
-          </Button>
-          {end.error && (
-            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
-              {errorText(end.error, t)}
-            </p>
-          )}
+            onConfirm={() => end.mutate()}
+            testid={`silence-end-${s.id}`}
+          />
+          <FormError small className="mt-1" error={end.error} />
         </td>
       )}
     </tr>
@@ -348,14 +299,14 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
   const { t } = useTranslation();
   const [form, setForm] = useState<SilenceForm>(draft.form);
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
-  const formId = "silence-form";
   const create = useCreateSilence(onClose);
-
-  const serverField = create.error instanceof ApiError ? ruleFieldOf(create.error.field) : null;
-  const errors: Record<string, string | undefined> = Object.fromEntries(Object.entries(localErrors).map(([k, v]) => [k, t(v)]));
-  const placed = !!serverField && SILENCE_FIELDS.has(serverField);
-  if (create.error && placed) errors[serverField] = errorText(create.error, t);
-  const generalError = create.error && !placed ? errorText(create.error, t) : null;
+  const { errors, general } = placeErrors(localErrors, create.error, { fieldOf: ruleFieldOf, shown: SILENCE_FIELDS }, t, (e) =>
+    errorText(e, t),
+  );
+  const set = (patch: Partial<SilenceForm>) => setForm((f) => ({ ...f, ...patch }));
+  // A rule the list does not hold (deleted since, or not read yet) stays choosable by its id.
+  const ruleIds = [...(form.ruleId && !rules.some((r) => r.id === form.ruleId) ? [form.ruleId] : []), ...rules.map((r) => r.id)];
+  const ruleName = (id: string) => rules.find((r) => r.id === id)?.spec.name ?? draft.alert?.rule_name ?? id;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -366,110 +317,76 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
   };
 
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={t("alerts.dialog.title")}
-      footer={
-        <>
-          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button type="submit" form={formId} variant="primary" busy={create.isPending} data-testid="silence-submit">
-            {t("alerts.dialog.submit")}
-          </Button>
-        </>
-      }
+      onSubmit={submit}
+      busy={create.isPending}
+      submitLabel={t("alerts.dialog.submit")}
+      submitTestId="silence-submit"
+      formTestId="silence-form"
+      error={general}
     >
-      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="silence-form">
-        {draft.alert && (
-          <p className="text-sm text-muted">
-            {t("alerts.dialog.forAlert", { rule: draft.alert.rule_name, machine: draft.alert.hostname })}
-          </p>
-        )}
-        <ScopeFields value={form.scope} onChange={(scope) => setForm((f) => ({ ...f, scope }))} errors={errors} />
-        <Field label={t("alerts.dialog.rule")} error={errors.rule_id}>
-          {(id, d) => (
-            <Select
-              id={id}
-              aria-describedby={d}
-              value={form.ruleId}
-              onChange={(e) => setForm((f) => ({ ...f, ruleId: e.target.value }))}
-              data-testid="silence-rule"
+      {draft.alert && (
+        <p className="text-sm text-muted">{t("alerts.dialog.forAlert", { rule: draft.alert.rule_name, machine: draft.alert.hostname })}</p>
+      )}
+      <ScopeFields value={form.scope} onChange={(scope) => set({ scope })} errors={errors} />
+      <SelectField
+        label={t("alerts.dialog.rule")}
+        error={errors.rule_id}
+        anyLabel={t("alerts.silences.anyRule")}
+        options={ruleIds}
+        optionLabel={ruleName}
+        value={form.ruleId}
+        onChange={(ruleId) => set({ ruleId: ruleId ?? "" })}
+        testId="silence-rule"
+      />
+      <fieldset className="flex flex-col gap-2">
+        <legend className="mb-1 text-sm font-medium">{t("alerts.dialog.duration")}</legend>
+        <div className="flex flex-wrap gap-2">
+          {SILENCE_DURATIONS.map((d) => (
+            <label
+              key={d}
+              className={cx(
+                "inline-flex cursor-pointer items-center gap-2 rounded-xl px-3 py-1.5 text-sm ring-1 ring-slate-400/30 ring-inset has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-500",
+                form.duration === d && "bg-sky-700/10 ring-sky-600/50",
+              )}
             >
-              <option value="">{t("alerts.silences.anyRule")}</option>
-              {form.ruleId && !rules.some((r) => r.id === form.ruleId) && (
-                <option value={form.ruleId}>{draft.alert?.rule_name ?? form.ruleId}</option>
-              )}
-              {rules.map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.spec.name}
-                </option>
-              ))}
-            </Select>
-          )}
-        </Field>
-        <fieldset className="flex flex-col gap-2">
-          <legend className="mb-1 text-sm font-medium">{t("alerts.dialog.duration")}</legend>
-          <div className="flex flex-wrap gap-2">
-            {SILENCE_DURATIONS.map((d) => (
-              <label
-                key={d}
-                className={cx(
-                  "inline-flex cursor-pointer items-center gap-2 rounded-xl px-3 py-1.5 text-sm ring-1 ring-slate-400/30 ring-inset has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-500",
-                  form.duration === d && "bg-sky-700/10 ring-sky-600/50",
-                )}
-              >
-                <input
-                  type="radio"
-                  name="silence-duration"
-                  value={d}
-                  checked={form.duration === d}
-                  onChange={() => setForm((f) => ({ ...f, duration: d }))}
-                  className="accent-sky-600"
-                  data-testid={`silence-duration-${d}`}
-                />
-                {t(`alerts.dialog.${d === "custom" ? "custom" : `d${d}`}`)}
-              </label>
-            ))}
-          </div>
-          {form.duration === "custom" ? (
-            <Field label={t("alerts.dialog.customEnd")} error={errors.ends_ms}>
-              {(id, d) => (
-                <Input
-                  id={id}
-                  aria-describedby={d}
-                  type="datetime-local"
-                  value={form.customEnd}
-                  onChange={(e) => setForm((f) => ({ ...f, customEnd: e.target.value }))}
-                  data-testid="silence-custom-end"
-                />
-              )}
-            </Field>
-          ) : (
-            errors.ends_ms && (
-              <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
-                {errors.ends_ms}
-              </p>
-            )
-          )}
-        </fieldset>
-        <Field label={t("alerts.dialog.reason")} hint={t("alerts.dialog.reasonHint")} error={errors.reason}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              value={form.reason}
-              maxLength={500}
-              onChange={(e) => setForm((f) => ({ ...f, reason: e.target.value }))}
-              data-testid="silence-reason"
-            />
-          )}
-        </Field>
-        {generalError && (
-          <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
-            {generalError}
-          </p>
+              <input
+                type="radio"
+                name="silence-duration"
+                value={d}
+                checked={form.duration === d}
+                onChange={() => set({ duration: d })}
+                className="accent-sky-600"
+                data-testid={`silence-duration-${d}`}
+              />
+              {t(`alerts.dialog.${d === "custom" ? "custom" : `d${d}`}`)}
+            </label>
+          ))}
+        </div>
+        {form.duration === "custom" ? (
+          <TextField
+            label={t("alerts.dialog.customEnd")}
+            error={errors.ends_ms}
+            type="datetime-local"
+            value={form.customEnd}
+            onChange={(customEnd) => set({ customEnd })}
+            testId="silence-custom-end"
+          />
+        ) : (
+          <FieldNote error={errors.ends_ms} />
         )}
-      </form>
-    </Dialog>
+      </fieldset>
+      <TextField
+        label={t("alerts.dialog.reason")}
+        hint={t("alerts.dialog.reasonHint")}
+        error={errors.reason}
+        value={form.reason}
+        maxLength={500}
+        onChange={(reason) => set({ reason })}
+        testId="silence-reason"
+      />
+    </FormDialog>
   );
 }

@@ -1,11 +1,10 @@
 // Notification channels: where alerts go. Admins add, edit, switch on and off, delete and
 // test them (the outcome shows in the row); everyone sees each channel's deliveries.
 // lib/channels.ts turns the form into the `config` JSON the server expects.
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { channelsQuery, deliveriesQuery, useDeleteChannel, useSaveChannel, useTestChannel, useToggleChannel } from "../api/channels";
-import { ApiError } from "../api/client";
 import type { Channel, DeliveryList, TestOutcome } from "../api/types";
 import { useSession } from "../auth/session";
 import { Toggle } from "../components/Toggle";
@@ -15,13 +14,13 @@ import {
   Card,
   CodeBlock,
   Dialog,
-  EmptyState,
-  Field,
-  Input,
+  FieldNote,
+  FormDialog,
+  FormError,
   PageHeader,
   QueryView,
-  Select,
   SeverityBadge,
+  When,
   cx,
   errorText,
   DeleteButton,
@@ -43,9 +42,10 @@ import {
   type CreateChannelBody,
   type UpdateChannelBody,
 } from "../lib/channels";
-import { formatDateTime, formatNumber, formatRelative } from "../lib/format";
+import { formatNumber } from "../lib/format";
+import { placeErrors } from "../lib/formErrors";
 import { SEVERITIES } from "../lib/rules";
-import { SeveritySelect, TableHead } from "../components/fields";
+import { Checkbox, SelectField, SeveritySelect, Table, TextField } from "../components/fields";
 
 type Delivery = DeliveryList["deliveries"][number];
 
@@ -85,22 +85,18 @@ export default function Channels(_props: { params: Record<string, string> }) {
       />
       {secret && <GeneratedSecret secret={secret} onDismiss={() => setSecret(null)} />}
       <Card>
-        <QueryView query={channels}>
-          {(data) =>
-            data.channels.length === 0 ? (
-              <EmptyState title={t("channels.empty")} />
-            ) : (
-              <ChannelTable
-                channels={data.channels}
-                isAdmin={isAdmin}
-                tested={tested}
-                testing={test.isPending ? test.variables : undefined}
-                onTest={(c) => test.mutate(c.id)}
-                onEdit={(c) => setEditing({ channel: c })}
-                onDeliveries={setDeliveriesOf}
-              />
-            )
-          }
+        <QueryView query={channels} empty={(d) => d.channels.length === 0} emptyTitle={t("channels.empty")}>
+          {(data) => (
+            <ChannelTable
+              channels={data.channels}
+              isAdmin={isAdmin}
+              tested={tested}
+              testing={test.isPending ? test.variables : undefined}
+              onTest={(c) => test.mutate(c.id)}
+              onEdit={(c) => setEditing({ channel: c })}
+              onDeliveries={setDeliveriesOf}
+            />
+          )}
         </QueryView>
       </Card>
       {isAdmin && editing && (
@@ -147,28 +143,26 @@ function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
   const { t } = useTranslation();
   const th = "px-3 py-2 font-medium";
   return (
-    <div className="-mx-4 overflow-x-auto sm:-mx-5">
-      <table className="w-full min-w-[56rem] text-left text-sm" aria-label={t("channels.tableLabel")} data-testid="channels-table">
-        <TableHead
-          variant="ruled"
-          cell={th}
-          columns={[
-            { label: t("channels.col.name"), className: "pl-4 sm:pl-5" },
-            { label: t("channels.col.kind") },
-            { label: t("channels.col.target") },
-            { label: t("channels.col.minSeverity") },
-            { label: t("channels.col.alertKinds") },
-            { label: t("channels.col.enabled") },
-            { label: t("channels.col.actions"), className: "pr-4 text-right sm:pr-5" },
-          ]}
-        />
-        <tbody>
-          {channels.map((c) => (
-            <ChannelRow key={c.id} channel={c} isAdmin={isAdmin} {...rest} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      variant="ruled"
+      cell={th}
+      className="min-w-[56rem]"
+      label={t("channels.tableLabel")}
+      testId="channels-table"
+      columns={[
+        { label: t("channels.col.name"), className: "pl-4 sm:pl-5" },
+        { label: t("channels.col.kind") },
+        { label: t("channels.col.target") },
+        { label: t("channels.col.minSeverity") },
+        { label: t("channels.col.alertKinds") },
+        { label: t("channels.col.enabled") },
+        { label: t("channels.col.actions"), className: "pr-4 text-right sm:pr-5" },
+      ]}
+    >
+      {channels.map((c) => (
+        <ChannelRow key={c.id} channel={c} isAdmin={isAdmin} {...rest} />
+      ))}
+    </Table>
   );
 }
 
@@ -234,11 +228,7 @@ function ChannelRow({
               </>
             )}
           </div>
-          {error && (
-            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
-              {errorText(error, t)}
-            </p>
-          )}
+          <FormError small className="mt-1" error={error} />
         </td>
       </tr>
       {result && (
@@ -281,17 +271,6 @@ function TestResult({ state }: { state: TestState }) {
 
 const DELIVERY_TONES: Record<string, string> = { delivered: "ok", failed: "critical", pending: "warning", sending: "info" };
 
-function When({ ms, prefix }: { ms: number | null | undefined; prefix?: (when: string) => string }) {
-  const { i18n } = useTranslation();
-  if (ms === null || ms === undefined) return <span className="text-muted">–</span>;
-  const rel = formatRelative(ms, i18n.language);
-  return (
-    <time dateTime={new Date(ms).toISOString()} title={formatDateTime(ms, i18n.language)}>
-      {prefix ? prefix(rel) : rel}
-    </time>
-  );
-}
-
 function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () => void }) {
   const { t, i18n } = useTranslation();
   const deliveries = useQuery({ ...deliveriesQuery(channel.id), refetchInterval: 10_000 });
@@ -303,68 +282,59 @@ function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () 
       title={t("channels.deliveries.title", { name: channel.name })}
       footer={<Button onClick={onClose}>{t("common.action.close")}</Button>}
     >
-      <QueryView query={deliveries}>
-        {(data) =>
-          data.deliveries.length === 0 ? (
-            <EmptyState title={t("channels.deliveries.empty")} />
-          ) : (
-            <div className="-mx-2 overflow-x-auto">
-              <table
-                className="w-full min-w-[34rem] text-left text-sm"
-                aria-label={t("channels.deliveries.tableLabel")}
-                data-testid="channel-deliveries"
-              >
-                <TableHead
-                  variant="ruled"
-                  cell={th}
-                  columns={[
-                    { label: t("channels.deliveries.col.message") },
-                    { label: t("channels.deliveries.col.status") },
-                    { label: t("channels.deliveries.col.attempts"), className: "text-right" },
-                    { label: t("channels.deliveries.col.lastError") },
-                    { label: t("channels.deliveries.col.created") },
-                  ]}
-                />
-                <tbody>
-                  {data.deliveries.map((d: Delivery) => (
-                    <tr key={d.id} className="border-b border-slate-400/10 align-top last:border-0">
-                      <td className="min-w-[9rem] px-2 py-2">
-                        <div className="text-xs text-muted">
-                          {t(`channels.deliveries.event.${d.notification.event}`, { defaultValue: d.notification.event })}
-                        </div>
-                        <div className="break-words">{d.notification.title}</div>
-                      </td>
-                      <td className="px-2 py-2">
-                        <Badge tone={DELIVERY_TONES[d.status] ?? "offline"}>
-                          {t(`channels.deliveries.status.${d.status}`, { defaultValue: d.status })}
-                        </Badge>
-                      </td>
-                      <td className="px-2 py-2 text-right tabular-nums">{formatNumber(d.attempts, i18n.language)}</td>
-                      <td className="max-w-[14rem] px-2 py-2 break-words text-rose-700 dark:text-rose-300">
-                        {d.last_error ?? <span className="text-muted">–</span>}
-                      </td>
-                      <td className="px-2 py-2 whitespace-nowrap">
-                        <When ms={d.created_ms} />
-                        {d.delivered_ms ? (
-                          <div className="text-xs text-muted">
-                            <When ms={d.delivered_ms} prefix={(when) => t("channels.deliveries.deliveredAt", { when })} />
-                          </div>
-                        ) : (
-                          d.next_attempt_ms &&
-                          d.status !== "failed" && (
-                            <div className="text-xs text-muted">
-                              <When ms={d.next_attempt_ms} prefix={(when) => t("channels.deliveries.next", { when })} />
-                            </div>
-                          )
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+      <QueryView query={deliveries} empty={(d) => d.deliveries.length === 0} emptyTitle={t("channels.deliveries.empty")}>
+        {(data) => (
+          <Table
+            variant="ruled"
+            cell={th}
+            wrap="-mx-2 overflow-x-auto"
+            className="min-w-[34rem]"
+            label={t("channels.deliveries.tableLabel")}
+            testId="channel-deliveries"
+            columns={[
+              { label: t("channels.deliveries.col.message") },
+              { label: t("channels.deliveries.col.status") },
+              { label: t("channels.deliveries.col.attempts"), className: "text-right" },
+              { label: t("channels.deliveries.col.lastError") },
+              { label: t("channels.deliveries.col.created") },
+            ]}
+          >
+            {data.deliveries.map((d: Delivery) => (
+              <tr key={d.id} className="border-b border-slate-400/10 align-top last:border-0">
+                <td className="min-w-[9rem] px-2 py-2">
+                  <div className="text-xs text-muted">
+                    {t(`channels.deliveries.event.${d.notification.event}`, { defaultValue: d.notification.event })}
+                  </div>
+                  <div className="break-words">{d.notification.title}</div>
+                </td>
+                <td className="px-2 py-2">
+                  <Badge tone={DELIVERY_TONES[d.status] ?? "offline"}>
+                    {t(`channels.deliveries.status.${d.status}`, { defaultValue: d.status })}
+                  </Badge>
+                </td>
+                <td className="px-2 py-2 text-right tabular-nums">{formatNumber(d.attempts, i18n.language)}</td>
+                <td className="max-w-[14rem] px-2 py-2 break-words text-rose-700 dark:text-rose-300">
+                  {d.last_error ?? <span className="text-muted">–</span>}
+                </td>
+                <td className="px-2 py-2 whitespace-nowrap">
+                  <When ms={d.created_ms} />
+                  {d.delivered_ms ? (
+                    <div className="text-xs text-muted">
+                      <When ms={d.delivered_ms} prefix={(when) => t("channels.deliveries.deliveredAt", { when })} />
+                    </div>
+                  ) : (
+                    d.next_attempt_ms &&
+                    d.status !== "failed" && (
+                      <div className="text-xs text-muted">
+                        <When ms={d.next_attempt_ms} prefix={(when) => t("channels.deliveries.next", { when })} />
+                      </div>
+                    )
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
       </QueryView>
     </Dialog>
   );
@@ -394,20 +364,18 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
   const editing = channel !== null;
   const [form, setForm] = useState<ChannelForm>(() => (channel ? channelToForm(channel) : newChannelForm()));
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
-  const formId = "channel-form";
 
   const save = useSaveChannel<SaveArgs>(channel?.id ?? null, (args) => {
     onClose();
     if ("create" in args && args.generated) onSecret(args.generated);
   });
-
-  const serverField =
-    save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : channelFieldOf(save.error.field)) : null;
-  const placed = !!serverField && SHOWN_FIELDS.has(serverField);
-  const errors: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(localErrors)) errors[channelFieldOf(k) ?? k] = t(v);
-  if (save.error && placed) errors[serverField] = errorText(save.error, t);
-  const generalError = save.error && !placed ? errorText(save.error, t) : null;
+  const { errors, general } = placeErrors(
+    localErrors,
+    save.error,
+    { fieldOf: channelFieldOf, shown: SHOWN_FIELDS, conflict: "name" },
+    t,
+    (e) => errorText(e, t),
+  );
 
   const set = <K extends keyof ChannelForm>(key: K, value: ChannelForm[K]) => setForm((f) => ({ ...f, [key]: value }));
 
@@ -427,98 +395,63 @@ function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null
   };
 
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={channel ? t("channels.editTitle", { name: channel.name }) : t("channels.newTitle")}
-      footer={
-        <>
-          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button type="submit" form={formId} variant="primary" busy={save.isPending} data-testid="channel-save">
-            {t("common.action.save")}
-          </Button>
-        </>
-      }
+      onSubmit={submit}
+      busy={save.isPending}
+      submitTestId="channel-save"
+      formTestId="channel-form"
+      error={general}
     >
-      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="channel-form">
-        <div className="grid gap-4 sm:grid-cols-2">
-          <Field label={t("channels.field.name")} error={errors.name}>
-            {(id, d) => (
-              <Input
-                id={id}
-                aria-describedby={d}
-                value={form.name}
-                onChange={(e) => set("name", e.target.value)}
-                maxLength={100}
-                autoFocus
-                data-testid="channel-name"
-              />
-            )}
-          </Field>
-          <Field label={t("channels.field.kind")} hint={editing ? t("channels.hint.kindLocked") : undefined}>
-            {(id, d) => (
-              <Select
-                id={id}
-                aria-describedby={d}
-                value={form.kind}
-                disabled={editing}
-                onChange={(e) => set("kind", CHANNEL_KINDS.find((k) => k === e.target.value) ?? "webhook")}
-                data-testid="channel-kind"
-              >
-                {CHANNEL_KINDS.map((k) => (
-                  <option key={k} value={k}>
-                    {t(`channels.kind.${k}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
-        </div>
-        <ConfigFields form={form} set={set} errors={errors} channel={channel} />
-        <SeveritySelect
-          label={t("channels.field.minSeverity")}
-          error={errors.min_severity}
-          options={SEVERITIES}
-          value={form.minSeverity}
-          onChange={(s) => set("minSeverity", s ?? "info")}
-          testId="channel-min-severity"
+      <div className="grid gap-4 sm:grid-cols-2">
+        <TextField
+          label={t("channels.field.name")}
+          error={errors.name}
+          value={form.name}
+          onChange={(v) => set("name", v)}
+          maxLength={100}
+          autoFocus
+          testId="channel-name"
         />
-        <fieldset className="flex flex-col gap-1">
-          <legend className="text-sm font-medium">{t("channels.field.alertKinds")}</legend>
-          <div className="flex flex-wrap gap-x-4 gap-y-1">
-            {ALERT_KINDS.map((k) => (
-              <label key={k} className="inline-flex items-center gap-2 text-sm">
-                <input
-                  type="checkbox"
-                  className="h-4 w-4 accent-sky-600"
-                  checked={form.alertKinds.includes(k)}
-                  onChange={(e) => set("alertKinds", e.target.checked ? [...form.alertKinds, k] : form.alertKinds.filter((x) => x !== k))}
-                  data-testid={`channel-alert-kind-${k}`}
-                />
-                {t(`channels.alertKind.${k}`)}
-              </label>
-            ))}
-          </div>
-          <FieldNote error={errors.alert_kinds} hint={t("channels.hint.alertKinds")} />
-        </fieldset>
-        {generalError && (
-          <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
-            {generalError}
-          </p>
-        )}
-      </form>
-    </Dialog>
+        <SelectField
+          label={t("channels.field.kind")}
+          hint={editing ? t("channels.hint.kindLocked") : undefined}
+          options={CHANNEL_KINDS}
+          optionLabel={(k) => t(`channels.kind.${k}`)}
+          value={form.kind}
+          disabled={editing}
+          onChange={(k) => set("kind", k ?? "webhook")}
+          testId="channel-kind"
+        />
+      </div>
+      <ConfigFields form={form} set={set} errors={errors} channel={channel} />
+      <SeveritySelect
+        label={t("channels.field.minSeverity")}
+        error={errors.min_severity}
+        options={SEVERITIES}
+        value={form.minSeverity}
+        onChange={(s) => set("minSeverity", s ?? "info")}
+        testId="channel-min-severity"
+      />
+      <fieldset className="flex flex-col gap-1">
+        <legend className="text-sm font-medium">{t("channels.field.alertKinds")}</legend>
+        <div className="flex flex-wrap gap-x-4 gap-y-1">
+          {ALERT_KINDS.map((k) => (
+            <Checkbox
+              key={k}
+              checked={form.alertKinds.includes(k)}
+              onChange={(on) => set("alertKinds", on ? [...form.alertKinds, k] : form.alertKinds.filter((x) => x !== k))}
+              testId={`channel-alert-kind-${k}`}
+            >
+              {t(`channels.alertKind.${k}`)}
+            </Checkbox>
+          ))}
+        </div>
+        <FieldNote error={errors.alert_kinds} hint={t("channels.hint.alertKinds")} />
+      </fieldset>
+    </FormDialog>
   );
-}
-
-function FieldNote({ error, hint }: { error?: string; hint?: ReactNode }) {
-  if (error)
-    return (
-      <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
-        {error}
-      </p>
-    );
-  return hint ? <p className="text-xs text-muted">{hint}</p> : null;
 }
 
 type SetField = <K extends keyof ChannelForm>(key: K, value: ChannelForm[K]) => void;
@@ -536,191 +469,128 @@ function ConfigFields({
   channel: Channel | null;
 }) {
   const { t } = useTranslation();
-  const urlHint = (fallback: string) => (isMasked(form.url) ? t("channels.hint.urlKept") : fallback);
+  // Every kind but email posts to a URL; a stored one comes back masked and is kept.
+  const urlField = (label: string, hint: string) => (
+    <TextField
+      label={label}
+      hint={isMasked(form.url) ? t("channels.hint.urlKept") : hint}
+      error={errors.url}
+      type="url"
+      inputMode="url"
+      value={form.url}
+      onChange={(v) => set("url", v)}
+      placeholder="https://"
+      spellCheck={false}
+      autoComplete="off"
+      testId="channel-url"
+    />
+  );
   switch (form.kind) {
     case "webhook":
       return (
         <>
-          <Field label={t("channels.field.url")} hint={urlHint(t("channels.hint.url"))} error={errors.url}>
-            {(id, d) => (
-              <Input
-                id={id}
-                aria-describedby={d}
-                type="url"
-                inputMode="url"
-                value={form.url}
-                onChange={(e) => set("url", e.target.value)}
-                placeholder="https://"
-                spellCheck={false}
-                autoComplete="off"
-                data-testid="channel-url"
-              />
-            )}
-          </Field>
-          <Field
+          {urlField(t("channels.field.url"), t("channels.hint.url"))}
+          <TextField
             label={t("channels.field.secret")}
             hint={hasStoredSecret(channel, "secret") ? t("channels.hint.secretKeep") : t("channels.hint.secretNew")}
             error={errors.secret}
-          >
-            {(id, d) => (
-              <Input
-                id={id}
-                aria-describedby={d}
-                type="password"
-                value={form.secret}
-                onChange={(e) => set("secret", e.target.value)}
-                autoComplete="new-password"
-                spellCheck={false}
-                data-testid="channel-secret"
-              />
-            )}
-          </Field>
+            type="password"
+            value={form.secret}
+            onChange={(v) => set("secret", v)}
+            autoComplete="new-password"
+            spellCheck={false}
+            testId="channel-secret"
+          />
         </>
       );
     case "slack":
     case "discord":
     case "teams":
-      return (
-        <Field label={t("channels.field.webhookUrl")} hint={urlHint(t(`channels.hint.${form.kind}`))} error={errors.url}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              type="url"
-              inputMode="url"
-              value={form.url}
-              onChange={(e) => set("url", e.target.value)}
-              placeholder="https://"
-              spellCheck={false}
-              autoComplete="off"
-              data-testid="channel-url"
-            />
-          )}
-        </Field>
-      );
+      return urlField(t("channels.field.webhookUrl"), t(`channels.hint.${form.kind}`));
     case "email":
       return (
         <>
           <div className="grid gap-4 sm:grid-cols-[1fr_7rem]">
-            <Field label={t("channels.field.host")} error={errors.host}>
-              {(id, d) => (
-                <Input
-                  id={id}
-                  aria-describedby={d}
-                  value={form.host}
-                  onChange={(e) => set("host", e.target.value)}
-                  placeholder="smtp.example.org"
-                  spellCheck={false}
-                  autoComplete="off"
-                  data-testid="channel-host"
-                />
-              )}
-            </Field>
-            <Field
+            <TextField
+              label={t("channels.field.host")}
+              error={errors.host}
+              value={form.host}
+              onChange={(v) => set("host", v)}
+              placeholder="smtp.example.org"
+              spellCheck={false}
+              autoComplete="off"
+              testId="channel-host"
+            />
+            <TextField
               label={t("channels.field.port")}
               hint={t("channels.hint.port", { port: DEFAULT_PORTS[form.security] })}
               error={errors.port}
-            >
-              {(id, d) => (
-                <Input
-                  id={id}
-                  aria-describedby={d}
-                  inputMode="numeric"
-                  value={form.port}
-                  onChange={(e) => set("port", e.target.value)}
-                  placeholder={String(DEFAULT_PORTS[form.security])}
-                  data-testid="channel-port"
-                />
-              )}
-            </Field>
+              inputMode="numeric"
+              value={form.port}
+              onChange={(v) => set("port", v)}
+              placeholder={String(DEFAULT_PORTS[form.security])}
+              testId="channel-port"
+            />
           </div>
-          <Field label={t("channels.field.security")} error={errors.tls}>
-            {(id, d) => (
-              <Select
-                id={id}
-                aria-describedby={d}
-                value={form.security}
-                onChange={(e) => set("security", SMTP_SECURITY.find((s) => s === e.target.value) ?? "starttls")}
-                data-testid="channel-security"
-              >
-                {SMTP_SECURITY.map((s) => (
-                  <option key={s} value={s}>
-                    {t(`channels.security.${s}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
+          <SelectField
+            label={t("channels.field.security")}
+            error={errors.tls}
+            options={SMTP_SECURITY}
+            optionLabel={(s) => t(`channels.security.${s}`)}
+            value={form.security}
+            onChange={(s) => set("security", s ?? "starttls")}
+            testId="channel-security"
+          />
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field label={t("channels.field.username")} error={errors.username}>
-              {(id, d) => (
-                <Input
-                  id={id}
-                  aria-describedby={d}
-                  value={form.username}
-                  onChange={(e) => set("username", e.target.value)}
-                  autoComplete="off"
-                  spellCheck={false}
-                  data-testid="channel-username"
-                />
-              )}
-            </Field>
-            <Field
+            <TextField
+              label={t("channels.field.username")}
+              error={errors.username}
+              value={form.username}
+              onChange={(v) => set("username", v)}
+              autoComplete="off"
+              spellCheck={false}
+              testId="channel-username"
+            />
+            <TextField
               label={t("channels.field.password")}
               hint={hasStoredSecret(channel, "password") ? t("channels.hint.passwordKeep") : undefined}
               error={errors.password}
-            >
-              {(id, d) => (
-                <Input
-                  id={id}
-                  aria-describedby={d}
-                  type="password"
-                  value={form.password}
-                  onChange={(e) => set("password", e.target.value)}
-                  autoComplete="new-password"
-                  data-testid="channel-password"
-                />
-              )}
-            </Field>
+              type="password"
+              value={form.password}
+              onChange={(v) => set("password", v)}
+              autoComplete="new-password"
+              testId="channel-password"
+            />
           </div>
-          <Field label={t("channels.field.from")} error={errors.from}>
-            {(id, d) => (
-              <Input
-                id={id}
-                aria-describedby={d}
-                type="email"
-                value={form.from}
-                onChange={(e) => set("from", e.target.value)}
-                placeholder="optralis@example.org"
-                autoComplete="off"
-                data-testid="channel-from"
-              />
-            )}
-          </Field>
-          <Field label={t("channels.field.to")} hint={t("channels.hint.to")} error={errors.to}>
-            {(id, d) => (
-              <Input
-                id={id}
-                aria-describedby={d}
-                value={form.to}
-                onChange={(e) => set("to", e.target.value)}
-                placeholder="ops@example.org, oncall@example.org"
-                autoComplete="off"
-                data-testid="channel-to"
-              />
-            )}
-          </Field>
+          <TextField
+            label={t("channels.field.from")}
+            error={errors.from}
+            type="email"
+            value={form.from}
+            onChange={(v) => set("from", v)}
+            placeholder="optralis@example.org"
+            autoComplete="off"
+            testId="channel-from"
+          />
+          <TextField
+            label={t("channels.field.to")}
+            hint={t("channels.hint.to")}
+            error={errors.to}
+            value={form.to}
+            onChange={(v) => set("to", v)}
+            placeholder="ops@example.org, oncall@example.org"
+            autoComplete="off"
+            testId="channel-to"
+          />
           <div className="flex flex-col gap-1">
-            <label className="inline-flex items-center gap-2 text-sm font-medium">
-              <input
-                type="checkbox"
-                className="h-4 w-4 accent-sky-600"
-                checked={form.acceptInvalidCerts}
-                onChange={(e) => set("acceptInvalidCerts", e.target.checked)}
-                data-testid="channel-accept-invalid-certs"
-              />
+            <Checkbox
+              className="inline-flex items-center gap-2 text-sm font-medium"
+              checked={form.acceptInvalidCerts}
+              onChange={(v) => set("acceptInvalidCerts", v)}
+              testId="channel-accept-invalid-certs"
+            >
               {t("channels.field.acceptInvalidCerts")}
-            </label>
+            </Checkbox>
             <FieldNote error={errors.accept_invalid_certs} hint={t("channels.hint.acceptInvalidCerts")} />
           </div>
         </>

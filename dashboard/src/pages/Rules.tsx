@@ -4,7 +4,6 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
 import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
-import { ApiError } from "../api/client";
 import { rulesQuery, useDeleteRule, useSaveRule, useToggleRule } from "../api/rules";
 import type { Rule, RuleSpec } from "../api/types";
 import { useSession } from "../auth/session";
@@ -13,9 +12,9 @@ import { Toggle } from "../components/Toggle";
 import {
   Button,
   Card,
-  Dialog,
-  EmptyState,
   Field,
+  FormDialog,
+  FormError,
   Input,
   PageHeader,
   QueryView,
@@ -34,7 +33,6 @@ import {
   SEVERITIES,
   buildRuleSpec,
   formatThreshold,
-  isRuleKind,
   metricUnit,
   newRuleForm,
   ruleFieldOf,
@@ -46,9 +44,11 @@ import {
   type RuleForm,
   type RuleKind,
 } from "../lib/rules";
-import { NumberField, SeveritySelect, TableHead } from "../components/fields";
+import { Checkbox, NumberField, SelectField, SeveritySelect, Table, TextField } from "../components/fields";
+import { placeErrors } from "../lib/formErrors";
 
 const metricKey = (metric: string) => metric.replace(/\./g, "_");
+const OPS = ["above", "below"] as const;
 
 /** A rule's condition in words: "CPU > 90 % for 10 min". */
 function conditionText(spec: RuleSpec, t: TFunction, lang: string): string {
@@ -111,14 +111,8 @@ export default function Rules(_props: { params: Record<string, string> }) {
         }
       />
       <Card>
-        <QueryView query={rules}>
-          {(data) =>
-            data.rules.length === 0 ? (
-              <EmptyState title={t("rules.empty")} />
-            ) : (
-              <RuleTable rules={data.rules} isAdmin={isAdmin} onEdit={(rule) => setEditing({ rule })} />
-            )
-          }
+        <QueryView query={rules} empty={(d) => d.rules.length === 0} emptyTitle={t("rules.empty")}>
+          {(data) => <RuleTable rules={data.rules} isAdmin={isAdmin} onEdit={(rule) => setEditing({ rule })} />}
         </QueryView>
       </Card>
       {isAdmin && editing && <RuleDialog key={editing.rule?.id ?? "new"} rule={editing.rule} onClose={() => setEditing(null)} />}
@@ -129,26 +123,24 @@ export default function Rules(_props: { params: Record<string, string> }) {
 function RuleTable({ rules, isAdmin, onEdit }: { rules: Rule[]; isAdmin: boolean; onEdit: (r: Rule) => void }) {
   const { t } = useTranslation();
   return (
-    <div className="-mx-4 overflow-x-auto sm:-mx-5">
-      <table className="w-full min-w-[44rem] text-left text-sm" aria-label={t("rules.tableLabel")} data-testid="rules-table">
-        <TableHead
-          variant="ruled"
-          columns={[
-            { label: t("rules.col.name"), cell: "px-4 py-2 font-medium sm:pl-5" },
-            { label: t("rules.col.condition") },
-            { label: t("rules.col.severity") },
-            { label: t("rules.col.scope") },
-            { label: t("rules.col.enabled") },
-            isAdmin && { label: t("rules.col.actions"), cell: "px-4 py-2 text-right font-medium sm:pr-5" },
-          ]}
-        />
-        <tbody>
-          {rules.map((r) => (
-            <RuleRow key={r.id} rule={r} isAdmin={isAdmin} onEdit={() => onEdit(r)} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      variant="ruled"
+      className="min-w-[44rem]"
+      label={t("rules.tableLabel")}
+      testId="rules-table"
+      columns={[
+        { label: t("rules.col.name"), cell: "px-4 py-2 font-medium sm:pl-5" },
+        { label: t("rules.col.condition") },
+        { label: t("rules.col.severity") },
+        { label: t("rules.col.scope") },
+        { label: t("rules.col.enabled") },
+        isAdmin && { label: t("rules.col.actions"), cell: "px-4 py-2 text-right font-medium sm:pr-5" },
+      ]}
+    >
+      {rules.map((r) => (
+        <RuleRow key={r.id} rule={r} isAdmin={isAdmin} onEdit={() => onEdit(r)} />
+      ))}
+    </Table>
   );
 }
 
@@ -194,11 +186,7 @@ function RuleRow({ rule, isAdmin, onEdit }: { rule: Rule; isAdmin: boolean; onEd
             </Button>
             <DeleteButton name={spec.name} busy={remove.isPending} onConfirm={() => remove.mutate()} testid={`rule-delete-${rule.id}`} />
           </div>
-          {error && (
-            <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
-              {errorText(error, t)}
-            </p>
-          )}
+          <FormError small className="mt-1" error={error} />
         </td>
       )}
     </tr>
@@ -229,15 +217,15 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
   const { t } = useTranslation();
   const [form, setForm] = useState<RuleForm>(() => (rule ? ruleToForm(rule.spec) : newRuleForm()));
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
-  const formId = "rule-form";
 
   const save = useSaveRule(rule?.id ?? null, onClose);
-
-  const serverField =
-    save.error instanceof ApiError ? (save.error.status === 409 && !save.error.field ? "name" : ruleFieldOf(save.error.field)) : null;
-  const errors: Record<string, string | undefined> = Object.fromEntries(Object.entries(localErrors).map(([k, v]) => [k, t(v)]));
-  if (save.error && serverField && SHOWN_FIELDS.has(serverField)) errors[serverField] = errorText(save.error, t);
-  const generalError = save.error && !(serverField && SHOWN_FIELDS.has(serverField)) ? errorText(save.error, t) : null;
+  const { errors, general } = placeErrors(
+    localErrors,
+    save.error,
+    { fieldOf: ruleFieldOf, shown: SHOWN_FIELDS, conflict: "name" },
+    t,
+    (e) => errorText(e, t),
+  );
 
   const set = <K extends keyof RuleForm>(key: K, value: RuleForm[K]) => setForm((f) => ({ ...f, [key]: value }));
 
@@ -250,101 +238,75 @@ function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void 
   };
 
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={rule ? t("rules.editTitle", { name: rule.spec.name }) : t("rules.newTitle")}
-      footer={
-        <>
-          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button type="submit" form={formId} variant="primary" busy={save.isPending} data-testid="rule-save">
-            {t("common.action.save")}
-          </Button>
-        </>
-      }
+      onSubmit={submit}
+      busy={save.isPending}
+      submitTestId="rule-save"
+      formTestId="rule-form"
+      error={general}
     >
-      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="rule-form">
-        <Field label={t("rules.field.name")} error={errors.name}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              value={form.name}
-              onChange={(e) => set("name", e.target.value)}
-              maxLength={100}
-              required
-              autoFocus
-              data-testid="rule-name"
-            />
-          )}
-        </Field>
-        <div className="grid gap-4 sm:grid-cols-2">
-          <Field label={t("rules.field.kind")} error={errors.kind}>
-            {(id, d) => (
-              <Select
-                id={id}
-                aria-describedby={d}
-                value={form.kind}
-                data-testid="rule-kind"
-                onChange={(e) => {
-                  const kind = e.target.value;
-                  if (isRuleKind(kind)) setForm((f) => withKind(f, kind));
-                }}
-              >
-                {RULE_KINDS.map((k) => (
-                  <option key={k} value={k}>
-                    {t(`rules.kind.${k}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
-          <SeveritySelect
-            label={t("rules.field.severity")}
-            error={errors.severity}
-            options={SEVERITIES}
-            value={form.severity}
-            onChange={(s) => set("severity", s ?? "warning")}
-            testId="rule-severity"
-          />
-        </div>
-        <KindFields form={form} set={set} errors={errors} kind={form.kind} />
-        <div className="grid gap-4 sm:grid-cols-2">
-          <DurationField
-            label={t("rules.field.for")}
-            hint={t("rules.hint.for")}
-            error={errors.for_s}
-            value={form.for}
-            onChange={(v) => set("for", v)}
-            testId="rule-for"
-          />
-          <DurationField
-            label={t("rules.field.reminder")}
-            hint={t("rules.hint.reminder")}
-            error={errors.reminder_s}
-            value={form.reminder}
-            onChange={(v) => set("reminder", v)}
-            testId="rule-reminder"
-          />
-        </div>
-        <ScopeFields value={form.scope} onChange={(scope) => set("scope", scope)} errors={errors} />
-        <label className="inline-flex items-center gap-2 text-sm font-medium">
-          <input
-            type="checkbox"
-            className="h-4 w-4 accent-sky-600"
-            checked={form.enabled}
-            onChange={(e) => set("enabled", e.target.checked)}
-            data-testid="rule-enabled"
-          />
-          {t("rules.field.enabled")}
-        </label>
-        {generalError && (
-          <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
-            {generalError}
-          </p>
-        )}
-      </form>
-    </Dialog>
+      <TextField
+        label={t("rules.field.name")}
+        error={errors.name}
+        value={form.name}
+        onChange={(v) => set("name", v)}
+        maxLength={100}
+        required
+        autoFocus
+        testId="rule-name"
+      />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <SelectField
+          label={t("rules.field.kind")}
+          error={errors.kind}
+          options={RULE_KINDS}
+          optionLabel={(k) => t(`rules.kind.${k}`)}
+          value={form.kind}
+          onChange={(kind) => {
+            if (kind) setForm((f) => withKind(f, kind));
+          }}
+          testId="rule-kind"
+        />
+        <SeveritySelect
+          label={t("rules.field.severity")}
+          error={errors.severity}
+          options={SEVERITIES}
+          value={form.severity}
+          onChange={(s) => set("severity", s ?? "warning")}
+          testId="rule-severity"
+        />
+      </div>
+      <KindFields form={form} set={set} errors={errors} kind={form.kind} />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <DurationField
+          label={t("rules.field.for")}
+          hint={t("rules.hint.for")}
+          error={errors.for_s}
+          value={form.for}
+          onChange={(v) => set("for", v)}
+          testId="rule-for"
+        />
+        <DurationField
+          label={t("rules.field.reminder")}
+          hint={t("rules.hint.reminder")}
+          error={errors.reminder_s}
+          value={form.reminder}
+          onChange={(v) => set("reminder", v)}
+          testId="rule-reminder"
+        />
+      </div>
+      <ScopeFields value={form.scope} onChange={(scope) => set("scope", scope)} errors={errors} />
+      <Checkbox
+        className="inline-flex items-center gap-2 text-sm font-medium"
+        checked={form.enabled}
+        onChange={(v) => set("enabled", v)}
+        testId="rule-enabled"
+      >
+        {t("rules.field.enabled")}
+      </Checkbox>
+    </FormDialog>
   );
 }
 
@@ -363,6 +325,39 @@ function KindFields({
   errors: Record<string, string | undefined>;
 }) {
   const { t, i18n } = useTranslation();
+  // The threshold, clear and window inputs serve several kinds; only their words change.
+  const threshold = (label: string, hint?: string, unit?: string) => (
+    <NumberField
+      label={label}
+      unit={unit}
+      hint={hint}
+      error={errors.threshold}
+      value={form.threshold}
+      onChange={(v) => set("threshold", v)}
+      testId="rule-threshold"
+    />
+  );
+  const clear = (label: string, hint?: string, unit?: string) => (
+    <NumberField
+      label={label}
+      unit={unit}
+      hint={hint}
+      error={errors.clear}
+      value={form.clear}
+      onChange={(v) => set("clear", v)}
+      testId="rule-clear"
+    />
+  );
+  const windowField = (
+    <DurationField
+      label={t("rules.field.window")}
+      hint={t("rules.hint.window")}
+      error={errors.window_s}
+      value={form.window}
+      onChange={(v) => set("window", v)}
+      testId="rule-window"
+    />
+  );
   switch (kind) {
     case "metric": {
       const unit = metricUnit(form.metric);
@@ -375,57 +370,28 @@ function KindFields({
       return (
         <>
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field label={t("rules.field.metric")} error={errors.metric}>
-              {(id, d) => (
-                <Select
-                  id={id}
-                  aria-describedby={d}
-                  value={form.metric}
-                  onChange={(e) => set("metric", RULE_METRICS.find((m) => m === e.target.value) ?? "cpu.percent")}
-                  data-testid="rule-metric"
-                >
-                  {RULE_METRICS.map((m) => (
-                    <option key={m} value={m}>
-                      {t(`rules.metric.${metricKey(m)}`)}
-                    </option>
-                  ))}
-                </Select>
-              )}
-            </Field>
-            <Field label={t("rules.field.op")} error={errors.op}>
-              {(id, d) => (
-                <Select
-                  id={id}
-                  aria-describedby={d}
-                  value={form.op}
-                  onChange={(e) => set("op", e.target.value === "below" ? "below" : "above")}
-                  data-testid="rule-op"
-                >
-                  <option value="above">{t("rules.op.above")}</option>
-                  <option value="below">{t("rules.op.below")}</option>
-                </Select>
-              )}
-            </Field>
+            <SelectField
+              label={t("rules.field.metric")}
+              error={errors.metric}
+              options={RULE_METRICS}
+              optionLabel={(m) => t(`rules.metric.${metricKey(m)}`)}
+              value={form.metric}
+              onChange={(m) => set("metric", m ?? "cpu.percent")}
+              testId="rule-metric"
+            />
+            <SelectField
+              label={t("rules.field.op")}
+              error={errors.op}
+              options={OPS}
+              optionLabel={(o) => t(`rules.op.${o}`)}
+              value={form.op}
+              onChange={(o) => set("op", o ?? "above")}
+              testId="rule-op"
+            />
           </div>
           <div className="grid gap-4 sm:grid-cols-2">
-            <NumberField
-              label={t("rules.field.threshold")}
-              unit={unit}
-              hint={rateHint(form.threshold)}
-              error={errors.threshold}
-              value={form.threshold}
-              onChange={(v) => set("threshold", v)}
-              testId="rule-threshold"
-            />
-            <NumberField
-              label={t("rules.field.clear")}
-              unit={unit}
-              hint={rateHint(form.clear) ?? t("rules.hint.clear")}
-              error={errors.clear}
-              value={form.clear}
-              onChange={(v) => set("clear", v)}
-              testId="rule-clear"
-            />
+            {threshold(t("rules.field.threshold"), rateHint(form.threshold), unit)}
+            {clear(t("rules.field.clear"), rateHint(form.clear) ?? t("rules.hint.clear"), unit)}
           </div>
         </>
       );
@@ -433,43 +399,21 @@ function KindFields({
     case "health":
       return (
         <div className="grid gap-4 sm:grid-cols-2">
-          <NumberField
-            label={t("rules.field.score")}
-            hint={t("rules.hint.score")}
-            error={errors.threshold}
-            value={form.threshold}
-            onChange={(v) => set("threshold", v)}
-            testId="rule-threshold"
-          />
-          <NumberField
-            label={t("rules.field.clearScore")}
-            hint={t("rules.hint.clearScore")}
-            error={errors.clear}
-            value={form.clear}
-            onChange={(v) => set("clear", v)}
-            testId="rule-clear"
-          />
+          {threshold(t("rules.field.score"), t("rules.hint.score"))}
+          {clear(t("rules.field.clearScore"), t("rules.hint.clearScore"))}
         </div>
       );
     case "disk":
       return (
-        <Field label={t("rules.field.diskVerdict")} error={errors.disk_verdict}>
-          {(id, d) => (
-            <Select
-              id={id}
-              aria-describedby={d}
-              value={form.diskVerdict}
-              onChange={(e) => set("diskVerdict", e.target.value === "failing" ? "failing" : "warning")}
-              data-testid="rule-verdict"
-            >
-              {DISK_VERDICTS.map((v) => (
-                <option key={v} value={v}>
-                  {t(`rules.verdict.${v}`)}
-                </option>
-              ))}
-            </Select>
-          )}
-        </Field>
+        <SelectField
+          label={t("rules.field.diskVerdict")}
+          error={errors.disk_verdict}
+          options={DISK_VERDICTS}
+          optionLabel={(v) => t(`rules.verdict.${v}`)}
+          value={form.diskVerdict}
+          onChange={(v) => set("diskVerdict", v ?? "warning")}
+          testId="rule-verdict"
+        />
       );
     case "events":
       return (
@@ -483,36 +427,19 @@ function KindFields({
               onChange={(s) => set("eventSeverity", s ?? "error")}
               testId="rule-event-severity"
             />
-            <NumberField
-              label={t("rules.field.count")}
-              hint={t("rules.hint.count")}
-              error={errors.threshold}
-              value={form.threshold}
-              onChange={(v) => set("threshold", v)}
-              testId="rule-threshold"
-            />
+            {threshold(t("rules.field.count"), t("rules.hint.count"))}
           </div>
           <div className="grid gap-4 sm:grid-cols-2">
-            <Field label={t("rules.field.eventPattern")} hint={t("rules.hint.eventPattern")} error={errors.event_pattern}>
-              {(id, d) => (
-                <Input
-                  id={id}
-                  aria-describedby={d}
-                  value={form.eventPattern}
-                  onChange={(e) => set("eventPattern", e.target.value)}
-                  maxLength={256}
-                  data-testid="rule-pattern"
-                />
-              )}
-            </Field>
-            <DurationField
-              label={t("rules.field.window")}
-              hint={t("rules.hint.window")}
-              error={errors.window_s}
-              value={form.window}
-              onChange={(v) => set("window", v)}
-              testId="rule-window"
+            <TextField
+              label={t("rules.field.eventPattern")}
+              hint={t("rules.hint.eventPattern")}
+              error={errors.event_pattern}
+              value={form.eventPattern}
+              onChange={(v) => set("eventPattern", v)}
+              maxLength={256}
+              testId="rule-pattern"
             />
+            {windowField}
           </div>
         </>
       );
@@ -520,14 +447,7 @@ function KindFields({
       return (
         <>
           <p className="text-sm text-muted">{t("rules.hint.agent")}</p>
-          <DurationField
-            label={t("rules.field.window")}
-            hint={t("rules.hint.window")}
-            error={errors.window_s}
-            value={form.window}
-            onChange={(v) => set("window", v)}
-            testId="rule-window"
-          />
+          {windowField}
         </>
       );
     case "offline":
