@@ -46,7 +46,8 @@ export function ChoiceSelect<V extends string>({
 }: Omit<SelectHTMLAttributes<HTMLSelectElement>, "value" | "onChange"> & {
   options: readonly V[];
   optionLabel: (value: V) => string;
-  value: V | "";
+  /** What is chosen; a value not among the options (or "") chooses none of them. */
+  value: string;
   onChange: (value: V | undefined) => void;
   anyLabel?: string;
   testId?: string;

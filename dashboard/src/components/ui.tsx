@@ -547,6 +547,15 @@ export function ErrorBanner({ children }: { children: ReactNode }) {
   );
 }
 
+/** Something the user must read before going on (a secret shown once), on amber. */
+export function Warning({ children, className }: { children: ReactNode; className?: string }) {
+  return (
+    <p role="alert" className={cx("rounded-xl bg-amber-400/20 px-3 py-2 text-sm text-amber-900 dark:text-amber-200", className)}>
+      {children}
+    </p>
+  );
+}
+
 /** A page this reader may not use: its title and a card saying why. */
 export function Restricted({ title, message }: { title: ReactNode; message: ReactNode }) {
   return (

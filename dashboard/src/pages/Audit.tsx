@@ -5,10 +5,10 @@ import { useTranslation } from "react-i18next";
 import { auditLogQuery, type AuditScope } from "../api/audit";
 import type { AuditEntry } from "../api/types";
 import { useSession } from "../auth/session";
-import { Button, Card, EmptyState, ErrorState, Loading, PageHeader, Tabs, errorText } from "../components/ui";
+import { Button, Card, EmptyState, ErrorState, FormError, Loading, PageHeader, Restricted, Tabs } from "../components/ui";
 import { actorKind, actorName, allEntries, compactDetail } from "../lib/auditLog";
 import { formatDateTime, formatRelative } from "../lib/format";
-import { TableHead } from "../components/fields";
+import { Table } from "../components/fields";
 
 type Scope = AuditScope;
 
@@ -16,16 +16,7 @@ export default function Audit(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
   const { isAdmin, me } = useSession();
   const [scope, setScope] = useState<Scope>(isAdmin ? "org" : "platform");
-  if (!isAdmin && !me.platform_admin) {
-    return (
-      <>
-        <PageHeader title={t("audit.title")} />
-        <Card>
-          <EmptyState title={t("audit.adminOnly")} />
-        </Card>
-      </>
-    );
-  }
+  if (!isAdmin && !me.platform_admin) return <Restricted title={t("audit.title")} message={t("audit.adminOnly")} />;
   const scopes: { value: Scope; label: string }[] = [
     ...(isAdmin ? [{ value: "org" as const, label: t("audit.org") }] : []),
     ...(me.platform_admin ? [{ value: "platform" as const, label: t("audit.platform") }] : []),
@@ -54,33 +45,25 @@ function AuditLog({ scope }: { scope: Scope }) {
       {entries.length === 0 ? (
         <EmptyState title={t("audit.empty")} />
       ) : (
-        <div className="relative overflow-x-auto">
-          <table className="w-full text-left text-sm" data-testid="audit-list">
-            <TableHead
-              variant="caps"
-              columns={[
-                { label: t("audit.col.time") },
-                { label: t("audit.col.actor") },
-                { label: t("audit.col.action") },
-                { label: t("audit.col.target") },
-                { label: t("audit.col.ip") },
-                { label: t("audit.col.detail") },
-              ]}
-            />
-            <tbody>
-              {entries.map((e) => (
-                <AuditRow key={e.id} entry={e} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          variant="caps"
+          testId="audit-list"
+          columns={[
+            { label: t("audit.col.time") },
+            { label: t("audit.col.actor") },
+            { label: t("audit.col.action") },
+            { label: t("audit.col.target") },
+            { label: t("audit.col.ip") },
+            { label: t("audit.col.detail") },
+          ]}
+        >
+          {entries.map((e) => (
+            <AuditRow key={e.id} entry={e} />
+          ))}
+        </Table>
       )}
       <div className="mt-3 flex flex-col items-center gap-2">
-        {log.isFetchNextPageError && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(log.error, t)}
-          </p>
-        )}
+        <FormError error={log.isFetchNextPageError ? log.error : null} />
         {log.hasNextPage ? (
           <Button busy={log.isFetchingNextPage} onClick={() => void log.fetchNextPage()} data-testid="audit-more">
             {t("common.action.more")}

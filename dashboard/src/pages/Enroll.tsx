@@ -6,25 +6,16 @@ import { useTranslation } from "react-i18next";
 import { enrollKeysQuery, useCreateEnrollKey, useRevokeEnrollKey } from "../api/enroll";
 import type { CreatedEnrollKey, EnrollKey } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, CodeBlock, EmptyState, Field, PageHeader, QueryView, Select, errorText } from "../components/ui";
+import { Badge, Button, Card, CodeBlock, DeleteButton, FormError, PageHeader, QueryView, Restricted, Warning } from "../components/ui";
 import { installCommands } from "../lib/enroll";
 import { formatDateTime, formatRelative } from "../lib/format";
-import { TableHead } from "../components/fields";
+import { SelectField, Table } from "../components/fields";
 
 export default function Enroll(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
   const [created, setCreated] = useState<CreatedEnrollKey | null>(null);
-  if (!isAdmin) {
-    return (
-      <>
-        <PageHeader title={t("enroll.title")} />
-        <Card>
-          <EmptyState title={t("enroll.adminOnly")} />
-        </Card>
-      </>
-    );
-  }
+  if (!isAdmin) return <Restricted title={t("enroll.title")} message={t("enroll.adminOnly")} />;
   return (
     <div className="flex flex-col gap-5">
       <PageHeader title={t("enroll.title")} subtitle={t("enroll.subtitle")} />
@@ -36,11 +27,13 @@ export default function Enroll(_props: { params: Record<string, string> }) {
 
 /** A new key's lifetime, in seconds (null: it never expires). */
 const EXPIRY_S = { never: null, hour: 3_600, day: 86_400, week: 604_800 } as const;
+const EXPIRIES = Object.keys(EXPIRY_S) as (keyof typeof EXPIRY_S)[];
+const USES = ["unlimited", "single"] as const;
 
 function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) => void; hasSecret: boolean }) {
   const { t } = useTranslation();
   const keys = useQuery(enrollKeysQuery());
-  const [uses, setUses] = useState<"unlimited" | "single">("unlimited");
+  const [uses, setUses] = useState<(typeof USES)[number]>("unlimited");
   const [expiresIn, setExpiresIn] = useState<keyof typeof EXPIRY_S>("never");
   const create = useCreateEnrollKey((c) => {
     onCreated(c);
@@ -60,66 +53,46 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
         </Button>
       }
     >
-      {create.error && (
-        <p role="alert" className="mb-3 text-sm text-rose-600 dark:text-rose-400">
-          {errorText(create.error, t)}
-        </p>
-      )}
+      <FormError className="mb-3" error={create.error} />
       <div className="mb-3 grid gap-3 sm:grid-cols-2" data-testid="enroll-key-options">
-        <Field label={t("enroll.options.uses")}>
-          {(id) => (
-            <Select id={id} value={uses} onChange={(e) => setUses(e.target.value as typeof uses)} data-testid="enroll-key-uses">
-              <option value="unlimited">{t("enroll.options.unlimited")}</option>
-              <option value="single">{t("enroll.options.single")}</option>
-            </Select>
-          )}
-        </Field>
-        <Field label={t("enroll.options.expires")}>
-          {(id) => (
-            <Select
-              id={id}
-              value={expiresIn}
-              onChange={(e) => setExpiresIn(e.target.value as typeof expiresIn)}
-              data-testid="enroll-key-expiry"
-            >
-              {(Object.keys(EXPIRY_S) as (keyof typeof EXPIRY_S)[]).map((k) => (
-                <option key={k} value={k}>
-                  {t(`enroll.options.${k}`)}
-                </option>
-              ))}
-            </Select>
-          )}
-        </Field>
+        <SelectField
+          label={t("enroll.options.uses")}
+          options={USES}
+          optionLabel={(u) => t(`enroll.options.${u}`)}
+          value={uses}
+          onChange={(u) => setUses(u ?? "unlimited")}
+          testId="enroll-key-uses"
+        />
+        <SelectField
+          label={t("enroll.options.expires")}
+          options={EXPIRIES}
+          optionLabel={(k) => t(`enroll.options.${k}`)}
+          value={expiresIn}
+          onChange={(k) => setExpiresIn(k ?? "never")}
+          testId="enroll-key-expiry"
+        />
       </div>
       {!hasSecret && <p className="mb-3 text-sm text-muted">{t("enroll.secret.hint")}</p>}
-      <QueryView query={keys}>
-        {(data) =>
-          data.keys.length === 0 ? (
-            <EmptyState title={t("enroll.empty")} />
-          ) : (
-            <div className="relative overflow-x-auto">
-              <table className="w-full text-left text-sm" data-testid="enroll-key-list">
-                <TableHead
-                  variant="caps"
-                  columns={[
-                    { label: t("enroll.col.id") },
-                    { label: t("enroll.col.created") },
-                    { label: t("enroll.col.uses") },
-                    { label: t("enroll.col.state") },
-                    { label: t("enroll.col.actions"), srOnly: true },
-                  ]}
-                />
-                <tbody>
-                  {[...data.keys]
-                    .sort((a, b) => Number(Boolean(a.revoked_ms)) - Number(Boolean(b.revoked_ms)) || b.created_ms - a.created_ms)
-                    .map((k) => (
-                      <KeyRow key={k.id} enrollKey={k} now={keys.dataUpdatedAt} />
-                    ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+      <QueryView query={keys} empty={(d) => d.keys.length === 0} emptyTitle={t("enroll.empty")}>
+        {(data) => (
+          <Table
+            variant="caps"
+            testId="enroll-key-list"
+            columns={[
+              { label: t("enroll.col.id") },
+              { label: t("enroll.col.created") },
+              { label: t("enroll.col.uses") },
+              { label: t("enroll.col.state") },
+              { label: t("enroll.col.actions"), srOnly: true },
+            ]}
+          >
+            {[...data.keys]
+              .sort((a, b) => Number(Boolean(a.revoked_ms)) - Number(Boolean(b.revoked_ms)) || b.created_ms - a.created_ms)
+              .map((k) => (
+                <KeyRow key={k.id} enrollKey={k} now={keys.dataUpdatedAt} />
+              ))}
+          </Table>
+        )}
       </QueryView>
     </Card>
   );
@@ -173,24 +146,17 @@ function KeyRow({ enrollKey, now }: { enrollKey: EnrollKey; now: number }) {
       </td>
       <td className="px-2 py-1 text-right">
         {!revoked && (
-          <Button
-            variant="ghost"
-            className="text-rose-700 dark:text-rose-300"
+          <DeleteButton
+            name={enrollKey.id}
+            srName
+            label={t("enroll.revoke")}
+            question={t("enroll.confirmRevoke", { id: enrollKey.id })}
             busy={revoke.isPending}
-            data-testid="enroll-key-revoke"
-            onClick={() => {
-              if (window.confirm(t("enroll.confirmRevoke", { id: enrollKey.id }))) revoke.mutate();
-            }}
-          >
-            {t("enroll.revoke")}
-            <span className="sr-only"> {enrollKey.id}</span>
-          </Button>
+            onConfirm={() => revoke.mutate()}
+            testid="enroll-key-revoke"
+          />
         )}
-        {revoke.error && (
-          <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
-            {errorText(revoke.error, t)}
-          </p>
-        )}
+        <FormError small error={revoke.error} />
       </td>
     </tr>
   );
@@ -206,9 +172,7 @@ function NewSecret({ created, onDone }: { created: CreatedEnrollKey; onDone: () 
       actions={<Button onClick={onDone}>{t("enroll.secret.done")}</Button>}
     >
       <div className="flex flex-col gap-4" data-testid="enroll-secret">
-        <p role="alert" className="rounded-xl bg-amber-400/20 px-3 py-2 text-sm font-medium text-amber-900 dark:text-amber-200">
-          {t("enroll.secret.warning")}
-        </p>
+        <Warning className="font-medium">{t("enroll.secret.warning")}</Warning>
         <div>
           <h3 className="mb-1 text-sm font-medium">{t("enroll.secret.label")}</h3>
           <div data-testid="enroll-secret-value">

@@ -1,5 +1,5 @@
 // Groups (name, colour, description, members) and the labels in use across the fleet.
-import { useId, useMemo, useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { groupsQuery, useDeleteGroup, useEditGroupMembers, useSaveGroup } from "../api/groups";
@@ -14,11 +14,10 @@ import {
   Dialog,
   EmptyState,
   Field,
-  Input,
+  FormDialog,
   PageHeader,
   QueryView,
   cx,
-  errorText,
   inputClass,
   DeleteButton,
   FormError,
@@ -27,7 +26,7 @@ import { formatNumber } from "../lib/format";
 import { PRESET_COLORS, filterMachines, groupBody, isHexColor, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
 import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
 import { Link } from "../lib/router";
-import { TableHead } from "../components/fields";
+import { Checkbox, Table, TextField } from "../components/fields";
 
 function useGroups() {
   return useQuery(groupsQuery());
@@ -74,34 +73,26 @@ function GroupsCard({ onEdit, onMembers }: { onEdit: (g: Group) => void; onMembe
   const query = useGroups();
   return (
     <Card title={t("groups.list")}>
-      <QueryView query={query}>
-        {(data) =>
-          data.groups.length === 0 ? (
-            <EmptyState title={isAdmin ? t("groups.emptyAdmin") : t("groups.empty")} />
-          ) : (
-            <div className="relative overflow-x-auto">
-              <table className="w-full text-left text-sm" data-testid="group-list">
-                <TableHead
-                  variant="caps"
-                  columns={[
-                    { label: t("groups.col.color"), cell: "w-10 px-2 py-2", srOnly: true },
-                    { label: t("groups.col.name") },
-                    { label: t("groups.col.description") },
-                    { label: t("groups.col.machines"), cell: "px-2 py-2 text-right" },
-                    isAdmin && { label: t("groups.col.actions"), srOnly: true },
-                  ]}
-                />
-                <tbody>
-                  {[...data.groups]
-                    .sort((a, b) => a.name.localeCompare(b.name))
-                    .map((g) => (
-                      <GroupRow key={g.id} group={g} onEdit={onEdit} onMembers={onMembers} />
-                    ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+      <QueryView query={query} empty={(d) => d.groups.length === 0} emptyTitle={isAdmin ? t("groups.emptyAdmin") : t("groups.empty")}>
+        {(data) => (
+          <Table
+            variant="caps"
+            testId="group-list"
+            columns={[
+              { label: t("groups.col.color"), cell: "w-10 px-2 py-2", srOnly: true },
+              { label: t("groups.col.name") },
+              { label: t("groups.col.description") },
+              { label: t("groups.col.machines"), cell: "px-2 py-2 text-right" },
+              isAdmin && { label: t("groups.col.actions"), srOnly: true },
+            ]}
+          >
+            {[...data.groups]
+              .sort((a, b) => a.name.localeCompare(b.name))
+              .map((g) => (
+                <GroupRow key={g.id} group={g} onEdit={onEdit} onMembers={onMembers} />
+              ))}
+          </Table>
+        )}
       </QueryView>
     </Card>
   );
@@ -144,11 +135,7 @@ function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Grou
             </Button>
             <DeleteButton name={group.name} busy={remove.isPending} onConfirm={() => remove.mutate()} testid="group-delete" srName />
           </div>
-          {remove.error && (
-            <p role="alert" className="mt-1 text-right text-xs text-rose-600 dark:text-rose-400">
-              {errorText(remove.error, t)}
-            </p>
-          )}
+          <FormError small className="mt-1 text-right" error={remove.error} />
         </td>
       )}
     </tr>
@@ -157,7 +144,6 @@ function GroupRow({ group, onEdit, onMembers }: { group: Group; onEdit: (g: Grou
 
 function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onClose: () => void }) {
   const { t } = useTranslation();
-  const formId = useId();
   const initial: GroupForm =
     editing.mode === "edit"
       ? { name: editing.group.name, color: editing.group.color, description: editing.group.description }
@@ -177,61 +163,51 @@ function GroupDialog({ editing, onClose }: { editing: NonNullable<Editing>; onCl
   };
   const set = (patch: Partial<GroupForm>) => setForm((f) => ({ ...f, ...patch }));
   return (
-    <Dialog
-      open
+    <FormDialog
       onClose={onClose}
       title={editing.mode === "edit" ? t("groups.editTitle", { name: editing.group.name }) : t("groups.newTitle")}
-      footer={
-        <>
-          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button type="submit" form={formId} variant="primary" busy={save.isPending} data-testid="group-save">
-            {editing.mode === "edit" ? t("common.action.save") : t("common.action.create")}
-          </Button>
-        </>
-      }
+      onSubmit={submit}
+      busy={save.isPending}
+      submitLabel={editing.mode === "edit" ? t("common.action.save") : t("common.action.create")}
+      submitTestId="group-save"
+      formTestId="group-form"
     >
-      <form id={formId} onSubmit={submit} noValidate className="flex flex-col gap-4" data-testid="group-form">
-        <Field label={t("groups.field.name")} error={invalid === "name" ? t("groups.error.name") : undefined}>
-          {(id, describedBy) => (
-            <Input
-              id={id}
-              aria-describedby={describedBy}
-              value={form.name}
-              onChange={(e) => set({ name: e.target.value })}
-              required
-              autoFocus
-              maxLength={100}
-              data-testid="group-name"
-            />
-          )}
-        </Field>
-        <Field
-          label={t("groups.field.color")}
-          hint={t("groups.hint.color")}
-          error={invalid === "color" ? t("groups.error.color") : undefined}
-        >
-          {(id, describedBy) => <ColorPicker id={id} describedBy={describedBy} value={form.color} onChange={(color) => set({ color })} />}
-        </Field>
-        <Field
-          label={t("groups.field.description")}
-          hint={t("groups.hint.description")}
-          error={invalid === "description" ? t("groups.error.description") : undefined}
-        >
-          {(id, describedBy) => (
-            <textarea
-              id={id}
-              aria-describedby={describedBy}
-              value={form.description}
-              onChange={(e) => set({ description: e.target.value })}
-              rows={3}
-              className={inputClass}
-              data-testid="group-description"
-            />
-          )}
-        </Field>
-        <FormError error={save.error} />
-      </form>
-    </Dialog>
+      <TextField
+        label={t("groups.field.name")}
+        error={invalid === "name" ? t("groups.error.name") : undefined}
+        value={form.name}
+        onChange={(name) => set({ name })}
+        required
+        autoFocus
+        maxLength={100}
+        testId="group-name"
+      />
+      <Field
+        label={t("groups.field.color")}
+        hint={t("groups.hint.color")}
+        error={invalid === "color" ? t("groups.error.color") : undefined}
+      >
+        {(id, describedBy) => <ColorPicker id={id} describedBy={describedBy} value={form.color} onChange={(color) => set({ color })} />}
+      </Field>
+      <Field
+        label={t("groups.field.description")}
+        hint={t("groups.hint.description")}
+        error={invalid === "description" ? t("groups.error.description") : undefined}
+      >
+        {(id, describedBy) => (
+          <textarea
+            id={id}
+            aria-describedby={describedBy}
+            value={form.description}
+            onChange={(e) => set({ description: e.target.value })}
+            rows={3}
+            className={inputClass}
+            data-testid="group-description"
+          />
+        )}
+      </Field>
+      <FormError error={save.error} />
+    </FormDialog>
   );
 }
 
@@ -320,36 +296,28 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
         </>
       }
     >
-      <QueryView query={machines}>
-        {(data) =>
-          data.machines.length === 0 ? (
-            <EmptyState title={t("groups.membersEmpty")} />
-          ) : (
-            <div className="flex flex-col gap-3" data-testid="group-members-dialog">
-              <Field label={t("groups.membersSearch")}>
-                {(id) => (
-                  <Input
-                    id={id}
-                    type="search"
-                    value={search}
-                    onChange={(e) => setSearch(e.target.value)}
-                    autoFocus
-                    data-testid="group-members-search"
-                  />
-                )}
-              </Field>
-              <p className="text-xs text-muted" aria-live="polite">
-                {t("groups.membersSelected", {
-                  count: formatNumber(selected.size, i18n.language),
-                  total: formatNumber(data.machines.length, i18n.language),
-                })}
-                {changed && <> · {t("groups.membersChanges", { add: diff.add.length, remove: diff.remove.length })}</>}
-              </p>
-              <MachineChecklist machines={filterMachines(data.machines, search)} selected={selected} onToggle={toggle} />
-              <FormError error={save.error} />
-            </div>
-          )
-        }
+      <QueryView query={machines} empty={(d) => d.machines.length === 0} emptyTitle={t("groups.membersEmpty")}>
+        {(data) => (
+          <div className="flex flex-col gap-3" data-testid="group-members-dialog">
+            <TextField
+              label={t("groups.membersSearch")}
+              type="search"
+              value={search}
+              onChange={setSearch}
+              autoFocus
+              testId="group-members-search"
+            />
+            <p className="text-xs text-muted" aria-live="polite">
+              {t("groups.membersSelected", {
+                count: formatNumber(selected.size, i18n.language),
+                total: formatNumber(data.machines.length, i18n.language),
+              })}
+              {changed && <> · {t("groups.membersChanges", { add: diff.add.length, remove: diff.remove.length })}</>}
+            </p>
+            <MachineChecklist machines={filterMachines(data.machines, search)} selected={selected} onToggle={toggle} />
+            <FormError error={save.error} />
+          </div>
+        )}
       </QueryView>
     </Dialog>
   );
@@ -372,20 +340,18 @@ function MachineChecklist({
         const name = machineName(m);
         return (
           <li key={m.id}>
-            <label className="flex cursor-pointer items-center gap-3 px-3 py-2 hover:bg-slate-900/5 dark:hover:bg-white/5">
-              <input
-                type="checkbox"
-                className="h-4 w-4 accent-sky-600"
-                checked={selected.has(m.id)}
-                onChange={(e) => onToggle(m.id, e.target.checked)}
-                data-testid="group-member-checkbox"
-              />
+            <Checkbox
+              className="flex cursor-pointer items-center gap-3 px-3 py-2 hover:bg-slate-900/5 dark:hover:bg-white/5"
+              checked={selected.has(m.id)}
+              onChange={(on) => onToggle(m.id, on)}
+              testId="group-member-checkbox"
+            >
               <span className="min-w-0 flex-1">
                 <span className="block truncate text-sm font-medium">{name}</span>
                 {name !== m.hostname && <span className="block truncate text-xs text-muted">{m.hostname}</span>}
               </span>
               {m.ip && <span className="hidden text-xs text-muted sm:inline">{m.ip}</span>}
-            </label>
+            </Checkbox>
           </li>
         );
       })}

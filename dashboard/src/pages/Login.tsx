@@ -6,7 +6,8 @@ import { logIn, logInMfa, setPasswordWithToken } from "../api/session";
 import type { LoginResponse } from "../api/types";
 import { useSignIn } from "../auth/session";
 import { LanguageSwitch, ThemeToggle } from "../components/Layout";
-import { Button, Field, Input, errorText } from "../components/ui";
+import { TextField } from "../components/fields";
+import { Button, ErrorBanner, errorText } from "../components/ui";
 import { navigate, useLocation } from "../lib/router";
 
 /** Only a path of this app: `next` comes from the address bar. */
@@ -39,6 +40,28 @@ export function AuthFrame({ title, subtitle, children }: { title: string; subtit
   );
 }
 
+/**
+ * A form that calls the server without a query: `run` marks it busy, clears the last error and
+ * keeps the new one's words.
+ */
+function useSubmitting() {
+  const { t } = useTranslation();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (work: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+    } catch (err) {
+      setError(errorText(err, t));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, setError, busy, run };
+}
+
 export default function Login() {
   const { t } = useTranslation();
   const signIn = useSignIn();
@@ -48,8 +71,7 @@ export default function Login() {
   const [password, setPassword] = useState("");
   const [ticket, setTicket] = useState<string | null>(null);
   const [code, setCode] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useSubmitting();
 
   const finish = async (res: LoginResponse) => {
     if (res.access_token) {
@@ -61,18 +83,12 @@ export default function Login() {
     }
   };
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const res = ticket ? await logInMfa({ mfa_ticket: ticket, code: code.trim() }) : await logIn({ email, password });
       await finish(res);
-    } catch (err) {
-      setError(errorText(err, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -82,56 +98,40 @@ export default function Login() {
     >
       <form onSubmit={submit} className="flex flex-col gap-4" noValidate>
         {ticket ? (
-          <Field label={t("login.code")}>
-            {(id) => (
-              <Input
-                id={id}
-                name="code"
-                value={code}
-                onChange={(e) => setCode(e.target.value)}
-                autoComplete="one-time-code"
-                inputMode="text"
-                autoFocus
-                required
-              />
-            )}
-          </Field>
+          <TextField
+            label={t("login.code")}
+            name="code"
+            value={code}
+            onChange={setCode}
+            autoComplete="one-time-code"
+            inputMode="text"
+            autoFocus
+            required
+          />
         ) : (
           <>
-            <Field label={t("login.email")}>
-              {(id) => (
-                <Input
-                  id={id}
-                  name="email"
-                  type="email"
-                  value={email}
-                  onChange={(e) => setEmail(e.target.value)}
-                  autoComplete="username"
-                  autoFocus
-                  required
-                />
-              )}
-            </Field>
-            <Field label={t("login.password")}>
-              {(id) => (
-                <Input
-                  id={id}
-                  name="password"
-                  type="password"
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                  autoComplete="current-password"
-                  required
-                />
-              )}
-            </Field>
+            <TextField
+              label={t("login.email")}
+              name="email"
+              type="email"
+              value={email}
+              onChange={setEmail}
+              autoComplete="username"
+              autoFocus
+              required
+            />
+            <TextField
+              label={t("login.password")}
+              name="password"
+              type="password"
+              value={password}
+              onChange={setPassword}
+              autoComplete="current-password"
+              required
+            />
           </>
         )}
-        {error && (
-          <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
-            {error}
-          </p>
-        )}
+        <ErrorBanner>{error}</ErrorBanner>
         <Button type="submit" variant="primary" busy={busy}>
           {ticket ? t("login.verify") : t("login.submit")}
         </Button>
@@ -150,25 +150,18 @@ export function SetPassword() {
   const { search } = useLocation();
   const [password, setPassword] = useState("");
   const [repeat, setRepeat] = useState("");
-  const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: FormEvent) => {
+  const { error, setError, busy, run } = useSubmitting();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (password !== repeat) {
       setError(t("login.mismatch"));
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       await setPasswordWithToken({ token: search.get("token") ?? "", password });
       setDone(true);
-    } catch (err) {
-      setError(errorText(err, t));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <AuthFrame title={t("login.setPasswordTitle")} subtitle={t("login.setPasswordHint")}>
@@ -181,36 +174,24 @@ export function SetPassword() {
         </div>
       ) : (
         <form onSubmit={submit} className="flex flex-col gap-4">
-          <Field label={t("login.newPassword")}>
-            {(id) => (
-              <Input
-                id={id}
-                type="password"
-                value={password}
-                onChange={(e) => setPassword(e.target.value)}
-                autoComplete="new-password"
-                minLength={10}
-                required
-              />
-            )}
-          </Field>
-          <Field label={t("login.repeatPassword")}>
-            {(id) => (
-              <Input
-                id={id}
-                type="password"
-                value={repeat}
-                onChange={(e) => setRepeat(e.target.value)}
-                autoComplete="new-password"
-                required
-              />
-            )}
-          </Field>
-          {error && (
-            <p role="alert" className="rounded-xl bg-rose-500/10 px-3 py-2 text-sm text-rose-700 dark:text-rose-300">
-              {error}
-            </p>
-          )}
+          <TextField
+            label={t("login.newPassword")}
+            type="password"
+            value={password}
+            onChange={setPassword}
+            autoComplete="new-password"
+            minLength={10}
+            required
+          />
+          <TextField
+            label={t("login.repeatPassword")}
+            type="password"
+            value={repeat}
+            onChange={setRepeat}
+            autoComplete="new-password"
+            required
+          />
+          <ErrorBanner>{error}</ErrorBanner>
           <Button type="submit" variant="primary" busy={busy}>
             {t("common.action.save")}
           </Button>

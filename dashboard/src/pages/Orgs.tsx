@@ -1,15 +1,15 @@
 // Organisations, for platform admins: create, rename, require MFA, delete, switch to.
-import { useId, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { currentOrg, setCurrentOrg } from "../api/client";
 import { orgKeys, orgsQuery, useCreateOrg, useDeleteOrg, useUpdateOrg } from "../api/orgs";
 import type { Org, OrgList } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, Dialog, EmptyState, Field, Input, PageHeader, QueryView, errorText, FormError } from "../components/ui";
+import { Badge, Button, Card, FormDialog, PageHeader, QueryView, Restricted, FormError } from "../components/ui";
 import { formatDateTime, formatRelative } from "../lib/format";
 import { deleteConfirmed } from "../lib/orgSettings";
-import { TableHead } from "../components/fields";
+import { Table, TextField } from "../components/fields";
 
 function useCurrentOrgId(): string | null {
   const session = useSession();
@@ -21,16 +21,7 @@ export default function Orgs(_props: { params: Record<string, string> }) {
   const { me } = useSession();
   const [renaming, setRenaming] = useState<Org | null>(null);
   const [deleting, setDeleting] = useState<Org | null>(null);
-  if (!me.platform_admin) {
-    return (
-      <>
-        <PageHeader title={t("orgs.title")} />
-        <Card>
-          <EmptyState title={t("orgs.platformOnly")} />
-        </Card>
-      </>
-    );
-  }
+  if (!me.platform_admin) return <Restricted title={t("orgs.title")} message={t("orgs.platformOnly")} />;
   return (
     <div className="flex flex-col gap-5">
       <PageHeader title={t("orgs.title")} subtitle={t("orgs.subtitle")} />
@@ -49,33 +40,25 @@ function OrgsCard({ onRename, onDelete }: { onRename: (o: Org) => void; onDelete
   const list = useQuery(orgsQuery());
   return (
     <Card className="min-w-0">
-      <QueryView query={list}>
-        {(data) =>
-          data.orgs.length === 0 ? (
-            <EmptyState title={t("orgs.empty")} />
-          ) : (
-            <div className="relative overflow-x-auto">
-              <table className="w-full text-left text-sm" data-testid="org-list">
-                <TableHead
-                  variant="caps"
-                  columns={[
-                    { label: t("orgs.col.name") },
-                    { label: t("orgs.col.created") },
-                    { label: t("orgs.col.requireMfa") },
-                    { label: t("orgs.col.actions"), srOnly: true },
-                  ]}
-                />
-                <tbody>
-                  {[...data.orgs]
-                    .sort((a, b) => a.name.localeCompare(b.name))
-                    .map((o) => (
-                      <OrgRow key={o.id} org={o} onRename={onRename} onDelete={onDelete} />
-                    ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+      <QueryView query={list} empty={(d) => d.orgs.length === 0} emptyTitle={t("orgs.empty")}>
+        {(data) => (
+          <Table
+            variant="caps"
+            testId="org-list"
+            columns={[
+              { label: t("orgs.col.name") },
+              { label: t("orgs.col.created") },
+              { label: t("orgs.col.requireMfa") },
+              { label: t("orgs.col.actions"), srOnly: true },
+            ]}
+          >
+            {[...data.orgs]
+              .sort((a, b) => a.name.localeCompare(b.name))
+              .map((o) => (
+                <OrgRow key={o.id} org={o} onRename={onRename} onDelete={onDelete} />
+              ))}
+          </Table>
+        )}
       </QueryView>
     </Card>
   );
@@ -110,11 +93,7 @@ function OrgRow({ org, onRename, onDelete }: { org: Org; onRename: (o: Org) => v
           aria-label={t("orgs.requireMfaOf", { name: org.name })}
           data-testid="org-require-mfa"
         />
-        {mfa.error && (
-          <p role="alert" className="mt-1 text-xs text-rose-600 dark:text-rose-400">
-            {errorText(mfa.error, t)}
-          </p>
-        )}
+        <FormError small className="mt-1" error={mfa.error} />
       </td>
       <td className="px-2 py-1">
         <div className="flex justify-end gap-1 whitespace-nowrap">
@@ -150,11 +129,7 @@ function CreateCard() {
   return (
     <Card title={t("orgs.create.title")} className="self-start">
       <form onSubmit={submit} className="flex flex-col gap-3">
-        <Field label={t("orgs.create.name")}>
-          {(id) => (
-            <Input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid="org-new-name" />
-          )}
-        </Field>
+        <TextField label={t("orgs.create.name")} required maxLength={100} value={name} onChange={setName} testId="org-new-name" />
         <Button type="submit" variant="primary" busy={create.isPending} disabled={!name.trim()} data-testid="org-create">
           {t("orgs.create.submit")}
         </Button>
@@ -167,7 +142,6 @@ function CreateCard() {
 function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
   const { t } = useTranslation();
   const session = useSession();
-  const formId = useId();
   const [name, setName] = useState(org.name);
   // The session lists the organisations by name.
   const rename = useUpdateOrg(org.id, () => {
@@ -182,43 +156,18 @@ function RenameDialog({ org, onClose }: { org: Org; onClose: () => void }) {
     else rename.mutate({ name: trimmed });
   };
   return (
-    <Dialog
-      open
+    <FormDialog
+      small
       onClose={onClose}
       title={t("orgs.renameTitle", { name: org.name })}
-      footer={
-        <>
-          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button
-            type="submit"
-            form={formId}
-            variant="primary"
-            busy={rename.isPending}
-            disabled={!name.trim()}
-            data-testid="org-rename-save"
-          >
-            {t("common.action.save")}
-          </Button>
-        </>
-      }
+      onSubmit={submit}
+      busy={rename.isPending}
+      disabled={!name.trim()}
+      submitTestId="org-rename-save"
     >
-      <form id={formId} onSubmit={submit} className="flex flex-col gap-3">
-        <Field label={t("orgs.newName")}>
-          {(id) => (
-            <Input
-              id={id}
-              required
-              autoFocus
-              maxLength={100}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              data-testid="org-rename-name"
-            />
-          )}
-        </Field>
-        <FormError error={rename.error} />
-      </form>
-    </Dialog>
+      <TextField label={t("orgs.newName")} required autoFocus maxLength={100} value={name} onChange={setName} testId="org-rename-name" />
+      <FormError error={rename.error} />
+    </FormDialog>
   );
 }
 
@@ -226,7 +175,6 @@ function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
   const { t } = useTranslation();
   const session = useSession();
   const queries = useQueryClient();
-  const formId = useId();
   const currentId = useCurrentOrgId();
   const [typed, setTyped] = useState("");
   const remove = useDeleteOrg(org.id, async () => {
@@ -254,37 +202,29 @@ function DeleteDialog({ org, onClose }: { org: Org; onClose: () => void }) {
     if (ok && !remove.isPending) remove.mutate();
   };
   return (
-    <Dialog
-      open
+    <FormDialog
+      small
+      danger
       onClose={onClose}
       title={t("orgs.delete.title", { name: org.name })}
-      footer={
-        <>
-          <Button onClick={onClose}>{t("common.action.cancel")}</Button>
-          <Button type="submit" form={formId} variant="danger" busy={remove.isPending} disabled={!ok} data-testid="org-delete-confirm">
-            {t("orgs.delete.submit")}
-          </Button>
-        </>
-      }
+      onSubmit={submit}
+      busy={remove.isPending}
+      disabled={!ok}
+      submitLabel={t("orgs.delete.submit")}
+      submitTestId="org-delete-confirm"
     >
-      <form id={formId} onSubmit={submit} className="flex flex-col gap-3">
-        <p role="alert" className="rounded-xl bg-rose-500/15 px-3 py-2 text-sm text-rose-800 dark:text-rose-200">
-          {t("orgs.delete.warning")}
-        </p>
-        <Field label={t("orgs.delete.type", { name: org.name })}>
-          {(id) => (
-            <Input
-              id={id}
-              autoFocus
-              autoComplete="off"
-              value={typed}
-              onChange={(e) => setTyped(e.target.value)}
-              data-testid="org-delete-name"
-            />
-          )}
-        </Field>
-        <FormError error={remove.error} />
-      </form>
-    </Dialog>
+      <p role="alert" className="rounded-xl bg-rose-500/15 px-3 py-2 text-sm text-rose-800 dark:text-rose-200">
+        {t("orgs.delete.warning")}
+      </p>
+      <TextField
+        label={t("orgs.delete.type", { name: org.name })}
+        autoFocus
+        autoComplete="off"
+        value={typed}
+        onChange={setTyped}
+        testId="org-delete-name"
+      />
+      <FormError error={remove.error} />
+    </FormDialog>
   );
 }

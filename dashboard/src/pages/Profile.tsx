@@ -1,12 +1,12 @@
 // The signed-in user's own account: organisations, password, second factor, sessions.
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useChangePassword, useConfirmTotp, useDisableTotp, useLogOutEverywhere, useStartTotp } from "../api/me";
 import type { TotpEnrollment } from "../api/types";
 import { useSession } from "../auth/session";
-import { Badge, Button, Card, CodeBlock, Field, Input, PageHeader, errorText, FormError } from "../components/ui";
+import { Badge, Button, Card, CodeBlock, ConfirmButton, PageHeader, Warning, FormError, useCopy } from "../components/ui";
 import { cleanCode, newPasswordProblem, recoveryCodesText, type PasswordProblem } from "../lib/accounts";
-import { TableHead } from "../components/fields";
+import { Table, TextField } from "../components/fields";
 
 export default function Profile(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
@@ -43,34 +43,26 @@ function AccountCard() {
       {me.orgs.length === 0 ? (
         <p className="text-sm text-muted">{t("profile.account.noOrgs")}</p>
       ) : (
-        <div className="relative overflow-x-auto">
-          <table className="w-full text-left text-sm" data-testid="profile-orgs">
-            <TableHead
-              variant="caps"
-              columns={[
-                { label: t("profile.account.org") },
-                { label: t("profile.account.role") },
-                { label: t("profile.account.requireMfa") },
-              ]}
-            />
-            <tbody>
-              {me.orgs.map((o) => (
-                <tr key={o.id} className="border-t border-slate-400/20">
-                  <td className="px-2 py-2">
-                    {o.name}
-                    {o.disabled && (
-                      <Badge tone="offline" className="ml-2">
-                        {t("profile.account.disabled")}
-                      </Badge>
-                    )}
-                  </td>
-                  <td className="px-2 py-2">{t(`common.role.${o.role}`)}</td>
-                  <td className="px-2 py-2">{o.require_mfa ? t("profile.account.yes") : t("profile.account.no")}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          variant="caps"
+          testId="profile-orgs"
+          columns={[{ label: t("profile.account.org") }, { label: t("profile.account.role") }, { label: t("profile.account.requireMfa") }]}
+        >
+          {me.orgs.map((o) => (
+            <tr key={o.id} className="border-t border-slate-400/20">
+              <td className="px-2 py-2">
+                {o.name}
+                {o.disabled && (
+                  <Badge tone="offline" className="ml-2">
+                    {t("profile.account.disabled")}
+                  </Badge>
+                )}
+              </td>
+              <td className="px-2 py-2">{t(`common.role.${o.role}`)}</td>
+              <td className="px-2 py-2">{o.require_mfa ? t("profile.account.yes") : t("profile.account.no")}</td>
+            </tr>
+          ))}
+        </Table>
       )}
     </Card>
   );
@@ -99,47 +91,36 @@ function PasswordCard() {
   return (
     <Card title={t("profile.password.title")} className="self-start">
       <form onSubmit={submit} noValidate className="flex flex-col gap-3" data-testid="password-form">
-        <Field label={t("profile.password.current")}>
-          {(id) => (
-            <Input
-              id={id}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={current}
-              onChange={(e) => setCurrent(e.target.value)}
-              data-testid="password-current"
-            />
-          )}
-        </Field>
-        <Field label={t("profile.password.new")} hint={t("profile.password.hint")} error={fieldError("new")}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={next}
-              onChange={(e) => setNext(e.target.value)}
-              data-testid="password-new"
-            />
-          )}
-        </Field>
-        <Field label={t("profile.password.repeat")} error={fieldError("repeat")}>
-          {(id, d) => (
-            <Input
-              id={id}
-              aria-describedby={d}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={repeat}
-              onChange={(e) => setRepeat(e.target.value)}
-              data-testid="password-repeat"
-            />
-          )}
-        </Field>
+        <TextField
+          label={t("profile.password.current")}
+          type="password"
+          autoComplete="current-password"
+          required
+          value={current}
+          onChange={setCurrent}
+          testId="password-current"
+        />
+        <TextField
+          label={t("profile.password.new")}
+          hint={t("profile.password.hint")}
+          error={fieldError("new")}
+          type="password"
+          autoComplete="new-password"
+          required
+          value={next}
+          onChange={setNext}
+          testId="password-new"
+        />
+        <TextField
+          label={t("profile.password.repeat")}
+          error={fieldError("repeat")}
+          type="password"
+          autoComplete="new-password"
+          required
+          value={repeat}
+          onChange={setRepeat}
+          testId="password-repeat"
+        />
         <p className="text-xs text-muted">{t("profile.password.warning")}</p>
         <FormError error={change.error} />
         <div>
@@ -177,11 +158,7 @@ function MfaCard() {
           <MfaOn />
         ) : (
           <>
-            {required && (
-              <p role="alert" className="mb-3 rounded-xl bg-amber-400/20 px-3 py-2 text-sm text-amber-900 dark:text-amber-200">
-                {t("profile.mfa.required", { org: required.name })}
-              </p>
-            )}
+            {required && <Warning className="mb-3">{t("profile.mfa.required", { org: required.name })}</Warning>}
             <MfaSetup onCodes={setCodes} />
           </>
         )}
@@ -236,22 +213,18 @@ function MfaSetup({ onCodes }: { onCodes: (codes: string[]) => void }) {
           <CodeBlock code={enrollment.secret} />
         </div>
       </div>
-      <Field label={t("profile.mfa.code")} hint={t("profile.mfa.codeHint")}>
-        {(id, d) => (
-          <Input
-            id={id}
-            aria-describedby={d}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            maxLength={12}
-            required
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            className="max-w-48 font-mono tracking-widest"
-            data-testid="mfa-code"
-          />
-        )}
-      </Field>
+      <TextField
+        label={t("profile.mfa.code")}
+        hint={t("profile.mfa.codeHint")}
+        inputMode="numeric"
+        autoComplete="one-time-code"
+        maxLength={12}
+        required
+        value={code}
+        onChange={setCode}
+        className="max-w-48 font-mono tracking-widest"
+        testId="mfa-code"
+      />
       <FormError error={confirm.error} />
       <div className="flex flex-wrap gap-2">
         <Button type="submit" variant="primary" busy={confirm.isPending} disabled={!cleanCode(code)} data-testid="mfa-confirm">
@@ -268,9 +241,7 @@ function RecoveryCodesView({ codes, onDone }: { codes: string[]; onDone: () => v
   return (
     <div className="flex flex-col gap-3" data-testid="recovery-codes">
       <h3 className="text-sm font-semibold">{t("profile.mfa.codesTitle")}</h3>
-      <p role="alert" className="rounded-xl bg-amber-400/20 px-3 py-2 text-sm font-medium text-amber-900 dark:text-amber-200">
-        {t("profile.mfa.codesWarning")}
-      </p>
+      <Warning className="font-medium">{t("profile.mfa.codesWarning")}</Warning>
       <ul className="grid grid-cols-2 gap-2 rounded-xl bg-slate-950/90 p-3 font-mono text-sm text-slate-100">
         {codes.map((c) => (
           <li key={c} className="select-all">
@@ -290,14 +261,9 @@ function RecoveryCodesView({ codes, onDone }: { codes: string[]; onDone: () => v
 
 function CopyAllButton({ text }: { text: string }) {
   const { t } = useTranslation();
-  const [copied, setCopied] = useState(false);
-  useEffect(() => {
-    if (!copied) return;
-    const timer = setTimeout(() => setCopied(false), 1500);
-    return () => clearTimeout(timer);
-  }, [copied]);
+  const { copied, copy } = useCopy();
   return (
-    <Button onClick={() => void navigator.clipboard?.writeText(text).then(() => setCopied(true))} data-testid="recovery-codes-copy">
+    <Button onClick={() => copy(text)} data-testid="recovery-codes-copy">
       <span aria-live="polite">{copied ? t("profile.mfa.copied") : t("profile.mfa.copyAll")}</span>
     </Button>
   );
@@ -322,19 +288,15 @@ function MfaOn() {
       <p className="text-sm" data-testid="recovery-codes-left">
         {t("profile.mfa.codesLeft", { count: me.recovery_codes_left })}
       </p>
-      <Field label={t("profile.mfa.disableCode")}>
-        {(id) => (
-          <Input
-            id={id}
-            autoComplete="one-time-code"
-            required
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            className="max-w-64 font-mono"
-            data-testid="mfa-disable-code"
-          />
-        )}
-      </Field>
+      <TextField
+        label={t("profile.mfa.disableCode")}
+        autoComplete="one-time-code"
+        required
+        value={code}
+        onChange={setCode}
+        className="max-w-64 font-mono"
+        testId="mfa-disable-code"
+      />
       <FormError error={disable.error} />
       <div>
         <Button type="submit" variant="danger" busy={disable.isPending} disabled={!code.trim()} data-testid="mfa-disable">
@@ -353,22 +315,17 @@ function SessionsCard() {
     <Card title={t("profile.sessions.title")}>
       <div className="flex flex-wrap items-center justify-between gap-3">
         <p className="text-sm text-muted">{t("profile.sessions.text")}</p>
-        <Button
+        <ConfirmButton
           variant="danger"
           busy={logoutAll.isPending}
-          onClick={() => {
-            if (window.confirm(t("profile.sessions.confirm"))) logoutAll.mutate();
-          }}
+          question={t("profile.sessions.confirm")}
+          onConfirm={() => logoutAll.mutate()}
           data-testid="logout-all"
         >
           {t("profile.sessions.logoutAll")}
-        </Button>
+        </ConfirmButton>
       </div>
-      {logoutAll.error && (
-        <p role="alert" className="mt-2 text-sm text-rose-600 dark:text-rose-400">
-          {errorText(logoutAll.error, t)}
-        </p>
-      )}
+      <FormError className="mt-2" error={logoutAll.error} />
     </Card>
   );
 }

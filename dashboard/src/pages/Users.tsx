@@ -4,29 +4,17 @@ import { useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { currentOrgQuery, useUpdateCurrentOrg } from "../api/orgs";
-import type { OneTimeLink, Org, Role, User } from "../api/types";
+import type { Language, OneTimeLink, Org, Role, User } from "../api/types";
 import { useInviteUser, usersQuery, useUserAction, type UserAction } from "../api/users";
 import { useSession } from "../auth/session";
-import {
-  Badge,
-  Button,
-  Card,
-  CodeBlock,
-  EmptyState,
-  Field,
-  Input,
-  PageHeader,
-  QueryView,
-  Select,
-  errorText,
-  FormError,
-} from "../components/ui";
+import { Badge, Button, Card, CodeBlock, ConfirmButton, PageHeader, QueryView, Restricted, errorText, FormError } from "../components/ui";
 import { setPasswordUrl } from "../lib/accounts";
 import { formatDateTime, formatRelative } from "../lib/format";
-import { settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
-import { NumberField, TableHead } from "../components/fields";
+import { LANGUAGES, settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
+import { ChoiceSelect, NumberField, SelectField, Table, TextField } from "../components/fields";
 
-const ROLES: Role[] = ["admin", "observer"];
+const ROLES: readonly Role[] = ["admin", "observer"];
+const LANGUAGE_NAMES: Record<Language, string> = { en: "users.org.languageEn", fr: "users.org.languageFr" };
 
 interface LinkNotice {
   email: string;
@@ -38,16 +26,7 @@ export default function Users(_props: { params: Record<string, string> }) {
   const { t } = useTranslation();
   const { isAdmin } = useSession();
   const [notice, setNotice] = useState<LinkNotice | null>(null);
-  if (!isAdmin) {
-    return (
-      <>
-        <PageHeader title={t("users.title")} />
-        <Card>
-          <EmptyState title={t("users.adminOnly")} />
-        </Card>
-      </>
-    );
-  }
+  if (!isAdmin) return <Restricted title={t("users.title")} message={t("users.adminOnly")} />;
   return (
     <div className="flex flex-col gap-5">
       <PageHeader title={t("users.title")} subtitle={t("users.subtitle")} />
@@ -117,20 +96,15 @@ function OrgSettingsEditor({ org }: { org: Org }) {
         </span>
       </label>
       <div className="grid gap-4 sm:grid-cols-3">
-        <Field label={t("users.org.language")} error={err("language")}>
-          {(id, d) => (
-            <Select
-              id={id}
-              aria-describedby={d}
-              value={form.language}
-              onChange={(e) => set({ language: e.target.value })}
-              data-testid="org-language"
-            >
-              <option value="en">{t("users.org.languageEn")}</option>
-              <option value="fr">{t("users.org.languageFr")}</option>
-            </Select>
-          )}
-        </Field>
+        <SelectField
+          label={t("users.org.language")}
+          error={err("language")}
+          options={LANGUAGES}
+          optionLabel={(l) => t(LANGUAGE_NAMES[l])}
+          value={form.language}
+          onChange={(language) => set({ language: language ?? "" })}
+          testId="org-language"
+        />
         <NumberField
           plain
           label={t("users.org.offlineAfter")}
@@ -196,30 +170,23 @@ function InviteCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
       <form onSubmit={submit} className="flex flex-col gap-3" data-testid="user-invite">
         <p className="text-xs text-muted">{t("users.invite.hint")}</p>
         <div className="grid items-end gap-3 sm:grid-cols-[1fr_12rem_auto]">
-          <Field label={t("users.invite.email")}>
-            {(id) => (
-              <Input
-                id={id}
-                type="email"
-                autoComplete="off"
-                required
-                value={email}
-                onChange={(e) => setEmail(e.target.value)}
-                data-testid="user-invite-email"
-              />
-            )}
-          </Field>
-          <Field label={t("users.invite.role")}>
-            {(id) => (
-              <Select id={id} value={role} onChange={(e) => setRole(e.target.value as Role)} data-testid="user-invite-role">
-                {ROLES.map((r) => (
-                  <option key={r} value={r}>
-                    {t(`common.role.${r}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
+          <TextField
+            label={t("users.invite.email")}
+            type="email"
+            autoComplete="off"
+            required
+            value={email}
+            onChange={setEmail}
+            testId="user-invite-email"
+          />
+          <SelectField
+            label={t("users.invite.role")}
+            options={ROLES}
+            optionLabel={(r) => t(`common.role.${r}`)}
+            value={role}
+            onChange={(r) => setRole(r ?? "observer")}
+            testId="user-invite-role"
+          />
           <Button type="submit" variant="primary" busy={invite.isPending} disabled={!email.trim()} data-testid="user-invite-submit">
             {t("users.invite.submit")}
           </Button>
@@ -269,34 +236,37 @@ function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
     <Card title={t("users.list")} className="min-w-0">
       <QueryView query={users} empty={(d) => d.users.length === 0}>
         {(data) => (
-          <div className="relative overflow-x-auto">
-            <table className="w-full text-left text-sm" data-testid="user-list">
-              <TableHead
-                variant="caps"
-                columns={[
-                  { label: t("users.col.email") },
-                  { label: t("users.col.role") },
-                  { label: t("users.col.mfa") },
-                  { label: t("users.col.state") },
-                  { label: t("users.col.actions"), srOnly: true },
-                ]}
-              />
-              <tbody>
-                {[...data.users]
-                  .sort((a, b) => a.email.localeCompare(b.email))
-                  .map((u) => (
-                    <UserRow key={u.id} user={u} onLink={onLink} />
-                  ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            variant="caps"
+            testId="user-list"
+            columns={[
+              { label: t("users.col.email") },
+              { label: t("users.col.role") },
+              { label: t("users.col.mfa") },
+              { label: t("users.col.state") },
+              { label: t("users.col.actions"), srOnly: true },
+            ]}
+          >
+            {[...data.users]
+              .sort((a, b) => a.email.localeCompare(b.email))
+              .map((u) => (
+                <UserRow key={u.id} user={u} onLink={onLink} />
+              ))}
+          </Table>
         )}
       </QueryView>
     </Card>
   );
 }
 
-type Act = UserAction;
+type ButtonAction = Exclude<UserAction["kind"], "role">;
+const ACTION_TEST_IDS: Record<ButtonAction, string> = {
+  enable: "user-enable",
+  disable: "user-disable",
+  resetPassword: "user-reset-password",
+  resetMfa: "user-reset-mfa",
+  remove: "user-remove",
+};
 
 function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void }) {
   const { t, i18n } = useTranslation();
@@ -312,9 +282,25 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
       if (self) void session.reload();
     },
   });
-  const confirmThen = (message: string, a: Act) => {
-    if (window.confirm(message)) act.mutate(a);
-  };
+  // A button's words come from its action; every action but enabling asks first, and all
+  // wait for the one running.
+  const button = (kind: ButtonAction) =>
+    kind === "enable" ? (
+      <Button variant="ghost" disabled={act.isPending} onClick={() => act.mutate({ kind })} data-testid={ACTION_TEST_IDS[kind]}>
+        {t(`users.action.${kind}`)}
+      </Button>
+    ) : (
+      <ConfirmButton
+        variant="ghost"
+        className={kind === "remove" ? "text-rose-700 dark:text-rose-300" : undefined}
+        disabled={act.isPending}
+        question={t(`users.confirm.${kind}`, { email: user.email })}
+        onConfirm={() => act.mutate({ kind })}
+        data-testid={ACTION_TEST_IDS[kind]}
+      >
+        {t(`users.action.${kind}`)}
+      </ConfirmButton>
+    );
   return (
     <tr className="border-t border-slate-400/20 align-top" data-testid="user-row">
       <td className="px-2 py-2">
@@ -332,20 +318,16 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
         <label className="sr-only" htmlFor={`role-${user.id}`}>
           {t("users.roleOf", { email: user.email })}
         </label>
-        <Select
+        <ChoiceSelect
           id={`role-${user.id}`}
+          options={ROLES}
+          optionLabel={(r) => t(`common.role.${r}`)}
           value={user.role}
           disabled={act.isPending}
-          onChange={(e) => act.mutate({ kind: "role", role: e.target.value as Role })}
+          onChange={(role) => role && act.mutate({ kind: "role", role })}
           className="min-w-32 py-1"
-          data-testid="user-role"
-        >
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {t(`common.role.${r}`)}
-            </option>
-          ))}
-        </Select>
+          testId="user-role"
+        />
       </td>
       <td className="px-2 py-2 whitespace-nowrap">
         {user.mfa_enabled ? <Badge tone="ok">{t("users.mfaOn")}</Badge> : <Badge tone="offline">{t("users.mfaOff")}</Badge>}
@@ -361,47 +343,10 @@ function UserRow({ user, onLink }: { user: User; onLink: (n: LinkNotice) => void
       </td>
       <td className="px-2 py-1">
         <div className="flex justify-end gap-1 whitespace-nowrap">
-          {user.disabled ? (
-            <Button variant="ghost" disabled={act.isPending} onClick={() => act.mutate({ kind: "enable" })} data-testid="user-enable">
-              {t("users.action.enable")}
-            </Button>
-          ) : (
-            <Button
-              variant="ghost"
-              disabled={act.isPending}
-              onClick={() => confirmThen(t("users.confirm.disable", { email: user.email }), { kind: "disable" })}
-              data-testid="user-disable"
-            >
-              {t("users.action.disable")}
-            </Button>
-          )}
-          <Button
-            variant="ghost"
-            disabled={act.isPending}
-            onClick={() => confirmThen(t("users.confirm.resetPassword", { email: user.email }), { kind: "resetPassword" })}
-            data-testid="user-reset-password"
-          >
-            {t("users.action.resetPassword")}
-          </Button>
-          {user.mfa_enabled && (
-            <Button
-              variant="ghost"
-              disabled={act.isPending}
-              onClick={() => confirmThen(t("users.confirm.resetMfa", { email: user.email }), { kind: "resetMfa" })}
-              data-testid="user-reset-mfa"
-            >
-              {t("users.action.resetMfa")}
-            </Button>
-          )}
-          <Button
-            variant="ghost"
-            className="text-rose-700 dark:text-rose-300"
-            disabled={act.isPending}
-            onClick={() => confirmThen(t("users.confirm.remove", { email: user.email }), { kind: "remove" })}
-            data-testid="user-remove"
-          >
-            {t("users.action.remove")}
-          </Button>
+          {button(user.disabled ? "enable" : "disable")}
+          {button("resetPassword")}
+          {user.mfa_enabled && button("resetMfa")}
+          {button("remove")}
         </div>
         {act.error && (
           <p role="alert" className="mt-1 text-right text-xs text-rose-600 dark:text-rose-400">
