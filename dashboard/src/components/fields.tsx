@@ -5,6 +5,16 @@ import type { InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react
 import { useTranslation } from "react-i18next";
 import { Field, Input, Select, cx } from "./ui";
 
+/** What a labelled field takes: its words (the label, a hint, an error), its value and its test id. */
+export interface FieldProps<V> {
+  label: ReactNode;
+  hint?: ReactNode;
+  error?: string;
+  value: V;
+  onChange: (value: V) => void;
+  testId?: string;
+}
+
 /** A text input in a labelled field; any other input attribute (type, maxLength…) goes through. */
 export function TextField({
   label,
@@ -14,14 +24,7 @@ export function TextField({
   onChange,
   testId,
   ...input
-}: Omit<InputHTMLAttributes<HTMLInputElement>, "id" | "value" | "onChange"> & {
-  label: ReactNode;
-  hint?: ReactNode;
-  error?: string;
-  value: string;
-  onChange: (value: string) => void;
-  testId?: string;
-}) {
+}: Omit<InputHTMLAttributes<HTMLInputElement>, "id" | "value" | "onChange"> & FieldProps<string>) {
   return (
     <Field label={label} hint={hint} error={error}>
       {(id, d) => (
@@ -209,14 +212,8 @@ export function NumberField({
   inputMode = "decimal",
   inputProps,
   plain,
-}: {
-  label: ReactNode;
+}: FieldProps<string> & {
   unit?: string;
-  hint?: ReactNode;
-  error?: string;
-  value: string;
-  onChange: (v: string) => void;
-  testId?: string;
   inputMode?: "decimal" | "numeric";
   /** For a native number input: type, min, max, step. */
   inputProps?: Pick<InputHTMLAttributes<HTMLInputElement>, "type" | "min" | "max" | "step" | "placeholder">;

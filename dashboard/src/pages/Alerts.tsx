@@ -22,10 +22,9 @@ import {
   Tabs,
   When,
   cx,
-  errorText,
 } from "../components/ui";
 import { ALERT_TABS, alertTab, canAcknowledge, isOpen, type AlertTab } from "../lib/alerts";
-import { placeErrors } from "../lib/formErrors";
+import { useCheckedForm } from "../components/checkedForm";
 import { Link, setSearch, useLocation } from "../lib/router";
 import { ruleFieldOf } from "../lib/rules";
 import { SILENCE_DURATIONS, buildSilence, newSilenceForm, type SilenceForm } from "../lib/silences";
@@ -102,11 +101,9 @@ function AlertTable({
   onSilence: (a: Alert) => void;
 }) {
   const { t } = useTranslation();
-  const th = "px-3 py-2 font-medium";
   return (
     <Table
       variant="ruled"
-      cell={th}
       className="min-w-[52rem]"
       label={t("alerts.tableLabel")}
       testId="alerts-table"
@@ -215,7 +212,6 @@ function AlertRow({
 function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule[]; onNew: () => void }) {
   const { t } = useTranslation();
   const silences = useQuery({ ...silencesQuery(), refetchInterval: REFRESH_MS });
-  const th = "px-3 py-2 font-medium";
   return (
     <Card
       title={t("alerts.silences.title")}
@@ -232,7 +228,6 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
         {(data) => (
           <Table
             variant="ruled"
-            cell={th}
             className="min-w-[40rem]"
             label={t("alerts.silences.tableLabel")}
             testId="silences-table"
@@ -297,13 +292,11 @@ const SILENCE_FIELDS = new Set(["ends_ms", "reason", "rule_id", "machine", "grou
 
 function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: Rule[]; onClose: () => void }) {
   const { t } = useTranslation();
-  const [form, setForm] = useState<SilenceForm>(draft.form);
-  const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
   const create = useCreateSilence(onClose);
-  const { errors, general } = placeErrors(localErrors, create.error, { fieldOf: ruleFieldOf, shown: SILENCE_FIELDS }, t, (e) =>
-    errorText(e, t),
-  );
-  const set = (patch: Partial<SilenceForm>) => setForm((f) => ({ ...f, ...patch }));
+  const { form, set, check, errors, general } = useCheckedForm<SilenceForm>(draft.form, create, {
+    fieldOf: ruleFieldOf,
+    shown: SILENCE_FIELDS,
+  });
   // A rule the list does not hold (deleted since, or not read yet) stays choosable by its id.
   const ruleIds = [...(form.ruleId && !rules.some((r) => r.id === form.ruleId) ? [form.ruleId] : []), ...rules.map((r) => r.id)];
   const ruleName = (id: string) => rules.find((r) => r.id === id)?.spec.name ?? draft.alert?.rule_name ?? id;
@@ -311,9 +304,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const { body, errors: found } = buildSilence(form, Date.now());
-    setLocalErrors(found);
-    create.reset();
-    if (Object.keys(found).length === 0) create.mutate(body);
+    if (check(found)) create.mutate(body);
   };
 
   return (
@@ -330,7 +321,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
       {draft.alert && (
         <p className="text-sm text-muted">{t("alerts.dialog.forAlert", { rule: draft.alert.rule_name, machine: draft.alert.hostname })}</p>
       )}
-      <ScopeFields value={form.scope} onChange={(scope) => set({ scope })} errors={errors} />
+      <ScopeFields value={form.scope} onChange={(scope) => set("scope", scope)} errors={errors} />
       <SelectField
         label={t("alerts.dialog.rule")}
         error={errors.rule_id}
@@ -338,7 +329,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
         options={ruleIds}
         optionLabel={ruleName}
         value={form.ruleId}
-        onChange={(ruleId) => set({ ruleId: ruleId ?? "" })}
+        onChange={(ruleId) => set("ruleId", ruleId ?? "")}
         testId="silence-rule"
       />
       <fieldset className="flex flex-col gap-2">
@@ -357,7 +348,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
                 name="silence-duration"
                 value={d}
                 checked={form.duration === d}
-                onChange={() => set({ duration: d })}
+                onChange={() => set("duration", d)}
                 className="accent-sky-600"
                 data-testid={`silence-duration-${d}`}
               />
@@ -371,7 +362,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
             error={errors.ends_ms}
             type="datetime-local"
             value={form.customEnd}
-            onChange={(customEnd) => set({ customEnd })}
+            onChange={(customEnd) => set("customEnd", customEnd)}
             testId="silence-custom-end"
           />
         ) : (
@@ -384,7 +375,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
         error={errors.reason}
         value={form.reason}
         maxLength={500}
-        onChange={(reason) => set({ reason })}
+        onChange={(reason) => set("reason", reason)}
         testId="silence-reason"
       />
     </FormDialog>

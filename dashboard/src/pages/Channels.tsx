@@ -43,7 +43,7 @@ import {
   type UpdateChannelBody,
 } from "../lib/channels";
 import { formatNumber } from "../lib/format";
-import { placeErrors } from "../lib/formErrors";
+import { useCheckedForm } from "../components/checkedForm";
 import { SEVERITIES } from "../lib/rules";
 import { Checkbox, SelectField, SeveritySelect, Table, TextField } from "../components/fields";
 
@@ -141,11 +141,9 @@ interface TableProps {
 
 function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
   const { t } = useTranslation();
-  const th = "px-3 py-2 font-medium";
   return (
     <Table
       variant="ruled"
-      cell={th}
       className="min-w-[56rem]"
       label={t("channels.tableLabel")}
       testId="channels-table"
@@ -362,36 +360,26 @@ const SHOWN_FIELDS = new Set([
 function ChannelDialog({ channel, onClose, onSecret }: { channel: Channel | null; onClose: () => void; onSecret: (s: string) => void }) {
   const { t } = useTranslation();
   const editing = channel !== null;
-  const [form, setForm] = useState<ChannelForm>(() => (channel ? channelToForm(channel) : newChannelForm()));
-  const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
-
   const save = useSaveChannel<SaveArgs>(channel?.id ?? null, (args) => {
     onClose();
     if ("create" in args && args.generated) onSecret(args.generated);
   });
-  const { errors, general } = placeErrors(
-    localErrors,
-    save.error,
+  const { form, set, check, errors, general } = useCheckedForm<ChannelForm>(
+    () => (channel ? channelToForm(channel) : newChannelForm()),
+    save,
     { fieldOf: channelFieldOf, shown: SHOWN_FIELDS, conflict: "name" },
-    t,
-    (e) => errorText(e, t),
   );
-
-  const set = <K extends keyof ChannelForm>(key: K, value: ChannelForm[K]) => setForm((f) => ({ ...f, [key]: value }));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    save.reset();
     if (editing) {
       const { body, errors: found } = buildChannelBody(form, true);
-      setLocalErrors(found);
-      if (Object.keys(found).length === 0) save.mutate({ update: body });
+      if (check(found)) save.mutate({ update: body });
       return;
     }
     const generated = form.kind === "webhook" && form.secret === "" ? randomSecret() : null;
     const { body, errors: found } = buildChannelBody(generated ? { ...form, secret: generated } : form, false);
-    setLocalErrors(found);
-    if (Object.keys(found).length === 0) save.mutate({ create: body, generated });
+    if (check(found)) save.mutate({ create: body, generated });
   };
 
   return (

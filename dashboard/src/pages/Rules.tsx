@@ -1,6 +1,6 @@
 // Alert rules: the list with each condition in words; admins create, edit, switch on and
 // off and delete them. The form adapts to the rule's kind; lib/rules.ts builds the spec.
-import { useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent } from "react";
 import { useQuery } from "@tanstack/react-query";
 import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
@@ -20,7 +20,6 @@ import {
   QueryView,
   Select,
   SeverityBadge,
-  errorText,
   DeleteButton,
 } from "../components/ui";
 import { formatDuration, formatNumber } from "../lib/format";
@@ -44,8 +43,8 @@ import {
   type RuleForm,
   type RuleKind,
 } from "../lib/rules";
-import { Checkbox, NumberField, SelectField, SeveritySelect, Table, TextField } from "../components/fields";
-import { placeErrors } from "../lib/formErrors";
+import { Checkbox, NumberField, SelectField, SeveritySelect, Table, TextField, type FieldProps } from "../components/fields";
+import { useCheckedForm } from "../components/checkedForm";
 
 const metricKey = (metric: string) => metric.replace(/\./g, "_");
 const OPS = ["above", "below"] as const;
@@ -215,26 +214,17 @@ const SHOWN_FIELDS = new Set([
 
 function RuleDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void }) {
   const { t } = useTranslation();
-  const [form, setForm] = useState<RuleForm>(() => (rule ? ruleToForm(rule.spec) : newRuleForm()));
-  const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
-
   const save = useSaveRule(rule?.id ?? null, onClose);
-  const { errors, general } = placeErrors(
-    localErrors,
-    save.error,
+  const { form, setForm, set, check, errors, general } = useCheckedForm<RuleForm>(
+    () => (rule ? ruleToForm(rule.spec) : newRuleForm()),
+    save,
     { fieldOf: ruleFieldOf, shown: SHOWN_FIELDS, conflict: "name" },
-    t,
-    (e) => errorText(e, t),
   );
-
-  const set = <K extends keyof RuleForm>(key: K, value: RuleForm[K]) => setForm((f) => ({ ...f, [key]: value }));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const { spec, errors: found } = buildRuleSpec(form);
-    setLocalErrors(found);
-    save.reset();
-    if (Object.keys(found).length === 0) save.mutate(spec);
+    if (check(found)) save.mutate(spec);
   };
 
   return (
@@ -325,27 +315,16 @@ function KindFields({
   errors: Record<string, string | undefined>;
 }) {
   const { t, i18n } = useTranslation();
-  // The threshold, clear and window inputs serve several kinds; only their words change.
-  const threshold = (label: string, hint?: string, unit?: string) => (
+  // The threshold, clear level and window inputs serve several kinds; only their words change.
+  const level = (key: "threshold" | "clear", label: string, hint?: string, unit?: string) => (
     <NumberField
       label={label}
       unit={unit}
       hint={hint}
-      error={errors.threshold}
-      value={form.threshold}
-      onChange={(v) => set("threshold", v)}
-      testId="rule-threshold"
-    />
-  );
-  const clear = (label: string, hint?: string, unit?: string) => (
-    <NumberField
-      label={label}
-      unit={unit}
-      hint={hint}
-      error={errors.clear}
-      value={form.clear}
-      onChange={(v) => set("clear", v)}
-      testId="rule-clear"
+      error={errors[key]}
+      value={form[key]}
+      onChange={(v) => set(key, v)}
+      testId={`rule-${key}`}
     />
   );
   const windowField = (
@@ -390,8 +369,8 @@ function KindFields({
             />
           </div>
           <div className="grid gap-4 sm:grid-cols-2">
-            {threshold(t("rules.field.threshold"), rateHint(form.threshold), unit)}
-            {clear(t("rules.field.clear"), rateHint(form.clear) ?? t("rules.hint.clear"), unit)}
+            {level("threshold", t("rules.field.threshold"), rateHint(form.threshold), unit)}
+            {level("clear", t("rules.field.clear"), rateHint(form.clear) ?? t("rules.hint.clear"), unit)}
           </div>
         </>
       );
@@ -399,8 +378,8 @@ function KindFields({
     case "health":
       return (
         <div className="grid gap-4 sm:grid-cols-2">
-          {threshold(t("rules.field.score"), t("rules.hint.score"))}
-          {clear(t("rules.field.clearScore"), t("rules.hint.clearScore"))}
+          {level("threshold", t("rules.field.score"), t("rules.hint.score"))}
+          {level("clear", t("rules.field.clearScore"), t("rules.hint.clearScore"))}
         </div>
       );
     case "disk":
@@ -427,7 +406,7 @@ function KindFields({
               onChange={(s) => set("eventSeverity", s ?? "error")}
               testId="rule-event-severity"
             />
-            {threshold(t("rules.field.count"), t("rules.hint.count"))}
+            {level("threshold", t("rules.field.count"), t("rules.hint.count"))}
           </div>
           <div className="grid gap-4 sm:grid-cols-2">
             <TextField
@@ -455,25 +434,12 @@ function KindFields({
   }
 }
 
-function DurationField({
-  label,
-  hint,
-  error,
-  value,
-  onChange,
-  testId,
-}: {
-  label: string;
-  hint?: ReactNode;
-  error?: string;
-  value: DurationInput;
-  onChange: (v: DurationInput) => void;
-  testId?: string;
-}) {
+/** A duration as a number and a unit; `label` also names the unit's <select>. */
+function DurationField({ value, onChange, testId, ...field }: FieldProps<DurationInput> & { label: string }) {
   const { t } = useTranslation();
   const units = Object.keys(DURATION_UNITS) as DurationUnit[];
   return (
-    <Field label={label} hint={hint} error={error}>
+    <Field {...field}>
       {(id, d) => (
         <div className="flex gap-2">
           <div className="min-w-0 flex-1">
@@ -488,7 +454,7 @@ function DurationField({
           </div>
           <div className="w-32 shrink-0">
             <Select
-              aria-label={`${label} – ${t("rules.field.unit")}`}
+              aria-label={`${field.label} – ${t("rules.field.unit")}`}
               value={value.unit}
               onChange={(e) => onChange({ ...value, unit: units.find((u) => u === e.target.value) ?? "min" })}
               data-testid={testId && `${testId}-unit`}
