@@ -6,7 +6,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use optralis_proto::alerts::{
-    AlertList, CreateSilence, Rule, RuleList, RuleSpec, Silence, SilenceList,
+    AlertList, AlertState, CreateSilence, Rule, RuleList, RuleSpec, Silence, SilenceList,
 };
 use optralis_proto::api::ErrorBody;
 use optralis_proto::identity::AuditAction;
@@ -188,14 +188,15 @@ pub async fn list_alerts(
     params: Result<Query<AlertParams>, QueryRejection>,
 ) -> Result<Json<AlertList>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    if let Some(s) = &p.state
-        && !["pending", "firing", "resolved"].contains(&s.as_str())
-    {
-        return Err(ApiError::invalid_field(
-            "state",
-            "expected pending, firing or resolved",
-        ));
-    }
+    let alert_state = p
+        .state
+        .as_deref()
+        .map(|s| {
+            AlertState::parse(s).ok_or_else(|| {
+                ApiError::invalid_field("state", "expected pending, firing or resolved")
+            })
+        })
+        .transpose()?;
     let limit = p.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid_field(
@@ -208,7 +209,7 @@ pub async fn list_alerts(
         state.store.check_machine(&who.org_id, m).await?;
     }
     let q = AlertQuery {
-        state: p.state,
+        state: alert_state,
         machine,
         rule: p.rule,
         limit,

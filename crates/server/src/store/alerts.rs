@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use optralis_proto::alerts::{
-    Alert, AlertSeverity, CreateSilence, Notification, Rule, RuleKind, RuleScope, RuleSpec, Silence,
+    Alert, AlertSeverity, AlertState, CreateSilence, Notification, Rule, RuleKind, RuleScope,
+    RuleSpec, Silence,
 };
 use optralis_proto::events::EventSeverity;
 use optralis_proto::smart::Verdict;
@@ -13,7 +14,7 @@ use super::events::like_pattern;
 use super::ingest_rows::severity_rank;
 use super::{
     Result, Store, StoreError, corrupt, execute, from_name, json_text, on_reader, on_writer,
-    one_row,
+    one_row, row,
 };
 use crate::ids::{MachineId, OrgId};
 
@@ -82,30 +83,32 @@ pub enum AlertChange {
 /// Filters of the alert list.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
-    /// `pending`, `firing`, `resolved`; `None`: all.
-    pub state: Option<String>,
+    /// `None`: all.
+    pub state: Option<AlertState>,
     pub machine: Option<MachineId>,
     pub rule: Option<String>,
     pub limit: i64,
 }
 
-type AlertRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
+row! {
+    struct AlertRow {
+        id: i64,
+        rule_id: String,
+        rule_name: String,
+        machine_id: String,
+        hostname: String,
+        state: String,
+        severity: String,
+        kind: String,
+        detail: String,
+        since_ms: i64,
+        fired_ms: Option<i64>,
+        resolved_ms: Option<i64>,
+        acked_ms: Option<i64>,
+        acked_by: Option<String>,
+        notified_ms: Option<i64>,
+    }
+}
 
 impl Store {
     /// Waits for, then takes, the organisation's evaluation lock (PostgreSQL).
@@ -289,7 +292,7 @@ impl Store {
                     id,
                     rule_id,
                     machine_id,
-                    firing: state == "firing",
+                    firing: state == AlertState::Firing.as_str(),
                     since_ms,
                     notified_ms,
                     acked: acked.is_some(),
@@ -325,7 +328,7 @@ impl Store {
                             .bind(org.as_str())
                             .bind(rule_id)
                             .bind(machine_id)
-                            .bind(if *firing { "firing" } else { "pending" })
+                            .bind(if *firing { AlertState::Firing } else { AlertState::Pending }.as_str())
                             .bind(severity.as_str())
                             .bind(kind.as_str())
                             .bind(value)
@@ -395,7 +398,7 @@ impl Store {
     pub async fn list_alerts(&self, org: &OrgId, q: &AlertQuery) -> Result<Vec<Alert>> {
         let rows = on_reader!(self, pool => {
             sqlx::query_as::<_, AlertRow>(
-                "SELECT a.id, a.rule_id, r.name, a.machine_id, m.hostname, a.state, a.severity, a.kind, \
+                "SELECT a.id, a.rule_id, r.name AS rule_name, a.machine_id, m.hostname, a.state, a.severity, a.kind, \
                    a.detail, a.since_ms, a.fired_ms, a.resolved_ms, a.acked_ms, a.acked_by, a.notified_ms \
                  FROM alerts a JOIN rules r ON r.id = a.rule_id JOIN machines m ON m.id = a.machine_id \
                  WHERE a.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR a.state = $2) \
@@ -404,7 +407,7 @@ impl Store {
                  ORDER BY a.since_ms DESC, a.id DESC LIMIT $5",
             )
             .bind(org.as_str())
-            .bind(&q.state)
+            .bind(q.state.map(AlertState::as_str))
             .bind(q.machine.as_ref().map(|m| m.as_str().to_owned()))
             .bind(&q.rule)
             .bind(q.limit)
@@ -412,43 +415,25 @@ impl Store {
             .await
         })?;
         rows.into_iter()
-            .map(
-                |(
-                    id,
-                    rule_id,
-                    rule_name,
-                    machine_id,
-                    hostname,
-                    state,
-                    severity,
-                    kind,
-                    detail,
-                    since_ms,
-                    fired_ms,
-                    resolved_ms,
-                    acked_ms,
-                    acked_by,
-                    notified_ms,
-                )| {
-                    Ok(Alert {
-                        id,
-                        rule_id,
-                        rule_name,
-                        machine_id,
-                        hostname,
-                        state: from_name(&state)?,
-                        severity: from_name(&severity)?,
-                        kind: from_name(&kind)?,
-                        detail,
-                        since_ms,
-                        fired_ms,
-                        resolved_ms,
-                        acknowledged_ms: acked_ms,
-                        acknowledged_by: acked_by,
-                        notified: notified_ms.is_some(),
-                    })
-                },
-            )
+            .map(|r| {
+                Ok(Alert {
+                    state: from_name(&r.state)?,
+                    severity: from_name(&r.severity)?,
+                    kind: from_name(&r.kind)?,
+                    notified: r.notified_ms.is_some(),
+                    id: r.id,
+                    rule_id: r.rule_id,
+                    rule_name: r.rule_name,
+                    machine_id: r.machine_id,
+                    hostname: r.hostname,
+                    detail: r.detail,
+                    since_ms: r.since_ms,
+                    fired_ms: r.fired_ms,
+                    resolved_ms: r.resolved_ms,
+                    acknowledged_ms: r.acked_ms,
+                    acknowledged_by: r.acked_by,
+                })
+            })
             .collect()
     }
 

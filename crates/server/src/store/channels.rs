@@ -2,7 +2,9 @@
 //! never sees a secret in clear: `notify::seal` seals and opens) and leases due deliveries
 //! to the worker so that a row is sent by one worker at a time.
 
-use optralis_proto::alerts::{AlertSeverity, ChannelKind, Delivery, Notification, RuleKind};
+use optralis_proto::alerts::{
+    AlertSeverity, ChannelKind, Delivery, DeliveryStatus, Notification, RuleKind,
+};
 
 use super::{
     Backend, Result, Store, StoreError, corrupt, execute, from_name, json_text, on_reader,
@@ -206,7 +208,7 @@ impl Store {
         channel: &str,
         notification: &Notification,
     ) -> Result<i64> {
-        self.insert_delivery(org, channel, notification, "pending", 0, None)
+        self.insert_delivery(org, channel, notification, DeliveryStatus::Pending, 0, None)
             .await
     }
 
@@ -221,7 +223,7 @@ impl Store {
         lease_ms: i64,
     ) -> Result<i64> {
         let id = self
-            .insert_delivery(org, channel, notification, "sending", 0, None)
+            .insert_delivery(org, channel, notification, DeliveryStatus::Sending, 0, None)
             .await?;
         let until = self.now_ms() + lease_ms;
         execute!(
@@ -238,12 +240,12 @@ impl Store {
         org: &OrgId,
         channel: &str,
         notification: &Notification,
-        status: &str,
+        status: DeliveryStatus,
         attempts: i64,
         error: Option<&str>,
     ) -> Result<i64> {
         let now = self.now_ms();
-        let delivered = (status == "delivered").then_some(now);
+        let delivered = (status == DeliveryStatus::Delivered).then_some(now);
         on_writer!(self, pool => {
             sqlx::query_scalar::<_, i64>(
                 "INSERT INTO deliveries (org_id, channel_id, notification, status, attempts, \
@@ -253,7 +255,7 @@ impl Store {
             .bind(org.as_str())
             .bind(channel)
             .bind(json_text(notification)?)
-            .bind(status)
+            .bind(status.as_str())
             .bind(attempts)
             .bind(now)
             .bind(error)
@@ -346,18 +348,20 @@ impl Store {
     pub async fn finish_delivery(&self, id: i64, result: &AttemptResult) -> Result<()> {
         let now = self.now_ms();
         let (status, next, error, delivered) = match result {
-            AttemptResult::Delivered => ("delivered", now, None, Some(now)),
+            AttemptResult::Delivered => (DeliveryStatus::Delivered, now, None, Some(now)),
             AttemptResult::RetryAt { at_ms, error } => {
-                ("pending", *at_ms, Some(error.as_str()), None)
+                (DeliveryStatus::Pending, *at_ms, Some(error.as_str()), None)
             }
-            AttemptResult::Failed { error } => ("failed", now, Some(error.as_str()), None),
+            AttemptResult::Failed { error } => {
+                (DeliveryStatus::Failed, now, Some(error.as_str()), None)
+            }
         };
         execute!(
             self,
             "UPDATE deliveries SET status = $2, attempts = attempts + 1, next_attempt_ms = $3, \
                    last_error = $4, delivered_ms = $5, lease_until_ms = NULL WHERE id = $1",
             id,
-            status,
+            status.as_str(),
             next,
             error,
             delivered
@@ -398,11 +402,12 @@ impl Store {
                     last_error,
                     n,
                 )| {
+                    let status: DeliveryStatus = from_name(&status)?;
                     Ok(Delivery {
                         id,
                         channel_id,
-                        status: from_name(&status)?,
-                        next_attempt_ms: (status == "pending").then_some(next),
+                        status,
+                        next_attempt_ms: (status == DeliveryStatus::Pending).then_some(next),
                         attempts,
                         created_ms,
                         delivered_ms,

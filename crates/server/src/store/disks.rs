@@ -8,7 +8,7 @@ use optralis_proto::vocabulary::SourceState;
 use serde::Serialize;
 
 use super::{
-    Backend, BackendRef, Result, Store, StoreError, execute, from_name, on_reader, on_writer,
+    Backend, BackendRef, Result, Store, StoreError, execute, from_name, on_reader, on_writer, row,
 };
 use crate::fleet::disks::{self, acknowledgement_holds};
 use crate::ids::{MachineId, OrgId};
@@ -125,23 +125,24 @@ pub(super) async fn write_snapshots(
     Ok(())
 }
 
-/// `device` JSON, verdict, reasons, name, device_type, protocol, model, serial, key,
-/// first_seen_ms, last_seen_ms.
-type DiskRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    Option<i64>,
-    Option<String>,
-);
+row! {
+    struct DiskRow {
+        /// The latest reading, as JSON.
+        device: String,
+        verdict: String,
+        reasons: String,
+        name: String,
+        device_type: String,
+        protocol: String,
+        model: String,
+        serial: String,
+        disk_key: String,
+        first_seen_ms: i64,
+        last_seen_ms: i64,
+        ack_ms: Option<i64>,
+        ack_reasons: Option<String>,
+    }
+}
 
 impl Store {
     /// Acknowledges a disk's current warning (`on`), or withdraws the acknowledgement.
@@ -205,46 +206,31 @@ impl Store {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
         let disks = rows
             .into_iter()
-            .map(
-                |(
-                    device,
+            .map(|r| {
+                let verdict: Verdict = from_name(&r.verdict)?;
+                let reasons: Vec<String> = serde_json::from_str(&r.reasons).map_err(corrupt)?;
+                let acked: Option<Vec<String>> = r
+                    .ack_reasons
+                    .map(|a| serde_json::from_str(&a))
+                    .transpose()
+                    .map_err(corrupt)?;
+                let acknowledged = acknowledgement_holds(verdict, &reasons, acked.as_deref());
+                Ok(Disk {
+                    key: r.disk_key,
+                    name: r.name,
+                    device_type: r.device_type,
+                    protocol: from_name(&r.protocol)?,
+                    model: r.model,
+                    serial: r.serial,
                     verdict,
                     reasons,
-                    name,
-                    device_type,
-                    protocol,
-                    model,
-                    serial,
-                    key,
-                    first,
-                    last,
-                    ack_ms,
-                    ack_reasons,
-                )| {
-                    let verdict: Verdict = from_name(&verdict)?;
-                    let reasons: Vec<String> = serde_json::from_str(&reasons).map_err(corrupt)?;
-                    let acked: Option<Vec<String>> = ack_reasons
-                        .map(|a| serde_json::from_str(&a))
-                        .transpose()
-                        .map_err(corrupt)?;
-                    let acknowledged = acknowledgement_holds(verdict, &reasons, acked.as_deref());
-                    Ok(Disk {
-                        key,
-                        name,
-                        device_type,
-                        protocol: from_name(&protocol)?,
-                        model,
-                        serial,
-                        verdict,
-                        reasons,
-                        first_seen_ms: first,
-                        last_seen_ms: last,
-                        acknowledged,
-                        acknowledged_ms: ack_ms.filter(|_| acknowledged),
-                        device: serde_json::from_str(&device).map_err(corrupt)?,
-                    })
-                },
-            )
+                    first_seen_ms: r.first_seen_ms,
+                    last_seen_ms: r.last_seen_ms,
+                    acknowledged,
+                    acknowledged_ms: r.ack_ms.filter(|_| acknowledged),
+                    device: serde_json::from_str(&r.device).map_err(corrupt)?,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(MachineDisks {
             state: SourceState::of(read_at_ms, unavailable.as_ref()),
@@ -264,18 +250,20 @@ impl Store {
         to_ms: i64,
     ) -> Result<Vec<DiskSample>> {
         self.check_machine(org, machine).await?;
-        type Row = (
-            i64,
-            String,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-        );
+        row! {
+            struct Row {
+                ts_ms: i64,
+                verdict: String,
+                temperature_c: Option<f64>,
+                power_on_hours: Option<f64>,
+                reallocated: Option<f64>,
+                pending: Option<f64>,
+                uncorrectable: Option<f64>,
+                media_errors: Option<f64>,
+                percentage_used: Option<f64>,
+                grown_defects: Option<f64>,
+            }
+        }
         let rows = on_reader!(self, pool => {
             sqlx::query_as::<_, Row>(
                 "SELECT ts_ms, verdict, temperature_c, power_on_hours, reallocated, pending, \
@@ -301,18 +289,18 @@ impl Store {
             known.ok_or(StoreError::NotFound)?;
         }
         rows.into_iter()
-            .map(|(ts_ms, verdict, t, h, re, pe, un, me, pu, gd)| {
+            .map(|r| {
                 Ok(DiskSample {
-                    ts_ms,
-                    verdict: from_name(&verdict)?,
-                    temperature_c: t,
-                    power_on_hours: h,
-                    reallocated: re,
-                    pending: pe,
-                    uncorrectable: un,
-                    media_errors: me,
-                    percentage_used: pu,
-                    grown_defects: gd,
+                    ts_ms: r.ts_ms,
+                    verdict: from_name(&r.verdict)?,
+                    temperature_c: r.temperature_c,
+                    power_on_hours: r.power_on_hours,
+                    reallocated: r.reallocated,
+                    pending: r.pending,
+                    uncorrectable: r.uncorrectable,
+                    media_errors: r.media_errors,
+                    percentage_used: r.percentage_used,
+                    grown_defects: r.grown_defects,
                 })
             })
             .collect()

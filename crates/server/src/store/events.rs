@@ -9,7 +9,7 @@ use optralis_proto::events::{
 use optralis_proto::vocabulary::SourceState;
 
 use super::ingest_rows::severity_rank;
-use super::{Result, Store, StoreError, on_reader};
+use super::{Result, Store, StoreError, on_reader, row};
 use crate::fleet::assess::RecentEvent;
 use crate::ids::{MachineId, OrgId};
 
@@ -30,22 +30,23 @@ pub struct EventQuery {
     pub offset: i64,
 }
 
-/// id, machine, hostname, ts, last ts, severity rank, source, message, count, boot id, log,
-/// event id.
-type EventRow = (
-    i64,
-    String,
-    String,
-    i64,
-    i64,
-    i16,
-    String,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
+row! {
+    struct EventRow {
+        id: i64,
+        machine_id: String,
+        hostname: String,
+        ts_ms: i64,
+        last_ts_ms: i64,
+        /// The rank `severity_rank` gives.
+        severity: i16,
+        source: String,
+        message: String,
+        count: i64,
+        boot_id: Option<String>,
+        log: Option<String>,
+        event_id: Option<i64>,
+    }
+}
 
 const FILTERS: &str = "e.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR e.machine_id = $2) \
      AND e.severity >= $3 AND (CAST($4 AS TEXT) IS NULL OR e.source = $4) \
@@ -118,39 +119,24 @@ impl Store {
         })?;
         let events = rows
             .into_iter()
-            .map(
-                |(
-                    id,
-                    machine_id,
-                    hostname,
-                    ts,
-                    last,
-                    sev,
-                    source,
-                    message,
-                    count,
-                    boot_id,
-                    log,
-                    event_id,
-                )| {
-                    Ok(StoredEvent {
-                        id,
-                        machine_id,
-                        hostname,
-                        event: SystemEvent {
-                            ts_ms: ts,
-                            last_ts_ms: last,
-                            severity: severity_of(sev)?,
-                            source,
-                            message,
-                            count: u32::try_from(count).unwrap_or(u32::MAX),
-                            boot_id,
-                            log,
-                            event_id: event_id.and_then(|e| u32::try_from(e).ok()),
-                        },
-                    })
-                },
-            )
+            .map(|r| {
+                Ok(StoredEvent {
+                    id: r.id,
+                    machine_id: r.machine_id,
+                    hostname: r.hostname,
+                    event: SystemEvent {
+                        ts_ms: r.ts_ms,
+                        last_ts_ms: r.last_ts_ms,
+                        severity: severity_of(r.severity)?,
+                        source: r.source,
+                        message: r.message,
+                        count: u32::try_from(r.count).unwrap_or(u32::MAX),
+                        boot_id: r.boot_id,
+                        log: r.log,
+                        event_id: r.event_id.and_then(|e| u32::try_from(e).ok()),
+                    },
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(EventPage {
             events,

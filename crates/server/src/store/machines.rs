@@ -3,7 +3,7 @@
 use optralis_proto::agent::HostFacts;
 use optralis_proto::api::{HealthReason, LatestValues, Machine, MachineHealth};
 
-use super::{Result, Store, StoreError, from_name, new_secret, on_reader, on_writer};
+use super::{Result, Store, StoreError, from_name, new_secret, on_reader, on_writer, row};
 use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 use crate::secret::{SecretKind, digest};
@@ -23,8 +23,8 @@ pub struct AgentIdentity {
 }
 
 const MACHINE_COLUMNS: &str = "id, hostname, facts, enrolled_ms, last_seen_ms, latest, \
-     display_name, notes, '[' || labels || ',' || agent_labels || ']', decommissioned_ms, status, \
-     status_since_ms, health_score, health_reasons, interval_s, last_ip FROM machines WHERE org_id = $1";
+     display_name, notes, labels, agent_labels, decommissioned_ms, status, status_since_ms, \
+     health_score, health_reasons, interval_s, last_ip FROM machines WHERE org_id = $1";
 
 impl Store {
     /// Enrolls a new machine. A fingerprint is only a hint (anyone who reads a machine's
@@ -183,55 +183,38 @@ impl Store {
     }
 }
 
-/// The columns of [`MACHINE_COLUMNS`], in order (the two label objects arrive as one JSON
-/// array, `[api, agent]`, to stay within the 16 columns a tuple row can hold).
-type MachineRow = (
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    Option<i64>,
-    String,
-    Option<i64>,
-    Option<i64>,
-    String,
-    i64,
-    Option<String>,
-);
+row! {
+    /// The columns of [`MACHINE_COLUMNS`].
+    struct MachineRow {
+        id: String,
+        hostname: String,
+        facts: String,
+        enrolled_ms: i64,
+        last_seen_ms: Option<i64>,
+        latest: Option<String>,
+        display_name: Option<String>,
+        notes: String,
+        labels: String,
+        agent_labels: String,
+        decommissioned_ms: Option<i64>,
+        status: String,
+        status_since_ms: Option<i64>,
+        health_score: Option<i64>,
+        health_reasons: String,
+        interval_s: i64,
+        last_ip: Option<String>,
+    }
+}
 
 fn machine_from_row(row: MachineRow) -> Result<Machine> {
-    let (
-        id,
-        hostname,
-        facts,
-        enrolled_at_ms,
-        last_seen_ms,
-        latest,
-        display_name,
-        notes,
-        labels,
-        decommissioned_ms,
-        status,
-        status_since_ms,
-        health_score,
-        health_reasons,
-        interval_s,
-        last_ip,
-    ) = row;
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
-    let (admin_labels, agent_labels): (Labels, Labels) =
-        serde_json::from_str(&labels).map_err(corrupt)?;
-    let mut all = admin_labels;
+    let mut all: Labels = serde_json::from_str(&row.labels).map_err(corrupt)?;
+    let agent_labels: Labels = serde_json::from_str(&row.agent_labels).map_err(corrupt)?;
     all.extend(agent_labels.clone());
-    let health = match health_score {
+    let health = match row.health_score {
         Some(score) => MachineHealth {
             score: u8::try_from(score.clamp(0, 100)).unwrap_or(0),
-            reasons: serde_json::from_str(&health_reasons).map_err(corrupt)?,
+            reasons: serde_json::from_str(&row.health_reasons).map_err(corrupt)?,
         },
         None => MachineHealth {
             score: 0,
@@ -242,26 +225,27 @@ fn machine_from_row(row: MachineRow) -> Result<Machine> {
         },
     };
     Ok(Machine {
-        id,
-        hostname,
-        facts: serde_json::from_str(&facts).map_err(corrupt)?,
-        enrolled_at_ms,
-        last_seen_ms,
-        latest: latest
+        facts: serde_json::from_str(&row.facts).map_err(corrupt)?,
+        latest: row
+            .latest
             .map(|l| serde_json::from_str::<LatestValues>(&l))
             .transpose()
             .map_err(corrupt)?,
-        display_name,
-        notes,
         labels: all,
         agent_labels,
         groups: Vec::new(),
-        status: from_name(&status)?,
-        status_since_ms,
+        status: from_name(&row.status)?,
         health,
-        decommissioned: decommissioned_ms.is_some(),
-        interval_s: u32::try_from(interval_s).unwrap_or(60),
-        ip: last_ip,
+        decommissioned: row.decommissioned_ms.is_some(),
+        interval_s: u32::try_from(row.interval_s).unwrap_or(60),
+        id: row.id,
+        hostname: row.hostname,
+        enrolled_at_ms: row.enrolled_ms,
+        last_seen_ms: row.last_seen_ms,
+        display_name: row.display_name,
+        notes: row.notes,
+        status_since_ms: row.status_since_ms,
+        ip: row.last_ip,
     })
 }
 

@@ -153,7 +153,29 @@ macro_rules! execute {
         })
     };
 }
-pub(crate) use {execute, on_reader, on_writer};
+/// A row read by column name, for either backend: `row! { struct MachineRow { id: String, … } }`
+/// gives the struct and its `sqlx::FromRow` (each field is the column of the same name, so
+/// a query lists or aliases its columns by those names).
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        struct $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        struct $name { $( $(#[$fmeta])* $field: $ty, )+ }
+
+        impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name
+        where
+            &'static str: sqlx::ColumnIndex<R>,
+            $( $ty: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>, )+
+        {
+            fn from_row(row: &'r R) -> std::result::Result<Self, sqlx::Error> {
+                Ok(Self { $( $field: row.try_get(stringify!($field))?, )+ })
+            }
+        }
+    };
+}
+pub(crate) use {execute, on_reader, on_writer, row};
 
 /// A statement that had to change exactly one row changed `changed`: none means the row
 /// was not there (`missing` says what to answer: NotFound, or a Conflict naming why).
