@@ -438,7 +438,10 @@ mod tests {
             (RuleKind::Disk.into(), "\"disk\""),
         ] {
             assert_eq!(serde_json::to_string(&kind).unwrap(), text);
-            assert_eq!(serde_json::from_str::<NotificationKind>(text).unwrap(), kind);
+            assert_eq!(
+                serde_json::from_str::<NotificationKind>(text).unwrap(),
+                kind
+            );
         }
         assert!(serde_json::from_str::<NotificationKind>("\"sms\"").is_err());
     }
