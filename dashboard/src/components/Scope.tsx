@@ -6,7 +6,8 @@ import { groupsQuery } from "../api/groups";
 import { allMachinesQuery } from "../api/machines";
 import type { RuleScope } from "../api/types";
 import { isWholeOrg, type ScopeForm } from "../lib/rules";
-import { Field, Input, Select } from "./ui";
+import { Checkbox, SelectField, TextField } from "./fields";
+import { FieldNote } from "./ui";
 
 // Pickers need no fresh figures: a minute-old list of names will do.
 export function useMachines() {
@@ -62,7 +63,7 @@ export function ScopeFields({
   const list = [...(machines.data?.machines ?? [])].sort((a, b) =>
     (a.display_name ?? a.hostname).localeCompare(b.display_name ?? b.hostname),
   );
-  const known = !value.machine || list.some((m) => m.id === value.machine);
+  const names = useScopeNames();
   const toggleGroup = (id: string, on: boolean) =>
     onChange({ ...value, groups: on ? [...value.groups, id] : value.groups.filter((g) => g !== id) });
 
@@ -70,61 +71,40 @@ export function ScopeFields({
     <fieldset className="flex flex-col gap-3 rounded-xl border border-slate-400/25 p-3">
       <legend className="px-1 text-sm font-semibold">{t("rules.scope.label")}</legend>
       <p className="text-xs text-muted">{t("rules.scope.hint")}</p>
-      <Field label={t("rules.scope.machine")} error={errors.machine}>
-        {(id, describedBy) => (
-          <Select
-            id={id}
-            aria-describedby={describedBy}
-            value={value.machine}
-            onChange={(e) => onChange({ ...value, machine: e.target.value })}
-            data-testid="scope-machine"
-          >
-            <option value="">{t("rules.scope.anyMachine")}</option>
-            {!known && <option value={value.machine}>{value.machine}</option>}
-            {list.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.display_name ?? m.hostname}
-              </option>
-            ))}
-          </Select>
-        )}
-      </Field>
+      <SelectField
+        label={t("rules.scope.machine")}
+        error={errors.machine}
+        anyLabel={t("rules.scope.anyMachine")}
+        options={list.map((m) => m.id)}
+        keepValue
+        optionLabel={names.machine}
+        value={value.machine}
+        onChange={(machine) => onChange({ ...value, machine: machine ?? "" })}
+        testId="scope-machine"
+      />
       <fieldset className="flex flex-col gap-1">
         <legend className="text-sm font-medium">{t("rules.scope.groups")}</legend>
         {groups.data && groups.data.groups.length === 0 && <p className="text-xs text-muted">{t("rules.scope.noGroups")}</p>}
         <div className="flex flex-wrap gap-x-4 gap-y-1">
           {(groups.data?.groups ?? []).map((g) => (
-            <label key={g.id} className="inline-flex items-center gap-2 text-sm">
-              <input
-                type="checkbox"
-                className="h-4 w-4 accent-sky-600"
-                checked={value.groups.includes(g.id)}
-                onChange={(e) => toggleGroup(g.id, e.target.checked)}
-              />
+            <Checkbox key={g.id} checked={value.groups.includes(g.id)} onChange={(on) => toggleGroup(g.id, on)}>
               <span aria-hidden="true" className="h-2.5 w-2.5 rounded-full" style={{ backgroundColor: g.color }} />
               {g.name}
-            </label>
+            </Checkbox>
           ))}
         </div>
-        {errors.groups && (
-          <p role="alert" className="text-xs text-rose-600 dark:text-rose-400">
-            {errors.groups}
-          </p>
-        )}
+        <FieldNote error={errors.groups} />
       </fieldset>
-      <Field label={t("rules.scope.selector")} hint={t("rules.scope.selectorHint")} error={errors.selector}>
-        {(id, describedBy) => (
-          <Input
-            id={id}
-            aria-describedby={describedBy}
-            value={value.selector}
-            onChange={(e) => onChange({ ...value, selector: e.target.value })}
-            spellCheck={false}
-            autoComplete="off"
-            data-testid="scope-selector"
-          />
-        )}
-      </Field>
+      <TextField
+        label={t("rules.scope.selector")}
+        hint={t("rules.scope.selectorHint")}
+        error={errors.selector}
+        value={value.selector}
+        onChange={(selector) => onChange({ ...value, selector })}
+        spellCheck={false}
+        autoComplete="off"
+        testId="scope-selector"
+      />
     </fieldset>
   );
 }

@@ -44,21 +44,25 @@ export function ChoiceSelect<V extends string>({
   value,
   onChange,
   anyLabel,
+  keepValue,
   testId,
   ...select
 }: Omit<SelectHTMLAttributes<HTMLSelectElement>, "value" | "onChange"> & {
   options: readonly V[];
   optionLabel: (value: V) => string;
-  /** What is chosen; a value not among the options (or "") chooses none of them. */
+  /** What is chosen; a value not among the options (or "") chooses none of them, unless `keepValue`. */
   value: string;
   onChange: (value: V | undefined) => void;
   anyLabel?: string;
+  /** A value the options lack stays an option, first: a deleted rule, a machine not listed yet. */
+  keepValue?: boolean;
   testId?: string;
 }) {
+  const shown = keepValue && value && !options.some((o) => o === value) ? [value as V, ...options] : options;
   return (
-    <Select {...select} value={value} onChange={(e) => onChange(options.find((o) => o === e.target.value))} data-testid={testId}>
+    <Select {...select} value={value} onChange={(e) => onChange(shown.find((o) => o === e.target.value))} data-testid={testId}>
       {anyLabel !== undefined && <option value="">{anyLabel}</option>}
-      {options.map((o) => (
+      {shown.map((o) => (
         <option key={o} value={o}>
           {optionLabel(o)}
         </option>
@@ -123,6 +127,9 @@ export interface Column {
   srOnly?: boolean;
 }
 
+/** A table's columns: a plain one is just its label; `false` entries (a column only admins see) are skipped. */
+export type Columns = (Column | string | false | null | undefined)[];
+
 const HEAD = {
   /** Small capitals, no rule: the settings-like lists. */
   caps: { thead: "text-xs text-muted uppercase", tr: undefined, cell: "px-2 py-2" },
@@ -154,7 +161,7 @@ export function Table({
   children,
 }: {
   variant: keyof typeof HEAD;
-  columns: (Column | false | null | undefined)[];
+  columns: Columns;
   cell?: string;
   className?: string;
   wrap?: string;
@@ -173,28 +180,21 @@ export function Table({
   );
 }
 
-/** A table's header row; `false` entries (a column only admins see) are skipped. */
-export function TableHead({
-  columns,
-  variant,
-  cell,
-}: {
-  columns: (Column | false | null | undefined)[];
-  variant: keyof typeof HEAD;
-  cell?: string;
-}) {
+/** A table's header row. */
+export function TableHead({ columns, variant, cell }: { columns: Columns; variant: keyof typeof HEAD; cell?: string }) {
   const v = HEAD[variant];
   return (
     <thead className={v.thead}>
       <tr className={v.tr}>
-        {columns.map(
-          (c, i) =>
-            c && (
-              <th key={i} scope="col" className={c.cell ?? (c.className ? cx(cell ?? v.cell, c.className) : (cell ?? v.cell))}>
-                {c.srOnly ? <span className="sr-only">{c.label}</span> : c.label}
-              </th>
-            ),
-        )}
+        {columns.map((entry, i) => {
+          if (!entry) return null;
+          const c = typeof entry === "string" ? { label: entry } : entry;
+          return (
+            <th key={i} scope="col" className={c.cell ?? (c.className ? cx(cell ?? v.cell, c.className) : (cell ?? v.cell))}>
+              {c.srOnly ? <span className="sr-only">{c.label}</span> : c.label}
+            </th>
+          );
+        })}
       </tr>
     </thead>
   );

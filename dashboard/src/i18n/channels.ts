@@ -1,5 +1,8 @@
 import { defineMessages } from "./define";
 
+/** The kinds of channel named after a product or a protocol: the same words in every language. */
+const SERVICES = { webhook: "Webhook", slack: "Slack", discord: "Discord", teams: "Microsoft Teams" };
+
 export const channels = defineMessages(
   {
     title: "Notification channels",
@@ -22,13 +25,7 @@ export const channels = defineMessages(
       enabled: "Enabled",
       actions: "Actions",
     },
-    kind: {
-      webhook: "Webhook",
-      slack: "Slack",
-      discord: "Discord",
-      teams: "Microsoft Teams",
-      email: "Email",
-    },
+    kind: { ...SERVICES, email: "Email" },
     alertKind: {
       metric: "Metrics",
       offline: "Offline",
@@ -138,13 +135,7 @@ export const channels = defineMessages(
       enabled: "Actif",
       actions: "Actions",
     },
-    kind: {
-      webhook: "Webhook",
-      slack: "Slack",
-      discord: "Discord",
-      teams: "Microsoft Teams",
-      email: "E-mail",
-    },
+    kind: { ...SERVICES, email: "E-mail" },
     alertKind: {
       metric: "Métriques",
       offline: "Hors ligne",

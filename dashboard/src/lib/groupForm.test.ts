@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { filterMachines, groupBody, isHexColor, memberDiff } from "./groupForm";
+import { filterMachines, groupBody, isHexColor, memberDiff, withMember } from "./groupForm";
+
+describe("withMember", () => {
+  it("adds or removes one id, leaving the set it was given alone", () => {
+    const members = new Set(["a", "b"]);
+    expect([...withMember(members, "c", true)]).toEqual(["a", "b", "c"]);
+    expect([...withMember(members, "a", false)]).toEqual(["b"]);
+    expect([...members]).toEqual(["a", "b"]);
+  });
+});
 
 describe("groupBody", () => {
   it("trims and lowercases", () => {

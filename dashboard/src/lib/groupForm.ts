@@ -27,6 +27,14 @@ export function groupBody(form: GroupForm): { ok: true; body: GroupForm } | { ok
 }
 
 /** What to send to POST /groups/{id}/machines to go from `before` to `after`. */
+/** A copy of a membership with `id` in it (`on`) or out of it: a checkbox ticked or cleared. */
+export function withMember(members: ReadonlySet<string>, id: string, on: boolean): Set<string> {
+  const next = new Set(members);
+  if (on) next.add(id);
+  else next.delete(id);
+  return next;
+}
+
 export function memberDiff(before: Iterable<string>, after: Iterable<string>): { add: string[]; remove: string[] } {
   const was = new Set(before);
   const now = new Set(after);

@@ -81,40 +81,45 @@ export function chartPlans(latest: LatestValues | null | undefined, units: Recor
     hidden: fs.hidden,
     lines: fs.shown.map((mount, i) => ({ metric: "filesystem.used_percent", instance: mount, label: mount, color: i })),
   });
-  const disks = busiest(
-    latest?.disks ?? [],
-    (d) => d.device,
-    (d) => d.read_bytes_per_s + d.write_bytes_per_s,
+  // Disk I/O and network: the busiest instances, each drawn as a pair of lines in one colour,
+  // the second (written, sent) dashed. A line is its metric and the legend's words.
+  const pairs = <T>(
+    name: ChartName,
+    items: readonly T[],
+    instance: (x: T) => string,
+    load: (x: T) => number,
+    [metric, label]: [string, string],
+    [second, secondLabel]: [string, string],
+  ): ChartPlan => {
+    const top = busiest(items, instance, load);
+    return {
+      name,
+      unit: unit(metric),
+      hidden: top.hidden,
+      lines: top.shown.flatMap((name, i) => [
+        { metric, instance: name, label: t(label, { name }), color: i },
+        { metric: second, instance: name, label: t(secondLabel, { name }), color: i, dashed: true },
+      ]),
+    };
+  };
+  plans.push(
+    pairs(
+      "diskio",
+      latest?.disks ?? [],
+      (d) => d.device,
+      (d) => d.read_bytes_per_s + d.write_bytes_per_s,
+      ["disk.read_bytes_per_s", "machine.charts.line.read"],
+      ["disk.write_bytes_per_s", "machine.charts.line.write"],
+    ),
+    pairs(
+      "network",
+      latest?.networks ?? [],
+      (n) => n.interface,
+      (n) => n.rx_bytes_per_s + n.tx_bytes_per_s,
+      ["network.rx_bytes_per_s", "machine.charts.line.rx"],
+      ["network.tx_bytes_per_s", "machine.charts.line.tx"],
+    ),
   );
-  plans.push({
-    name: "diskio",
-    unit: unit("disk.read_bytes_per_s"),
-    hidden: disks.hidden,
-    lines: disks.shown.flatMap((device, i) => [
-      { metric: "disk.read_bytes_per_s", instance: device, label: t("machine.charts.line.read", { name: device }), color: i },
-      {
-        metric: "disk.write_bytes_per_s",
-        instance: device,
-        label: t("machine.charts.line.write", { name: device }),
-        color: i,
-        dashed: true,
-      },
-    ]),
-  });
-  const nets = busiest(
-    latest?.networks ?? [],
-    (n) => n.interface,
-    (n) => n.rx_bytes_per_s + n.tx_bytes_per_s,
-  );
-  plans.push({
-    name: "network",
-    unit: unit("network.rx_bytes_per_s"),
-    hidden: nets.hidden,
-    lines: nets.shown.flatMap((iface, i) => [
-      { metric: "network.rx_bytes_per_s", instance: iface, label: t("machine.charts.line.rx", { name: iface }), color: i },
-      { metric: "network.tx_bytes_per_s", instance: iface, label: t("machine.charts.line.tx", { name: iface }), color: i, dashed: true },
-    ]),
-  });
   if (latest?.cpu_temp_c !== null && latest?.cpu_temp_c !== undefined) {
     plans.push({
       name: "temperature",

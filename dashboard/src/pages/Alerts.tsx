@@ -109,12 +109,12 @@ function AlertTable({
       testId="alerts-table"
       columns={[
         { label: t("alerts.col.severity"), className: "pl-4 sm:pl-5" },
-        { label: t("alerts.col.rule") },
-        { label: t("alerts.col.machine") },
-        { label: t("alerts.col.detail") },
-        { label: t("alerts.col.since") },
-        showState && { label: t("alerts.col.state") },
-        { label: t("alerts.col.acknowledged") },
+        t("alerts.col.rule"),
+        t("alerts.col.machine"),
+        t("alerts.col.detail"),
+        t("alerts.col.since"),
+        showState && t("alerts.col.state"),
+        t("alerts.col.acknowledged"),
         isAdmin && { label: t("alerts.col.actions"), className: "pr-4 text-right sm:pr-5" },
       ]}
     >
@@ -233,10 +233,10 @@ function SilencesCard({ isAdmin, rules, onNew }: { isAdmin: boolean; rules: Rule
             testId="silences-table"
             columns={[
               { label: t("alerts.silences.col.scope"), className: "pl-4 sm:pl-5" },
-              { label: t("alerts.silences.col.rule") },
-              { label: t("alerts.silences.col.reason") },
-              { label: t("alerts.silences.col.ends") },
-              { label: t("alerts.silences.col.createdBy") },
+              t("alerts.silences.col.rule"),
+              t("alerts.silences.col.reason"),
+              t("alerts.silences.col.ends"),
+              t("alerts.silences.col.createdBy"),
               isAdmin && { label: t("alerts.silences.col.actions"), className: "pr-4 text-right sm:pr-5" },
             ]}
           >
@@ -297,8 +297,7 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
     fieldOf: ruleFieldOf,
     shown: SILENCE_FIELDS,
   });
-  // A rule the list does not hold (deleted since, or not read yet) stays choosable by its id.
-  const ruleIds = [...(form.ruleId && !rules.some((r) => r.id === form.ruleId) ? [form.ruleId] : []), ...rules.map((r) => r.id)];
+  // A rule the list does not hold (deleted since, or not read yet) keeps the alert's name for it.
   const ruleName = (id: string) => rules.find((r) => r.id === id)?.spec.name ?? draft.alert?.rule_name ?? id;
 
   const submit = (e: FormEvent) => {
@@ -326,7 +325,8 @@ function SilenceDialog({ draft, rules, onClose }: { draft: SilenceDraft; rules: 
         label={t("alerts.dialog.rule")}
         error={errors.rule_id}
         anyLabel={t("alerts.silences.anyRule")}
-        options={ruleIds}
+        options={rules.map((r) => r.id)}
+        keepValue
         optionLabel={ruleName}
         value={form.ruleId}
         onChange={(ruleId) => set("ruleId", ruleId ?? "")}

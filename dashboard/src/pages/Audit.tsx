@@ -49,12 +49,12 @@ function AuditLog({ scope }: { scope: Scope }) {
           variant="caps"
           testId="audit-list"
           columns={[
-            { label: t("audit.col.time") },
-            { label: t("audit.col.actor") },
-            { label: t("audit.col.action") },
-            { label: t("audit.col.target") },
-            { label: t("audit.col.ip") },
-            { label: t("audit.col.detail") },
+            t("audit.col.time"),
+            t("audit.col.actor"),
+            t("audit.col.action"),
+            t("audit.col.target"),
+            t("audit.col.ip"),
+            t("audit.col.detail"),
           ]}
         >
           {entries.map((e) => (

@@ -149,11 +149,11 @@ function ChannelTable({ channels, isAdmin, ...rest }: TableProps) {
       testId="channels-table"
       columns={[
         { label: t("channels.col.name"), className: "pl-4 sm:pl-5" },
-        { label: t("channels.col.kind") },
-        { label: t("channels.col.target") },
-        { label: t("channels.col.minSeverity") },
-        { label: t("channels.col.alertKinds") },
-        { label: t("channels.col.enabled") },
+        t("channels.col.kind"),
+        t("channels.col.target"),
+        t("channels.col.minSeverity"),
+        t("channels.col.alertKinds"),
+        t("channels.col.enabled"),
         { label: t("channels.col.actions"), className: "pr-4 text-right sm:pr-5" },
       ]}
     >
@@ -290,11 +290,11 @@ function DeliveriesDialog({ channel, onClose }: { channel: Channel; onClose: () 
             label={t("channels.deliveries.tableLabel")}
             testId="channel-deliveries"
             columns={[
-              { label: t("channels.deliveries.col.message") },
-              { label: t("channels.deliveries.col.status") },
+              t("channels.deliveries.col.message"),
+              t("channels.deliveries.col.status"),
               { label: t("channels.deliveries.col.attempts"), className: "text-right" },
-              { label: t("channels.deliveries.col.lastError") },
-              { label: t("channels.deliveries.col.created") },
+              t("channels.deliveries.col.lastError"),
+              t("channels.deliveries.col.created"),
             ]}
           >
             {data.deliveries.map((d: Delivery) => (

@@ -79,10 +79,10 @@ function KeysCard({ onCreated, hasSecret }: { onCreated: (c: CreatedEnrollKey) =
             variant="caps"
             testId="enroll-key-list"
             columns={[
-              { label: t("enroll.col.id") },
-              { label: t("enroll.col.created") },
-              { label: t("enroll.col.uses") },
-              { label: t("enroll.col.state") },
+              t("enroll.col.id"),
+              t("enroll.col.created"),
+              t("enroll.col.uses"),
+              t("enroll.col.state"),
               { label: t("enroll.col.actions"), srOnly: true },
             ]}
           >
@@ -107,6 +107,10 @@ function KeyRow({ enrollKey, now }: { enrollKey: EnrollKey; now: number }) {
   const expired = expiresMs !== null && expiresMs <= now;
   const uses = enrollKey.uses ?? 0;
   const usedUp = enrollKey.max_uses != null && uses >= enrollKey.max_uses;
+  /** "Revoked 3 days ago", the full date on hover. */
+  const dated = (key: string, ms: number | null | undefined) => (
+    <span title={formatDateTime(ms, i18n.language)}>{t(key, { when: formatRelative(ms, i18n.language) })}</span>
+  );
   return (
     <tr className="border-t border-slate-400/20" data-testid="enroll-key-row">
       <td className="px-2 py-2">
@@ -120,17 +124,9 @@ function KeyRow({ enrollKey, now }: { enrollKey: EnrollKey; now: number }) {
       </td>
       <td className="px-2 py-2">
         {revoked ? (
-          <Badge tone="offline">
-            <span title={formatDateTime(enrollKey.revoked_ms, i18n.language)}>
-              {t("enroll.revoked", { when: formatRelative(enrollKey.revoked_ms, i18n.language) })}
-            </span>
-          </Badge>
+          <Badge tone="offline">{dated("enroll.revoked", enrollKey.revoked_ms)}</Badge>
         ) : expired ? (
-          <Badge tone="offline">
-            <span title={formatDateTime(expiresMs, i18n.language)}>
-              {t("enroll.expired", { when: formatRelative(expiresMs, i18n.language) })}
-            </span>
-          </Badge>
+          <Badge tone="offline">{dated("enroll.expired", expiresMs)}</Badge>
         ) : usedUp ? (
           <Badge tone="offline">{t("enroll.usedUp")}</Badge>
         ) : (

@@ -23,7 +23,16 @@ import {
   FormError,
 } from "../components/ui";
 import { formatNumber } from "../lib/format";
-import { PRESET_COLORS, filterMachines, groupBody, isHexColor, memberDiff, type GroupForm, type GroupFormError } from "../lib/groupForm";
+import {
+  PRESET_COLORS,
+  filterMachines,
+  groupBody,
+  isHexColor,
+  memberDiff,
+  withMember,
+  type GroupForm,
+  type GroupFormError,
+} from "../lib/groupForm";
 import { collectLabels, fleetLinkFor, labelSelector } from "../lib/labelUsage";
 import { Link } from "../lib/router";
 import { Checkbox, Table, TextField } from "../components/fields";
@@ -80,8 +89,8 @@ function GroupsCard({ onEdit, onMembers }: { onEdit: (g: Group) => void; onMembe
             testId="group-list"
             columns={[
               { label: t("groups.col.color"), cell: "w-10 px-2 py-2", srOnly: true },
-              { label: t("groups.col.name") },
-              { label: t("groups.col.description") },
+              t("groups.col.name"),
+              t("groups.col.description"),
               { label: t("groups.col.machines"), cell: "px-2 py-2 text-right" },
               isAdmin && { label: t("groups.col.actions"), srOnly: true },
             ]}
@@ -270,12 +279,7 @@ function MembersDialog({ group, onClose }: { group: Group; onClose: () => void }
   const diff = memberDiff(before, selected);
   const changed = diff.add.length + diff.remove.length > 0;
   const save = useEditGroupMembers(group.id, onClose);
-  const toggle = (id: string, on: boolean) => {
-    const next = new Set(selected);
-    if (on) next.add(id);
-    else next.delete(id);
-    setPicked(next);
-  };
+  const toggle = (id: string, on: boolean) => setPicked(withMember(selected, id, on));
   return (
     <Dialog
       open

@@ -45,12 +45,7 @@ function OrgsCard({ onRename, onDelete }: { onRename: (o: Org) => void; onDelete
           <Table
             variant="caps"
             testId="org-list"
-            columns={[
-              { label: t("orgs.col.name") },
-              { label: t("orgs.col.created") },
-              { label: t("orgs.col.requireMfa") },
-              { label: t("orgs.col.actions"), srOnly: true },
-            ]}
+            columns={[t("orgs.col.name"), t("orgs.col.created"), t("orgs.col.requireMfa"), { label: t("orgs.col.actions"), srOnly: true }]}
           >
             {[...data.orgs]
               .sort((a, b) => a.name.localeCompare(b.name))

@@ -46,7 +46,7 @@ function AccountCard() {
         <Table
           variant="caps"
           testId="profile-orgs"
-          columns={[{ label: t("profile.account.org") }, { label: t("profile.account.role") }, { label: t("profile.account.requireMfa") }]}
+          columns={[t("profile.account.org"), t("profile.account.role"), t("profile.account.requireMfa")]}
         >
           {me.orgs.map((o) => (
             <tr key={o.id} className="border-t border-slate-400/20">

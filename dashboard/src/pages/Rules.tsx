@@ -129,10 +129,10 @@ function RuleTable({ rules, isAdmin, onEdit }: { rules: Rule[]; isAdmin: boolean
       testId="rules-table"
       columns={[
         { label: t("rules.col.name"), cell: "px-4 py-2 font-medium sm:pl-5" },
-        { label: t("rules.col.condition") },
-        { label: t("rules.col.severity") },
-        { label: t("rules.col.scope") },
-        { label: t("rules.col.enabled") },
+        t("rules.col.condition"),
+        t("rules.col.severity"),
+        t("rules.col.scope"),
+        t("rules.col.enabled"),
         isAdmin && { label: t("rules.col.actions"), cell: "px-4 py-2 text-right font-medium sm:pr-5" },
       ]}
     >

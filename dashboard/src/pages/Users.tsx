@@ -10,7 +10,15 @@ import { useSession } from "../auth/session";
 import { Badge, Button, Card, CodeBlock, ConfirmButton, PageHeader, QueryView, Restricted, errorText, FormError } from "../components/ui";
 import { setPasswordUrl } from "../lib/accounts";
 import { formatDateTime, formatRelative } from "../lib/format";
-import { LANGUAGES, settingsForm, settingsPatch, type OrgSettingsForm, type SettingsField } from "../lib/orgSettings";
+import {
+  DEGRADED_BELOW,
+  LANGUAGES,
+  OFFLINE_AFTER,
+  settingsForm,
+  settingsPatch,
+  type OrgSettingsForm,
+  type SettingsField,
+} from "../lib/orgSettings";
 import { ChoiceSelect, NumberField, SelectField, Table, TextField } from "../components/fields";
 
 const ROLES: readonly Role[] = ["admin", "observer"];
@@ -111,7 +119,7 @@ function OrgSettingsEditor({ org }: { org: Org }) {
           hint={t("users.org.offlineAfterHint")}
           error={err("offline_after_intervals")}
           inputMode="numeric"
-          inputProps={{ type: "number", min: 2, max: 100, step: 1 }}
+          inputProps={{ type: "number", ...OFFLINE_AFTER, step: 1 }}
           value={form.offline_after_intervals}
           onChange={(v) => set({ offline_after_intervals: v })}
           testId="org-offline-after"
@@ -122,7 +130,7 @@ function OrgSettingsEditor({ org }: { org: Org }) {
           hint={t("users.org.degradedBelowHint")}
           error={err("degraded_below_score")}
           inputMode="numeric"
-          inputProps={{ type: "number", min: 0, max: 100, step: 1 }}
+          inputProps={{ type: "number", ...DEGRADED_BELOW, step: 1 }}
           value={form.degraded_below_score}
           onChange={(v) => set({ degraded_below_score: v })}
           testId="org-degraded-below"
@@ -240,10 +248,10 @@ function MembersCard({ onLink }: { onLink: (n: LinkNotice) => void }) {
             variant="caps"
             testId="user-list"
             columns={[
-              { label: t("users.col.email") },
-              { label: t("users.col.role") },
-              { label: t("users.col.mfa") },
-              { label: t("users.col.state") },
+              t("users.col.email"),
+              t("users.col.role"),
+              t("users.col.mfa"),
+              t("users.col.state"),
               { label: t("users.col.actions"), srOnly: true },
             ]}
           >

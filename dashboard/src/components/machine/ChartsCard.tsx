@@ -9,7 +9,7 @@ import { chartPlans, type ChartPlan } from "../../lib/machineDetail";
 import { setSearch, useLocation } from "../../lib/router";
 import { RANGES, RANGE_KEYS, alignSeries, expectedStepMs, isEmptyData, withWindow, type RangeKey } from "../../lib/series";
 import { TimeChart, chartColor } from "../TimeChart";
-import { Badge, Card, EmptyState, ErrorState, Spinner, cx, errorText } from "../ui";
+import { Badge, Card, EmptyState, ErrorState, Spinner, Tabs, errorText } from "../ui";
 
 const CHART_HEIGHT = 200;
 
@@ -20,24 +20,14 @@ function parseRange(v: string | null): RangeKey {
 function RangeTabs({ value, onChange }: { value: RangeKey; onChange: (r: RangeKey) => void }) {
   const { t } = useTranslation();
   return (
-    <div role="tablist" aria-label={t("machine.charts.range")} className="glass-strong inline-flex rounded-xl p-1">
-      {RANGE_KEYS.map((r) => (
-        <button
-          key={r}
-          role="tab"
-          type="button"
-          data-testid={`range-${r}`}
-          aria-selected={r === value}
-          onClick={() => onChange(r)}
-          className={cx(
-            "rounded-lg px-3 py-1 text-sm font-medium whitespace-nowrap transition focus-ring",
-            r === value ? "bg-sky-700 text-white dark:bg-sky-500 dark:text-slate-950" : "hover:bg-slate-900/5 dark:hover:bg-white/10",
-          )}
-        >
-          {t(`machine.charts.ranges.${r}`)}
-        </button>
-      ))}
-    </div>
+    <Tabs
+      value={value}
+      onChange={onChange}
+      options={RANGE_KEYS.map((r) => ({ value: r, label: t(`machine.charts.ranges.${r}`) }))}
+      label={t("machine.charts.range")}
+      testId={(r) => `range-${r}`}
+      nowrap
+    />
   );
 }
 

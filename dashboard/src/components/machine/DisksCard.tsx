@@ -9,7 +9,7 @@ import { useSession } from "../../auth/session";
 import { formatBytes, formatDateTime, formatNumber, formatRelative } from "../../lib/format";
 import { DiskHistoryCharts } from "./DiskHistoryCharts";
 import { Badge, Button, Card, EmptyState, QueryView, errorText } from "../ui";
-import { TableHead } from "../fields";
+import { Table } from "../fields";
 
 export function DisksCard({ machineId, className }: { machineId: string; className?: string }) {
   const { t, i18n } = useTranslation();
@@ -196,65 +196,56 @@ function Attributes({ device }: { device: SmartDevice }) {
   const ata = device.ata_attributes ?? [];
   if (ata.length > 0)
     return (
-      <div className="overflow-x-auto">
-        <table className="w-full min-w-[34rem] text-sm">
-          <TableHead
-            variant="plain"
-            cell={th}
-            columns={[
-              { label: t("machine.disks.attr.id") },
-              { label: t("machine.disks.attr.name") },
-              { label: t("machine.disks.attr.value") },
-              { label: t("machine.disks.attr.worst") },
-              { label: t("machine.disks.attr.threshold") },
-              { label: t("machine.disks.attr.raw") },
-            ]}
-          />
-          <tbody>
-            {ata.map((a) => {
-              const failed = Boolean(a.when_failed && a.when_failed !== "-");
-              return (
-                <tr key={a.id} className={failed ? "bg-rose-500/10" : "border-b border-slate-400/10 last:border-0"}>
-                  <td className={td}>{a.id}</td>
-                  <td className="px-2 py-1.5 break-all">
-                    {a.name}
-                    {a.prefailure && <span className="ml-1 text-xs text-muted">({t("machine.disks.attr.prefailure")})</span>}
-                    {failed && (
-                      <span className="ml-1 text-xs font-medium text-rose-700 dark:text-rose-300">
-                        {t("machine.disks.attr.failed")}: {a.when_failed}
-                      </span>
-                    )}
-                  </td>
-                  <td className={td}>{a.value}</td>
-                  <td className={td}>{a.worst}</td>
-                  <td className={td}>{a.threshold}</td>
-                  <td className={td}>{formatNumber(a.raw, locale)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        variant="plain"
+        cell={th}
+        className="min-w-[34rem]"
+        columns={[
+          t("machine.disks.attr.id"),
+          t("machine.disks.attr.name"),
+          t("machine.disks.attr.value"),
+          t("machine.disks.attr.worst"),
+          t("machine.disks.attr.threshold"),
+          t("machine.disks.attr.raw"),
+        ]}
+      >
+        {ata.map((a) => {
+          const failed = Boolean(a.when_failed && a.when_failed !== "-");
+          return (
+            <tr key={a.id} className={failed ? "bg-rose-500/10" : "border-b border-slate-400/10 last:border-0"}>
+              <td className={td}>{a.id}</td>
+              <td className="px-2 py-1.5 break-all">
+                {a.name}
+                {a.prefailure && <span className="ml-1 text-xs text-muted">({t("machine.disks.attr.prefailure")})</span>}
+                {failed && (
+                  <span className="ml-1 text-xs font-medium text-rose-700 dark:text-rose-300">
+                    {t("machine.disks.attr.failed")}: {a.when_failed}
+                  </span>
+                )}
+              </td>
+              <td className={td}>{a.value}</td>
+              <td className={td}>{a.worst}</td>
+              <td className={td}>{a.threshold}</td>
+              <td className={td}>{formatNumber(a.raw, locale)}</td>
+            </tr>
+          );
+        })}
+      </Table>
     );
   const rows: [string, number][] = [];
   if (device.nvme) for (const f of NVME_FIELDS) rows.push([t(`machine.disks.nvme.${f}`), device.nvme[f]]);
   if (device.scsi) for (const f of SCSI_FIELDS) rows.push([t(`machine.disks.scsi.${f}`), device.scsi[f]]);
   if (rows.length === 0) return <p className="text-sm text-muted">{t("machine.disks.noDetails")}</p>;
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full text-sm">
-        <TableHead variant="plain" cell={th} columns={[{ label: t("machine.disks.field") }, { label: t("machine.disks.value") }]} />
-        <tbody>
-          {rows.map(([label, value]) => (
-            <tr key={label} className="border-b border-slate-400/10 last:border-0">
-              <th scope="row" className="px-2 py-1.5 text-left font-normal">
-                {label}
-              </th>
-              <td className={td}>{formatNumber(value, locale)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table variant="plain" cell={th} columns={[t("machine.disks.field"), t("machine.disks.value")]}>
+      {rows.map(([label, value]) => (
+        <tr key={label} className="border-b border-slate-400/10 last:border-0">
+          <th scope="row" className="px-2 py-1.5 text-left font-normal">
+            {label}
+          </th>
+          <td className={td}>{formatNumber(value, locale)}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }

@@ -6,8 +6,10 @@ import { eventsQuery } from "../../api/machines";
 import type { EventPage, EventSourceState } from "../../api/types";
 import { formatDateTime, formatNumber, formatRelative } from "../../lib/format";
 import { EVENT_PERIODS, EVENTS_PAGE, pageInfo, type EventFilters, type EventPeriod } from "../../lib/machineDetail";
-import { Button, Card, EmptyState, Field, Input, QueryView, Select, SeverityBadge, Spinner } from "../ui";
-import { SeveritySelect, TableHead } from "../fields";
+
+const PERIODS = Object.keys(EVENT_PERIODS) as (keyof typeof EVENT_PERIODS)[];
+import { Button, Card, EmptyState, QueryView, SeverityBadge, Spinner } from "../ui";
+import { SelectField, SeveritySelect, Table, TextField } from "../fields";
 import { EVENT_SEVERITIES } from "../../lib/rules";
 
 function useDebounced<T>(value: T, ms: number): T {
@@ -28,71 +30,43 @@ export function EventsCard({ machineId }: { machineId: string }) {
   const [offset, setOffset] = useState(0);
   const filters: EventFilters = { severity, source: useDebounced(source, 300), q: useDebounced(q, 300), period };
   const events = useQuery({ ...eventsQuery(machineId, filters, offset), placeholderData: keepPreviousData });
+  // Another filter starts again from the first page.
+  const filter =
+    <V,>(set: (value: V) => void) =>
+    (value: V) => {
+      set(value);
+      setOffset(0);
+    };
   return (
     <Card title={t("machine.events.title")} actions={events.isFetching && !events.isPending ? <Spinner small /> : undefined}>
       <div data-testid="events">
         <form className="mb-3 grid gap-3 sm:grid-cols-2 lg:grid-cols-4" role="search" onSubmit={(e) => e.preventDefault()}>
-          <Field label={t("machine.events.period")}>
-            {(id) => (
-              <Select
-                id={id}
-                data-testid="events-period"
-                value={period}
-                onChange={(e) => {
-                  setPeriod(e.target.value as EventPeriod);
-                  setOffset(0);
-                }}
-              >
-                <option value="">{t("machine.events.periodAll")}</option>
-                {(Object.keys(EVENT_PERIODS) as (keyof typeof EVENT_PERIODS)[]).map((p) => (
-                  <option key={p} value={p}>
-                    {t(`machine.events.periodLast.${p}`)}
-                  </option>
-                ))}
-              </Select>
-            )}
-          </Field>
+          <SelectField
+            label={t("machine.events.period")}
+            anyLabel={t("machine.events.periodAll")}
+            options={PERIODS}
+            optionLabel={(p) => t(`machine.events.periodLast.${p}`)}
+            value={period}
+            onChange={filter((p) => setPeriod(p ?? ""))}
+            testId="events-period"
+          />
           <SeveritySelect
             label={t("machine.events.severity")}
             options={EVENT_SEVERITIES}
             anyLabel={t("machine.events.anySeverity")}
             value={severity}
-            onChange={(s) => {
-              setSeverity(s ?? "");
-              setOffset(0);
-            }}
+            onChange={filter((s) => setSeverity(s ?? ""))}
             testId="events-severity"
           />
-          <Field label={t("machine.events.source")} hint={t("machine.events.sourceHint")}>
-            {(id, describedBy) => (
-              <Input
-                id={id}
-                aria-describedby={describedBy}
-                data-testid="events-source"
-                value={source}
-                autoComplete="off"
-                onChange={(e) => {
-                  setSource(e.target.value);
-                  setOffset(0);
-                }}
-              />
-            )}
-          </Field>
-          <Field label={t("machine.events.q")}>
-            {(id) => (
-              <Input
-                id={id}
-                type="search"
-                data-testid="events-q"
-                value={q}
-                autoComplete="off"
-                onChange={(e) => {
-                  setQ(e.target.value);
-                  setOffset(0);
-                }}
-              />
-            )}
-          </Field>
+          <TextField
+            label={t("machine.events.source")}
+            hint={t("machine.events.sourceHint")}
+            value={source}
+            autoComplete="off"
+            onChange={filter(setSource)}
+            testId="events-source"
+          />
+          <TextField label={t("machine.events.q")} type="search" value={q} autoComplete="off" onChange={filter(setQ)} testId="events-q" />
         </form>
         <QueryView query={events}>
           {(page) => (
@@ -140,41 +114,37 @@ function EventTable({ page }: { page: EventPage }) {
   const { t, i18n } = useTranslation();
   const locale = i18n.language;
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full min-w-[46rem] text-sm">
-        <TableHead
-          variant="plain"
-          cell={th}
-          columns={[
-            { label: t("machine.events.time") },
-            { label: t("machine.events.severity") },
-            { label: t("machine.events.source") },
-            { label: t("machine.events.message") },
-            { label: t("machine.events.count"), className: "text-right" },
-          ]}
-        />
-        <tbody>
-          {page.events.map((e) => (
-            <tr key={e.id} className="border-b border-slate-400/10 align-top last:border-0" data-testid="event-row">
-              <td className="px-2 py-2 whitespace-nowrap">
-                <time dateTime={new Date(e.ts_ms).toISOString()}>{formatDateTime(e.ts_ms, locale)}</time>
-                {e.count > 1 && e.last_ts_ms > e.ts_ms && (
-                  <div className="text-xs text-muted" title={formatDateTime(e.last_ts_ms, locale)}>
-                    {t("machine.events.lastAt", { when: formatRelative(e.last_ts_ms, locale) })}
-                  </div>
-                )}
-              </td>
-              <td className="px-2 py-2">
-                <SeverityBadge severity={e.severity} />
-              </td>
-              <td className="max-w-[12rem] px-2 py-2 break-words">{e.source}</td>
-              <td className="min-w-[18rem] px-2 py-2 break-words whitespace-pre-wrap">{e.message}</td>
-              <td className="px-2 py-2 text-right tabular-nums">{formatNumber(e.count, locale)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      variant="plain"
+      cell={th}
+      className="min-w-[46rem]"
+      columns={[
+        t("machine.events.time"),
+        t("machine.events.severity"),
+        t("machine.events.source"),
+        t("machine.events.message"),
+        { label: t("machine.events.count"), className: "text-right" },
+      ]}
+    >
+      {page.events.map((e) => (
+        <tr key={e.id} className="border-b border-slate-400/10 align-top last:border-0" data-testid="event-row">
+          <td className="px-2 py-2 whitespace-nowrap">
+            <time dateTime={new Date(e.ts_ms).toISOString()}>{formatDateTime(e.ts_ms, locale)}</time>
+            {e.count > 1 && e.last_ts_ms > e.ts_ms && (
+              <div className="text-xs text-muted" title={formatDateTime(e.last_ts_ms, locale)}>
+                {t("machine.events.lastAt", { when: formatRelative(e.last_ts_ms, locale) })}
+              </div>
+            )}
+          </td>
+          <td className="px-2 py-2">
+            <SeverityBadge severity={e.severity} />
+          </td>
+          <td className="max-w-[12rem] px-2 py-2 break-words">{e.source}</td>
+          <td className="min-w-[18rem] px-2 py-2 break-words whitespace-pre-wrap">{e.message}</td>
+          <td className="px-2 py-2 text-right tabular-nums">{formatNumber(e.count, locale)}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

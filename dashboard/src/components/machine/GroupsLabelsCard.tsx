@@ -9,6 +9,8 @@ import type { Group, Machine } from "../../api/types";
 import { useSession } from "../../auth/session";
 import { newLabelProblem, safeColor, sortedLabels, withLabel, withoutLabel } from "../../lib/machineDetail";
 import { Button, Card, Field, Input, Spinner, FormError } from "../ui";
+import { Checkbox } from "../fields";
+import { withMember } from "../../lib/groupForm";
 
 export function GroupsLabelsCard({ machine, className }: { machine: Machine; className?: string }) {
   const { t } = useTranslation();
@@ -89,25 +91,18 @@ function GroupsSection({ machine }: { machine: Machine }) {
               <ul className="grid gap-1 sm:grid-cols-2">
                 {all.map((g) => (
                   <li key={g.id}>
-                    <label className="flex cursor-pointer items-center gap-2 rounded-lg px-2 py-1 text-sm hover:bg-slate-900/5 dark:hover:bg-white/10">
-                      <input
-                        type="checkbox"
-                        className="h-4 w-4 accent-sky-600"
-                        checked={editing.has(g.id)}
-                        onChange={(e) => {
-                          const next = new Set(editing);
-                          if (e.target.checked) next.add(g.id);
-                          else next.delete(g.id);
-                          setEditing(next);
-                        }}
-                      />
+                    <Checkbox
+                      className="flex cursor-pointer items-center gap-2 rounded-lg px-2 py-1 text-sm hover:bg-slate-900/5 dark:hover:bg-white/10"
+                      checked={editing.has(g.id)}
+                      onChange={(on) => setEditing(withMember(editing, g.id, on))}
+                    >
                       <span
                         aria-hidden="true"
                         className="h-2.5 w-2.5 shrink-0 rounded-full"
                         style={{ backgroundColor: safeColor(g.color) }}
                       />
                       <span className="break-all">{g.name}</span>
-                    </label>
+                    </Checkbox>
                   </li>
                 ))}
               </ul>

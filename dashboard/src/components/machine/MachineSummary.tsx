@@ -7,7 +7,8 @@ import type { Machine } from "../../api/types";
 import { formatDateTime, formatDuration, formatRelative } from "../../lib/format";
 import { statusOf } from "../../lib/fleet";
 import { navigate } from "../../lib/router";
-import { Button, Card, Dialog, Field, Input, Score, StatusBadge, errorText, inputClass, FormError } from "../ui";
+import { Button, Card, ConfirmButton, Dialog, Field, Score, StatusBadge, errorText, inputClass, FormError } from "../ui";
+import { TextField } from "../fields";
 
 function Fact({ label, children }: { label: ReactNode; children: ReactNode }) {
   return (
@@ -113,22 +114,15 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
           save.mutate({ display_name: name.trim(), notes, decommissioned: retired });
         }}
       >
-        <Field
+        <TextField
           label={t("machine.edit.displayName")}
           hint={t("machine.edit.displayNameHint")}
           error={field === "display_name" ? errorText(err, t) : undefined}
-        >
-          {(id, describedBy) => (
-            <Input
-              id={id}
-              aria-describedby={describedBy}
-              value={name}
-              maxLength={200}
-              placeholder={machine.hostname}
-              onChange={(e) => setName(e.target.value)}
-            />
-          )}
-        </Field>
+          value={name}
+          maxLength={200}
+          placeholder={machine.hostname}
+          onChange={setName}
+        />
         <Field label={t("machine.edit.notes")} error={field === "notes" ? errorText(err, t) : undefined}>
           {(id, describedBy) => (
             <textarea
@@ -155,24 +149,19 @@ function EditMachineDialog({ machine, onClose }: { machine: Machine; onClose: ()
             <span className="block text-xs text-muted">{t("machine.edit.retiredHint")}</span>
           </span>
         </label>
-        {err && field !== "display_name" && field !== "notes" && (
-          <p role="alert" className="text-sm text-rose-600 dark:text-rose-400">
-            {errorText(err, t)}
-          </p>
-        )}
+        <FormError error={field === "display_name" || field === "notes" ? null : err} />
         <div className="flex flex-col gap-2 border-t border-slate-400/20 pt-4">
           <p className="text-xs text-muted">{t("machine.edit.deleteHint")}</p>
           <div>
-            <Button
+            <ConfirmButton
               variant="danger"
               busy={remove.isPending}
               data-testid="machine-delete"
-              onClick={() => {
-                if (window.confirm(t("common.confirmDelete", { name: machine.display_name || machine.hostname }))) remove.mutate();
-              }}
+              question={t("common.confirmDelete", { name: machine.display_name || machine.hostname })}
+              onConfirm={() => remove.mutate()}
             >
               {t("machine.edit.delete")}
-            </Button>
+            </ConfirmButton>
           </div>
           <FormError error={remove.error} />
         </div>
