@@ -1,7 +1,8 @@
 //! Optralis agent: collects this machine's metrics and reports them to the server.
 //!
 //! `collect` reads the OS, `send` queues and transmits, `runner` is the loop, `state` keeps
-//! the enrollment between runs.
+//! the enrollment between runs, `service` installs it as a system service and talks to the
+//! service manager.
 
 pub mod clock;
 pub mod collect;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod events;
 pub mod runner;
 pub mod send;
+pub mod service;
 pub mod smart;
 pub mod state;
 

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use optralis_agent::collect::{Collector, Platform, native};
 use optralis_agent::config::{FileConfig, parse_interval};
 use optralis_agent::events::{DEFAULT_MAX_PER_REPORT, EventCollector, EventOptions, native_source};
+use optralis_agent::service::notify::ServiceNotifier;
 use optralis_agent::smart::{SmartReport, SmartState, read_snapshot};
 use optralis_agent::{Agent, AgentOptions, clock, state};
 
@@ -102,6 +103,43 @@ enum Command {
         #[arg(long = "journal-file", value_name = "PATH")]
         journal_files: Vec<PathBuf>,
     },
+    /// Install the agent as a hardened systemd service and start it (Linux, as root):
+    /// creates the optralis-agent system user, writes /etc/optralis-agent/agent.toml (0600)
+    /// and the unit, enrolls this machine (the key is not kept), enables and starts the
+    /// service. Run it again to change the server or the labels; the enrollment is kept.
+    Install {
+        /// Server URL, e.g. https://optralis.example.com
+        #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
+        server: String,
+        /// Enrollment key (see the dashboard's "Add machines" page, or `optralis enroll-key
+        /// create`).
+        #[arg(
+            long,
+            env = "OPTRALIS_ENROLL_KEY",
+            value_name = "KEY",
+            hide_env_values = true
+        )]
+        enroll_key: String,
+        /// A label this machine declares, key=value (repeatable).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+        /// Install under this directory instead of / (an image being built); nothing is
+        /// started.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+        /// Write everything and enroll, but do not enable or start the service.
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// Stop and remove the service (Linux, as root). --purge also removes the config, the
+    /// state (machine token, unsent reports) and the system user.
+    Uninstall {
+        #[arg(long)]
+        purge: bool,
+        /// The system's root, as given to install.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -187,7 +225,78 @@ fn main() -> Result<()> {
             };
             run(opts)
         }
+        Command::Install {
+            server,
+            enroll_key,
+            labels,
+            root,
+            no_start,
+        } => install(server, enroll_key, labels, root, !no_start),
+        Command::Uninstall { purge, root } => uninstall(root, purge),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn install(
+    server: String,
+    enroll_key: String,
+    labels: Vec<(String, String)>,
+    root: PathBuf,
+    start: bool,
+) -> Result<()> {
+    use optralis_agent::service::install::{self, InstallOptions};
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        bail!("--server {server:?}: expected a URL starting with https:// or http://");
+    }
+    let labels: std::collections::BTreeMap<_, _> = labels.into_iter().collect();
+    optralis_proto::labels::check_labels(&labels).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opts = InstallOptions {
+        server,
+        enroll_key,
+        labels,
+        start: start && root == std::path::Path::new("/"),
+        root,
+    };
+    let done = install::install(&opts, native())?;
+    println!("Enrolled as machine {}.", done.machine_id);
+    if done.started {
+        println!(
+            "The service {} is enabled and running ({}); its log: journalctl -u optralis-agent",
+            install::SERVICE,
+            done.binary.display()
+        );
+    } else {
+        println!("Installed under {}; not started.", opts.root.display());
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn uninstall(root: PathBuf, purge: bool) -> Result<()> {
+    let removed = optralis_agent::service::install::uninstall(&root, purge)?;
+    for path in &removed {
+        println!("removed {}", path.display());
+    }
+    if removed.is_empty() {
+        println!("nothing to remove: the agent was not installed here");
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn install(
+    _server: String,
+    _enroll_key: String,
+    _labels: Vec<(String, String)>,
+    _root: PathBuf,
+    _start: bool,
+) -> Result<()> {
+    bail!("install sets up a systemd service and is for Linux")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uninstall(_root: PathBuf, _purge: bool) -> Result<()> {
+    bail!("uninstall removes the systemd service and is for Linux")
 }
 
 /// "30m" and the like, or "off".
@@ -381,7 +490,19 @@ fn run(opts: AgentOptions) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
     tracing::info!(server = %opts.server, state_dir = %opts.state_dir.display(), "optralis-agent starting");
+    let server = opts.server.clone();
     let mut agent = Agent::new(opts, native())?;
-    agent.run(&stop)?;
-    Ok(())
+    // Under systemd (Type=notify): ready once the outbox is open, then the loop's pings.
+    let mut service = ServiceNotifier::from_env();
+    service.ready(&format!("reporting to {server}"));
+    let result = agent.run_with(&stop, &mut || service.alive());
+    service.stopping();
+    match result {
+        // Asked to stop while waiting for the server: a clean stop, not a failure.
+        Err(optralis_agent::AgentError::Stopped) => {
+            tracing::info!("stopped before the first enrollment");
+            Ok(())
+        }
+        other => Ok(other?),
+    }
 }

@@ -299,12 +299,22 @@ impl<P: Platform> Agent<P> {
     /// Runs until `stop` is set: enroll (retrying while the server is unreachable), then
     /// collect and send every interval.
     pub fn run(&mut self, stop: &AtomicBool) -> Result<(), AgentError> {
+        self.run_with(stop, &mut || {})
+    }
+
+    /// [`Agent::run`], calling `alive` from the loop at least every 100 ms while it waits and
+    /// after each report (a service manager's watchdog: a hung loop stops calling it).
+    pub fn run_with(
+        &mut self,
+        stop: &AtomicBool,
+        alive: &mut dyn FnMut(),
+    ) -> Result<(), AgentError> {
         let mut backoff = Duration::from_secs(2);
         while let Err(e) = self.enroll() {
             match e {
                 AgentError::ServerUnavailable(_) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "cannot enroll yet");
-                    if !sleep_unless_stopped(backoff, stop) {
+                    if !sleep_unless_stopped(backoff, stop, alive) {
                         return Err(AgentError::Stopped);
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(60));
@@ -328,8 +338,9 @@ impl<P: Platform> Agent<P> {
                     tracing::warn!(error = %e, pending, "send failed; reports stay queued");
                 }
             }
+            alive();
             let wait = self.current_interval().saturating_sub(started.elapsed());
-            if !sleep_unless_stopped(wait, stop) {
+            if !sleep_unless_stopped(wait, stop, alive) {
                 tracing::info!("stopping");
                 return Ok(());
             }
@@ -337,13 +348,14 @@ impl<P: Platform> Agent<P> {
     }
 }
 
-/// Sleeps for `d` in short steps; false if `stop` was set meanwhile.
-fn sleep_unless_stopped(d: Duration, stop: &AtomicBool) -> bool {
+/// Sleeps for `d` in short steps, calling `alive` at each; false if `stop` was set meanwhile.
+fn sleep_unless_stopped(d: Duration, stop: &AtomicBool, alive: &mut dyn FnMut()) -> bool {
     let deadline = Instant::now() + d;
     loop {
         if stop.load(Ordering::Relaxed) {
             return false;
         }
+        alive();
         let now = Instant::now();
         if now >= deadline {
             return true;

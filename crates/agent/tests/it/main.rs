@@ -6,5 +6,7 @@ mod collectors;
 mod events;
 mod journal;
 mod outbox;
+#[cfg(target_os = "linux")]
+mod service;
 mod smart;
 mod state;

@@ -26,6 +26,108 @@ both_backends!(
 #[path = "../../../agent/tests/it/journal.rs"]
 mod journal;
 
+/// `optralis-agent install` into a directory laid out like a system root: the user, the
+/// files and their modes, one enrollment however often it runs, and `uninstall --purge`
+/// leaving nothing behind. (Enabling and starting the unit needs a running systemd, which
+/// these machines do not have; the unit itself is checked by the agent's service tests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_lays_out_a_hardened_service_and_enrolls_once() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use optralis_agent::service::install::{self, InstallOptions};
+
+    let (_db, server, org, key) = server_with_key(Backend::Sqlite).await;
+    let root = tempfile::tempdir().unwrap();
+    let opts = InstallOptions {
+        server: server.url.clone(),
+        enroll_key: key.clone(),
+        labels: [("env".to_owned(), "prod".to_owned())].into(),
+        root: root.path().to_owned(),
+        start: false,
+    };
+    let first = {
+        let opts = opts.clone();
+        blocking(move || install::install(&opts, native()).unwrap()).await
+    };
+    assert!(!first.started);
+    let at = |p: &str| root.path().join(p.trim_start_matches('/'));
+    let mode = |p: &str| std::fs::metadata(at(p)).unwrap().permissions().mode() & 0o7777;
+
+    let passwd = std::fs::read_to_string(at("/etc/passwd")).unwrap();
+    let user = passwd
+        .lines()
+        .find(|l| l.starts_with("optralis-agent:"))
+        .expect("the system user");
+    assert!(
+        user.ends_with(":/var/lib/optralis-agent:/usr/sbin/nologin"),
+        "{user}"
+    );
+    let uid: u32 = user.split(':').nth(2).unwrap().parse().unwrap();
+    let group = std::fs::read_to_string(at("/etc/group")).unwrap();
+    assert!(
+        group
+            .lines()
+            .any(|l| l.starts_with("disk:") && l.ends_with(":optralis-agent"))
+    );
+
+    assert_eq!(mode(install::CONFIG_DIR), 0o750);
+    assert_eq!(mode(install::CONFIG_FILE), 0o600);
+    assert_eq!(
+        std::fs::metadata(at(install::CONFIG_FILE)).unwrap().uid(),
+        uid
+    );
+    let config = std::fs::read_to_string(at(install::CONFIG_FILE)).unwrap();
+    assert!(
+        config.contains(&format!("server = \"{}\"", server.url)),
+        "{config}"
+    );
+    assert!(config.contains("env = \"prod\""), "{config}");
+    assert!(!config.contains(&key), "the enrollment key is not kept");
+
+    assert_eq!(mode(install::STATE_DIR), 0o700);
+    let token_file = format!("{}/enrollment.json", install::STATE_DIR);
+    assert_eq!(mode(&token_file), 0o600);
+    for entry in std::fs::read_dir(at(install::STATE_DIR)).unwrap() {
+        let meta = entry.unwrap().metadata().unwrap();
+        assert_eq!(meta.uid(), uid, "the state belongs to the service's user");
+    }
+
+    let unit = std::fs::read_to_string(at(install::UNIT_FILE)).unwrap();
+    assert!(unit.contains(&format!("ExecStart={} run ", install::INSTALLED_BINARY)));
+    assert_eq!(mode(install::INSTALLED_BINARY), 0o755);
+
+    let machines = server.store().list_machines(&org).await.unwrap();
+    assert_eq!(machines.len(), 1);
+    assert_eq!(machines[0].id, first.machine_id);
+
+    // Again (new labels): the same machine, no second enrollment.
+    let again = {
+        let mut opts = opts.clone();
+        opts.labels.insert("tier".into(), "web".into());
+        blocking(move || install::install(&opts, native()).unwrap()).await
+    };
+    assert_eq!(again.machine_id, first.machine_id);
+    assert_eq!(server.store().list_machines(&org).await.unwrap().len(), 1);
+    assert!(
+        std::fs::read_to_string(at(install::CONFIG_FILE))
+            .unwrap()
+            .contains("tier = \"web\"")
+    );
+
+    let removed = install::uninstall(root.path(), true).unwrap();
+    assert!(removed.len() >= 5, "{removed:?}");
+    for gone in [
+        install::UNIT_FILE,
+        install::INSTALLED_BINARY,
+        install::CONFIG_DIR,
+        install::STATE_DIR,
+        install::SYSUSERS_FILE,
+    ] {
+        assert!(!at(gone).exists(), "{gone} is left behind");
+    }
+    server.stop().await;
+}
+
 fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
     AgentOptions {
         server: server.to_owned(),
