@@ -7,11 +7,12 @@ import { useAnswerInvitation } from "../api/me";
 import { orgsQuery } from "../api/orgs";
 import type { Invitation } from "../api/types";
 import { useSession } from "../auth/session";
-import { LANGUAGES, setLanguage, type Language } from "../i18n";
+import { LANGUAGES, setLanguage } from "../i18n";
 import { Link, useLocation } from "../lib/router";
 import { currentTheme, setTheme } from "../lib/theme";
 import { useLive } from "../lib/live";
-import { Button, cx, FormError, Select } from "./ui";
+import { ChoiceSelect } from "./fields";
+import { Button, cx, FormError } from "./ui";
 
 interface NavItem {
   to: string;
@@ -150,6 +151,18 @@ function InvitationBanner({ invitation }: { invitation: Invitation }) {
   const { t } = useTranslation();
   const session = useSession();
   const answer = useAnswerInvitation(invitation.org_id, () => void session.reload());
+  // Both buttons wait while either answer is sent; the one clicked shows it is busy.
+  const reply = (accept: boolean) => (
+    <Button
+      variant={accept ? "primary" : undefined}
+      busy={answer.isPending && answer.variables === accept}
+      disabled={answer.isPending}
+      onClick={() => answer.mutate(accept)}
+      data-testid={accept ? "invitation-accept" : "invitation-decline"}
+    >
+      {t(accept ? "common.invitation.accept" : "common.invitation.decline")}
+    </Button>
+  );
   return (
     <div
       role="status"
@@ -158,23 +171,8 @@ function InvitationBanner({ invitation }: { invitation: Invitation }) {
     >
       <span>{t("common.invitation.text", { org: invitation.org_name, role: t(`common.role.${invitation.role}`) })}</span>
       <span className="ml-auto flex gap-2">
-        <Button
-          variant="primary"
-          busy={answer.isPending && answer.variables === true}
-          disabled={answer.isPending}
-          onClick={() => answer.mutate(true)}
-          data-testid="invitation-accept"
-        >
-          {t("common.invitation.accept")}
-        </Button>
-        <Button
-          busy={answer.isPending && answer.variables === false}
-          disabled={answer.isPending}
-          onClick={() => answer.mutate(false)}
-          data-testid="invitation-decline"
-        >
-          {t("common.invitation.decline")}
-        </Button>
+        {reply(true)}
+        {reply(false)}
       </span>
       <FormError error={answer.error} />
     </div>
@@ -216,13 +214,14 @@ function OrgSwitcher({ testid = "org-switcher" }: { testid?: string }) {
   return (
     <label className="flex items-center gap-1">
       <span className="sr-only">{t("common.settings.switchOrg")}</span>
-      <Select value={current} onChange={(e) => session.switchOrg(e.target.value)} className="max-w-40 py-1" data-testid={testid}>
-        {options.map((o) => (
-          <option key={o.id} value={o.id}>
-            {o.name}
-          </option>
-        ))}
-      </Select>
+      <ChoiceSelect
+        value={current}
+        options={options.map((o) => o.id)}
+        optionLabel={(id) => options.find((o) => o.id === id)?.name ?? id}
+        onChange={(id) => id && session.switchOrg(id)}
+        className="max-w-40 py-1"
+        testId={testid}
+      />
     </label>
   );
 }
@@ -232,13 +231,14 @@ export function LanguageSwitch({ testid = "language" }: { testid?: string }) {
   return (
     <label className="flex items-center">
       <span className="sr-only">{t("common.settings.language")}</span>
-      <Select value={i18n.language} onChange={(e) => setLanguage(e.target.value as Language)} className="w-auto py-1" data-testid={testid}>
-        {LANGUAGES.map((l) => (
-          <option key={l} value={l}>
-            {l === "en" ? "English" : "Français"}
-          </option>
-        ))}
-      </Select>
+      <ChoiceSelect
+        value={i18n.language}
+        options={LANGUAGES}
+        optionLabel={(l) => (l === "en" ? "English" : "Français")}
+        onChange={(l) => l && setLanguage(l)}
+        className="w-auto py-1"
+        testId={testid}
+      />
     </label>
   );
 }

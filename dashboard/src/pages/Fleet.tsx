@@ -19,10 +19,10 @@ import {
   Loading,
   PageHeader,
   Score,
-  Select,
   StatusBadge,
   Tabs,
 } from "../components/ui";
+import { ChoiceSelect } from "../components/fields";
 import { formatDateTime, formatNumber, formatPercent, formatRelative } from "../lib/format";
 import {
   allLabels,
@@ -202,29 +202,28 @@ function FilterBar({ filters, groups }: { filters: FleetFilters; groups: Group[]
             className="h-3 w-3 shrink-0 rounded-full ring-1 ring-slate-400/40"
             style={{ background: group?.color ?? "transparent" }}
           />
-          <Select value={filters.group} onChange={(e) => setSearch({ group: e.target.value || null })} data-testid="fleet-group">
-            <option value="">{t("fleet.allGroups")}</option>
-            {groups.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.name} ({g.machine_count})
-              </option>
-            ))}
-          </Select>
+          <ChoiceSelect
+            value={filters.group}
+            anyLabel={t("fleet.allGroups")}
+            options={groups.map((g) => g.id)}
+            optionLabel={(id) => {
+              const g = groups.find((x) => x.id === id);
+              return g ? `${g.name} (${g.machine_count})` : id;
+            }}
+            onChange={(id) => setSearch({ group: id ?? null })}
+            testId="fleet-group"
+          />
         </span>
       </label>
       <label className="flex flex-col gap-1 text-sm font-medium lg:w-56">
         {t("fleet.sort")}
-        <Select
+        <ChoiceSelect
           value={filters.sort}
-          onChange={(e) => setSearch({ sort: e.target.value === "name" ? null : e.target.value })}
-          data-testid="fleet-sort"
-        >
-          {sorts.map((s) => (
-            <option key={s.value} value={s.value}>
-              {s.label}
-            </option>
-          ))}
-        </Select>
+          options={sorts.map((s) => s.value)}
+          optionLabel={(v) => sorts.find((s) => s.value === v)?.label ?? v}
+          onChange={(v) => setSearch({ sort: !v || v === "name" ? null : v })}
+          testId="fleet-sort"
+        />
       </label>
       <Tabs<View>
         label={t("fleet.view")}
