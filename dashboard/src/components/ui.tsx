@@ -1,5 +1,6 @@
-// The dashboard's building blocks: glass cards, buttons, fields, badges and the three states
-// every list has (loading, error, empty).
+// The dashboard's building blocks: glass cards, buttons (one that asks first), fields and the
+// notes under them, badges, dialogs (one around a form), the messages a failed request leaves
+// and the three states every list has (loading, error, empty).
 import {
   useEffect,
   useId,
