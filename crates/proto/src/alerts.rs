@@ -223,15 +223,14 @@ pub struct DeliveryList {
     pub deliveries: Vec<Delivery>,
 }
 
-/// Why a message is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum NotificationEvent {
-    Firing,
-    Resolved,
-    Reminder,
-    Test,
+names! {
+    /// Why a message is sent.
+    pub enum NotificationEvent("notification event") {
+        Firing = "firing",
+        Resolved = "resolved",
+        Reminder = "reminder",
+        Test = "test",
+    }
 }
 
 /// One message, whatever the channel: the generic webhook receives exactly this as JSON

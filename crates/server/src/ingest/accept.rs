@@ -1,6 +1,6 @@
 //! Accepting a batch: check it, rescore the machine from its newest report, store both in one
 //! commit, then announce and wake the alert engine. The reports handler only translates HTTP
-//! around [`accept`].
+//! around [`Ingest::accept`].
 
 use optralis_proto::agent::IngestResponse;
 use optralis_proto::interval::Thresholds;

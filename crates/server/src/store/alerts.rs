@@ -110,6 +110,20 @@ row! {
     }
 }
 
+/// A rule's stored specification. Versions before the vocabulary enums accepted any `metric`
+/// and `op` on rules of other kinds, where they mean nothing; such values are dropped here
+/// rather than make the organisation's rules unreadable.
+fn stored_spec(text: &str) -> Result<RuleSpec> {
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(corrupt)?;
+    if let Some(spec) = value.as_object_mut()
+        && spec.get("kind").and_then(|k| k.as_str()) != Some(RuleKind::Metric.as_str())
+    {
+        spec.remove("metric");
+        spec.remove("op");
+    }
+    serde_json::from_value(value).map_err(corrupt)
+}
+
 impl Store {
     /// Waits for, then takes, the organisation's evaluation lock (PostgreSQL).
     pub async fn lock_org(&self, org: &OrgId) -> Result<OrgLock> {
@@ -220,7 +234,7 @@ impl Store {
             .map(|(id, spec, created_ms)| {
                 Ok(Rule {
                     id,
-                    spec: serde_json::from_str(&spec).map_err(corrupt)?,
+                    spec: stored_spec(&spec)?,
                     created_ms,
                 })
             })
@@ -240,7 +254,7 @@ impl Store {
         let (id, spec, created_ms) = row.ok_or(StoreError::NotFound)?;
         Ok(Rule {
             id,
-            spec: serde_json::from_str(&spec).map_err(corrupt)?,
+            spec: stored_spec(&spec)?,
             created_ms,
         })
     }

@@ -39,6 +39,16 @@ type AuditRow = (
     Option<String>,
 );
 
+/// An entry's action, with the names earlier versions wrote for what is now named otherwise
+/// (entries are never rewritten).
+fn stored_action(name: &str) -> Result<AuditAction> {
+    match name {
+        "user.added" => Ok(AuditAction::UserInvited),
+        "org.fleet_settings" => Ok(AuditAction::OrgSettings),
+        other => super::from_name(other),
+    }
+}
+
 impl Store {
     pub async fn record_audit(&self, event: AuditEvent<'_>) -> Result<()> {
         let now = self.now_ms();
@@ -102,7 +112,7 @@ impl Store {
                     id,
                     ts_ms,
                     actor,
-                    action: super::from_name(&action)?,
+                    action: stored_action(&action)?,
                     target,
                     ip,
                     detail,

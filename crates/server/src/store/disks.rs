@@ -5,10 +5,10 @@
 use optralis_proto::agent::Report;
 use optralis_proto::smart::{Disk, DiskSample, MachineDisks, SmartDevice, Verdict};
 use optralis_proto::vocabulary::SourceState;
-use serde::Serialize;
 
 use super::{
-    Backend, BackendRef, Result, Store, StoreError, execute, from_name, on_reader, on_writer, row,
+    Backend, BackendRef, Result, Store, StoreError, corrupt, execute, from_name, json_text,
+    on_reader, on_writer, row,
 };
 use crate::fleet::disks::{self, acknowledgement_holds};
 use crate::ids::{MachineId, OrgId};
@@ -33,10 +33,6 @@ pub(super) fn counted_verdict(
         disks::counted(verdict, &reasons, acked.as_deref()),
         acked,
     )))
-}
-
-fn json<T: Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Stores the S.M.A.R.T. snapshots of committed reports (called by the ingest writer before
@@ -92,8 +88,8 @@ pub(super) async fn write_snapshots(
                 .bind(&d.model)
                 .bind(&d.serial)
                 .bind(verdict.as_str())
-                .bind(json(&reasons)?)
-                .bind(json(d)?)
+                .bind(json_text(&reasons)?)
+                .bind(json_text(d)?)
                 .bind(r.ts_ms)
                 .execute(&mut *tx)
                 .await?;
@@ -203,7 +199,6 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
         let disks = rows
             .into_iter()
             .map(|r| {

@@ -3,7 +3,7 @@
 use optralis_proto::agent::HostFacts;
 use optralis_proto::api::{HealthReason, LatestValues, Machine, MachineHealth};
 
-use super::{Result, Store, StoreError, from_name, new_secret, on_reader, on_writer, row};
+use super::{Result, Store, StoreError, corrupt, from_name, new_secret, on_reader, on_writer, row};
 use crate::fleet::labels::Labels;
 use crate::ids::{MachineId, OrgId};
 use crate::secret::{SecretKind, digest};
@@ -207,7 +207,6 @@ row! {
 }
 
 fn machine_from_row(row: MachineRow) -> Result<Machine> {
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
     let mut all: Labels = serde_json::from_str(&row.labels).map_err(corrupt)?;
     let agent_labels: Labels = serde_json::from_str(&row.agent_labels).map_err(corrupt)?;
     all.extend(agent_labels.clone());

@@ -18,7 +18,61 @@ both_backends!(
     backfilled_samples_are_rolled_up,
     retention_expires_each_tier,
     machines_are_invisible_across_organisations,
+    rows_written_by_earlier_versions_stay_readable,
 );
+
+/// What earlier versions stored and the vocabulary enums would refuse: a `metric`/`op` on a
+/// rule of another kind (accepted and ignored then), audit actions since renamed. They read
+/// back, so an organisation's rules and audit log keep working after an upgrade.
+async fn rows_written_by_earlier_versions_stay_readable(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let org = app.org.to_string();
+    let spec = r#"{"name":"old","kind":"offline","op":"over","metric":"cpu","severity":"critical","for_s":0,"reminder_s":0,"enabled":true}"#;
+    run_sql(
+        app.db_url(),
+        &format!(
+            "INSERT INTO rules (id, org_id, name, spec, created_ms) VALUES ('r-old', '{org}', 'old', '{spec}', 1)"
+        ),
+    )
+    .await;
+    for action in ["user.added", "org.fleet_settings"] {
+        run_sql(
+            app.db_url(),
+            &format!(
+                "INSERT INTO audit_log (org_id, ts_ms, actor, action) VALUES ('{org}', 2, 'cli', '{action}')"
+            ),
+        )
+        .await;
+    }
+    let rules = app.store.list_rules(&app.org).await.unwrap();
+    let old = rules
+        .iter()
+        .find(|r| r.id == "r-old")
+        .expect("the old rule");
+    assert_eq!(old.spec.op, None);
+    assert_eq!(old.spec.metric, None);
+    let actions: Vec<_> = app
+        .store
+        .list_audit(Some(&app.org), None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action.as_str())
+        .collect();
+    assert!(actions.contains(&"user.invited"), "{actions:?}");
+    assert!(actions.contains(&"org.settings"), "{actions:?}");
+}
+
+async fn run_sql(url: &str, sql: &str) {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
 
 async fn enroll_is_stable_per_fingerprint(backend: Backend) {
     let app = TestApp::new(backend).await;

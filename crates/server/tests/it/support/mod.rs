@@ -62,9 +62,9 @@ pub fn facts(hostname: &str) -> HostFacts {
     }
 }
 
-/// The secret key of every test server, so one restarted on the same database can open
-/// what the previous one sealed.
-/// Its channels may reach this machine (the tests' receivers listen on loopback).
+/// The notifier of every test server: one secret key, so a server restarted on the same
+/// database can open what the previous one sealed, and channels that may reach this machine
+/// (the tests' receivers listen on loopback).
 pub fn test_notifier() -> optralis::notify::Notifier {
     optralis::notify::Notifier::new(
         optralis::notify::seal::Sealer::from_bytes(&[7u8; 32]).unwrap(),
