@@ -7,6 +7,8 @@ mod bench;
 mod bench_alerts;
 mod bench_dashboard;
 mod dashboard;
+mod dist;
+mod dist_check;
 mod postgres;
 mod proc;
 mod run;
@@ -23,6 +25,8 @@ commands:
   test                              formatting, lints, every test (starts PostgreSQL if needed),
                                     the dashboard's unit and browser tests, then schemathesis
   e2e                               only the dashboard's browser tests (builds what they need)
+  dist [--check]                    the agent's release binary, .deb, .rpm and SHA256SUMS in target/dist;
+                                    --check: lintian, and the .deb installed and purged in a Debian root
   schemathesis                      only the schemathesis run (installs it into target/ first)
   bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL), alert latency,
         [--only ingest|alerts|dashboard|agent] [--machines N]
@@ -38,6 +42,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::bench(rest),
         Some("schemathesis") => schemathesis::run(),
         Some("e2e") => test::e2e_only(),
+        Some("dist") => dist::dist(rest),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -47,6 +47,9 @@ pub fn test(_args: &[String]) -> Result<()> {
     println!("==> tests (SQLite and PostgreSQL)");
     proc::status(&mut cmd)?;
     e2e_with_built_bins()?;
+    println!("==> the agent's packages (cargo xtask dist --check)");
+    let dist = crate::dist::build()?;
+    crate::dist_check::check(&dist)?;
     crate::schemathesis::run()
 }
 
@@ -91,12 +94,32 @@ fn require_tools() -> Result<()> {
     if proc::which("npm").is_none() {
         missing.push("Node.js 20.19+ with npm (for the dashboard)");
     }
+    // The agent's service and packages: systemd's tools judge the unit and make the user;
+    // the packages are built, linted and installed into a debootstrap root.
+    for (tool, package) in [
+        ("systemd-analyze", "systemd"),
+        ("systemd-sysusers", "systemd"),
+        ("dpkg-deb", "dpkg"),
+        ("lintian", "lintian"),
+        ("debootstrap", "debootstrap"),
+        ("rpmbuild", "rpm"),
+    ] {
+        if proc::which(tool).is_none() {
+            missing.push(match package {
+                "systemd" => "systemd-analyze and systemd-sysusers (Debian package systemd)",
+                "lintian" => "lintian (Debian package lintian)",
+                "debootstrap" => "debootstrap (Debian package debootstrap)",
+                "rpm" => "rpmbuild (Debian package rpm)",
+                _ => "dpkg-deb (Debian package dpkg)",
+            });
+        }
+    }
     if dashboard::chromium().is_none() {
         missing.push("chromium (Debian package chromium, for the dashboard's browser tests)");
     }
     if !missing.is_empty() {
         bail!(
-            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm",
+            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm",
             missing.join(", ")
         );
     }

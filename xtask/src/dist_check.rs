@@ -1,0 +1,194 @@
+//! The packages as a sysadmin meets them: lintian on the `.deb`, the `.rpm`'s file list, and
+//! the `.deb` installed into a real Debian root made by debootstrap (files, modes, the system
+//! user, the binary running there), then purged: nothing of it may be left behind.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::dist::Dist;
+use crate::proc;
+
+/// The Debian release the packages are tried on, and where debootstrap fetches it from.
+const SUITE: &str = "bookworm";
+const MIRROR: &str = "http://deb.debian.org/debian";
+
+pub fn check(d: &Dist) -> Result<()> {
+    for (tool, package) in [("lintian", "lintian"), ("debootstrap", "debootstrap"), ("rpm", "rpm")] {
+        if proc::which(tool).is_none() {
+            bail!("{tool} is needed to check the packages (Debian: apt-get install {package})");
+        }
+    }
+    lintian(&d.deb)?;
+    rpm_files(&d.rpm)?;
+    let uid = proc::output(Command::new("id").arg("-u"))?;
+    if uid.trim() != "0" {
+        bail!(
+            "checking the .deb installs it into a debootstrap root with chroot, which needs root \
+             (CI runs as root): run the tests as root"
+        );
+    }
+    install_in_debian_root(d)
+}
+
+fn lintian(deb: &Path) -> Result<()> {
+    println!("==> lintian {}", deb.display());
+    let out = Command::new("lintian")
+        .args(["--fail-on", "error", "--tag-display-limit", "0"])
+        .arg(deb)
+        .output()
+        .context("cannot run lintian")?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        bail!(
+            "lintian reports errors on {}:\n{}",
+            deb.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn rpm_files(rpm: &Path) -> Result<()> {
+    let list = proc::output(Command::new("rpm").arg("-qpl").arg(rpm))?;
+    for wanted in [
+        "/usr/bin/optralis-agent",
+        "/usr/lib/systemd/system/optralis-agent.service",
+        "/usr/lib/sysusers.d/optralis-agent.conf",
+    ] {
+        if !list.lines().any(|l| l == wanted) {
+            bail!("{} lacks {wanted}:\n{list}", rpm.display());
+        }
+    }
+    Ok(())
+}
+
+/// A minimal Debian root, made once (a few minutes, from the Debian mirror) and kept as a
+/// tarball in the user's cache (~/.cache/optralis, shared by clones), unpacked afresh for
+/// each check.
+fn debian_root() -> Result<(tempfile::TempDir, PathBuf)> {
+    let cache_home = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| proc::root().join("target"));
+    let cache = cache_home.join(format!("optralis/debootstrap-{SUITE}-minbase.tar"));
+    if !cache.is_file() {
+        println!("==> debootstrap {SUITE} (minbase, once; kept in {})", cache.display());
+        let build = tempfile::tempdir()?;
+        proc::status(
+            Command::new("debootstrap")
+                .args(["--variant=minbase", SUITE])
+                .arg(build.path())
+                .arg(MIRROR),
+        )?;
+        std::fs::create_dir_all(cache.parent().unwrap_or(Path::new(".")))?;
+        let partial = cache.with_extension("partial");
+        proc::status(
+            Command::new("tar")
+                .arg("-C")
+                .arg(build.path())
+                .arg("-cf")
+                .arg(&partial)
+                .arg("."),
+        )?;
+        std::fs::rename(&partial, &cache)?;
+    }
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root)?;
+    proc::status(Command::new("tar").arg("-C").arg(&root).arg("-xf").arg(&cache))?;
+    Ok((dir, root))
+}
+
+/// Every file and folder under `root` with its mode, owner and size, but dpkg's own records
+/// and the logs (they rightly remember the package came and went).
+fn snapshot(root: &Path) -> Result<BTreeMap<PathBuf, (u32, u32, u64)>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let rel = path.strip_prefix(root)?.to_owned();
+            let ignored = ["var/lib/dpkg", "var/log", "var/cache", "tmp", "proc", "sys", "dev"]
+                .iter()
+                .any(|p| rel.starts_with(p))
+                // useradd and userdel keep the previous passwd/group as `passwd-` and the like.
+                || rel.to_string_lossy().ends_with('-');
+            if ignored {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&path)?;
+            let size = if meta.is_file() { meta.len() } else { 0 };
+            out.insert(rel, (meta.mode(), meta.uid(), size));
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn chroot(root: &Path, args: &[&str]) -> Result<String> {
+    proc::output(Command::new("chroot").arg(root).args(args).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn install_in_debian_root(d: &Dist) -> Result<()> {
+    let (_dir, root) = debian_root()?;
+    let before = snapshot(&root)?;
+    std::fs::copy(&d.deb, root.join("tmp/agent.deb"))?;
+    println!("==> dpkg -i in a {SUITE} root");
+    chroot(&root, &["dpkg", "-i", "/tmp/agent.deb"])?;
+
+    let mode = |p: &str| -> Result<u32> {
+        Ok(std::fs::metadata(root.join(p)).with_context(|| format!("{p} is missing"))?.mode() & 0o7777)
+    };
+    for (path, want) in [
+        ("usr/bin/optralis-agent", 0o755),
+        ("lib/systemd/system/optralis-agent.service", 0o644),
+        ("usr/lib/sysusers.d/optralis-agent.conf", 0o644),
+        ("usr/share/doc/optralis-agent/copyright", 0o644),
+    ] {
+        let got = mode(path)?;
+        if got != want {
+            bail!("{path}: mode {got:o}, expected {want:o}");
+        }
+    }
+    let passwd = std::fs::read_to_string(root.join("etc/passwd"))?;
+    let user = passwd
+        .lines()
+        .find(|l| l.starts_with("optralis-agent:"))
+        .context("the package did not create the optralis-agent user")?;
+    if !user.ends_with(":/var/lib/optralis-agent:/usr/sbin/nologin") {
+        bail!("the system user is not a system account without login: {user}");
+    }
+    let group = std::fs::read_to_string(root.join("etc/group"))?;
+    if !group
+        .lines()
+        .any(|l| l.starts_with("disk:") && l.split(':').nth(3).is_some_and(|m| m.split(',').any(|u| u == "optralis-agent")))
+    {
+        bail!("optralis-agent is not in the disk group:\n{group}");
+    }
+    let version = chroot(&root, &["/usr/bin/optralis-agent", "--version"])?;
+    if !version.contains(&d.version) {
+        bail!("optralis-agent --version in the {SUITE} root says {version:?}");
+    }
+    println!("    installed: files, modes, user and `{}` are right", version.trim());
+
+    chroot(&root, &["dpkg", "--purge", "optralis-agent"])?;
+    std::fs::remove_file(root.join("tmp/agent.deb"))?;
+    let after = snapshot(&root)?;
+    let left: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(p, v)| after.get(*p).is_some_and(|a| a != *v))
+        .map(|(p, _)| p)
+        .collect();
+    if !left.is_empty() || !changed.is_empty() {
+        bail!("dpkg --purge left {left:?} behind and changed {changed:?}");
+    }
+    println!("    purged: nothing left behind");
+    Ok(())
+}
