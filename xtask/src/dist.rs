@@ -56,9 +56,7 @@ pub fn dist(args: &[String]) -> Result<()> {
 pub fn build() -> Result<Dist> {
     for tool in ["dpkg-deb", "rpmbuild"] {
         if proc::which(tool).is_none() {
-            bail!(
-                "{tool} is needed to build the packages (Debian: apt-get install dpkg-dev rpm)"
-            );
+            bail!("{tool} is needed to build the packages (Debian: apt-get install dpkg-dev rpm)");
         }
     }
     println!("==> building the agent (release)");
@@ -252,7 +250,12 @@ fn rpm(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
         Command::new("rpmbuild")
             .arg("--define")
             .arg(format!("_topdir {}", top.path().display()))
-            .args(["--define", "_build_id_links none", "--define", "debug_package %{nil}"])
+            .args([
+                "--define",
+                "_build_id_links none",
+                "--define",
+                "debug_package %{nil}",
+            ])
             .args(["--target", "x86_64", "-bb"])
             .arg(&spec_path),
     )?;
@@ -352,10 +355,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 fn dir_size(dir: &Path) -> Result<u64> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
-    files
-        .iter()
-        .map(|f| Ok(std::fs::metadata(f)?.len()))
-        .sum()
+    files.iter().map(|f| Ok(std::fs::metadata(f)?.len())).sum()
 }
 
 fn gzip(path: &Path, content: &[u8]) -> Result<()> {

@@ -17,7 +17,11 @@ const SUITE: &str = "bookworm";
 const MIRROR: &str = "http://deb.debian.org/debian";
 
 pub fn check(d: &Dist) -> Result<()> {
-    for (tool, package) in [("lintian", "lintian"), ("debootstrap", "debootstrap"), ("rpm", "rpm")] {
+    for (tool, package) in [
+        ("lintian", "lintian"),
+        ("debootstrap", "debootstrap"),
+        ("rpm", "rpm"),
+    ] {
         if proc::which(tool).is_none() {
             bail!("{tool} is needed to check the packages (Debian: apt-get install {package})");
         }
@@ -76,7 +80,10 @@ fn debian_root() -> Result<(tempfile::TempDir, PathBuf)> {
         .unwrap_or_else(|| proc::root().join("target"));
     let cache = cache_home.join(format!("optralis/debootstrap-{SUITE}-minbase.tar"));
     if !cache.is_file() {
-        println!("==> debootstrap {SUITE} (minbase, once; kept in {})", cache.display());
+        println!(
+            "==> debootstrap {SUITE} (minbase, once; kept in {})",
+            cache.display()
+        );
         let build = tempfile::tempdir()?;
         proc::status(
             Command::new("debootstrap")
@@ -99,7 +106,13 @@ fn debian_root() -> Result<(tempfile::TempDir, PathBuf)> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("root");
     std::fs::create_dir_all(&root)?;
-    proc::status(Command::new("tar").arg("-C").arg(&root).arg("-xf").arg(&cache))?;
+    proc::status(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-xf")
+            .arg(&cache),
+    )?;
     Ok((dir, root))
 }
 
@@ -132,7 +145,12 @@ fn snapshot(root: &Path) -> Result<BTreeMap<PathBuf, (u32, u32, u64)>> {
 }
 
 fn chroot(root: &Path, args: &[&str]) -> Result<String> {
-    proc::output(Command::new("chroot").arg(root).args(args).env("DEBIAN_FRONTEND", "noninteractive"))
+    proc::output(
+        Command::new("chroot")
+            .arg(root)
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }
 
 fn install_in_debian_root(d: &Dist) -> Result<()> {
@@ -143,7 +161,10 @@ fn install_in_debian_root(d: &Dist) -> Result<()> {
     chroot(&root, &["dpkg", "-i", "/tmp/agent.deb"])?;
 
     let mode = |p: &str| -> Result<u32> {
-        Ok(std::fs::metadata(root.join(p)).with_context(|| format!("{p} is missing"))?.mode() & 0o7777)
+        Ok(std::fs::metadata(root.join(p))
+            .with_context(|| format!("{p} is missing"))?
+            .mode()
+            & 0o7777)
     };
     for (path, want) in [
         ("usr/bin/optralis-agent", 0o755),
@@ -165,17 +186,22 @@ fn install_in_debian_root(d: &Dist) -> Result<()> {
         bail!("the system user is not a system account without login: {user}");
     }
     let group = std::fs::read_to_string(root.join("etc/group"))?;
-    if !group
-        .lines()
-        .any(|l| l.starts_with("disk:") && l.split(':').nth(3).is_some_and(|m| m.split(',').any(|u| u == "optralis-agent")))
-    {
+    if !group.lines().any(|l| {
+        l.starts_with("disk:")
+            && l.split(':')
+                .nth(3)
+                .is_some_and(|m| m.split(',').any(|u| u == "optralis-agent"))
+    }) {
         bail!("optralis-agent is not in the disk group:\n{group}");
     }
     let version = chroot(&root, &["/usr/bin/optralis-agent", "--version"])?;
     if !version.contains(&d.version) {
         bail!("optralis-agent --version in the {SUITE} root says {version:?}");
     }
-    println!("    installed: files, modes, user and `{}` are right", version.trim());
+    println!(
+        "    installed: files, modes, user and `{}` are right",
+        version.trim()
+    );
 
     chroot(&root, &["dpkg", "--purge", "optralis-agent"])?;
     std::fs::remove_file(root.join("tmp/agent.deb"))?;
