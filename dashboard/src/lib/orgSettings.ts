@@ -15,10 +15,11 @@ export interface OrgSettingsForm {
   degraded_below_score: string;
 }
 
-export const LANGUAGES = allNames<Language>({ en: true, fr: true });
+/** The languages notifications can be written in (the dashboard's own are in i18n). */
+export const NOTIFICATION_LANGUAGES = allNames<Language>({ en: true, fr: true });
 
 function isLanguage(s: string): s is Language {
-  return (LANGUAGES as readonly string[]).includes(s);
+  return (NOTIFICATION_LANGUAGES as readonly string[]).includes(s);
 }
 export const OFFLINE_AFTER = { min: 2, max: 100 } as const;
 export const DEGRADED_BELOW = { min: 0, max: 100 } as const;

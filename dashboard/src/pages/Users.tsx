@@ -12,7 +12,7 @@ import { setPasswordUrl } from "../lib/accounts";
 import { formatDateTime, formatRelative } from "../lib/format";
 import {
   DEGRADED_BELOW,
-  LANGUAGES,
+  NOTIFICATION_LANGUAGES,
   OFFLINE_AFTER,
   settingsForm,
   settingsPatch,
@@ -107,7 +107,7 @@ function OrgSettingsEditor({ org }: { org: Org }) {
         <SelectField
           label={t("users.org.language")}
           error={err("language")}
-          options={LANGUAGES}
+          options={NOTIFICATION_LANGUAGES}
           optionLabel={(l) => t(LANGUAGE_NAMES[l])}
           value={form.language}
           onChange={(language) => set({ language: language ?? "" })}
