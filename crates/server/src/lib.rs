@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod downloads;
 pub mod fleet;
 pub mod ids;
 pub mod ingest;

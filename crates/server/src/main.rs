@@ -58,6 +58,10 @@ enum Command {
             value_name = "CIDR,..."
         )]
         notify_allowed_networks: Option<String>,
+        /// The agent files to serve (as `cargo xtask dist` makes them): `GET /install.sh`
+        /// installs the Linux agent from this server in one command [default: none].
+        #[arg(long, env = "OPTRALIS_DIST_DIR", value_name = "DIR")]
+        dist_dir: Option<PathBuf>,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -235,8 +239,9 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
         Command::Serve {
             listen,
             notify_allowed_networks,
+            dist_dir,
             db,
-        } => serve(listen, notify_allowed_networks, db, file).await,
+        } => serve(listen, notify_allowed_networks, dist_dir, db, file).await,
         Command::EnrollKey(EnrollKeyCommand::Create {
             org,
             expires_in,
@@ -460,6 +465,7 @@ mod users {
 async fn serve(
     listen: Option<String>,
     notify_allowed_networks: Option<String>,
+    dist_dir: Option<PathBuf>,
     db: DbArgs,
     file: FileConfig,
 ) -> Result<()> {
@@ -467,7 +473,14 @@ async fn serve(
         .or(file.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let addr = config::parse_listen(&listen)?;
-    let settings = file.api_settings()?;
+    let mut settings = file.api_settings()?;
+    if let Some(dir) = dist_dir {
+        let downloads = optralis::downloads::Downloads::scan(&dir)
+            .with_context(|| format!("--dist-dir {}", dir.display()))?;
+        let names: Vec<&str> = downloads.files().iter().map(|f| f.name.as_str()).collect();
+        tracing::info!(dir = %dir.display(), files = %names.join(","), "serving agent files");
+        settings.downloads = Some(std::sync::Arc::new(downloads));
+    }
     let store = open_store(&db, &file).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -8,6 +8,7 @@ mod audit;
 mod channels;
 mod credentials;
 mod disks;
+mod downloads;
 mod error;
 mod events;
 mod extract;
@@ -61,6 +62,8 @@ pub struct ApiSettings {
     /// The address users reach the dashboard at, for links in notifications.
     pub public_url: Option<String>,
     pub limits: limits::Limits,
+    /// The agent files served at /downloads and the install script (`--dist-dir`).
+    pub downloads: Option<Arc<crate::downloads::Downloads>>,
 }
 
 impl Default for ApiSettings {
@@ -74,6 +77,7 @@ impl Default for ApiSettings {
             stream_recheck: std::time::Duration::from_secs(30),
             public_url: None,
             limits: limits::Limits::default(),
+            downloads: None,
         }
     }
 }
@@ -214,6 +218,8 @@ pub fn app(state: AppState) -> Router {
     let (router, spec) = router_and_spec(state.settings.max_body_bytes);
     router
         .merge(openapi::docs(spec))
+        .route("/install.sh", axum::routing::get(downloads::install_script))
+        .route("/downloads/{name}", axum::routing::get(downloads::file))
         .fallback(crate::dashboard::serve)
         // A client that sends its headers, then trickles its body, holds a connection; the
         // listener bounds the headers (serve.rs), this the body.

@@ -26,6 +26,116 @@ both_backends!(
 #[path = "../../../agent/tests/it/journal.rs"]
 mod journal;
 
+/// The one-line install, for real: the server serves the script and the agent binary cargo
+/// built, the script downloads it, checks its SHA-256 and runs `optralis-agent install`
+/// (into a temporary root: installing for real needs a running systemd); the machine appears.
+/// A dry run changes nothing; a binary that does not match its digest is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_install_script_served_by_the_server_installs_the_agent() {
+    let built = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("optralis-agent");
+    assert!(
+        built.is_file(),
+        "{} is missing: build the agent first (cargo build -p optralis-agent; cargo xtask test does)",
+        built.display()
+    );
+    let dist = tempfile::tempdir().unwrap();
+    let served = dist.path().join("optralis-agent-0.1.0-linux-x86_64");
+    std::fs::copy(&built, &served).unwrap();
+    let db = TestDb::new(Backend::Sqlite).await;
+    let settings = optralis::ApiSettings {
+        downloads: Some(std::sync::Arc::new(
+            optralis::downloads::Downloads::scan(dist.path()).unwrap(),
+        )),
+        ..Default::default()
+    };
+    let server = RunningServer::start_with(&db.url, None, settings).await;
+    let org = server.store().org_by_name("default").await.unwrap();
+    let key = server.store().create_enroll_key(&org).await.unwrap();
+
+    let script = blocking({
+        let url = format!("{}/install.sh", server.url);
+        move || {
+            std::process::Command::new("curl")
+                .args(["-fsS", &url])
+                .output()
+                .unwrap()
+        }
+    })
+    .await;
+    assert!(script.status.success());
+    let script_file = dist.path().join("install.sh");
+    std::fs::write(&script_file, &script.stdout).unwrap();
+    let lint = std::process::Command::new("shellcheck")
+        .args(["-s", "sh"])
+        .arg(&script_file)
+        .output()
+        .expect("shellcheck is needed (Debian: apt-get install shellcheck)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+
+    let pipe = |args: String| {
+        let line = format!("curl -fsSL {}/install.sh | sh -s -- {args}", server.url);
+        blocking(move || {
+            std::process::Command::new("sh")
+                .args(["-c", &line])
+                .output()
+                .unwrap()
+        })
+    };
+    let root = tempfile::tempdir().unwrap();
+    let dry = pipe(format!("--key {key} --dry-run")).await;
+    let said = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        said.contains("Verified") && said.contains("Dry run"),
+        "{said}"
+    );
+    assert!(!said.contains(&key), "the key is not echoed: {said}");
+    assert!(server.store().list_machines(&org).await.unwrap().is_empty());
+
+    let out = pipe(format!(
+        "--key {key} --label env=lab --root {}",
+        root.path().display()
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(server.store().list_machines(&org).await.unwrap().len(), 1);
+    assert!(
+        root.path()
+            .join("etc/systemd/system/optralis-agent.service")
+            .is_file()
+    );
+    let config =
+        std::fs::read_to_string(root.path().join("etc/optralis-agent/agent.toml")).unwrap();
+    assert!(config.contains("env = \"lab\""), "{config}");
+
+    // The file changes after the server listed its digest: the script refuses it.
+    std::fs::write(&served, b"not the agent").unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let refused = pipe(format!("--key {key} --root {}", other.path().display())).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not installed"));
+    assert!(!other.path().join("etc").exists());
+    server.stop().await;
+}
+
 /// `optralis-agent install` into a directory laid out like a system root: the user, the
 /// files and their modes, one enrollment however often it runs, and `uninstall --purge`
 /// leaving nothing behind. (Enabling and starting the unit needs a running systemd, which

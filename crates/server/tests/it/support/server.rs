@@ -21,6 +21,10 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub async fn start(db_url: &str, addr: Option<SocketAddr>) -> Self {
+        Self::start_with(db_url, addr, ApiSettings::default()).await
+    }
+
+    pub async fn start_with(db_url: &str, addr: Option<SocketAddr>, settings: ApiSettings) -> Self {
         let store = Store::connect(db_url, Arc::new(SystemClock) as SharedClock)
             .await
             .unwrap();
@@ -45,7 +49,7 @@ impl RunningServer {
         let addr = listener.local_addr().unwrap();
         let (stop, mut rx) = watch::channel(false);
         let notifier = test_notifier();
-        let state = AppState::new(store.clone(), ApiSettings::default(), notifier.clone())
+        let state = AppState::new(store.clone(), settings, notifier.clone())
             .await
             .unwrap();
         let worker = optralis::notify::spawn_worker(store.clone(), notifier, rx.clone());
