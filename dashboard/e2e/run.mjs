@@ -232,6 +232,11 @@ const tests = [
           const linux = await page.getByTestId("enroll-cmd-linux").innerText();
           assert(linux.includes(secret) && linux.includes(`--server`), `the Linux command carries the new key: ${linux}`);
           assert((await page.getByTestId("enroll-cmd-windows").innerText()).includes(secret), "the Windows command carries the new key");
+          const oneLine = await page.getByTestId("enroll-cmd-oneline").innerText();
+          assert(
+            oneLine.includes(`${BASE}/install.sh`) && oneLine.includes(secret),
+            `the one-line install names this server and the key: ${oneLine}`,
+          );
           await page.getByTestId("enroll-key-uses-count").filter({ hasText: "0 of 1" }).first().waitFor();
           await page.getByTestId("enroll-key-row").filter({ hasText: "Expires" }).first().waitFor();
         }

@@ -42,18 +42,21 @@ export const enroll = defineMessages(
     },
     commands: {
       title: "Run the agent with this key",
+      oneLine: "Linux, as a service, in one command",
+      oneLineNote:
+        "Downloads the agent from this server, checks its SHA-256 and installs it as a hardened systemd service (as root; the server needs its agent files: --dist-dir).",
+      copyOneLine: "Copy the one-line install",
       linux: "Linux",
       linuxNote: "As the current user; its enrollment is kept in ~/.local/state/optralis-agent.",
-      service: "Linux, as root (as a systemd service runs it)",
-      serviceNote:
-        "The settings can come from the environment instead of flags; as root the enrollment is kept in /var/lib/optralis-agent.",
+      service: "Linux, as a service, with the agent already there (package or binary)",
+      serviceNote: "Creates the optralis-agent user, the configuration and the unit, enrolls and starts the service.",
       windows: "Windows (PowerShell, as administrator)",
       copyLinux: "Copy the Linux command",
-      copyService: "Copy the root command",
+      copyService: "Copy the install command",
       copyWindows: "Copy the PowerShell command",
       copySecret: "Copy the secret",
       binary:
-        "No installer is served yet: the agent binary comes from the release build (target/release/optralis-agent, built with cargo build --release). The key is needed only for the first run; the agent remembers its enrollment.",
+        "Packages and the binary come from cargo xtask dist (target/dist). The key is needed only to enroll; the agent remembers its enrollment. The Windows agent is not built yet.",
     },
   },
   {
@@ -99,18 +102,21 @@ export const enroll = defineMessages(
     },
     commands: {
       title: "Lancer l’agent avec cette clé",
+      oneLine: "Linux, en service, en une commande",
+      oneLineNote:
+        "Télécharge l’agent depuis ce serveur, vérifie son SHA-256 et l’installe comme service systemd durci (en root\u00a0; le serveur doit avoir ses fichiers d’agent\u00a0: --dist-dir).",
+      copyOneLine: "Copier l’installation en une ligne",
       linux: "Linux",
       linuxNote: "Avec l’utilisateur courant\u00a0; son enrôlement est conservé dans ~/.local/state/optralis-agent.",
-      service: "Linux, en root (comme le lance un service systemd)",
-      serviceNote:
-        "Les réglages peuvent venir de l’environnement plutôt que des options\u00a0; en root, l’enrôlement est conservé dans /var/lib/optralis-agent.",
+      service: "Linux, en service, avec l’agent déjà présent (paquet ou binaire)",
+      serviceNote: "Crée l’utilisateur optralis-agent, la configuration et l’unité, enrôle et démarre le service.",
       windows: "Windows (PowerShell, en administrateur)",
       copyLinux: "Copier la commande Linux",
-      copyService: "Copier la commande root",
+      copyService: "Copier la commande d’installation",
       copyWindows: "Copier la commande PowerShell",
       copySecret: "Copier le secret",
       binary:
-        "Aucun installateur n’est encore servi\u00a0: le binaire de l’agent vient de la compilation de production (target/release/optralis-agent, produit par cargo build --release). La clé ne sert qu’au premier lancement\u00a0; l’agent garde ensuite son enrôlement.",
+        "Les paquets et le binaire viennent de cargo xtask dist (target/dist). La clé ne sert qu’à l’enrôlement\u00a0; l’agent le garde ensuite. L’agent Windows n’est pas encore construit.",
     },
   },
 );

@@ -36,10 +36,11 @@ describe("psQuote", () => {
 });
 
 describe("installCommands", () => {
-  it("builds the three commands", () => {
+  it("builds the commands", () => {
     const c = installCommands("https://mon.example.com", "oek_secret");
+    expect(c.oneLine).toBe("curl -fsSL https://mon.example.com/install.sh | sudo sh -s -- --key oek_secret");
     expect(c.linux).toBe("optralis-agent run --server https://mon.example.com --enroll-key oek_secret");
-    expect(c.linuxService).toBe("sudo OPTRALIS_SERVER=https://mon.example.com OPTRALIS_ENROLL_KEY=oek_secret optralis-agent run");
+    expect(c.linuxService).toBe("sudo optralis-agent install --server https://mon.example.com --enroll-key oek_secret");
     expect(c.windows).toBe(
       '& "C:\\Program Files\\Optralis\\optralis-agent.exe" run --server https://mon.example.com --enroll-key oek_secret',
     );
@@ -47,7 +48,8 @@ describe("installCommands", () => {
   it("quotes odd values in each shell", () => {
     const c = installCommands("https://x", "a'b c");
     expect(c.linux).toContain(`--enroll-key 'a'\\''b c'`);
-    expect(c.linuxService).toContain(`OPTRALIS_ENROLL_KEY='a'\\''b c'`);
+    expect(c.linuxService).toContain(`--enroll-key 'a'\\''b c'`);
+    expect(c.oneLine).toContain(`--key 'a'\\''b c'`);
     expect(c.windows).toContain("--enroll-key 'a''b c'");
   });
 });

@@ -22,17 +22,20 @@ export function psQuote(value: string): string {
 }
 
 export interface InstallCommands {
+  /** Downloads the agent from this server, checks it and installs it as a systemd service. */
+  oneLine: string;
+  /** Installs an agent binary (or the package's) as a systemd service. */
+  linuxService: string;
   /** Runs the agent in the foreground as the current user. */
   linux: string;
-  /** As root, from the environment, the way a systemd unit would start it. */
-  linuxService: string;
   windows: string;
 }
 
 export function installCommands(server: string, secret: string): InstallCommands {
   return {
+    oneLine: `curl -fsSL ${shQuote(`${server}/install.sh`)} | sudo sh -s -- --key ${shQuote(secret)}`,
+    linuxService: `sudo optralis-agent install --server ${shQuote(server)} --enroll-key ${shQuote(secret)}`,
     linux: `optralis-agent run --server ${shQuote(server)} --enroll-key ${shQuote(secret)}`,
-    linuxService: `sudo OPTRALIS_SERVER=${shQuote(server)} OPTRALIS_ENROLL_KEY=${shQuote(secret)} optralis-agent run`,
     windows: `& "${WINDOWS_AGENT_PATH}" run --server ${psQuote(server)} --enroll-key ${psQuote(secret)}`,
   };
 }

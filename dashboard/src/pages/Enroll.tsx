@@ -177,6 +177,13 @@ function NewSecret({ created, onDone }: { created: CreatedEnrollKey; onDone: () 
         </div>
         <h3 className="text-base font-semibold">{t("enroll.commands.title")}</h3>
         <Command
+          title={t("enroll.commands.oneLine")}
+          note={t("enroll.commands.oneLineNote")}
+          code={commands.oneLine}
+          copy={t("enroll.commands.copyOneLine")}
+          testid="enroll-cmd-oneline"
+        />
+        <Command
           title={t("enroll.commands.linux")}
           note={t("enroll.commands.linuxNote")}
           code={commands.linux}
