@@ -27,6 +27,16 @@ pub fn run(args: &[String]) -> Result<()> {
     let bin = proc::build_release()?;
     let server_bin = bin.join("optralis");
     let agent_bin = bin.join("optralis-agent");
+    // The agent the server hands out with /install.sh (what `cargo xtask dist` would place).
+    let dist_dir = home.join("dist");
+    std::fs::create_dir_all(&dist_dir)?;
+    std::fs::copy(
+        &agent_bin,
+        dist_dir.join(format!(
+            "optralis-agent-{}-linux-x86_64",
+            env!("CARGO_PKG_VERSION")
+        )),
+    )?;
 
     let listen = format!("127.0.0.1:{port}");
     let url = format!("http://{listen}");
@@ -44,6 +54,8 @@ pub fn run(args: &[String]) -> Result<()> {
         Command::new(&server_bin)
             .args(["serve", "--listen", &listen, "--data-dir"])
             .arg(&data_dir)
+            .arg("--dist-dir")
+            .arg(&dist_dir)
             .env_remove("OPTRALIS_DATABASE_URL"),
     )?;
     proc::wait_http_ok(
@@ -194,7 +206,9 @@ Optralis is running.
   token      {token}
              (API token, admin of "default"; kept in .optralis/admin-token)
 
-This machine appears in the dashboard within seconds. From a shell:
+This machine appears in the dashboard within seconds. Another Linux machine that reaches
+this address joins with the one-line install its "Add machines" page shows
+(curl -fsSL {url}/install.sh | sudo sh -s -- --key oek_…). From a shell:
 
   export OPTRALIS_TOKEN={token}
   curl -s -H "Authorization: Bearer $OPTRALIS_TOKEN" {url}/api/v1/machines

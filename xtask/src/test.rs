@@ -103,6 +103,8 @@ fn require_tools() -> Result<()> {
         ("lintian", "lintian"),
         ("debootstrap", "debootstrap"),
         ("rpmbuild", "rpm"),
+        ("shellcheck", "shellcheck"),
+        ("curl", "curl"),
     ] {
         if proc::which(tool).is_none() {
             missing.push(match package {
@@ -110,6 +112,8 @@ fn require_tools() -> Result<()> {
                 "lintian" => "lintian (Debian package lintian)",
                 "debootstrap" => "debootstrap (Debian package debootstrap)",
                 "rpm" => "rpmbuild (Debian package rpm)",
+                "shellcheck" => "shellcheck (Debian package shellcheck, for the install script)",
+                "curl" => "curl (Debian package curl, the install script's download)",
                 _ => "dpkg-deb (Debian package dpkg)",
             });
         }
@@ -119,7 +123,7 @@ fn require_tools() -> Result<()> {
     }
     if !missing.is_empty() {
         bail!(
-            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm",
+            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm shellcheck curl",
             missing.join(", ")
         );
     }
