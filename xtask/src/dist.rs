@@ -1,7 +1,8 @@
 //! `cargo xtask dist`: the agent as users install it. Builds the release binary and lays out
 //! `target/dist/`: the plain binary, a `.deb` (dpkg-deb) and an `.rpm` (rpmbuild) carrying the
 //! binary, the hardened systemd unit and the sysusers file from
-//! `crates/agent/packaging/linux/`, and `SHA256SUMS`.
+//! `crates/agent/packaging/linux/` (and, in the `.deb`, a manual page made by help2man from
+//! `--help`), and `SHA256SUMS`.
 //!
 //! Only x86_64 is built: the machine's one Rust toolchain has no other target (no target can
 //! be downloaded here), so aarch64 packages wait for a machine that has its standard library.
@@ -168,6 +169,12 @@ fn deb(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
         std::fs::copy(&source, &to).with_context(|| format!("copy {}", source.display()))?;
         set_mode(&to, mode)?;
     }
+    let man = stage.join("usr/share/man/man1");
+    std::fs::create_dir_all(&man)?;
+    gzip(
+        &man.join("optralis-agent.1.gz"),
+        manual_page(binary)?.as_bytes(),
+    )?;
     let doc = stage.join("usr/share/doc").join(PACKAGE);
     std::fs::create_dir_all(&doc)?;
     std::fs::write(doc.join("copyright"), copyright())?;
@@ -264,6 +271,50 @@ fn rpm(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
     let rpm = out.join(name);
     std::fs::copy(&built, &rpm).with_context(|| format!("no {}", built.display()))?;
     Ok(rpm)
+}
+
+/// The manual page: help2man over `--help` and `--version`, with each command's own
+/// `--help` and the files the agent uses as further sections.
+fn manual_page(binary: &Path) -> Result<String> {
+    if proc::which("help2man").is_none() {
+        bail!("help2man is needed to write the manual page (Debian: apt-get install help2man)");
+    }
+    let mut include = String::from("[COMMAND OPTIONS]\n");
+    for command in ["run", "install", "uninstall", "once", "smart", "events"] {
+        let help = proc::output(Command::new(binary).args([command, "--help"]))?;
+        writeln!(include, ".SS \"optralis-agent {command}\"\n.nf")?;
+        for line in help.lines() {
+            let line = line.replace('\\', "\\\\");
+            if line.starts_with('.') || line.starts_with('\'') {
+                writeln!(include, "\\&{line}")?;
+            } else {
+                writeln!(include, "{line}")?;
+            }
+        }
+        writeln!(include, ".fi")?;
+    }
+    include.push_str(
+        "[FILES]\n.TP\n.I /etc/optralis-agent/agent.toml\nThe configuration `install` writes \
+         (server, labels).\n.TP\n.I /var/lib/optralis-agent\nThe state: the enrollment and \
+         machine token (mode 0600), the outbox of reports not yet sent.\n.TP\n\
+         .I /lib/systemd/system/optralis-agent.service\nThe hardened unit.\n\
+         [SEE ALSO]\n.BR systemctl (1),\n.BR journalctl (1),\n.BR smartctl (8)\n",
+    );
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), include)?;
+    proc::output(
+        Command::new("help2man")
+            .args([
+                "--no-info",
+                "--section",
+                "1",
+                "--name",
+                SUMMARY,
+                "--include",
+            ])
+            .arg(file.path())
+            .arg(binary),
+    )
 }
 
 /// Debian's long description: each line indented by one space, empty lines as " .".

@@ -171,6 +171,7 @@ fn install_in_debian_root(d: &Dist) -> Result<()> {
         ("lib/systemd/system/optralis-agent.service", 0o644),
         ("usr/lib/sysusers.d/optralis-agent.conf", 0o644),
         ("usr/share/doc/optralis-agent/copyright", 0o644),
+        ("usr/share/man/man1/optralis-agent.1.gz", 0o644),
     ] {
         let got = mode(path)?;
         if got != want {

@@ -103,6 +103,7 @@ fn require_tools() -> Result<()> {
         ("lintian", "lintian"),
         ("debootstrap", "debootstrap"),
         ("rpmbuild", "rpm"),
+        ("help2man", "help2man"),
         ("shellcheck", "shellcheck"),
         ("curl", "curl"),
     ] {
@@ -112,6 +113,7 @@ fn require_tools() -> Result<()> {
                 "lintian" => "lintian (Debian package lintian)",
                 "debootstrap" => "debootstrap (Debian package debootstrap)",
                 "rpm" => "rpmbuild (Debian package rpm)",
+                "help2man" => "help2man (Debian package help2man, the agent's manual page)",
                 "shellcheck" => "shellcheck (Debian package shellcheck, for the install script)",
                 "curl" => "curl (Debian package curl, the install script's download)",
                 _ => "dpkg-deb (Debian package dpkg)",
@@ -123,7 +125,7 @@ fn require_tools() -> Result<()> {
     }
     if !missing.is_empty() {
         bail!(
-            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm shellcheck curl",
+            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm help2man shellcheck curl",
             missing.join(", ")
         );
     }
