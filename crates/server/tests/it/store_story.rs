@@ -28,7 +28,7 @@ async fn rows_written_by_earlier_versions_stay_readable(backend: Backend) {
     let app = TestApp::new(backend).await;
     let org = app.org.to_string();
     let spec = r#"{"name":"old","kind":"offline","op":"over","metric":"cpu","severity":"critical","for_s":0,"reminder_s":0,"enabled":true}"#;
-    run_sql(
+    crate::support::run_sql(
         app.db_url(),
         &format!(
             "INSERT INTO rules (id, org_id, name, spec, created_ms) VALUES ('r-old', '{org}', 'old', '{spec}', 1)"
@@ -36,7 +36,7 @@ async fn rows_written_by_earlier_versions_stay_readable(backend: Backend) {
     )
     .await;
     for action in ["user.added", "org.fleet_settings"] {
-        run_sql(
+        crate::support::run_sql(
             app.db_url(),
             &format!(
                 "INSERT INTO audit_log (org_id, ts_ms, actor, action) VALUES ('{org}', 2, 'cli', '{action}')"
@@ -61,17 +61,6 @@ async fn rows_written_by_earlier_versions_stay_readable(backend: Backend) {
         .collect();
     assert!(actions.contains(&"user.invited"), "{actions:?}");
     assert!(actions.contains(&"org.settings"), "{actions:?}");
-}
-
-async fn run_sql(url: &str, sql: &str) {
-    use sqlx::Connection;
-    if url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    } else {
-        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
 }
 
 async fn enroll_is_stable_per_fingerprint(backend: Backend) {

@@ -57,6 +57,18 @@ impl TestDb {
 }
 
 /// One text column of a query run straight on the database at `url`.
+/// One statement run straight on the database at `url` (to store what an earlier version
+/// would have).
+pub async fn run_sql(url: &str, sql: &str) {
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
+
 pub async fn raw_texts(url: &str, sql: &str) -> Vec<Option<String>> {
     if url.starts_with("sqlite:") {
         let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();

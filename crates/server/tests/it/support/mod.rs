@@ -8,7 +8,7 @@ pub mod receiver;
 mod server;
 
 pub use app::{Resp, TestApp};
-pub use db::{TestDb, postgres_admin_url, raw_texts};
+pub use db::{TestDb, postgres_admin_url, raw_texts, run_sql};
 pub use server::RunningServer;
 
 use optralis_proto::agent::HostFacts;
