@@ -15,6 +15,7 @@ mod run;
 mod schemathesis;
 mod test;
 mod venv;
+mod windows;
 
 use anyhow::{Result, bail};
 
@@ -27,6 +28,8 @@ commands:
   e2e                               only the dashboard's browser tests (builds what they need)
   dist [--check]                    the agent's release binary, .deb, .rpm and SHA256SUMS in target/dist;
                                     --check: lintian, and the .deb installed and purged in a Debian root
+  windows                           the agent for Windows (x86_64-pc-windows-gnu): clippy, its unit
+                                    tests under Wine, the debug .exe (Debian's rustc-web, mingw, Wine)
   schemathesis                      only the schemathesis run (installs it into target/ first)
   bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL), alert latency,
         [--only ingest|alerts|dashboard|agent] [--machines N]
@@ -43,6 +46,7 @@ fn main() -> Result<()> {
         Some("schemathesis") => schemathesis::run(),
         Some("e2e") => test::e2e_only(),
         Some("dist") => dist::dist(rest),
+        Some("windows") => windows::check().map(|exe| println!("{}", exe.display())),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -24,6 +24,10 @@ pub fn test(_args: &[String]) -> Result<()> {
         "warnings",
     ]))?;
 
+    // The agent for Windows: clippy for its target, its unit tests under Wine, and the .exe
+    // the server's tests run under Wine.
+    let windows_exe = crate::windows::check()?;
+
     let pg = postgres::ensure()?;
     println!(
         "==> PostgreSQL for the tests: {}{}",
@@ -44,6 +48,10 @@ pub fn test(_args: &[String]) -> Result<()> {
     }
     cmd.env(postgres::URL_VAR, &pg.url);
     cmd.env("OPTRALIS_TEST_PYTHON", &python);
+    cmd.env("OPTRALIS_TEST_WINDOWS_AGENT", &windows_exe);
+    cmd.env("WINEPREFIX", crate::windows::wine_prefix());
+    cmd.env("WINEDEBUG", "-all");
+    cmd.env("WINEDLLOVERRIDES", crate::windows::WINE_DLL_OVERRIDES);
     println!("==> tests (SQLite and PostgreSQL)");
     proc::status(&mut cmd)?;
     e2e_with_built_bins()?;
@@ -123,10 +131,17 @@ fn require_tools() -> Result<()> {
     if dashboard::chromium().is_none() {
         missing.push("chromium (Debian package chromium, for the dashboard's browser tests)");
     }
-    if !missing.is_empty() {
+    let windows = crate::windows::missing_tools();
+    if !missing.is_empty() || !windows.is_empty() {
+        let names: Vec<&str> = missing
+            .iter()
+            .copied()
+            .chain(windows.iter().map(String::as_str))
+            .collect();
         bail!(
-            "the tests need: {}. On Debian or Ubuntu: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm help2man shellcheck curl",
-            missing.join(", ")
+            "the tests need: {}. On Debian: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm help2man shellcheck curl, and for the Windows agent: apt-get install --no-install-recommends {}",
+            names.join(", "),
+            crate::windows::PACKAGES
         );
     }
     Ok(())

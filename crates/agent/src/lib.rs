@@ -13,5 +13,7 @@ pub mod send;
 pub mod service;
 pub mod smart;
 pub mod state;
+#[cfg(windows)]
+pub mod win32;
 
 pub use runner::{Agent, AgentError, AgentOptions};

@@ -67,42 +67,7 @@ enum Command {
         journal_files: Vec<PathBuf>,
     },
     /// Enroll (once) and report in a loop until SIGINT or SIGTERM.
-    Run {
-        /// Server URL, e.g. https://optralis.example.com
-        #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
-        server: Option<String>,
-        /// Enrollment key (needed only for the first run; see `optralis enroll-key create`).
-        #[arg(
-            long,
-            env = "OPTRALIS_ENROLL_KEY",
-            value_name = "KEY",
-            hide_env_values = true
-        )]
-        enroll_key: Option<String>,
-        /// Where the enrollment and the offline buffer are kept.
-        #[arg(long, env = "OPTRALIS_STATE_DIR", value_name = "DIR")]
-        state_dir: Option<PathBuf>,
-        /// Force a reporting interval such as 30s or 2s, overriding the adaptive one.
-        #[arg(long, env = "OPTRALIS_INTERVAL", value_name = "DURATION", value_parser = parse_interval)]
-        interval: Option<Duration>,
-        /// How often to read disk health with smartctl, e.g. 30m; "off" never [default: 30m].
-        #[arg(long, env = "OPTRALIS_SMART_INTERVAL", value_name = "DURATION")]
-        smart_interval: Option<String>,
-        /// smartctl to run [default: from PATH, then /usr/sbin].
-        #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
-        smartctl: Option<PathBuf>,
-        /// A label this machine declares, key=value (repeatable; added to the config file's
-        /// [labels]). The server shows them and they select the machine; the API cannot
-        /// change them.
-        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
-        labels: Vec<(String, String)>,
-        /// Do not read system events (journald, Windows Event Log).
-        #[arg(long, env = "OPTRALIS_NO_EVENTS")]
-        no_events: bool,
-        /// Read this journal file instead of the system journal (repeatable; Linux).
-        #[arg(long = "journal-file", value_name = "PATH")]
-        journal_files: Vec<PathBuf>,
-    },
+    Run(RunArgs),
     /// Install the agent as a hardened systemd service and start it (Linux, as root):
     /// creates the optralis-agent system user, writes /etc/optralis-agent/agent.toml (0600)
     /// and the unit, enrolls this machine (the key is not kept), enables and starts the
@@ -140,6 +105,81 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "/")]
         root: PathBuf,
     },
+    /// Install the agent as a Windows service and start it (from an elevated prompt):
+    /// writes %ProgramData%\Optralis\agent\agent.toml, restricts that folder to SYSTEM and
+    /// Administrators, enrolls this machine (the key is not kept; the machine token is sealed
+    /// with DPAPI), registers the service "OptralisAgent" (automatic start, restarted on
+    /// failure) and starts it. Run it again to change the server or the labels.
+    #[cfg(windows)]
+    InstallService {
+        /// Server URL, e.g. https://optralis.example.com
+        #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
+        server: String,
+        /// Enrollment key (see the dashboard's "Add machines" page).
+        #[arg(
+            long,
+            env = "OPTRALIS_ENROLL_KEY",
+            value_name = "KEY",
+            hide_env_values = true
+        )]
+        enroll_key: String,
+        /// A label this machine declares, key=value (repeatable).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+        /// Register the service but do not start it.
+        #[arg(long)]
+        no_start: bool,
+    },
+    /// Stop and remove the Windows service. --purge also removes its folder (the config, the
+    /// machine token, unsent reports and the log).
+    #[cfg(windows)]
+    UninstallService {
+        #[arg(long)]
+        purge: bool,
+    },
+    /// What the Windows service manager runs; not for a prompt.
+    #[cfg(windows)]
+    #[command(hide = true)]
+    Service,
+}
+
+/// How `run` (and the Windows service, from the config file alone) reports.
+#[derive(clap::Args, Default)]
+struct RunArgs {
+    /// Server URL, e.g. https://optralis.example.com
+    #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// Enrollment key (needed only for the first run; see `optralis enroll-key create`).
+    #[arg(
+        long,
+        env = "OPTRALIS_ENROLL_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    enroll_key: Option<String>,
+    /// Where the enrollment and the offline buffer are kept.
+    #[arg(long, env = "OPTRALIS_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Force a reporting interval such as 30s or 2s, overriding the adaptive one.
+    #[arg(long, env = "OPTRALIS_INTERVAL", value_name = "DURATION", value_parser = parse_interval)]
+    interval: Option<Duration>,
+    /// How often to read disk health with smartctl, e.g. 30m; "off" never [default: 30m].
+    #[arg(long, env = "OPTRALIS_SMART_INTERVAL", value_name = "DURATION")]
+    smart_interval: Option<String>,
+    /// smartctl to run [default: from PATH, then /usr/sbin].
+    #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
+    smartctl: Option<PathBuf>,
+    /// A label this machine declares, key=value (repeatable; added to the config file's
+    /// [labels]). The server shows them and they select the machine; the API cannot
+    /// change them.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    labels: Vec<(String, String)>,
+    /// Do not read system events (journald, Windows Event Log).
+    #[arg(long, env = "OPTRALIS_NO_EVENTS")]
+    no_events: bool,
+    /// Read this journal file instead of the system journal (repeatable; Linux).
+    #[arg(long = "journal-file", value_name = "PATH")]
+    journal_files: Vec<PathBuf>,
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -157,6 +197,10 @@ fn main() -> Result<()> {
         Some(p) => FileConfig::load(p)?,
         None => FileConfig::default(),
     };
+    #[cfg(windows)]
+    if matches!(cli.command, Command::Service) {
+        return windows_service(file);
+    }
     init_logs(cli.log_format.as_deref().or(file.log_format.as_deref()));
     match cli.command {
         Command::Once { json } => once(json),
@@ -169,62 +213,7 @@ fn main() -> Result<()> {
             json,
             journal_files,
         } => events(json, journal_files, &file),
-        Command::Run {
-            server,
-            enroll_key,
-            state_dir,
-            interval,
-            smart_interval,
-            smartctl,
-            labels,
-            no_events,
-            journal_files,
-        } => {
-            let mut all_labels = file.labels.clone();
-            all_labels.extend(labels);
-            optralis_proto::labels::check_labels(&all_labels)
-                .map_err(|e| anyhow::anyhow!("labels in the config file: {e}"))?;
-            let server = server.or(file.server.clone()).context(
-                "no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)",
-            )?;
-            if !(server.starts_with("http://") || server.starts_with("https://")) {
-                bail!("--server {server:?}: expected a URL starting with https:// or http://");
-            }
-            let interval = match (interval, &file.interval) {
-                (Some(i), _) => Some(i),
-                (None, Some(s)) => Some(parse_interval(s).map_err(anyhow::Error::msg)?),
-                (None, None) => None,
-            };
-            let opts = AgentOptions {
-                server,
-                enroll_key: enroll_key.or(file.enroll_key.clone()),
-                state_dir: state_dir
-                    .or(file.state_dir.clone())
-                    .unwrap_or_else(state::default_state_dir),
-                forced_interval: interval,
-                thresholds: file.thresholds,
-                outbox: file.outbox_limits(),
-                batch_size: 100,
-                smart_interval: parse_smart_interval(
-                    smart_interval
-                        .as_deref()
-                        .or(file.smart_interval.as_deref())
-                        .unwrap_or("30m"),
-                )?,
-                smartctl: smartctl.or(file.smartctl.clone()),
-                labels: all_labels,
-                events: (!no_events && file.events.enabled != Some(false)).then(|| EventOptions {
-                    journalctl: file.events.journalctl.clone(),
-                    journal_files: if journal_files.is_empty() {
-                        file.events.journal_files.clone()
-                    } else {
-                        journal_files
-                    },
-                    max_per_report: file.events.max_per_report.unwrap_or(DEFAULT_MAX_PER_REPORT),
-                }),
-            };
-            run(opts)
-        }
+        Command::Run(args) => run(agent_options(args, &file)?),
         Command::Install {
             server,
             enroll_key,
@@ -233,7 +222,145 @@ fn main() -> Result<()> {
             no_start,
         } => install(server, enroll_key, labels, root, !no_start),
         Command::Uninstall { purge, root } => uninstall(root, purge),
+        #[cfg(windows)]
+        Command::InstallService {
+            server,
+            enroll_key,
+            labels,
+            no_start,
+        } => install_service(server, enroll_key, labels, !no_start),
+        #[cfg(windows)]
+        Command::UninstallService { purge } => {
+            let removed = optralis_agent::service::windows::uninstall(purge)?;
+            for what in &removed {
+                println!("removed {what}");
+            }
+            if removed.is_empty() {
+                println!("nothing to remove: the service was not installed");
+            }
+            Ok(())
+        }
+        #[cfg(windows)]
+        // Handled before the logs are set up (the service logs to its file and the Event Log).
+        Command::Service => bail!("the service command is for the Windows service manager"),
     }
+}
+
+#[cfg(windows)]
+fn install_service(
+    server: String,
+    enroll_key: String,
+    labels: Vec<(String, String)>,
+    start: bool,
+) -> Result<()> {
+    use optralis_agent::service::windows::{self, InstallOptions};
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        bail!("--server {server:?}: expected a URL starting with https:// or http://");
+    }
+    let labels: std::collections::BTreeMap<_, _> = labels.into_iter().collect();
+    optralis_proto::labels::check_labels(&labels).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opts = InstallOptions {
+        server,
+        enroll_key,
+        labels,
+        start,
+    };
+    let done = windows::install(&opts, native())?;
+    println!("Enrolled as machine {}.", done.machine_id);
+    let log = windows::service_dir().join(windows::LOG_FILE_NAME);
+    if done.started {
+        println!(
+            "The service {} is installed and running ({}); its log: {} and the Event Log (Application, source \"{}\").",
+            windows::SERVICE_NAME,
+            done.binary.display(),
+            log.display(),
+            windows::EVENT_SOURCE
+        );
+    } else {
+        println!(
+            "The service {} is installed; start it with: net start {}",
+            windows::SERVICE_NAME,
+            windows::SERVICE_NAME
+        );
+    }
+    Ok(())
+}
+
+/// The Windows service: logs to its file and the Event Log, settings from the config file.
+#[cfg(windows)]
+fn windows_service(file: FileConfig) -> Result<()> {
+    use optralis_agent::service::{windows, windows_log};
+    let dir = file.state_dir.clone().unwrap_or_else(windows::service_dir);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    windows_log::init(&dir, filter)
+        .with_context(|| format!("cannot open the service's log in {}", dir.display()))?;
+    windows::run(Box::new(move |stop| {
+        agent_options(RunArgs::default(), &file)
+            .and_then(|opts| run_until(opts, stop))
+            .map_err(|e| format!("{e:#}"))
+    }))?;
+    Ok(())
+}
+
+/// The agent's settings: flags over the config file over defaults.
+fn agent_options(args: RunArgs, file: &FileConfig) -> Result<AgentOptions> {
+    let RunArgs {
+        server,
+        enroll_key,
+        state_dir,
+        interval,
+        smart_interval,
+        smartctl,
+        labels,
+        no_events,
+        journal_files,
+    } = args;
+
+    let mut all_labels = file.labels.clone();
+    all_labels.extend(labels);
+    optralis_proto::labels::check_labels(&all_labels)
+        .map_err(|e| anyhow::anyhow!("labels in the config file: {e}"))?;
+    let server = server.or(file.server.clone()).context(
+        "no server: give --server URL (or OPTRALIS_SERVER, or server= in the config file)",
+    )?;
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        bail!("--server {server:?}: expected a URL starting with https:// or http://");
+    }
+    let interval = match (interval, &file.interval) {
+        (Some(i), _) => Some(i),
+        (None, Some(s)) => Some(parse_interval(s).map_err(anyhow::Error::msg)?),
+        (None, None) => None,
+    };
+    let opts = AgentOptions {
+        server,
+        enroll_key: enroll_key.or(file.enroll_key.clone()),
+        state_dir: state_dir
+            .or(file.state_dir.clone())
+            .unwrap_or_else(state::default_state_dir),
+        forced_interval: interval,
+        thresholds: file.thresholds,
+        outbox: file.outbox_limits(),
+        batch_size: 100,
+        smart_interval: parse_smart_interval(
+            smart_interval
+                .as_deref()
+                .or(file.smart_interval.as_deref())
+                .unwrap_or("30m"),
+        )?,
+        smartctl: smartctl.or(file.smartctl.clone()),
+        labels: all_labels,
+        events: (!no_events && file.events.enabled != Some(false)).then(|| EventOptions {
+            journalctl: file.events.journalctl.clone(),
+            journal_files: if journal_files.is_empty() {
+                file.events.journal_files.clone()
+            } else {
+                journal_files
+            },
+            max_per_report: file.events.max_per_report.unwrap_or(DEFAULT_MAX_PER_REPORT),
+        }),
+    };
+    Ok(opts)
 }
 
 #[cfg(target_os = "linux")]
@@ -291,7 +418,14 @@ fn install(
     _root: PathBuf,
     _start: bool,
 ) -> Result<()> {
-    bail!("install sets up a systemd service and is for Linux")
+    bail!(
+        "install sets up a systemd service and is for Linux{}",
+        if cfg!(windows) {
+            "; on Windows: optralis-agent.exe install-service"
+        } else {
+            ""
+        }
+    )
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -489,13 +623,18 @@ fn run(opts: AgentOptions) -> Result<()> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
+    run_until(opts, &stop)
+}
+
+/// Reports until `stop` is set; the report in flight is finished and kept in the outbox.
+fn run_until(opts: AgentOptions, stop: &AtomicBool) -> Result<()> {
     tracing::info!(server = %opts.server, state_dir = %opts.state_dir.display(), "optralis-agent starting");
     let server = opts.server.clone();
     let mut agent = Agent::new(opts, native())?;
     // Under systemd (Type=notify): ready once the outbox is open, then the loop's pings.
     let mut service = ServiceNotifier::from_env();
     service.ready(&format!("reporting to {server}"));
-    let result = agent.run_with(&stop, &mut || service.alive());
+    let result = agent.run_with(stop, &mut || service.alive());
     service.stopping();
     match result {
         // Asked to stop while waiting for the server: a clean stop, not a failure.

@@ -1,5 +1,6 @@
 //! What the agent keeps between runs in its state directory: the enrollment (machine
-//! token, mode 0600) and, where the OS has no machine id, a generated instance id.
+//! token, mode 0600; on Windows sealed with DPAPI) and, where the OS has no machine id, a
+//! generated instance id.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ pub enum StateError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("cannot open the machine token in {path} (sealed on another machine?): {detail}")]
+    Sealed { path: PathBuf, detail: String },
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError + use<> {
@@ -76,22 +79,77 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StateError> {
 
 pub fn load_enrollment(dir: &Path) -> Result<Option<Enrollment>, StateError> {
     let path = dir.join(ENROLLMENT_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| StateError::Corrupt { path, source }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io("read", &path)(e)),
-    }
+    let stored: Enrollment = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+            path: path.clone(),
+            source,
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", &path)(e)),
+    };
+    let machine_token = token_at_rest::open(&stored.machine_token)
+        .map_err(|detail| StateError::Sealed { path, detail })?;
+    Ok(Some(Enrollment {
+        machine_token,
+        ..stored
+    }))
 }
 
 /// Writes the enrollment atomically, readable by the owner only.
 pub fn save_enrollment(dir: &Path, e: &Enrollment) -> Result<(), StateError> {
-    let bytes = serde_json::to_vec_pretty(e).map_err(|source| StateError::Corrupt {
-        path: dir.join(ENROLLMENT_FILE),
+    let path = dir.join(ENROLLMENT_FILE);
+    let stored = Enrollment {
+        machine_token: token_at_rest::seal(&e.machine_token).map_err(|detail| {
+            StateError::Sealed {
+                path: path.clone(),
+                detail,
+            }
+        })?,
+        ..e.clone()
+    };
+    let bytes = serde_json::to_vec_pretty(&stored).map_err(|source| StateError::Corrupt {
+        path: path.clone(),
         source,
     })?;
-    write_private(&dir.join(ENROLLMENT_FILE), &bytes)
+    write_private(&path, &bytes)
+}
+
+/// How the machine token is written in the enrollment file. On Windows it is sealed with
+/// DPAPI (machine scope) and written `dpapi:HEX`; elsewhere the file's mode protects it.
+/// A plain token is read everywhere, so a file written before sealing still works (and is
+/// sealed on the next save).
+mod token_at_rest {
+    const SEALED: &str = "dpapi:";
+
+    #[cfg(windows)]
+    pub fn seal(token: &str) -> Result<String, String> {
+        let sealed = crate::win32::dpapi::seal(token.as_bytes()).map_err(|e| e.to_string())?;
+        Ok(format!("{SEALED}{}", hex::encode(sealed)))
+    }
+
+    #[cfg(not(windows))]
+    pub fn seal(token: &str) -> Result<String, String> {
+        Ok(token.to_owned())
+    }
+
+    pub fn open(stored: &str) -> Result<String, String> {
+        let Some(sealed) = stored.strip_prefix(SEALED) else {
+            return Ok(stored.to_owned());
+        };
+        let bytes = hex::decode(sealed).map_err(|e| e.to_string())?;
+        unseal(&bytes)
+    }
+
+    #[cfg(windows)]
+    fn unseal(bytes: &[u8]) -> Result<String, String> {
+        let plain = crate::win32::dpapi::unseal(bytes).map_err(|e| e.to_string())?;
+        String::from_utf8(plain).map_err(|e| e.to_string())
+    }
+
+    #[cfg(not(windows))]
+    fn unseal(_bytes: &[u8]) -> Result<String, String> {
+        Err("the token was sealed with Windows DPAPI".into())
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
@@ -136,4 +194,63 @@ pub fn fingerprint(os_machine_id: Option<String>, dir: &Path) -> Result<String, 
     Ok(hex::encode(Sha256::digest(
         format!("optralis-machine:{source}").as_bytes(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enrollment() -> Enrollment {
+        Enrollment {
+            server: "https://optralis.example".into(),
+            machine_id: "m-1".into(),
+            machine_token: "omt_secret_token_value".into(),
+        }
+    }
+
+    #[test]
+    fn the_enrollment_reads_back_as_it_was_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        save_enrollment(dir.path(), &enrollment()).unwrap();
+        assert_eq!(load_enrollment(dir.path()).unwrap(), Some(enrollment()));
+        let text = std::fs::read_to_string(dir.path().join(ENROLLMENT_FILE)).unwrap();
+        // Sealed on Windows; elsewhere the file's mode is what protects it.
+        assert_eq!(text.contains("omt_secret_token_value"), cfg!(not(windows)));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(ENROLLMENT_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_token_saved_in_the_clear_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(ENROLLMENT_FILE),
+            serde_json::to_vec(&enrollment()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(load_enrollment(dir.path()).unwrap(), Some(enrollment()));
+    }
+
+    #[test]
+    fn a_damaged_seal_is_an_error_that_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let damaged = Enrollment {
+            machine_token: "dpapi:00ff".into(),
+            ..enrollment()
+        };
+        std::fs::write(
+            dir.path().join(ENROLLMENT_FILE),
+            serde_json::to_vec(&damaged).unwrap(),
+        )
+        .unwrap();
+        let err = load_enrollment(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(ENROLLMENT_FILE), "{err}");
+    }
 }

@@ -1,5 +1,6 @@
-//! Windows, through `sysinfo`. UNVERIFIED: this machine has no Windows target, so this file
-//! has never been compiled; keep it small and keep the logic in the shared collector.
+//! Windows: CPU times from the kernel's per-processor counters (`win32::cpu`), the rest
+//! through `sysinfo`. Cross-compiled and run under Wine by `cargo xtask windows`; keep it
+//! small and keep the logic in the shared collector.
 
 use std::sync::Mutex;
 
@@ -9,14 +10,12 @@ use sysinfo::{Components, Disks, Networks, System};
 use super::{CollectError, CpuTicks, CpuTimes, DiskCounters, NetCounters, Platform, Uptime};
 
 pub struct WindowsPlatform {
-    system: Mutex<System>,
     networks: Mutex<Networks>,
 }
 
 impl WindowsPlatform {
     pub fn new() -> Self {
         Self {
-            system: Mutex::new(System::new()),
             networks: Mutex::new(Networks::new_with_refreshed_list()),
         }
     }
@@ -24,21 +23,24 @@ impl WindowsPlatform {
 
 impl Platform for WindowsPlatform {
     fn cpu_times(&self) -> Result<CpuTimes, CollectError> {
-        // sysinfo gives usage since its previous refresh, not ticks: express it as ticks
-        // out of 10,000 per refresh so the shared collector's arithmetic holds.
-        let mut sys = self.system.lock().map_err(|_| CollectError::Parse {
-            what: "cpu",
-            detail: "lock poisoned".into(),
-        })?;
-        sys.refresh_cpu_usage();
-        let ticks = |usage: f32| CpuTicks {
-            busy: (f64::from(usage) * 100.0) as u64,
-            total: 10_000,
-        };
-        Ok(CpuTimes {
-            all: ticks(sys.global_cpu_usage()),
-            per_core: sys.cpus().iter().map(|c| ticks(c.cpu_usage())).collect(),
-        })
+        let per_core: Vec<CpuTicks> = crate::win32::cpu::processor_times()
+            .map_err(|e| CollectError::Parse {
+                what: "cpu",
+                detail: e.to_string(),
+            })?
+            .into_iter()
+            .map(|p| CpuTicks {
+                busy: p.busy,
+                total: p.total,
+            })
+            .collect();
+        let all = per_core
+            .iter()
+            .fold(CpuTicks::default(), |sum, c| CpuTicks {
+                busy: sum.busy + c.busy,
+                total: sum.total + c.total,
+            });
+        Ok(CpuTimes { all, per_core })
     }
 
     fn load_average(&self) -> Option<(f64, f64, f64)> {

@@ -14,6 +14,7 @@ use std::process::Command;
 use crate::collect::Platform;
 use crate::runner::{Agent, AgentError, AgentOptions};
 use crate::send::outbox::OutboxLimits;
+use crate::service::config_file::config_text;
 
 /// The unit the packages ship; `install` points its `ExecStart` at the installed binary.
 pub const UNIT: &str = include_str!("../../packaging/linux/optralis-agent.service");
@@ -124,11 +125,16 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
     make_dir(&config_dir, 0o750, Some((0, gid)))?;
     write_file(
         &under(&opts.root, CONFIG_FILE),
-        config_text(&opts.server, &opts.labels).as_bytes(),
+        config_text(&opts.server, STATE_DIR, &opts.labels).as_bytes(),
         0o600,
         Some((uid, gid)),
     )?;
 
+    // A running agent holds its outbox open: stop it before enrolling here (it is restarted
+    // below). Not installed yet is not an error.
+    if system && opts.start {
+        let _ = systemctl(&["stop", SERVICE]);
+    }
     // Enrolled here, as root, so the machine appears at once and the key is never stored.
     let state_dir = under(&opts.root, STATE_DIR);
     let agent_opts = AgentOptions {
@@ -281,46 +287,6 @@ fn user_ids(passwd: &Path) -> Result<Option<(u32, u32)>, InstallError> {
     }))
 }
 
-/// The config file: the server and the labels. The state directory is the service's; the
-/// enrollment key is not kept (the machine is enrolled already).
-pub fn config_text(server: &str, labels: &BTreeMap<String, String>) -> String {
-    let mut out = String::from(
-        "# Written by `optralis-agent install`; `optralis-agent install` again rewrites it.\n",
-    );
-    out += &format!("server = {}\n", toml_string(server));
-    out += &format!("state_dir = {}\n", toml_string(STATE_DIR));
-    if !labels.is_empty() {
-        out += "\n[labels]\n";
-        for (k, v) in labels {
-            out += &format!("{} = {}\n", toml_key(k), toml_string(v));
-        }
-    }
-    out
-}
-
-/// A TOML key: bare when it can be (`env`), quoted otherwise (`app.example/tier`).
-fn toml_key(k: &str) -> String {
-    let bare = !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { k.to_owned() } else { toml_string(k) }
-}
-
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out += "\\\"",
-            '\\' => out += "\\\\",
-            c if c.is_control() => out += &format!("\\u{:04X}", u32::from(c)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn make_dir(path: &Path, mode: u32, owner: Option<(u32, u32)>) -> Result<(), InstallError> {
     std::fs::create_dir_all(path).map_err(io("create", path))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
@@ -383,24 +349,6 @@ fn run(cmd: &mut Command) -> Result<(), InstallError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_config_is_toml_the_agent_reads_back() {
-        let labels = BTreeMap::from([
-            ("env".to_owned(), "prod".to_owned()),
-            ("note".to_owned(), "a \"quoted\" \\ value".to_owned()),
-            ("app.example/tier".to_owned(), "web".to_owned()),
-        ]);
-        let text = config_text("https://optralis.example", &labels);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("agent.toml");
-        std::fs::write(&path, &text).unwrap();
-        let back = crate::config::FileConfig::load(&path).unwrap();
-        assert_eq!(back.server.as_deref(), Some("https://optralis.example"));
-        assert_eq!(back.state_dir.as_deref(), Some(Path::new(STATE_DIR)));
-        assert_eq!(back.labels, labels);
-        assert!(back.enroll_key.is_none(), "the key is never written");
-    }
 
     #[test]
     fn the_user_is_read_from_passwd() {

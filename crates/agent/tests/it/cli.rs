@@ -21,6 +21,8 @@ fn once_json_prints_a_full_collection() {
     );
     let r: Report = serde_json::from_slice(&out.stdout).expect("a report");
     assert!(r.memory.total_bytes > 0);
+    // Under Wine (where the Windows build is tested) the agent sees no filesystems.
+    #[cfg(unix)]
     assert!(!r.filesystems.is_empty());
     assert!(r.facts.is_some_and(|f| !f.hostname.is_empty()));
 }
@@ -73,6 +75,7 @@ fn labels_are_checked_before_starting() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("key=value"));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn events_prints_the_last_hour_of_a_journal() {
     let dir = tempfile::tempdir().unwrap();

@@ -262,6 +262,7 @@ fn conformance_with_real_drives() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_hanging_smartctl_is_stopped() {
     // `sleep` stands in for a smartctl stuck on a dying disk: what matters is that the call

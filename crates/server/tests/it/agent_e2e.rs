@@ -255,11 +255,11 @@ fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
 }
 
 /// Runs blocking agent code off the async runtime.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.unwrap()
 }
 
-async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
+pub(crate) async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
     let store = server.store();
     let org = store.org_by_name("default").await.unwrap();
     let q = SeriesQuery {
@@ -284,7 +284,7 @@ async fn stored_seqs(server: &RunningServer, machine: &str) -> usize {
 }
 
 /// A fresh database, the server on a port over it, and an enrollment key of `default`.
-async fn server_with_key(
+pub(crate) async fn server_with_key(
     backend: Backend,
 ) -> (TestDb, RunningServer, optralis::ids::OrgId, String) {
     let db = TestDb::new(backend).await;

@@ -25,3 +25,4 @@ mod openapi;
 mod secrets_at_rest;
 mod store_story;
 mod throttle;
+mod windows_agent;

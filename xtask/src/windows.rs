@@ -1,0 +1,178 @@
+//! The agent for Windows, cross-built and run on this Debian machine.
+//!
+//! Only Debian packages: `rustc-web`/`cargo-web` (Rust 1.96 in /usr/bin) with `rust-web-src`,
+//! so std is built from source for `x86_64-pc-windows-gnu` (no toolchain download), linked by
+//! the mingw gcc, and run by Wine. Everything goes to `target/windows`, away from the native
+//! build (another compiler and RUSTC_BOOTSTRAP would rebuild everything there).
+//! `../shared/WINDOWS.md` in the design notes has the measurements behind this.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::proc;
+
+pub const TARGET: &str = "x86_64-pc-windows-gnu";
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const STD_SOURCES: &str = "/usr/lib/rustlib/src/rust/library/Cargo.lock";
+const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
+pub const WINE: &str = "/usr/lib/wine/wine64";
+const WINESERVER: &str = "/usr/lib/wine/wineserver64";
+
+/// Debian packages that provide what this module runs, named when one is missing.
+pub const PACKAGES: &str =
+    "rustc-web cargo-web rust-web-src rust-web-clippy gcc-mingw-w64-x86-64 wine64";
+
+pub fn target_dir() -> PathBuf {
+    proc::root().join("target/windows")
+}
+
+/// Names what is missing, or nothing.
+pub fn missing_tools() -> Vec<String> {
+    let mut missing = Vec::new();
+    for (path, what) in [
+        (DEBIAN_CARGO, "Debian's cargo (cargo-web)"),
+        ("/usr/bin/rustc", "Debian's rustc (rustc-web)"),
+        ("/usr/bin/cargo-clippy", "Debian's clippy (rust-web-clippy)"),
+        (STD_SOURCES, "the standard library's sources (rust-web-src)"),
+        (WINE, "Wine (wine64)"),
+        (WINESERVER, "Wine's server (wine64)"),
+    ] {
+        if !Path::new(path).exists() {
+            missing.push(format!("{what} at {path}"));
+        }
+    }
+    if proc::which(MINGW_GCC).is_none() {
+        missing.push(format!("{MINGW_GCC} (gcc-mingw-w64-x86-64)"));
+    }
+    missing
+}
+
+fn require_tools() -> Result<()> {
+    let missing = missing_tools();
+    if !missing.is_empty() {
+        bail!(
+            "the Windows build needs {}. On Debian: apt-get install --no-install-recommends {PACKAGES}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Debian's cargo, configured for the Windows target. rustup's cargo and rustc (1.95) cannot
+/// build Debian's std sources (1.96), so /usr/bin goes first in PATH and rustup's variables go.
+pub fn cargo() -> Result<Command> {
+    require_tools()?;
+    let mut c = Command::new(DEBIAN_CARGO);
+    c.current_dir(proc::root());
+    for var in [
+        "CARGO",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTC_WRAPPER",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+    ] {
+        c.env_remove(var);
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    c.env("PATH", format!("/usr/bin:{path}"));
+    // build-std is unstable; Debian's compiler is a release, so it takes the bootstrap switch.
+    c.env("RUSTC_BOOTSTRAP", "1");
+    c.env("CARGO_TARGET_DIR", target_dir());
+    c.env("WINEPREFIX", wine_prefix());
+    c.env("WINEDEBUG", "-all");
+    c.env("WINEDLLOVERRIDES", WINE_DLL_OVERRIDES);
+    for setting in [
+        format!("build.target=\"{TARGET}\""),
+        "unstable.build-std=[\"std\",\"panic_abort\"]".to_owned(),
+        format!("target.{TARGET}.linker=\"{MINGW_GCC}\""),
+        format!("target.{TARGET}.runner=\"{WINE}\""),
+    ] {
+        c.args(["--config", &setting]);
+    }
+    Ok(c)
+}
+
+/// `cargo xtask windows`: clippy for the target, the debug `.exe` and the agent's tests, run
+/// under Wine. Returns the `.exe`.
+pub fn check() -> Result<PathBuf> {
+    println!("==> the agent for Windows: clippy -D warnings ({TARGET})");
+    proc::status(cargo()?.args([
+        "clippy",
+        "-p",
+        "optralis-agent",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // All targets in one build: the tests' dependencies unify features with the binary's,
+    // so the test run below reuses everything instead of building a second variant.
+    println!("==> building optralis-agent.exe and its tests ({TARGET}, debug)");
+    proc::status(cargo()?.args(["build", "-p", "optralis-agent", "--all-targets"]))?;
+    prepare_wine()?;
+    println!("==> the agent's tests under Wine (unit, and the integration tests that are not Linux's)");
+    proc::status(cargo()?.args(["test", "-p", "optralis-agent"]))?;
+    debug_exe()
+}
+
+/// The debug `.exe` the last build left.
+pub fn debug_exe() -> Result<PathBuf> {
+    let exe = target_dir().join(TARGET).join("debug/optralis-agent.exe");
+    if !exe.is_file() {
+        bail!("the build did not leave {}", exe.display());
+    }
+    Ok(exe)
+}
+
+pub fn wine_prefix() -> PathBuf {
+    target_dir().join("wine")
+}
+
+/// Wine 8 lacks `bcryptprimitives!ProcessPrng`, which Rust's std imports for randomness:
+/// without it every Rust `.exe` exits with status 53 before `main`. The stand-in (built here
+/// from `xtask/wine/processprng.c`) is loaded instead of Wine's own. It exists for Wine only;
+/// nothing shipped carries it.
+pub const WINE_DLL_OVERRIDES: &str = "bcryptprimitives=n,b";
+
+/// A Wine prefix of the project's own with the stand-in DLL in its `system32`. Idempotent.
+pub fn prepare_wine() -> Result<()> {
+    let prefix = wine_prefix();
+    let system32 = prefix.join("drive_c/windows/system32");
+    if !system32.join("kernel32.dll").exists() {
+        println!("==> creating a Wine prefix in {}", prefix.display());
+        std::fs::create_dir_all(&prefix)?;
+        proc::status(
+            Command::new(WINE)
+                .args(["wineboot", "-i"])
+                .env("WINEPREFIX", &prefix)
+                .env("WINEDEBUG", "-all")
+                .env("WINEDLLOVERRIDES", "mscoree,mshtml="),
+        )?;
+        proc::status(
+            Command::new(WINESERVER)
+                .arg("-w")
+                .env("WINEPREFIX", &prefix),
+        )?;
+    }
+    let dll = system32.join("bcryptprimitives.dll");
+    let source = proc::root().join("xtask/wine/processprng.c");
+    let fresh = match (std::fs::metadata(&dll), std::fs::metadata(&source)) {
+        (Ok(d), Ok(s)) => d.modified()? >= s.modified()?,
+        _ => false,
+    };
+    if !fresh {
+        proc::status(
+            Command::new(MINGW_GCC)
+                .args(["-shared", "-O2", "-s", "-o"])
+                .arg(&dll)
+                .arg(&source)
+                .arg("-ladvapi32"),
+        )
+        .context("building the ProcessPrng stand-in for Wine")?;
+    }
+    Ok(())
+}
