@@ -232,6 +232,11 @@ const tests = [
           const linux = await page.getByTestId("enroll-cmd-linux").innerText();
           assert(linux.includes(secret) && linux.includes(`--server`), `the Linux command carries the new key: ${linux}`);
           assert((await page.getByTestId("enroll-cmd-windows").innerText()).includes(secret), "the Windows command carries the new key");
+          const windowsOneLine = await page.getByTestId("enroll-cmd-windows-oneline").innerText();
+          assert(
+            windowsOneLine.includes(`${BASE}/install.ps1`) && windowsOneLine.includes(secret),
+            `the PowerShell one-line install names this server and the key: ${windowsOneLine}`,
+          );
           const oneLine = await page.getByTestId("enroll-cmd-oneline").innerText();
           assert(
             oneLine.includes(`${BASE}/install.sh`) && oneLine.includes(secret),

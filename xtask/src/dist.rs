@@ -2,7 +2,8 @@
 //! `target/dist/`: the plain binary, a `.deb` (dpkg-deb) and an `.rpm` (rpmbuild) carrying the
 //! binary, the hardened systemd unit and the sysusers file from
 //! `crates/agent/packaging/linux/` (and, in the `.deb`, a manual page made by help2man from
-//! `--help`), and `SHA256SUMS`.
+//! `--help`), the Windows `.exe`, `smartctl.exe` and installer (dist_windows.rs), and
+//! `SHA256SUMS`.
 //!
 //! Only x86_64 is built: the machine's one Rust toolchain has no other target (no target can
 //! be downloaded here), so aarch64 packages wait for a machine that has its standard library.
@@ -33,16 +34,18 @@ pub struct Dist {
     pub binary: PathBuf,
     pub deb: PathBuf,
     pub rpm: PathBuf,
+    pub windows: crate::dist_windows::WindowsDist,
     pub version: String,
 }
 
 pub fn dist(args: &[String]) -> Result<()> {
-    let d = build()?;
+    let windows_exe = crate::windows::build_release()?;
+    let d = build(&windows_exe, &proc::root().join("target/dist"))?;
     if args.iter().any(|a| a == "--check") {
         crate::dist_check::check(&d)?;
     }
     println!("==> {}", d.dir.display());
-    for f in [&d.binary, &d.deb, &d.rpm] {
+    for f in d.files() {
         let size = std::fs::metadata(f)?.len();
         println!(
             "    {:<48} {:>6.1} MiB",
@@ -54,7 +57,24 @@ pub fn dist(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn build() -> Result<Dist> {
+impl Dist {
+    /// Everything `SHA256SUMS` lists.
+    pub fn files(&self) -> [&PathBuf; 7] {
+        [
+            &self.binary,
+            &self.deb,
+            &self.rpm,
+            &self.windows.exe,
+            &self.windows.installer,
+            &self.windows.smartctl,
+            &self.windows.smartmontools_source,
+        ]
+    }
+}
+
+/// Everything, into `dir`, with `windows_exe` as the Windows agent (release for a release;
+/// the tests give the debug build they made, and their own directory).
+pub fn build(windows_exe: &Path, dir: &Path) -> Result<Dist> {
     for tool in ["dpkg-deb", "rpmbuild"] {
         if proc::which(tool).is_none() {
             bail!("{tool} is needed to build the packages (Debian: apt-get install dpkg-dev rpm)");
@@ -65,7 +85,7 @@ pub fn build() -> Result<Dist> {
     let root = proc::root();
     let built = root.join("target/release").join(PACKAGE);
     let version = workspace_version(&root)?;
-    let dir = root.join("target/dist");
+    let dir = dir.to_owned();
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
 
@@ -74,19 +94,22 @@ pub fn build() -> Result<Dist> {
     set_mode(&binary, 0o755)?;
     let deb = deb(&root, &built, &version, &dir)?;
     let rpm = rpm(&root, &built, &version, &dir)?;
+    let windows = crate::dist_windows::build(&dir, &version, windows_exe)?;
 
-    let mut sums = String::new();
-    for f in [&binary, &deb, &rpm] {
-        writeln!(sums, "{}  {}", sha256_hex(f)?, file_name(f))?;
-    }
-    std::fs::write(dir.join("SHA256SUMS"), sums)?;
-    Ok(Dist {
+    let d = Dist {
         dir,
         binary,
         deb,
         rpm,
+        windows,
         version,
-    })
+    };
+    let mut sums = String::new();
+    for f in d.files() {
+        writeln!(sums, "{}  {}", sha256_hex(f)?, file_name(f))?;
+    }
+    std::fs::write(d.dir.join("SHA256SUMS"), sums)?;
+    Ok(d)
 }
 
 fn file_name(p: &Path) -> String {

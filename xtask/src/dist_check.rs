@@ -74,11 +74,7 @@ fn rpm_files(rpm: &Path) -> Result<()> {
 /// tarball in the user's cache (~/.cache/optralis, shared by clones), unpacked afresh for
 /// each check.
 fn debian_root() -> Result<(tempfile::TempDir, PathBuf)> {
-    let cache_home = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| proc::root().join("target"));
-    let cache = cache_home.join(format!("optralis/debootstrap-{SUITE}-minbase.tar"));
+    let cache = proc::cache_dir().join(format!("debootstrap-{SUITE}-minbase.tar"));
     if !cache.is_file() {
         println!(
             "==> debootstrap {SUITE} (minbase, once; kept in {})",

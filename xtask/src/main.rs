@@ -9,6 +9,7 @@ mod bench_dashboard;
 mod dashboard;
 mod dist;
 mod dist_check;
+mod dist_windows;
 mod postgres;
 mod proc;
 mod run;
@@ -26,10 +27,13 @@ commands:
   test                              formatting, lints, every test (starts PostgreSQL if needed),
                                     the dashboard's unit and browser tests, then schemathesis
   e2e                               only the dashboard's browser tests (builds what they need)
-  dist [--check]                    the agent's release binary, .deb, .rpm and SHA256SUMS in target/dist;
+  dist [--check]                    the agent's release binary, .deb, .rpm, Windows .exe and installer,
+                                    smartctl.exe and its source, SHA256SUMS in target/dist;
                                     --check: lintian, and the .deb installed and purged in a Debian root
   windows                           the agent for Windows (x86_64-pc-windows-gnu): clippy, its unit
                                     tests under Wine, the debug .exe (Debian's rustc-web, mingw, Wine)
+  installer-screenshot              the Windows installer's wizard under Wine and xvfb, into
+                                    docs/windows-installer.png (after dist)
   schemathesis                      only the schemathesis run (installs it into target/ first)
   bench [--agents N] [--seconds S]  ingest throughput/latency (SQLite, PostgreSQL), alert latency,
         [--only ingest|alerts|dashboard|agent] [--machines N]
@@ -46,6 +50,7 @@ fn main() -> Result<()> {
         Some("schemathesis") => schemathesis::run(),
         Some("e2e") => test::e2e_only(),
         Some("dist") => dist::dist(rest),
+        Some("installer-screenshot") => dist_windows::screenshot(),
         Some("windows") => windows::check().map(|exe| println!("{}", exe.display())),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");

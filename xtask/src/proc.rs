@@ -34,6 +34,15 @@ pub fn build_release() -> Result<PathBuf> {
     Ok(root().join("target/release"))
 }
 
+/// What the tasks download once and keep (~/.cache/optralis, shared by clones).
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| root().join("target"))
+        .join("optralis")
+}
+
 /// Runs a command to completion, failing with its name if it fails.
 pub fn status(cmd: &mut Command) -> Result<()> {
     let what = format!("{cmd:?}");

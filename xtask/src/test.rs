@@ -27,6 +27,9 @@ pub fn test(_args: &[String]) -> Result<()> {
     // The agent for Windows: clippy for its target, its unit tests under Wine, and the .exe
     // the server's tests run under Wine.
     let windows_exe = crate::windows::check()?;
+    // The packages and the Windows installer, which the server's tests install under Wine
+    // (in a directory of their own: target/dist keeps what `cargo xtask dist` made).
+    let dist = crate::dist::build(&windows_exe, &proc::root().join("target/dist-test"))?;
 
     let pg = postgres::ensure()?;
     println!(
@@ -49,6 +52,7 @@ pub fn test(_args: &[String]) -> Result<()> {
     cmd.env(postgres::URL_VAR, &pg.url);
     cmd.env("OPTRALIS_TEST_PYTHON", &python);
     cmd.env("OPTRALIS_TEST_WINDOWS_AGENT", &windows_exe);
+    cmd.env("OPTRALIS_TEST_WINDOWS_INSTALLER", &dist.windows.installer);
     cmd.env("WINEPREFIX", crate::windows::wine_prefix());
     cmd.env("WINEDEBUG", "-all");
     cmd.env("WINEDLLOVERRIDES", crate::windows::WINE_DLL_OVERRIDES);
@@ -56,7 +60,6 @@ pub fn test(_args: &[String]) -> Result<()> {
     proc::status(&mut cmd)?;
     e2e_with_built_bins()?;
     println!("==> the agent's packages (cargo xtask dist --check)");
-    let dist = crate::dist::build()?;
     crate::dist_check::check(&dist)?;
     crate::schemathesis::run()
 }

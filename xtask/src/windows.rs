@@ -20,9 +20,11 @@ const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 pub const WINE: &str = "/usr/lib/wine/wine64";
 const WINESERVER: &str = "/usr/lib/wine/wineserver64";
 
-/// Debian packages that provide what this module runs, named when one is missing.
-pub const PACKAGES: &str =
-    "rustc-web cargo-web rust-web-src rust-web-clippy gcc-mingw-w64-x86-64 wine64";
+/// Debian packages that provide what this module and the Windows installer need, named when
+/// one is missing. wine32 (for the installer, a 32-bit NSIS program) needs the i386
+/// architecture: `dpkg --add-architecture i386 && apt-get update` first.
+pub const PACKAGES: &str = "rustc-web cargo-web rust-web-src rust-web-clippy gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine64 wine32:i386 nsis";
+const WINE32: &str = "/usr/lib/wine/wine";
 
 pub fn target_dir() -> PathBuf {
     proc::root().join("target/windows")
@@ -37,14 +39,27 @@ pub fn missing_tools() -> Vec<String> {
         ("/usr/bin/cargo-clippy", "Debian's clippy (rust-web-clippy)"),
         (STD_SOURCES, "the standard library's sources (rust-web-src)"),
         (WINE, "Wine (wine64)"),
+        (
+            WINE32,
+            "Wine's 32-bit loader, for the installer (wine32:i386)",
+        ),
         (WINESERVER, "Wine's server (wine64)"),
     ] {
         if !Path::new(path).exists() {
             missing.push(format!("{what} at {path}"));
         }
     }
-    if proc::which(MINGW_GCC).is_none() {
-        missing.push(format!("{MINGW_GCC} (gcc-mingw-w64-x86-64)"));
+    for (tool, package) in [
+        (MINGW_GCC, "gcc-mingw-w64-x86-64"),
+        (
+            "x86_64-w64-mingw32-g++",
+            "g++-mingw-w64-x86-64, for smartctl.exe",
+        ),
+        ("makensis", "nsis, for the installer"),
+    ] {
+        if proc::which(tool).is_none() {
+            missing.push(format!("{tool} ({package})"));
+        }
     }
     missing
 }
@@ -114,9 +129,29 @@ pub fn check() -> Result<PathBuf> {
     println!("==> building optralis-agent.exe and its tests ({TARGET}, debug)");
     proc::status(cargo()?.args(["build", "-p", "optralis-agent", "--all-targets"]))?;
     prepare_wine()?;
-    println!("==> the agent's tests under Wine (unit, and the integration tests that are not Linux's)");
+    println!(
+        "==> the agent's tests under Wine (unit, and the integration tests that are not Linux's)"
+    );
     proc::status(cargo()?.args(["test", "-p", "optralis-agent"]))?;
     debug_exe()
+}
+
+/// The release `.exe`, for `cargo xtask dist`.
+pub fn build_release() -> Result<PathBuf> {
+    println!("==> building optralis-agent.exe ({TARGET}, release)");
+    proc::status(cargo()?.args([
+        "build",
+        "--release",
+        "-p",
+        "optralis-agent",
+        "--bin",
+        "optralis-agent",
+    ]))?;
+    let exe = target_dir().join(TARGET).join("release/optralis-agent.exe");
+    if !exe.is_file() {
+        bail!("the build did not leave {}", exe.display());
+    }
+    Ok(exe)
 }
 
 /// The debug `.exe` the last build left.
@@ -142,6 +177,13 @@ pub const WINE_DLL_OVERRIDES: &str = "bcryptprimitives=n,b";
 pub fn prepare_wine() -> Result<()> {
     let prefix = wine_prefix();
     let system32 = prefix.join("drive_c/windows/system32");
+    // A prefix made before wine32 was installed has no 32-bit half, which the installer (a
+    // 32-bit NSIS program) needs, and `wineboot -u` does not add it: make it again.
+    let wow64 = prefix.join("drive_c/windows/syswow64/kernel32.dll");
+    if system32.join("kernel32.dll").exists() && !wow64.exists() {
+        println!("==> the Wine prefix has no 32-bit half: making it again");
+        std::fs::remove_dir_all(&prefix)?;
+    }
     if !system32.join("kernel32.dll").exists() {
         println!("==> creating a Wine prefix in {}", prefix.display());
         std::fs::create_dir_all(&prefix)?;

@@ -52,7 +52,7 @@ enum Command {
         /// Read a saved `smartctl --json -a` output instead of running smartctl.
         #[arg(long, value_name = "FILE")]
         from: Option<PathBuf>,
-        /// smartctl to run [default: from PATH, then /usr/sbin].
+        /// smartctl to run [default: beside the agent (Windows), from PATH, then /usr/sbin].
         #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
         smartctl: Option<PathBuf>,
     },
@@ -123,8 +123,9 @@ enum Command {
             hide_env_values = true
         )]
         enroll_key: String,
-        /// A label this machine declares, key=value (repeatable).
-        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+        /// A label this machine declares, key=value (repeatable, or several separated by
+        /// commas, as the installer passes them).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label, value_delimiter = ',')]
         labels: Vec<(String, String)>,
         /// Register the service but do not start it.
         #[arg(long)]
@@ -166,7 +167,7 @@ struct RunArgs {
     /// How often to read disk health with smartctl, e.g. 30m; "off" never [default: 30m].
     #[arg(long, env = "OPTRALIS_SMART_INTERVAL", value_name = "DURATION")]
     smart_interval: Option<String>,
-    /// smartctl to run [default: from PATH, then /usr/sbin].
+    /// smartctl to run [default: beside the agent (Windows), from PATH, then /usr/sbin].
     #[arg(long, env = "OPTRALIS_SMARTCTL", value_name = "PATH")]
     smartctl: Option<PathBuf>,
     /// A label this machine declares, key=value (repeatable; added to the config file's

@@ -1,6 +1,7 @@
 //! The agent files this server hands out (`--dist-dir`, as `cargo xtask dist` lays them out)
-//! and the install script that fetches the Linux binary from this same server, checks its
-//! SHA-256 and runs `optralis-agent install`.
+//! and the install scripts that fetch from this same server and check the SHA-256: install.sh
+//! (the Linux binary, then `optralis-agent install`) and install.ps1 (the Windows installer,
+//! run silently).
 
 use std::path::{Path, PathBuf};
 
@@ -22,15 +23,21 @@ pub struct Downloads {
 }
 
 const SCRIPT: &str = include_str!("install.sh");
+const POWERSHELL_SCRIPT: &str = include_str!("install.ps1");
+
+/// What is served: the agent's files, and smartctl for Windows with its source (GPL-2.0:
+/// whoever gets the binary from here can get the source from here too).
+const SERVED_PREFIXES: [&str; 3] = ["optralis-agent", "smartctl-", "smartmontools_"];
 
 impl Downloads {
-    /// The agent's files in `dir` (names starting `optralis-agent`), with their digests.
+    /// The agent's files in `dir` (see [`SERVED_PREFIXES`]), with their digests.
     pub fn scan(dir: &Path) -> std::io::Result<Self> {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with("optralis-agent") || !entry.file_type()?.is_file() {
+            let served = SERVED_PREFIXES.iter().any(|p| name.starts_with(p));
+            if !served || !entry.file_type()?.is_file() {
                 continue;
             }
             let bytes = std::fs::read(entry.path())?;
@@ -61,16 +68,33 @@ impl Downloads {
             .find(|f| f.name.ends_with("-linux-x86_64"))
     }
 
+    /// The Windows installer, which install.ps1 runs.
+    pub fn windows_installer(&self) -> Option<&Artefact> {
+        self.files.iter().find(|f| {
+            f.name.starts_with("optralis-agent") && f.name.ends_with("-windows-x86_64-setup.exe")
+        })
+    }
+
+    /// install.ps1 for clients reaching this server at `server` (`https://host`).
+    pub fn powershell_script(&self, server: &str) -> Option<String> {
+        let installer = self.windows_installer()?;
+        Some(fill(POWERSHELL_SCRIPT, server, "@INSTALLER@", installer))
+    }
+
     /// The install script for clients reaching this server at `server` (`https://host`).
     pub fn install_script(&self, server: &str) -> Option<String> {
         let binary = self.linux_binary()?;
-        Some(
-            SCRIPT
-                .replace("@SERVER@", server.trim_end_matches('/'))
-                .replace("@BINARY@", &binary.name)
-                .replace("@SHA256@", &binary.sha256),
-        )
+        Some(fill(SCRIPT, server, "@BINARY@", binary))
     }
+}
+
+/// A script template with this server, the file it fetches (under `name_placeholder`) and
+/// that file's SHA-256 filled in.
+fn fill(template: &str, server: &str, name_placeholder: &str, file: &Artefact) -> String {
+    template
+        .replace("@SERVER@", server.trim_end_matches('/'))
+        .replace(name_placeholder, &file.name)
+        .replace("@SHA256@", &file.sha256)
 }
 
 #[cfg(test)]
@@ -98,5 +122,31 @@ mod tests {
         for placeholder in ["@SERVER@", "@BINARY@", "@SHA256@"] {
             assert!(!script.contains(placeholder), "{placeholder} is left");
         }
+        assert!(d.powershell_script("https://optralis.example").is_none());
+    }
+
+    #[test]
+    fn the_powershell_script_names_this_server_and_the_installer_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let installer = "optralis-agent-0.1.0-windows-x86_64-setup.exe";
+        std::fs::write(dir.path().join(installer), b"setup").unwrap();
+        std::fs::write(dir.path().join("smartmontools_7.3.orig.tar.xz"), b"source").unwrap();
+        let d = Downloads::scan(dir.path()).unwrap();
+        assert!(
+            d.find("smartmontools_7.3.orig.tar.xz").is_some(),
+            "the GPL source is served"
+        );
+        let script = d.powershell_script("https://optralis.example/").unwrap();
+        assert!(script.contains("$Server = 'https://optralis.example'"));
+        assert!(script.contains(&format!("$Installer = '{installer}'")));
+        assert!(script.contains(&format!(
+            "$Sha256 = '{}'",
+            hex::encode(Sha256::digest(b"setup"))
+        )));
+        for placeholder in ["@SERVER@", "@INSTALLER@", "@SHA256@"] {
+            assert!(!script.contains(placeholder), "{placeholder} is left");
+        }
+        // The key never goes on a command line.
+        assert!(!script.contains("/KEY="));
     }
 }

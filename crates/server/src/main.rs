@@ -59,7 +59,8 @@ enum Command {
         )]
         notify_allowed_networks: Option<String>,
         /// The agent files to serve (as `cargo xtask dist` makes them): `GET /install.sh`
-        /// installs the Linux agent from this server in one command [default: none].
+        /// and `GET /install.ps1` install the Linux and the Windows agent from this server in
+        /// one command [default: none].
         #[arg(long, env = "OPTRALIS_DIST_DIR", value_name = "DIR")]
         dist_dir: Option<PathBuf>,
         #[command(flatten)]

@@ -50,13 +50,18 @@ export const enroll = defineMessages(
       linuxNote: "As the current user; its enrollment is kept in ~/.local/state/optralis-agent.",
       service: "Linux, as a service, with the agent already there (package or binary)",
       serviceNote: "Creates the optralis-agent user, the configuration and the unit, enrolls and starts the service.",
-      windows: "Windows (PowerShell, as administrator)",
+      windowsOneLine: "Windows, as a service, in one command (PowerShell, as administrator)",
+      windowsOneLineNote:
+        "Downloads the installer from this server, checks its SHA-256 and runs it silently: the agent, smartctl and the service OptralisAgent. For GPO, Intune or an RMM tool, run the installer itself: setup.exe /S /SERVER=… /KEY=….",
+      copyWindowsOneLine: "Copy the PowerShell one-line install",
+      windows: "Windows, as a service, with the agent already there (PowerShell, as administrator)",
+      windowsNote: "Enrolls this machine and registers the service OptralisAgent, restarted on failure; the token is sealed with DPAPI.",
       copyLinux: "Copy the Linux command",
       copyService: "Copy the install command",
       copyWindows: "Copy the PowerShell command",
       copySecret: "Copy the secret",
       binary:
-        "Packages and the binary come from cargo xtask dist (target/dist). The key is needed only to enroll; the agent remembers its enrollment. The Windows agent is not built yet.",
+        "Packages, binaries and the Windows installer come from cargo xtask dist (target/dist). The key is needed only to enroll; the agent remembers its enrollment.",
     },
   },
   {
@@ -110,13 +115,19 @@ export const enroll = defineMessages(
       linuxNote: "Avec l’utilisateur courant\u00a0; son enrôlement est conservé dans ~/.local/state/optralis-agent.",
       service: "Linux, en service, avec l’agent déjà présent (paquet ou binaire)",
       serviceNote: "Crée l’utilisateur optralis-agent, la configuration et l’unité, enrôle et démarre le service.",
-      windows: "Windows (PowerShell, en administrateur)",
+      windowsOneLine: "Windows, en service, en une commande (PowerShell, en administrateur)",
+      windowsOneLineNote:
+        "Télécharge l’installateur depuis ce serveur, vérifie son SHA-256 et le lance en silencieux\u00a0: l’agent, smartctl et le service OptralisAgent. Pour une GPO, Intune ou un outil RMM, lancez l’installateur lui-même\u00a0: setup.exe /S /SERVER=… /KEY=….",
+      copyWindowsOneLine: "Copier l’installation PowerShell en une ligne",
+      windows: "Windows, en service, avec l’agent déjà présent (PowerShell, en administrateur)",
+      windowsNote:
+        "Enrôle cette machine et enregistre le service OptralisAgent, relancé en cas d’échec\u00a0; le jeton est scellé avec DPAPI.",
       copyLinux: "Copier la commande Linux",
       copyService: "Copier la commande d’installation",
       copyWindows: "Copier la commande PowerShell",
       copySecret: "Copier le secret",
       binary:
-        "Les paquets et le binaire viennent de cargo xtask dist (target/dist). La clé ne sert qu’à l’enrôlement\u00a0; l’agent le garde ensuite. L’agent Windows n’est pas encore construit.",
+        "Les paquets, les binaires et l’installateur Windows viennent de cargo xtask dist (target/dist). La clé ne sert qu’à l’enrôlement\u00a0; l’agent le garde ensuite.",
     },
   },
 );

@@ -41,8 +41,9 @@ describe("installCommands", () => {
     expect(c.oneLine).toBe("curl -fsSL https://mon.example.com/install.sh | sudo sh -s -- --key oek_secret");
     expect(c.linux).toBe("optralis-agent run --server https://mon.example.com --enroll-key oek_secret");
     expect(c.linuxService).toBe("sudo optralis-agent install --server https://mon.example.com --enroll-key oek_secret");
+    expect(c.windowsOneLine).toBe("& ([scriptblock]::Create((irm https://mon.example.com/install.ps1))) -Key oek_secret");
     expect(c.windows).toBe(
-      '& "C:\\Program Files\\Optralis\\optralis-agent.exe" run --server https://mon.example.com --enroll-key oek_secret',
+      '& "C:\\Program Files\\Optralis\\Agent\\optralis-agent.exe" install-service --server https://mon.example.com --enroll-key oek_secret',
     );
   });
   it("quotes odd values in each shell", () => {
@@ -51,5 +52,6 @@ describe("installCommands", () => {
     expect(c.linuxService).toContain(`--enroll-key 'a'\\''b c'`);
     expect(c.oneLine).toContain(`--key 'a'\\''b c'`);
     expect(c.windows).toContain("--enroll-key 'a''b c'");
+    expect(c.windowsOneLine).toContain("-Key 'a''b c'");
   });
 });

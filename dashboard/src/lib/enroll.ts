@@ -1,7 +1,7 @@
 // The commands that install an agent with a new enrollment key, for sh and PowerShell.
 
-/** Where the Windows build is expected to be installed. */
-export const WINDOWS_AGENT_PATH = "C:\\Program Files\\Optralis\\optralis-agent.exe";
+/** Where the Windows installer puts the agent. */
+export const WINDOWS_AGENT_PATH = "C:\\Program Files\\Optralis\\Agent\\optralis-agent.exe";
 
 const SH_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -28,6 +28,9 @@ export interface InstallCommands {
   linuxService: string;
   /** Runs the agent in the foreground as the current user. */
   linux: string;
+  /** Downloads the Windows installer from this server, checks it and runs it silently. */
+  windowsOneLine: string;
+  /** Installs the service with an agent already there (the installer's, or a copied .exe). */
   windows: string;
 }
 
@@ -36,6 +39,7 @@ export function installCommands(server: string, secret: string): InstallCommands
     oneLine: `curl -fsSL ${shQuote(`${server}/install.sh`)} | sudo sh -s -- --key ${shQuote(secret)}`,
     linuxService: `sudo optralis-agent install --server ${shQuote(server)} --enroll-key ${shQuote(secret)}`,
     linux: `optralis-agent run --server ${shQuote(server)} --enroll-key ${shQuote(secret)}`,
-    windows: `& "${WINDOWS_AGENT_PATH}" run --server ${psQuote(server)} --enroll-key ${psQuote(secret)}`,
+    windowsOneLine: `& ([scriptblock]::Create((irm ${psQuote(`${server}/install.ps1`)}))) -Key ${psQuote(secret)}`,
+    windows: `& "${WINDOWS_AGENT_PATH}" install-service --server ${psQuote(server)} --enroll-key ${psQuote(secret)}`,
   };
 }

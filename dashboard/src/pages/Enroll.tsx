@@ -198,7 +198,15 @@ function NewSecret({ created, onDone }: { created: CreatedEnrollKey; onDone: () 
           testid="enroll-cmd-service"
         />
         <Command
+          title={t("enroll.commands.windowsOneLine")}
+          note={t("enroll.commands.windowsOneLineNote")}
+          code={commands.windowsOneLine}
+          copy={t("enroll.commands.copyWindowsOneLine")}
+          testid="enroll-cmd-windows-oneline"
+        />
+        <Command
           title={t("enroll.commands.windows")}
+          note={t("enroll.commands.windowsNote")}
           code={commands.windows}
           copy={t("enroll.commands.copyWindows")}
           testid="enroll-cmd-windows"

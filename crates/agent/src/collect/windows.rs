@@ -116,11 +116,15 @@ impl Platform for WindowsPlatform {
         })
     }
 
+    /// What Windows itself exposes without a kernel driver: the ACPI thermal zones
+    /// (`MSAcpi_ThermalZoneTemperature` through WMI, which sysinfo reads as one component,
+    /// "Computer"). Most desktops' firmware points them at the CPU package; where there is
+    /// none (many laptops, every VM, Wine) the temperature is absent, never made up.
     fn cpu_temperature(&self) -> Option<f64> {
         Components::new_with_refreshed_list()
             .iter()
-            .filter(|c| c.label().to_ascii_lowercase().contains("cpu"))
             .filter_map(|c| c.temperature())
+            .filter(|t| t.is_finite() && *t > 0.0)
             .map(f64::from)
             .reduce(f64::max)
     }

@@ -22,27 +22,47 @@ pub enum SmartState {
     Unavailable { reason: String },
 }
 
-/// Where smartctl is: the configured path, else the first `smartctl` on PATH, else the
-/// places distributions install it to (root's sbin directories are not always on PATH).
+/// smartctl's file name on this OS.
+const SMARTCTL: &str = if cfg!(windows) {
+    "smartctl.exe"
+} else {
+    "smartctl"
+};
+
+/// Where smartctl is: the configured path, else (Windows) the one the installer puts beside
+/// the agent, else the first on PATH, else the places it is installed to (root's sbin
+/// directories are not always on PATH; smartmontools' own Windows installer).
 pub fn find_smartctl(configured: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = configured {
         return p.is_file().then(|| p.to_owned());
     }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("smartctl"))
-            .find(|p| p.is_file())
-    });
-    on_path.or_else(|| {
-        [
+    let beside_agent = if cfg!(windows) {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(SMARTCTL)))
+    } else {
+        None
+    };
+    let on_path = || {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(SMARTCTL))
+                .find(|p| p.is_file())
+        })
+    };
+    let known: &[&str] = if cfg!(windows) {
+        &["C:\\Program Files\\smartmontools\\bin\\smartctl.exe"]
+    } else {
+        &[
             "/usr/sbin/smartctl",
             "/sbin/smartctl",
             "/usr/local/sbin/smartctl",
         ]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-    })
+    };
+    beside_agent
+        .filter(|p| p.is_file())
+        .or_else(on_path)
+        .or_else(|| known.iter().map(PathBuf::from).find(|p| p.is_file()))
 }
 
 /// Longest one smartctl call may take: a dying disk can make it hang, and the agent's

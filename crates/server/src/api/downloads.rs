@@ -1,5 +1,6 @@
-//! The agent's one-line install: `GET /install.sh` (the script, naming this server and the
-//! binary's SHA-256) and `GET /downloads/{name}` (the files of `--dist-dir`). Public, like the
+//! The agent's one-line install: `GET /install.sh` and `GET /install.ps1` (the scripts,
+//! naming this server and the SHA-256 of what they fetch) and `GET /downloads/{name}` (the
+//! files of `--dist-dir`). Public, like the
 //! enrollment they lead to: the enrollment key is what admits a machine.
 
 use axum::body::Body;
@@ -8,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use crate::downloads::Downloads;
 
 fn not_here(what: &str) -> Response {
     (
@@ -28,22 +30,53 @@ fn server_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
 }
 
 pub async fn install_script(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    script(
+        &state,
+        &headers,
+        Script {
+            name: "install.sh (no optralis-agent-…-linux-x86_64 binary)",
+            content_type: "text/x-shellscript; charset=utf-8",
+            render: Downloads::install_script,
+        },
+    )
+}
+
+pub async fn powershell_script(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    script(
+        &state,
+        &headers,
+        Script {
+            name: "install.ps1 (no optralis-agent-…-windows-x86_64-setup.exe installer)",
+            content_type: "text/plain; charset=utf-8",
+            render: Downloads::powershell_script,
+        },
+    )
+}
+
+/// One install script: what it is called when it cannot be made, and how it is made.
+struct Script {
+    name: &'static str,
+    content_type: &'static str,
+    render: fn(&Downloads, &str) -> Option<String>,
+}
+
+fn script(state: &AppState, headers: &HeaderMap, s: Script) -> Response {
     let Some(downloads) = &state.settings.downloads else {
-        return not_here("install.sh");
+        return not_here(s.name);
     };
-    let Some(url) = server_url(&state, &headers) else {
+    let Some(url) = server_url(state, headers) else {
         return (StatusCode::BAD_REQUEST, "no Host header\n").into_response();
     };
-    match downloads.install_script(&url) {
-        Some(script) => (
+    match (s.render)(downloads, &url) {
+        Some(text) => (
             [
-                (header::CONTENT_TYPE, "text/x-shellscript; charset=utf-8"),
+                (header::CONTENT_TYPE, s.content_type),
                 (header::CACHE_CONTROL, "no-store"),
             ],
-            script,
+            text,
         )
             .into_response(),
-        None => not_here("install.sh (no optralis-agent-…-linux-x86_64 binary)"),
+        None => not_here(s.name),
     }
 }
 

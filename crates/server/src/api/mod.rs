@@ -219,6 +219,10 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(openapi::docs(spec))
         .route("/install.sh", axum::routing::get(downloads::install_script))
+        .route(
+            "/install.ps1",
+            axum::routing::get(downloads::powershell_script),
+        )
         .route("/downloads/{name}", axum::routing::get(downloads::file))
         .fallback(crate::dashboard::serve)
         // A client that sends its headers, then trickles its body, holds a connection; the

@@ -1,7 +1,9 @@
 //! The agent built for Windows (`cargo xtask windows`), run under Wine against the real
 //! server on this machine: in the foreground it enrolls and its reports are stored with the
 //! right host facts; as a service, Wine's service manager starts it (`install-service`),
-//! stops it (`net stop`) and removes it (`uninstall-service --purge`).
+//! stops it (`net stop`) and removes it (`uninstall-service --purge`); the installer
+//! (`cargo xtask dist`), silent as GPO and RMM tools run it, lays the files, registers and
+//! starts the service, and the machine appears; its uninstaller removes it all.
 //!
 //! Under Wine the CPU, disks and interfaces read what Wine offers (often nothing); host, OS,
 //! cores and memory must be this machine's.
@@ -12,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use optralis_proto::api::Machine;
 
-use crate::agent_e2e::{blocking, server_with_key, stored_seqs};
-use crate::support::{Backend, RunningServer};
+use crate::agent_e2e::{blocking, stored_seqs};
+use crate::support::{Backend, RunningServer, TestDb};
 
-/// The `.exe` and the Wine prefix `cargo xtask test` prepared.
+/// The `.exe`, its installer and the Wine prefix `cargo xtask test` prepared.
 struct Wine {
     exe: PathBuf,
+    installer: PathBuf,
     prefix: PathBuf,
 }
 
@@ -31,14 +34,39 @@ impl Wine {
         let prefix = std::env::var_os("WINEPREFIX")
             .map(PathBuf::from)
             .expect("WINEPREFIX is not set (cargo xtask test sets it with the agent's .exe)");
+        let installer = std::env::var_os("OPTRALIS_TEST_WINDOWS_INSTALLER")
+            .map(PathBuf::from)
+            .expect("OPTRALIS_TEST_WINDOWS_INSTALLER is not set: cargo xtask test builds it");
         assert!(exe.is_file(), "{} is missing", exe.display());
-        Self { exe, prefix }
+        assert!(installer.is_file(), "{} is missing", installer.display());
+        Self {
+            exe,
+            installer,
+            prefix,
+        }
     }
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new("/usr/lib/wine/wine64");
         c.arg(program).env("WINEPREFIX", &self.prefix);
         c
+    }
+
+    /// NSIS installers are 32-bit programs: Wine's 32-bit loader (wine32) runs them.
+    fn command32(&self, program: &Path) -> Command {
+        let mut c = Command::new("/usr/lib/wine/wine");
+        c.arg(program).env("WINEPREFIX", &self.prefix);
+        c
+    }
+
+    fn program_files(&self) -> PathBuf {
+        self.prefix.join("drive_c/Program Files/Optralis/Agent")
+    }
+
+    async fn service_state(&self) -> String {
+        let mut query = self.command("sc");
+        query.args(["query", "OptralisAgent"]);
+        said(&run(query).await)
     }
 
     fn agent(&self) -> Command {
@@ -89,6 +117,17 @@ impl Drop for WineServer {
     }
 }
 
+async fn http_get(url: &str) -> Vec<u8> {
+    let url = url.to_owned();
+    let out = blocking(move || Command::new("curl").args(["-fsS", &url]).output().unwrap()).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 async fn run(mut cmd: Command) -> Output {
     blocking(move || {
         cmd.output()
@@ -135,7 +174,44 @@ fn host_memory_bytes() -> u64 {
 async fn the_windows_agent_under_wine_reports_and_runs_as_a_service() {
     let wine = Wine::from_env();
     let _wineserver = wine.persistent_server();
-    let (_db, server, org, key) = server_with_key(Backend::Sqlite).await;
+    // The server serves the installer's directory (as `optralis serve --dist-dir`).
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dist = wine.installer.parent().unwrap();
+    let settings = optralis::ApiSettings {
+        downloads: Some(std::sync::Arc::new(
+            optralis::downloads::Downloads::scan(dist).unwrap(),
+        )),
+        ..Default::default()
+    };
+    let server = RunningServer::start_with(&db.url, None, settings).await;
+    let org = server.store().org_by_name("default").await.unwrap();
+    let key = server.store().create_enroll_key(&org).await.unwrap();
+
+    // install.ps1 names this server and the installer's SHA-256, which is what the server
+    // hands out. (No PowerShell here to run it: its text is what can be checked.)
+    let script = http_get(&format!("{}/install.ps1", server.url)).await;
+    let script = String::from_utf8(script).unwrap();
+    let installer_name = wine
+        .installer
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        script.contains(&format!("$Server = '{}'", server.url)),
+        "{script}"
+    );
+    assert!(
+        script.contains(&format!("$Installer = '{installer_name}'")),
+        "{script}"
+    );
+    let served = http_get(&format!("{}/downloads/{installer_name}", server.url)).await;
+    assert_eq!(served, std::fs::read(&wine.installer).unwrap());
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&served));
+    assert!(
+        script.contains(&format!("$Sha256 = '{digest}'")),
+        "{script}"
+    );
 
     // In the foreground, as a user would try it first.
     let state = tempfile::tempdir().unwrap();
@@ -244,10 +320,94 @@ async fn the_windows_agent_under_wine_reports_and_runs_as_a_service() {
     let out = run(uninstall).await;
     assert!(out.status.success(), "{}", said(&out));
     assert!(!wine.program_data().exists());
-    let mut query = wine.command("sc");
-    query.args(["query", "OptralisAgent"]);
-    let out = run(query).await;
-    assert!(!said(&out).contains("RUNNING"), "{}", said(&out));
+    let state = wine.service_state().await;
+    assert!(!state.contains("RUNNING"), "{state}");
+
+    // The installer, silent: without a key it refuses (exit code 2) and installs nothing.
+    let mut refused = wine.command32(&wine.installer);
+    refused.arg("/S").arg(format!("/SERVER={}", server.url));
+    let out = run(refused).await;
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(!wine.program_files().exists());
+
+    // A key the server refuses: exit code 3, and nothing half-installed is left.
+    let mut wrong_key = wine.command32(&wine.installer);
+    wrong_key.args([
+        "/S".to_owned(),
+        format!("/SERVER={}", server.url),
+        "/KEY=oek_not_a_key".to_owned(),
+    ]);
+    let out = run(wrong_key).await;
+    assert_eq!(out.status.code(), Some(3), "{}", said(&out));
+    assert!(!wine.program_files().exists());
+
+    let key3 = server.store().create_enroll_key(&org).await.unwrap();
+    let mut setup = wine.command32(&wine.installer);
+    setup.args([
+        "/S".to_owned(),
+        format!("/SERVER={}", server.url),
+        format!("/KEY={key3}"),
+        "/LABELS=os=windows,via=installer".to_owned(),
+    ]);
+    let out = run(setup).await;
+    assert!(out.status.success(), "{}", said(&out));
+    for file in [
+        "optralis-agent.exe",
+        "smartctl.exe",
+        "uninstall.exe",
+        "licenses/smartmontools/COPYING.txt",
+        "licenses/smartmontools/SOURCE.txt",
+    ] {
+        assert!(
+            wine.program_files().join(file).is_file(),
+            "{file} is missing"
+        );
+    }
+    let machines = wait_for_machines(&server, 3).await;
+    assert!(
+        machines
+            .iter()
+            .any(|m| m.agent_labels.get("via").map(String::as_str) == Some("installer")),
+        "{machines:?}"
+    );
+    assert!(wine.service_state().await.contains("RUNNING"));
+    let config = std::fs::read_to_string(wine.program_data().join("agent.toml")).unwrap();
+    assert!(!config.contains(&key3), "{config}");
+    let mut registered = wine.command("reg");
+    registered.args([
+        "query",
+        "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\OptralisAgent",
+    ]);
+    let out = run(registered).await;
+    assert!(
+        said(&out).contains("QuietUninstallString"),
+        "{}",
+        said(&out)
+    );
+
+    // The agent finds the smartctl.exe installed beside it.
+    let mut smart = wine.command(
+        &wine
+            .program_files()
+            .join("optralis-agent.exe")
+            .to_string_lossy(),
+    );
+    smart.args(["smart", "--json"]);
+    let out = run(smart).await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"state\": \"available\""),
+        "{}",
+        said(&out)
+    );
+
+    // The uninstaller, silent, in place (`_?=` makes it wait): service and files are gone.
+    let mut uninstall = wine.command32(&wine.program_files().join("uninstall.exe"));
+    uninstall.args(["/S", "/PURGE", "_?=C:\\Program Files\\Optralis\\Agent"]);
+    let out = run(uninstall).await;
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(!wine.service_state().await.contains("RUNNING"));
+    assert!(!wine.program_files().join("optralis-agent.exe").exists());
+    assert!(!wine.program_data().exists());
 
     server.stop().await;
 }
