@@ -163,10 +163,10 @@ elif ! getent passwd optralis-agent >/dev/null; then
 fi"#;
 
 /// What purging removes besides the package's files: what `optralis-agent install` and the
-/// service made (the unit it wrote, the config, the state with the machine token), and the
-/// user.
+/// service made (the unit it wrote and its credential drop-in, the config with the encrypted
+/// machine token, the state), and the user.
 const PURGE: &str = r#"rm -f /etc/systemd/system/optralis-agent.service
-rm -rf /etc/optralis-agent /var/lib/optralis-agent
+rm -rf /etc/systemd/system/optralis-agent.service.d /etc/optralis-agent /var/lib/optralis-agent
 if getent passwd optralis-agent >/dev/null; then
     userdel optralis-agent || true
 fi

@@ -387,6 +387,16 @@ fn install(
     };
     let done = install::install(&opts, native())?;
     println!("Enrolled as machine {}.", done.machine_id);
+    match done.token_at_rest {
+        install::TokenAtRest::Credential => println!(
+            "The machine token is an encrypted systemd credential ({}); systemd decrypts it for the service only.",
+            install::CREDENTIAL_FILE
+        ),
+        install::TokenAtRest::File => println!(
+            "The machine token is in {}/enrollment.json (0600; this systemd cannot encrypt credentials).",
+            install::STATE_DIR
+        ),
+    }
     if done.started {
         println!(
             "The service {} is enabled and running ({}); its log: journalctl -u optralis-agent",

@@ -161,6 +161,12 @@ impl<P: Platform> Agent<P> {
             machine_token: resp.machine_token,
         };
         state::save_enrollment(&self.opts.state_dir, &enrollment)?;
+        if std::env::var_os("CREDENTIALS_DIRECTORY").is_some() {
+            // The service cannot encrypt a systemd credential itself (that takes root).
+            tracing::warn!(
+                "the new machine token is kept in enrollment.json (0600); run optralis-agent install again to seal it as a systemd credential"
+            );
+        }
         self.proof = Some(enrollment.machine_token.clone());
         tracing::info!(machine_id = %enrollment.machine_id, server = %self.opts.server, "enrolled");
         self.enrollment = Some(enrollment);

@@ -21,7 +21,7 @@ pub enum StateError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("cannot open the machine token in {path} (sealed on another machine?): {detail}")]
+    #[error("cannot open the machine token in {path}: {detail}")]
     Sealed { path: PathBuf, detail: String },
 }
 
@@ -114,12 +114,51 @@ pub fn save_enrollment(dir: &Path, e: &Enrollment) -> Result<(), StateError> {
     write_private(&path, &bytes)
 }
 
+/// Whether the enrollment's token is a systemd credential rather than the token itself.
+pub fn token_is_credential(e: &Enrollment) -> bool {
+    e.machine_token.starts_with(token_at_rest::CREDENTIAL)
+}
+
+/// The enrollment as stored, without opening its token (an installer re-sealing it).
+pub fn load_enrollment_as_stored(dir: &Path) -> Result<Option<Enrollment>, StateError> {
+    let path = dir.join(ENROLLMENT_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StateError::Corrupt { path, source }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read", &path)(e)),
+    }
+}
+
+/// Writes the enrollment with its token replaced by a reference to the systemd credential
+/// `name` (which the installer has just encrypted): the file then holds no secret.
+pub fn save_enrollment_with_credential(
+    dir: &Path,
+    e: &Enrollment,
+    name: &str,
+) -> Result<(), StateError> {
+    let path = dir.join(ENROLLMENT_FILE);
+    let stored = Enrollment {
+        machine_token: format!("{}{name}", token_at_rest::CREDENTIAL),
+        ..e.clone()
+    };
+    let bytes = serde_json::to_vec_pretty(&stored).map_err(|source| StateError::Corrupt {
+        path: path.clone(),
+        source,
+    })?;
+    write_private(&path, &bytes)
+}
+
 /// How the machine token is written in the enrollment file. On Windows it is sealed with
-/// DPAPI (machine scope) and written `dpapi:HEX`; elsewhere the file's mode protects it.
-/// A plain token is read everywhere, so a file written before sealing still works (and is
-/// sealed on the next save).
+/// DPAPI (machine scope) and written `dpapi:HEX`; on Linux, where the installer could seal
+/// it as a systemd credential, the file says `systemd-credential:NAME` and systemd hands the
+/// service the decrypted token in `$CREDENTIALS_DIRECTORY/NAME`; otherwise the file's mode
+/// protects it. A plain token is read everywhere, so a file written before sealing still
+/// works (and is sealed on the next save).
 mod token_at_rest {
     const SEALED: &str = "dpapi:";
+    pub const CREDENTIAL: &str = "systemd-credential:";
 
     #[cfg(windows)]
     pub fn seal(token: &str) -> Result<String, String> {
@@ -133,6 +172,9 @@ mod token_at_rest {
     }
 
     pub fn open(stored: &str) -> Result<String, String> {
+        if let Some(name) = stored.strip_prefix(CREDENTIAL) {
+            return credential(name);
+        }
         let Some(sealed) = stored.strip_prefix(SEALED) else {
             return Ok(stored.to_owned());
         };
@@ -140,9 +182,25 @@ mod token_at_rest {
         unseal(&bytes)
     }
 
+    /// What systemd decrypted for the service (`LoadCredentialEncrypted=`).
+    fn credential(name: &str) -> Result<String, String> {
+        let unavailable = || {
+            format!(
+                "it is the encrypted systemd credential {name:?}, which only the service \
+                 receives: start it with systemctl start optralis-agent (or run \
+                 optralis-agent install again)"
+            )
+        };
+        let dir = std::env::var_os("CREDENTIALS_DIRECTORY").ok_or_else(unavailable)?;
+        let token = std::fs::read_to_string(std::path::Path::new(&dir).join(name))
+            .map_err(|e| format!("{}: {e}", unavailable()))?;
+        Ok(token.trim().to_owned())
+    }
+
     #[cfg(windows)]
     fn unseal(bytes: &[u8]) -> Result<String, String> {
-        let plain = crate::win32::dpapi::unseal(bytes).map_err(|e| e.to_string())?;
+        let plain = crate::win32::dpapi::unseal(bytes)
+            .map_err(|e| format!("DPAPI cannot open it (sealed on another machine?): {e}"))?;
         String::from_utf8(plain).map_err(|e| e.to_string())
     }
 

@@ -33,6 +33,17 @@ pub const STATE_DIR: &str = "/var/lib/optralis-agent";
 pub const UNIT_FILE: &str = "/etc/systemd/system/optralis-agent.service";
 pub const SYSUSERS_FILE: &str = "/etc/sysusers.d/optralis-agent.conf";
 const PACKAGED_SYSUSERS_FILE: &str = "/usr/lib/sysusers.d/optralis-agent.conf";
+/// The machine token as an encrypted systemd credential (systemd 250 and later): the file
+/// systemd decrypts at each start into the service's `$CREDENTIALS_DIRECTORY`, and the
+/// drop-in that tells it to.
+pub const CREDENTIAL_NAME: &str = "machine-token";
+pub const CREDENTIAL_FILE: &str = "/etc/optralis-agent/machine-token.cred";
+pub const CREDENTIAL_DROPIN_DIR: &str = "/etc/systemd/system/optralis-agent.service.d";
+pub const CREDENTIAL_DROPIN: &str =
+    "/etc/systemd/system/optralis-agent.service.d/machine-token.conf";
+/// systemd's host key, which encrypts credentials where there is no TPM2 (with one, both).
+const HOST_KEY: &str = "/var/lib/systemd/credential.secret";
+const CREDENTIALS_SINCE: u32 = 250;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
@@ -87,6 +98,16 @@ pub struct Installed {
     pub machine_id: String,
     pub binary: PathBuf,
     pub started: bool,
+    /// Where the machine token is kept.
+    pub token_at_rest: TokenAtRest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenAtRest {
+    /// Encrypted with systemd-creds in [`CREDENTIAL_FILE`]; enrollment.json holds none.
+    Credential,
+    /// In enrollment.json, mode 0600 (systemd older than 250, or no systemd-creds).
+    File,
 }
 
 fn under(root: &Path, path: &str) -> PathBuf {
@@ -137,6 +158,7 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
     }
     // Enrolled here, as root, so the machine appears at once and the key is never stored.
     let state_dir = under(&opts.root, STATE_DIR);
+    open_sealed_token(&opts.root, &state_dir)?;
     let agent_opts = AgentOptions {
         server: opts.server.clone(),
         enroll_key: Some(opts.enroll_key.clone()),
@@ -155,6 +177,7 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
         agent.enroll()?;
         agent.machine_id().unwrap_or_default().to_owned()
     };
+    let token_at_rest = seal_token(&opts.root, &state_dir)?;
     chown_tree(&state_dir, uid, gid)?;
 
     let unit = UNIT.replace(
@@ -175,7 +198,105 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
         machine_id,
         binary,
         started,
+        token_at_rest,
     })
+}
+
+/// The systemd version `systemd-creds` belongs to, if it is there.
+fn systemd_creds_version() -> Option<u32> {
+    let out = Command::new("systemd-creds")
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `systemd-creds` for this root: under another root, that root's host key.
+fn systemd_creds(root: &Path) -> Command {
+    let mut cmd = Command::new("systemd-creds");
+    if !is_system_root(root) {
+        cmd.env("SYSTEMD_CREDENTIAL_SECRET", under(root, HOST_KEY));
+    }
+    cmd
+}
+
+/// Encrypts the machine token as a systemd credential where systemd can decrypt it for the
+/// service (250 and later), and leaves only a reference to it in enrollment.json. Elsewhere
+/// the token stays in enrollment.json (0600) and any earlier drop-in goes.
+fn seal_token(root: &Path, state_dir: &Path) -> Result<TokenAtRest, InstallError> {
+    let dropin = under(root, CREDENTIAL_DROPIN);
+    if systemd_creds_version().is_none_or(|v| v < CREDENTIALS_SINCE) {
+        let _ = std::fs::remove_file(&dropin);
+        return Ok(TokenAtRest::File);
+    }
+    let Some(enrollment) = crate::state::load_enrollment(state_dir).map_err(AgentError::from)?
+    else {
+        return Ok(TokenAtRest::File);
+    };
+    let file = under(root, CREDENTIAL_FILE);
+    let partial = file.with_extension("partial");
+    let mut cmd = systemd_creds(root);
+    cmd.args(["encrypt", "--name", CREDENTIAL_NAME]);
+    if !is_system_root(root) {
+        // No TPM of the machine building an image belongs in it.
+        cmd.arg("--with-key=host");
+    }
+    cmd.arg("-").arg(&partial);
+    run_with_input(&mut cmd, enrollment.machine_token.as_bytes())?;
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o600))
+        .map_err(io("set the mode of", &partial))?;
+    std::fs::rename(&partial, &file).map_err(io("write", &file))?;
+    crate::state::save_enrollment_with_credential(state_dir, &enrollment, CREDENTIAL_NAME)
+        .map_err(AgentError::from)?;
+    make_dir(&under(root, CREDENTIAL_DROPIN_DIR), 0o755, None)?;
+    let text = format!(
+        "# Written by `optralis-agent install`: systemd decrypts the machine token for the\n\
+         # service at each start (LoadCredentialEncrypted=); enrollment.json holds none.\n\
+         [Service]\nLoadCredentialEncrypted={CREDENTIAL_NAME}:{CREDENTIAL_FILE}\n"
+    );
+    write_file(&dropin, text.as_bytes(), 0o644, None)?;
+    Ok(TokenAtRest::Credential)
+}
+
+/// Installing again over a sealed token: decrypts it (as root) back into enrollment.json, so
+/// the enrollment is kept and then sealed again.
+fn open_sealed_token(root: &Path, state_dir: &Path) -> Result<(), InstallError> {
+    let Some(stored) =
+        crate::state::load_enrollment_as_stored(state_dir).map_err(AgentError::from)?
+    else {
+        return Ok(());
+    };
+    if !crate::state::token_is_credential(&stored) {
+        return Ok(());
+    }
+    let file = under(root, CREDENTIAL_FILE);
+    let mut cmd = systemd_creds(root);
+    cmd.args(["decrypt", "--name", CREDENTIAL_NAME])
+        .arg(&file)
+        .arg("-");
+    let command = format!("{cmd:?}");
+    let out = cmd.output().map_err(|e| InstallError::Command {
+        command: command.clone(),
+        detail: e.to_string(),
+    })?;
+    if !out.status.success() {
+        return Err(InstallError::Command {
+            command,
+            detail: format!(
+                "{} (to enroll again as a new machine, remove {})",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                state_dir.join("enrollment.json").display()
+            ),
+        });
+    }
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let enrollment = crate::state::Enrollment {
+        machine_token: token,
+        ..stored
+    };
+    crate::state::save_enrollment(state_dir, &enrollment).map_err(AgentError::from)?;
+    Ok(())
 }
 
 /// Stops and removes the service; `purge` also removes the config, the state (the machine
@@ -206,6 +327,7 @@ pub fn uninstall(root: &Path, purge: bool) -> Result<Vec<PathBuf>, InstallError>
         }
     };
     remove(under(root, UNIT_FILE))?;
+    remove(under(root, CREDENTIAL_DROPIN_DIR))?;
     remove(under(root, INSTALLED_BINARY))?;
     if purge {
         remove(under(root, CONFIG_DIR))?;
@@ -328,6 +450,36 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), InstallError> {
 
 fn systemctl(args: &[&str]) -> Result<(), InstallError> {
     run(Command::new("systemctl").args(args))
+}
+
+/// Runs `cmd` with `input` on its standard input (a secret never goes on a command line).
+fn run_with_input(cmd: &mut Command, input: &[u8]) -> Result<(), InstallError> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let command = format!("{cmd:?}");
+    let failed = |detail: String| InstallError::Command {
+        command: command.clone(),
+        detail,
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(e.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input).map_err(|e| failed(e.to_string()))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ))
+    }
 }
 
 fn run(cmd: &mut Command) -> Result<(), InstallError> {

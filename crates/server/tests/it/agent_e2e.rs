@@ -32,17 +32,7 @@ mod journal;
 /// A dry run changes nothing; a binary that does not match its digest is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_install_script_served_by_the_server_installs_the_agent() {
-    let built = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .and_then(std::path::Path::parent)
-        .unwrap()
-        .join("optralis-agent");
-    assert!(
-        built.is_file(),
-        "{} is missing: build the agent first (cargo build -p optralis-agent; cargo xtask test does)",
-        built.display()
-    );
+    let built = agent_binary();
     let dist = tempfile::tempdir().unwrap();
     let served = dist.path().join("optralis-agent-0.1.0-linux-x86_64");
     std::fs::copy(&built, &served).unwrap();
@@ -210,6 +200,82 @@ async fn install_lays_out_a_hardened_service_and_enrolls_once() {
     assert_eq!(machines.len(), 1);
     assert_eq!(machines[0].id, first.machine_id);
 
+    // The token is an encrypted systemd credential (systemd 252 here): enrollment.json holds a
+    // reference, the .cred file opens only with the root's host key, the drop-in loads it.
+    assert_eq!(first.token_at_rest, install::TokenAtRest::Credential);
+    let enrollment = std::fs::read_to_string(at(&token_file)).unwrap();
+    assert!(
+        enrollment.contains("\"systemd-credential:machine-token\"") && !enrollment.contains("omt_"),
+        "{enrollment}"
+    );
+    assert_eq!(mode(install::CREDENTIAL_FILE), 0o600);
+    let dropin = std::fs::read_to_string(at(install::CREDENTIAL_DROPIN)).unwrap();
+    assert!(dropin.contains(&format!(
+        "LoadCredentialEncrypted=machine-token:{}",
+        install::CREDENTIAL_FILE
+    )));
+    let decrypt = |with_root_key: bool| {
+        let mut cmd = std::process::Command::new("systemd-creds");
+        cmd.args(["decrypt", "--name", "machine-token"])
+            .arg(at(install::CREDENTIAL_FILE))
+            .arg("-");
+        if with_root_key {
+            cmd.env(
+                "SYSTEMD_CREDENTIAL_SECRET",
+                at("/var/lib/systemd/credential.secret"),
+            );
+        }
+        cmd.output().unwrap()
+    };
+    assert!(
+        !decrypt(false).status.success(),
+        "another key cannot open it"
+    );
+    let opened = decrypt(true);
+    assert!(opened.status.success());
+    let token = String::from_utf8(opened.stdout).unwrap();
+    assert!(token.starts_with("omt_"), "{token}");
+
+    // As systemd starts the service: the token decrypted into $CREDENTIALS_DIRECTORY.
+    let credentials = tempfile::tempdir().unwrap();
+    std::fs::write(credentials.path().join("machine-token"), &token).unwrap();
+    let run_agent = |credentials: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(agent_binary());
+        cmd.args([
+            "run",
+            "--server",
+            &server.url,
+            "--interval",
+            "2s",
+            "--no-events",
+        ])
+        .arg("--state-dir")
+        .arg(at(install::STATE_DIR))
+        .env_remove("CREDENTIALS_DIRECTORY");
+        if let Some(dir) = credentials {
+            cmd.env("CREDENTIALS_DIRECTORY", dir);
+        }
+        cmd
+    };
+    let refused = run_agent(None).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("systemd credential"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let mut service = run_agent(Some(credentials.path())).spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while stored_seqs(&server, &first.machine_id).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no report with the credential"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+
     // Again (new labels): the same machine, no second enrollment.
     let again = {
         let mut opts = opts.clone();
@@ -217,6 +283,7 @@ async fn install_lays_out_a_hardened_service_and_enrolls_once() {
         blocking(move || install::install(&opts, native()).unwrap()).await
     };
     assert_eq!(again.machine_id, first.machine_id);
+    assert_eq!(again.token_at_rest, install::TokenAtRest::Credential);
     assert_eq!(server.store().list_machines(&org).await.unwrap().len(), 1);
     assert!(
         std::fs::read_to_string(at(install::CONFIG_FILE))
@@ -228,6 +295,7 @@ async fn install_lays_out_a_hardened_service_and_enrolls_once() {
     assert!(removed.len() >= 5, "{removed:?}");
     for gone in [
         install::UNIT_FILE,
+        install::CREDENTIAL_DROPIN_DIR,
         install::INSTALLED_BINARY,
         install::CONFIG_DIR,
         install::STATE_DIR,
@@ -252,6 +320,22 @@ fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
         labels: [("site".to_owned(), "e2e-lab".to_owned())].into(),
         events: None,
     }
+}
+
+/// The agent binary cargo built beside this test binary.
+fn agent_binary() -> std::path::PathBuf {
+    let built = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join("optralis-agent");
+    assert!(
+        built.is_file(),
+        "{} is missing: build the agent first (cargo build -p optralis-agent; cargo xtask test does)",
+        built.display()
+    );
+    built
 }
 
 /// Runs blocking agent code off the async runtime.
