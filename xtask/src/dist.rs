@@ -5,8 +5,9 @@
 //! `--help`), the Windows `.exe`, `smartctl.exe` and installer (dist_windows.rs), and
 //! `SHA256SUMS`.
 //!
-//! Only x86_64 is built: the machine's one Rust toolchain has no other target (no target can
-//! be downloaded here), so aarch64 packages wait for a machine that has its standard library.
+//! x86_64 with the machine's Rust; aarch64 with Debian's Rust and the standard library built
+//! from source (cross.rs), linked by gcc-aarch64-linux-gnu. The manual page is made from the
+//! x86_64 binary's `--help` (the same text) for both.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -28,19 +29,45 @@ the package, enroll the machine with: optralis-agent install --server URL --enro
 const MAINTAINER: &str = "Optralis <packages@optralis.example>";
 const HOMEPAGE: &str = "https://optralis.example";
 
-/// What `dist` made.
-pub struct Dist {
-    pub dir: PathBuf,
+/// One Linux architecture's names in each packaging system.
+#[derive(Clone, Copy)]
+pub struct Arch {
+    /// Debian's (`amd64`, `arm64`).
+    pub deb: &'static str,
+    /// RPM's and uname's (`x86_64`, `aarch64`).
+    pub rpm: &'static str,
+}
+
+pub const X86_64: Arch = Arch {
+    deb: "amd64",
+    rpm: "x86_64",
+};
+pub const AARCH64: Arch = Arch {
+    deb: "arm64",
+    rpm: "aarch64",
+};
+
+/// The Linux files of one architecture.
+pub struct LinuxDist {
+    pub arch: Arch,
     pub binary: PathBuf,
     pub deb: PathBuf,
     pub rpm: PathBuf,
+}
+
+/// What `dist` made.
+pub struct Dist {
+    pub dir: PathBuf,
+    pub x86_64: LinuxDist,
+    pub aarch64: LinuxDist,
     pub windows: crate::dist_windows::WindowsDist,
     pub version: String,
 }
 
 pub fn dist(args: &[String]) -> Result<()> {
     let windows_exe = crate::windows::build_release()?;
-    let d = build(&windows_exe, &proc::root().join("target/dist"))?;
+    let aarch64 = crate::cross::build_aarch64_agent("release")?;
+    let d = build(&windows_exe, &aarch64, &proc::root().join("target/dist"))?;
     if args.iter().any(|a| a == "--check") {
         crate::dist_check::check(&d)?;
     }
@@ -59,11 +86,14 @@ pub fn dist(args: &[String]) -> Result<()> {
 
 impl Dist {
     /// Everything `SHA256SUMS` lists.
-    pub fn files(&self) -> [&PathBuf; 7] {
+    pub fn files(&self) -> [&PathBuf; 10] {
         [
-            &self.binary,
-            &self.deb,
-            &self.rpm,
+            &self.x86_64.binary,
+            &self.x86_64.deb,
+            &self.x86_64.rpm,
+            &self.aarch64.binary,
+            &self.aarch64.deb,
+            &self.aarch64.rpm,
             &self.windows.exe,
             &self.windows.installer,
             &self.windows.smartctl,
@@ -72,9 +102,10 @@ impl Dist {
     }
 }
 
-/// Everything, into `dir`, with `windows_exe` as the Windows agent (release for a release;
-/// the tests give the debug build they made, and their own directory).
-pub fn build(windows_exe: &Path, dir: &Path) -> Result<Dist> {
+/// Everything, into `dir`, with `windows_exe` and `aarch64_binary` as the Windows and
+/// aarch64 agents (release for a release; the tests give the debug builds they made, and
+/// their own directory).
+pub fn build(windows_exe: &Path, aarch64_binary: &Path, dir: &Path) -> Result<Dist> {
     for tool in ["dpkg-deb", "rpmbuild"] {
         if proc::which(tool).is_none() {
             bail!("{tool} is needed to build the packages (Debian: apt-get install dpkg-dev rpm)");
@@ -89,18 +120,26 @@ pub fn build(windows_exe: &Path, dir: &Path) -> Result<Dist> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
 
-    let binary = dir.join(format!("{PACKAGE}-{version}-linux-x86_64"));
-    std::fs::copy(&built, &binary)?;
-    set_mode(&binary, 0o755)?;
-    let deb = deb(&root, &built, &version, &dir)?;
-    let rpm = rpm(&root, &built, &version, &dir)?;
+    let man = manual_page(&built)?;
+    let linux = |arch: Arch, built: &Path| -> Result<LinuxDist> {
+        let binary = dir.join(format!("{PACKAGE}-{version}-linux-{}", arch.rpm));
+        std::fs::copy(built, &binary)?;
+        set_mode(&binary, 0o755)?;
+        Ok(LinuxDist {
+            arch,
+            deb: deb(&root, built, &man, &version, &dir, arch)?,
+            rpm: rpm(&root, built, &version, &dir, arch)?,
+            binary,
+        })
+    };
+    let x86_64 = linux(X86_64, &built)?;
+    let aarch64 = linux(AARCH64, aarch64_binary)?;
     let windows = crate::dist_windows::build(&dir, &version, windows_exe)?;
 
     let d = Dist {
         dir,
-        binary,
-        deb,
-        rpm,
+        x86_64,
+        aarch64,
         windows,
         version,
     };
@@ -182,8 +221,15 @@ const STOP: &str = r#"if [ -d /run/systemd/system ]; then
     systemctl disable --now optralis-agent.service >/dev/null 2>&1 || true
 fi"#;
 
-fn deb(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf> {
-    println!("==> .deb");
+fn deb(
+    root: &Path,
+    binary: &Path,
+    man_page: &str,
+    version: &str,
+    out: &Path,
+    arch: Arch,
+) -> Result<PathBuf> {
+    println!("==> .deb ({})", arch.deb);
     let work = tempfile::tempdir()?;
     let stage = work.path().join("pkg");
     for (path, source, mode) in payload(root, binary) {
@@ -194,10 +240,7 @@ fn deb(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
     }
     let man = stage.join("usr/share/man/man1");
     std::fs::create_dir_all(&man)?;
-    gzip(
-        &man.join("optralis-agent.1.gz"),
-        manual_page(binary)?.as_bytes(),
-    )?;
+    gzip(&man.join("optralis-agent.1.gz"), man_page.as_bytes())?;
     let doc = stage.join("usr/share/doc").join(PACKAGE);
     std::fs::create_dir_all(&doc)?;
     std::fs::write(doc.join("copyright"), copyright())?;
@@ -215,10 +258,11 @@ fn deb(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
     std::fs::write(
         control.join("control"),
         format!(
-            "Package: {PACKAGE}\nVersion: {version}\nArchitecture: amd64\nMaintainer: {MAINTAINER}\n\
+            "Package: {PACKAGE}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: {MAINTAINER}\n\
              Installed-Size: {installed_kib}\nDepends: libc6 (>= {glibc}), passwd\n\
              Recommends: smartmontools\nSection: admin\nPriority: optional\nHomepage: {HOMEPAGE}\n\
              Description: {SUMMARY}\n{long}",
+            arch = arch.deb,
             glibc = glibc_needed(binary)?,
             long = debian_long_description(DESCRIPTION),
         ),
@@ -241,7 +285,7 @@ fn deb(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
         &format!("if [ \"$1\" = purge ]; then\n{PURGE}\nfi\n{RELOAD}"),
     )?;
     std::fs::write(control.join("md5sums"), md5sums(&stage)?)?;
-    let deb = out.join(format!("{PACKAGE}_{version}_amd64.deb"));
+    let deb = out.join(format!("{PACKAGE}_{version}_{}.deb", arch.deb));
     proc::status(
         Command::new("dpkg-deb")
             .args(["--root-owner-group", "-Zxz", "--build"])
@@ -251,8 +295,8 @@ fn deb(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
     Ok(deb)
 }
 
-fn rpm(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf> {
-    println!("==> .rpm");
+fn rpm(root: &Path, binary: &Path, version: &str, out: &Path, arch: Arch) -> Result<PathBuf> {
+    println!("==> .rpm ({})", arch.rpm);
     let top = tempfile::tempdir()?;
     let mut install = String::new();
     let mut files = String::new();
@@ -286,14 +330,25 @@ fn rpm(root: &Path, binary: &Path, version: &str, out: &Path) -> Result<PathBuf>
                 "--define",
                 "debug_package %{nil}",
             ])
-            .args(["--target", "x86_64", "-bb"])
+            // rpmbuild strips with the host's strip, which cannot read another architecture.
+            .arg("--define")
+            .arg(format!("__strip {}", strip_for(arch)))
+            .args(["--target", arch.rpm, "-bb"])
             .arg(&spec_path),
     )?;
-    let name = format!("{PACKAGE}-{version}-1.x86_64.rpm");
-    let built = top.path().join("RPMS/x86_64").join(&name);
+    let name = format!("{PACKAGE}-{version}-1.{}.rpm", arch.rpm);
+    let built = top.path().join("RPMS").join(arch.rpm).join(&name);
     let rpm = out.join(name);
     std::fs::copy(&built, &rpm).with_context(|| format!("no {}", built.display()))?;
     Ok(rpm)
+}
+
+fn strip_for(arch: Arch) -> &'static str {
+    if arch.rpm == AARCH64.rpm {
+        "aarch64-linux-gnu-strip"
+    } else {
+        "strip"
+    }
 }
 
 /// The manual page: help2man over `--help` and `--version`, with each command's own

@@ -1,6 +1,7 @@
-//! The packages as a sysadmin meets them: lintian on the `.deb`, the `.rpm`'s file list, and
-//! the `.deb` installed into a real Debian root made by debootstrap (files, modes, the system
-//! user, the binary running there), then purged: nothing of it may be left behind.
+//! The packages as a sysadmin meets them: lintian on each `.deb`, each `.rpm`'s file list and
+//! architecture, the x86_64 `.deb` installed into a real Debian root made by debootstrap
+//! (files, modes, the system user, the binary running there), then purged: nothing of it may
+//! be left behind; and the aarch64 binary run under qemu-user.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -26,8 +27,11 @@ pub fn check(d: &Dist) -> Result<()> {
             bail!("{tool} is needed to check the packages (Debian: apt-get install {package})");
         }
     }
-    lintian(&d.deb)?;
-    rpm_files(&d.rpm)?;
+    for linux in [&d.x86_64, &d.aarch64] {
+        lintian(&linux.deb)?;
+        rpm_files(&linux.rpm, linux.arch.rpm)?;
+    }
+    aarch64_runs(&d.aarch64.binary)?;
     let uid = proc::output(Command::new("id").arg("-u"))?;
     if uid.trim() != "0" {
         bail!(
@@ -56,7 +60,35 @@ fn lintian(deb: &Path) -> Result<()> {
     Ok(())
 }
 
-fn rpm_files(rpm: &Path) -> Result<()> {
+/// The aarch64 binary, run by qemu-user with Debian's aarch64 C library: `--version` and one
+/// collection of this machine.
+fn aarch64_runs(binary: &Path) -> Result<()> {
+    let qemu = |args: &[&str]| {
+        proc::output(
+            Command::new("qemu-aarch64")
+                .args(["-L", "/usr/aarch64-linux-gnu"])
+                .arg(binary)
+                .args(args),
+        )
+    };
+    let version = qemu(&["--version"])?;
+    let report = qemu(&["once", "--json"])?;
+    if !version.starts_with("optralis-agent ") || !report.contains("\"memory\"") {
+        bail!("the aarch64 agent under qemu said:\n{version}\n{report}");
+    }
+    println!("    aarch64: `{}` runs under qemu-user", version.trim());
+    Ok(())
+}
+
+fn rpm_files(rpm: &Path, arch: &str) -> Result<()> {
+    let built_for = proc::output(
+        Command::new("rpm")
+            .args(["-qp", "--queryformat", "%{ARCH}"])
+            .arg(rpm),
+    )?;
+    if built_for.trim() != arch {
+        bail!("{} is for {built_for}, not {arch}", rpm.display());
+    }
     let list = proc::output(Command::new("rpm").arg("-qpl").arg(rpm))?;
     for wanted in [
         "/usr/bin/optralis-agent",
@@ -152,7 +184,7 @@ fn chroot(root: &Path, args: &[&str]) -> Result<String> {
 fn install_in_debian_root(d: &Dist) -> Result<()> {
     let (_dir, root) = debian_root()?;
     let before = snapshot(&root)?;
-    std::fs::copy(&d.deb, root.join("tmp/agent.deb"))?;
+    std::fs::copy(&d.x86_64.deb, root.join("tmp/agent.deb"))?;
     println!("==> dpkg -i in a {SUITE} root");
     chroot(&root, &["dpkg", "-i", "/tmp/agent.deb"])?;
 

@@ -6,6 +6,7 @@
 mod bench;
 mod bench_alerts;
 mod bench_dashboard;
+mod cross;
 mod dashboard;
 mod dist;
 mod dist_check;
@@ -27,7 +28,7 @@ commands:
   test                              formatting, lints, every test (starts PostgreSQL if needed),
                                     the dashboard's unit and browser tests, then schemathesis
   e2e                               only the dashboard's browser tests (builds what they need)
-  dist [--check]                    the agent's release binary, .deb, .rpm, Windows .exe and installer,
+  dist [--check]                    the agent's release binary, .deb, .rpm (x86_64, aarch64), Windows .exe and installer,
                                     smartctl.exe and its source, SHA256SUMS in target/dist;
                                     --check: lintian, and the .deb installed and purged in a Debian root
   windows                           the agent for Windows (x86_64-pc-windows-gnu): clippy, its unit

@@ -29,7 +29,12 @@ pub fn test(_args: &[String]) -> Result<()> {
     let windows_exe = crate::windows::check()?;
     // The packages and the Windows installer, which the server's tests install under Wine
     // (in a directory of their own: target/dist keeps what `cargo xtask dist` made).
-    let dist = crate::dist::build(&windows_exe, &proc::root().join("target/dist-test"))?;
+    let aarch64 = crate::cross::build_aarch64_agent("debug")?;
+    let dist = crate::dist::build(
+        &windows_exe,
+        &aarch64,
+        &proc::root().join("target/dist-test"),
+    )?;
 
     let pg = postgres::ensure()?;
     println!(
@@ -134,7 +139,10 @@ fn require_tools() -> Result<()> {
     if dashboard::chromium().is_none() {
         missing.push("chromium (Debian package chromium, for the dashboard's browser tests)");
     }
-    let windows = crate::windows::missing_tools();
+    let mut windows = crate::windows::missing_tools();
+    windows.extend(crate::cross::missing_aarch64());
+    windows.sort();
+    windows.dedup();
     if !missing.is_empty() || !windows.is_empty() {
         let names: Vec<&str> = missing
             .iter()
@@ -142,9 +150,10 @@ fn require_tools() -> Result<()> {
             .chain(windows.iter().map(String::as_str))
             .collect();
         bail!(
-            "the tests need: {}. On Debian: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm help2man shellcheck curl, and for the Windows agent: apt-get install --no-install-recommends {}",
+            "the tests need: {}. On Debian: apt-get install systemd systemd-journal-remote openssl chromium nodejs npm lintian debootstrap rpm help2man shellcheck curl, and for the Windows and aarch64 agents: apt-get install --no-install-recommends {} {}",
             names.join(", "),
-            crate::windows::PACKAGES
+            crate::windows::PACKAGES,
+            crate::cross::AARCH64_PACKAGES
         );
     }
     Ok(())

@@ -14,8 +14,6 @@ use anyhow::{Context, Result, bail};
 use crate::proc;
 
 pub const TARGET: &str = "x86_64-pc-windows-gnu";
-const DEBIAN_CARGO: &str = "/usr/bin/cargo";
-const STD_SOURCES: &str = "/usr/lib/rustlib/src/rust/library/Cargo.lock";
 const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 pub const WINE: &str = "/usr/lib/wine/wine64";
 const WINESERVER: &str = "/usr/lib/wine/wineserver64";
@@ -27,17 +25,13 @@ pub const PACKAGES: &str = "rustc-web cargo-web rust-web-src rust-web-clippy gcc
 const WINE32: &str = "/usr/lib/wine/wine";
 
 pub fn target_dir() -> PathBuf {
-    proc::root().join("target/windows")
+    WINDOWS.target_dir()
 }
 
 /// Names what is missing, or nothing.
 pub fn missing_tools() -> Vec<String> {
-    let mut missing = Vec::new();
+    let mut missing = crate::cross::missing_toolchain();
     for (path, what) in [
-        (DEBIAN_CARGO, "Debian's cargo (cargo-web)"),
-        ("/usr/bin/rustc", "Debian's rustc (rustc-web)"),
-        ("/usr/bin/cargo-clippy", "Debian's clippy (rust-web-clippy)"),
-        (STD_SOURCES, "the standard library's sources (rust-web-src)"),
         (WINE, "Wine (wine64)"),
         (
             WINE32,
@@ -75,39 +69,20 @@ fn require_tools() -> Result<()> {
     Ok(())
 }
 
-/// Debian's cargo, configured for the Windows target. rustup's cargo and rustc (1.95) cannot
-/// build Debian's std sources (1.96), so /usr/bin goes first in PATH and rustup's variables go.
+const WINDOWS: crate::cross::Target = crate::cross::Target {
+    triple: TARGET,
+    linker: MINGW_GCC,
+    runner: WINE,
+    dir: "windows",
+};
+
+/// Debian's cargo for the Windows target, its programs run by Wine in the project's prefix.
 pub fn cargo() -> Result<Command> {
     require_tools()?;
-    let mut c = Command::new(DEBIAN_CARGO);
-    c.current_dir(proc::root());
-    for var in [
-        "CARGO",
-        "RUSTC",
-        "RUSTDOC",
-        "RUSTC_WRAPPER",
-        "RUSTUP_TOOLCHAIN",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-    ] {
-        c.env_remove(var);
-    }
-    let path = std::env::var("PATH").unwrap_or_default();
-    c.env("PATH", format!("/usr/bin:{path}"));
-    // build-std is unstable; Debian's compiler is a release, so it takes the bootstrap switch.
-    c.env("RUSTC_BOOTSTRAP", "1");
-    c.env("CARGO_TARGET_DIR", target_dir());
+    let mut c = crate::cross::cargo(&WINDOWS);
     c.env("WINEPREFIX", wine_prefix());
     c.env("WINEDEBUG", "-all");
     c.env("WINEDLLOVERRIDES", WINE_DLL_OVERRIDES);
-    for setting in [
-        format!("build.target=\"{TARGET}\""),
-        "unstable.build-std=[\"std\",\"panic_abort\"]".to_owned(),
-        format!("target.{TARGET}.linker=\"{MINGW_GCC}\""),
-        format!("target.{TARGET}.runner=\"{WINE}\""),
-    ] {
-        c.args(["--config", &setting]);
-    }
     Ok(c)
 }
 

@@ -61,11 +61,12 @@ impl Downloads {
         self.files.iter().find(|f| f.name == name)
     }
 
-    /// The plain Linux x86_64 binary, which the script installs.
-    pub fn linux_binary(&self) -> Option<&Artefact> {
+    /// The plain Linux binary for `arch` (`x86_64`, `aarch64`), which the script installs.
+    pub fn linux_binary(&self, arch: &str) -> Option<&Artefact> {
+        let suffix = format!("-linux-{arch}");
         self.files
             .iter()
-            .find(|f| f.name.ends_with("-linux-x86_64"))
+            .find(|f| f.name.starts_with("optralis-agent") && f.name.ends_with(&suffix))
     }
 
     /// The Windows installer, which install.ps1 runs.
@@ -78,23 +79,32 @@ impl Downloads {
     /// install.ps1 for clients reaching this server at `server` (`https://host`).
     pub fn powershell_script(&self, server: &str) -> Option<String> {
         let installer = self.windows_installer()?;
-        Some(fill(POWERSHELL_SCRIPT, server, "@INSTALLER@", installer))
+        Some(
+            POWERSHELL_SCRIPT
+                .replace("@SERVER@", server.trim_end_matches('/'))
+                .replace("@INSTALLER@", &installer.name)
+                .replace("@SHA256@", &installer.sha256),
+        )
     }
 
     /// The install script for clients reaching this server at `server` (`https://host`).
     pub fn install_script(&self, server: &str) -> Option<String> {
-        let binary = self.linux_binary()?;
-        Some(fill(SCRIPT, server, "@BINARY@", binary))
+        let x86_64 = self.linux_binary("x86_64");
+        let aarch64 = self.linux_binary("aarch64");
+        if x86_64.is_none() && aarch64.is_none() {
+            return None;
+        }
+        let name = |a: Option<&Artefact>| a.map_or("", |a| a.name.as_str()).to_owned();
+        let sha = |a: Option<&Artefact>| a.map_or("", |a| a.sha256.as_str()).to_owned();
+        Some(
+            SCRIPT
+                .replace("@SERVER@", server.trim_end_matches('/'))
+                .replace("@BINARY_X86_64@", &name(x86_64))
+                .replace("@SHA256_X86_64@", &sha(x86_64))
+                .replace("@BINARY_AARCH64@", &name(aarch64))
+                .replace("@SHA256_AARCH64@", &sha(aarch64)),
+        )
     }
-}
-
-/// A script template with this server, the file it fetches (under `name_placeholder`) and
-/// that file's SHA-256 filled in.
-fn fill(template: &str, server: &str, name_placeholder: &str, file: &Artefact) -> String {
-    template
-        .replace("@SERVER@", server.trim_end_matches('/'))
-        .replace(name_placeholder, &file.name)
-        .replace("@SHA256@", &file.sha256)
 }
 
 #[cfg(test)]
@@ -116,10 +126,18 @@ mod tests {
         let script = d.install_script("https://optralis.example/").unwrap();
         assert!(script.contains("server='https://optralis.example'"));
         assert!(script.contains(&format!(
-            "sha256='{}'",
+            "sha256_x86_64='{}'",
             hex::encode(Sha256::digest(b"agent"))
         )));
-        for placeholder in ["@SERVER@", "@BINARY@", "@SHA256@"] {
+        // No aarch64 build here: the script says so on such a machine.
+        assert!(script.contains("binary_aarch64=''"));
+        for placeholder in [
+            "@SERVER@",
+            "@BINARY_X86_64@",
+            "@SHA256_X86_64@",
+            "@BINARY_AARCH64@",
+            "@SHA256_AARCH64@",
+        ] {
             assert!(!script.contains(placeholder), "{placeholder} is left");
         }
         assert!(d.powershell_script("https://optralis.example").is_none());

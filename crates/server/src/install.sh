@@ -6,8 +6,11 @@
 set -eu
 
 server='@SERVER@'
-binary='@BINARY@'
-sha256='@SHA256@'
+# The builds this server holds (an empty name: none for that architecture).
+binary_x86_64='@BINARY_X86_64@'
+sha256_x86_64='@SHA256_X86_64@'
+binary_aarch64='@BINARY_AARCH64@'
+sha256_aarch64='@SHA256_AARCH64@'
 
 key=''
 root=''
@@ -32,9 +35,14 @@ if [ "$(uname -s)" != Linux ]; then
     exit 1
 fi
 case "$(uname -m)" in
-    x86_64 | amd64) ;;
-    *) echo "install.sh: no agent build for $(uname -m) on this server (x86_64 only)" >&2; exit 1 ;;
+    x86_64 | amd64) binary="$binary_x86_64"; sha256="$sha256_x86_64" ;;
+    aarch64 | arm64) binary="$binary_aarch64"; sha256="$sha256_aarch64" ;;
+    *) binary='' ;;
 esac
+if [ -z "$binary" ]; then
+    echo "install.sh: this server has no agent build for $(uname -m)" >&2
+    exit 1
+fi
 if [ "$dry_run" = 0 ] && [ -z "$root" ] && [ "$(id -u)" != 0 ]; then
     echo "install.sh: run it as root (… | sudo sh -s -- --key …)" >&2
     exit 1

@@ -34,7 +34,7 @@ pub async fn install_script(State(state): State<AppState>, headers: HeaderMap) -
         &state,
         &headers,
         Script {
-            name: "install.sh (no optralis-agent-…-linux-x86_64 binary)",
+            name: "install.sh (no optralis-agent-…-linux-x86_64 or -aarch64 binary)",
             content_type: "text/x-shellscript; charset=utf-8",
             render: Downloads::install_script,
         },

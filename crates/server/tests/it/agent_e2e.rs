@@ -36,6 +36,13 @@ async fn the_install_script_served_by_the_server_installs_the_agent() {
     let dist = tempfile::tempdir().unwrap();
     let served = dist.path().join("optralis-agent-0.1.0-linux-x86_64");
     std::fs::copy(&built, &served).unwrap();
+    // An aarch64 build beside it (any bytes: on this x86_64 machine it is only fetched and
+    // verified, by a dry run that believes it runs on aarch64).
+    std::fs::write(
+        dist.path().join("optralis-agent-0.1.0-linux-aarch64"),
+        b"arm",
+    )
+    .unwrap();
     let db = TestDb::new(Backend::Sqlite).await;
     let settings = optralis::ApiSettings {
         downloads: Some(std::sync::Arc::new(
@@ -80,6 +87,50 @@ async fn the_install_script_served_by_the_server_installs_the_agent() {
                 .unwrap()
         })
     };
+    // The architecture decides the file: a fake `uname` plays an aarch64 and a riscv64 machine.
+    let fake = tempfile::tempdir().unwrap();
+    let as_machine = |arch: &str| {
+        let bin = fake.path().join(arch);
+        std::fs::create_dir_all(&bin).unwrap();
+        let uname = bin.join("uname");
+        std::fs::write(
+            &uname,
+            format!("#!/bin/sh\nif [ \"$1\" = -m ]; then echo {arch}; else echo Linux; fi\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&uname, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let line = format!(
+            "PATH={}:$PATH; export PATH; curl -fsSL {}/install.sh | sh -s -- --key {key} --dry-run",
+            bin.display(),
+            server.url
+        );
+        blocking(move || {
+            std::process::Command::new("sh")
+                .args(["-c", &line])
+                .output()
+                .unwrap()
+        })
+    };
+    let arm = as_machine("aarch64").await;
+    let said_arm = String::from_utf8_lossy(&arm.stdout);
+    assert!(
+        arm.status.success(),
+        "{said_arm}{}",
+        String::from_utf8_lossy(&arm.stderr)
+    );
+    assert!(
+        said_arm.contains("optralis-agent-0.1.0-linux-aarch64") && said_arm.contains("Verified"),
+        "{said_arm}"
+    );
+    let riscv = as_machine("riscv64").await;
+    assert!(!riscv.status.success());
+    assert!(
+        String::from_utf8_lossy(&riscv.stderr).contains("no agent build for riscv64"),
+        "{}",
+        String::from_utf8_lossy(&riscv.stderr)
+    );
+
     let root = tempfile::tempdir().unwrap();
     let dry = pipe(format!("--key {key} --dry-run")).await;
     let said = String::from_utf8_lossy(&dry.stdout);
