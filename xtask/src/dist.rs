@@ -125,10 +125,13 @@ pub fn build(windows_exe: &Path, aarch64_binary: &Path, dir: &Path) -> Result<Di
         let binary = dir.join(format!("{PACKAGE}-{version}-linux-{}", arch.rpm));
         std::fs::copy(built, &binary)?;
         set_mode(&binary, 0o755)?;
+        // Release builds are stripped already; the tests' debug aarch64 build is not, and
+        // lintian refuses unstripped binaries.
+        proc::status(Command::new(strip_for(arch)).arg(&binary))?;
         Ok(LinuxDist {
             arch,
-            deb: deb(&root, built, &man, &version, &dir, arch)?,
-            rpm: rpm(&root, built, &version, &dir, arch)?,
+            deb: deb(&root, &binary, &man, &version, &dir, arch)?,
+            rpm: rpm(&root, &binary, &version, &dir, arch)?,
             binary,
         })
     };

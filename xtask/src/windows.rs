@@ -1,9 +1,6 @@
-//! The agent for Windows, cross-built and run on this Debian machine.
-//!
-//! Only Debian packages: `rustc-web`/`cargo-web` (Rust 1.96 in /usr/bin) with `rust-web-src`,
-//! so std is built from source for `x86_64-pc-windows-gnu` (no toolchain download), linked by
-//! the mingw gcc, and run by Wine. Everything goes to `target/windows`, away from the native
-//! build (another compiler and RUSTC_BOOTSTRAP would rebuild everything there).
+//! The agent for Windows, cross-built and run on this Debian machine: Debian's cargo with
+//! build-std (cross.rs) for `x86_64-pc-windows-gnu` into `target/windows`, linked by the mingw
+//! gcc, its tests and the server's Windows test run by Wine in a prefix of the project's own.
 //! `../shared/WINDOWS.md` in the design notes has the measurements behind this.
 
 use std::path::{Path, PathBuf};

@@ -72,6 +72,7 @@ enum Command {
     /// creates the optralis-agent system user, writes /etc/optralis-agent/agent.toml (0600)
     /// and the unit, enrolls this machine (the key is not kept), enables and starts the
     /// service. Run it again to change the server or the labels; the enrollment is kept.
+    #[cfg_attr(windows, command(hide = true))]
     Install {
         /// Server URL, e.g. https://optralis.example.com
         #[arg(long, env = "OPTRALIS_SERVER", value_name = "URL")]
@@ -98,6 +99,7 @@ enum Command {
     },
     /// Stop and remove the service (Linux, as root). --purge also removes the config, the
     /// state (machine token, unsent reports) and the system user.
+    #[cfg_attr(windows, command(hide = true))]
     Uninstall {
         #[arg(long)]
         purge: bool,
