@@ -257,11 +257,7 @@ fn install_service(
     start: bool,
 ) -> Result<()> {
     use optralis_agent::service::windows::{self, InstallOptions};
-    if !(server.starts_with("http://") || server.starts_with("https://")) {
-        bail!("--server {server:?}: expected a URL starting with https:// or http://");
-    }
-    let labels: std::collections::BTreeMap<_, _> = labels.into_iter().collect();
-    optralis_proto::labels::check_labels(&labels).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let labels = checked_install_args(&server, labels)?;
     let opts = InstallOptions {
         server,
         enroll_key,
@@ -375,11 +371,7 @@ fn install(
     start: bool,
 ) -> Result<()> {
     use optralis_agent::service::install::{self, InstallOptions};
-    if !(server.starts_with("http://") || server.starts_with("https://")) {
-        bail!("--server {server:?}: expected a URL starting with https:// or http://");
-    }
-    let labels: std::collections::BTreeMap<_, _> = labels.into_iter().collect();
-    optralis_proto::labels::check_labels(&labels).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let labels = checked_install_args(&server, labels)?;
     let opts = InstallOptions {
         server,
         enroll_key,
@@ -444,6 +436,19 @@ fn install(
 #[cfg(not(target_os = "linux"))]
 fn uninstall(_root: PathBuf, _purge: bool) -> Result<()> {
     bail!("uninstall removes the systemd service and is for Linux")
+}
+
+/// What both installers check before touching the system: the server's URL and the labels.
+fn checked_install_args(
+    server: &str,
+    labels: Vec<(String, String)>,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        bail!("--server {server:?}: expected a URL starting with https:// or http://");
+    }
+    let labels: std::collections::BTreeMap<_, _> = labels.into_iter().collect();
+    optralis_proto::labels::check_labels(&labels).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(labels)
 }
 
 /// "30m" and the like, or "off".

@@ -78,17 +78,14 @@ pub fn ensure_dir(dir: &Path) -> Result<(), StateError> {
 }
 
 pub fn load_enrollment(dir: &Path) -> Result<Option<Enrollment>, StateError> {
-    let path = dir.join(ENROLLMENT_FILE);
-    let stored: Enrollment = match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
-            path: path.clone(),
-            source,
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io("read", &path)(e)),
+    let Some(stored) = load_enrollment_as_stored(dir)? else {
+        return Ok(None);
     };
-    let machine_token = token_at_rest::open(&stored.machine_token)
-        .map_err(|detail| StateError::Sealed { path, detail })?;
+    let machine_token =
+        token_at_rest::open(&stored.machine_token).map_err(|detail| StateError::Sealed {
+            path: dir.join(ENROLLMENT_FILE),
+            detail,
+        })?;
     Ok(Some(Enrollment {
         machine_token,
         ..stored
@@ -107,11 +104,16 @@ pub fn save_enrollment(dir: &Path, e: &Enrollment) -> Result<(), StateError> {
         })?,
         ..e.clone()
     };
-    let bytes = serde_json::to_vec_pretty(&stored).map_err(|source| StateError::Corrupt {
-        path: path.clone(),
+    write_enrollment(&path, &stored)
+}
+
+/// The enrollment file as it is stored (its token already sealed, or a reference).
+fn write_enrollment(path: &Path, stored: &Enrollment) -> Result<(), StateError> {
+    let bytes = serde_json::to_vec_pretty(stored).map_err(|source| StateError::Corrupt {
+        path: path.to_owned(),
         source,
     })?;
-    write_private(&path, &bytes)
+    write_private(path, &bytes)
 }
 
 /// Whether the enrollment's token is a systemd credential rather than the token itself.
@@ -143,11 +145,7 @@ pub fn save_enrollment_with_credential(
         machine_token: format!("{}{name}", token_at_rest::CREDENTIAL),
         ..e.clone()
     };
-    let bytes = serde_json::to_vec_pretty(&stored).map_err(|source| StateError::Corrupt {
-        path: path.clone(),
-        source,
-    })?;
-    write_private(&path, &bytes)
+    write_enrollment(&path, &stored)
 }
 
 /// How the machine token is written in the enrollment file. On Windows it is sealed with

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::collect::Platform;
-use crate::runner::{Agent, AgentError, AgentOptions};
-use crate::send::outbox::OutboxLimits;
+use crate::runner::AgentError;
 use crate::service::config_file::config_text;
 
 /// The unit the packages ship; `install` points its `ExecStart` at the installed binary.
@@ -159,24 +158,13 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
     // Enrolled here, as root, so the machine appears at once and the key is never stored.
     let state_dir = under(&opts.root, STATE_DIR);
     open_sealed_token(&opts.root, &state_dir)?;
-    let agent_opts = AgentOptions {
-        server: opts.server.clone(),
-        enroll_key: Some(opts.enroll_key.clone()),
-        state_dir: state_dir.clone(),
-        forced_interval: None,
-        thresholds: Default::default(),
-        outbox: OutboxLimits::default(),
-        batch_size: 100,
-        smart_interval: None,
-        smartctl: None,
-        labels: opts.labels.clone(),
-        events: None,
-    };
-    let machine_id = {
-        let mut agent = Agent::new(agent_opts, platform)?;
-        agent.enroll()?;
-        agent.machine_id().unwrap_or_default().to_owned()
-    };
+    let machine_id = super::enroll_for_service(
+        &opts.server,
+        &opts.enroll_key,
+        &state_dir,
+        &opts.labels,
+        platform,
+    )?;
     let token_at_rest = seal_token(&opts.root, &state_dir)?;
     chown_tree(&state_dir, uid, gid)?;
 

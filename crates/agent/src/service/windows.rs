@@ -22,8 +22,7 @@ use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 use windows_service::{define_windows_service, service_dispatcher};
 
 use crate::collect::Platform;
-use crate::runner::{Agent, AgentError, AgentOptions};
-use crate::send::outbox::OutboxLimits;
+use crate::runner::AgentError;
 use crate::service::config_file::config_text;
 use crate::state;
 
@@ -149,24 +148,8 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
     let text = config_text(&opts.server, &dir.to_string_lossy(), &opts.labels);
     std::fs::write(&config, text).map_err(io("write", &config))?;
 
-    let agent_opts = AgentOptions {
-        server: opts.server.clone(),
-        enroll_key: Some(opts.enroll_key.clone()),
-        state_dir: dir.clone(),
-        forced_interval: None,
-        thresholds: Default::default(),
-        outbox: OutboxLimits::default(),
-        batch_size: 100,
-        smart_interval: None,
-        smartctl: None,
-        labels: opts.labels.clone(),
-        events: None,
-    };
-    let machine_id = {
-        let mut agent = Agent::new(agent_opts, platform)?;
-        agent.enroll()?;
-        agent.machine_id().unwrap_or_default().to_owned()
-    };
+    let machine_id =
+        super::enroll_for_service(&opts.server, &opts.enroll_key, &dir, &opts.labels, platform)?;
 
     let binary = std::env::current_exe().map_err(io("find", Path::new("the running program")))?;
     let info = ServiceInfo {
