@@ -303,9 +303,16 @@ fn ingest(
                                 optralis_proto::sample::report(seq, base_ts - 600_000 + seq as i64)
                             })
                             .collect();
+                        // As today's agents send them: with their version and update
+                        // status, which costs the server a rollout lookup per batch.
                         let batch = ReportBatch {
                             sent_at_ms: None,
                             reports,
+                            agent: Some(optralis_proto::release::AgentStatus {
+                                version: "0.1.0".into(),
+                                platform: Some(optralis_proto::release::Platform::LinuxX86_64),
+                                update: None,
+                            }),
                         };
                         gzip(&serde_json::to_vec(&batch).unwrap_or_default())
                     })

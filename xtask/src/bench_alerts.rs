@@ -150,6 +150,7 @@ pub fn alert_latency(bin: &Path, rounds: usize) -> Result<String> {
         let batch = ReportBatch {
             sent_at_ms: Some(now_ms()),
             reports: vec![report],
+            agent: None,
         };
         let started = Instant::now();
         let mut r = http

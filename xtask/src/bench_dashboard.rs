@@ -46,6 +46,7 @@ pub fn dashboard_bench(bin: &Path, machines: usize) -> Result<String> {
         let batch = ReportBatch {
             sent_at_ms: None,
             reports: vec![optralis_proto::sample::report(1, now - (i as i64 % 50))],
+            agent: None,
         };
         let resp = client
             .post(format!("{url}/api/v1/agent/reports"))

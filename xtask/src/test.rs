@@ -48,6 +48,7 @@ pub fn test(_args: &[String]) -> Result<()> {
     );
 
     let python = crate::venv::ensure()?;
+    let next_agent = build_next_agent()?;
     let mut cmd = proc::cargo();
     if proc::which("cargo-nextest").is_some() {
         cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
@@ -56,6 +57,7 @@ pub fn test(_args: &[String]) -> Result<()> {
     }
     cmd.env(postgres::URL_VAR, &pg.url);
     cmd.env("OPTRALIS_TEST_PYTHON", &python);
+    cmd.env("OPTRALIS_TEST_AGENT_NEXT", &next_agent);
     cmd.env("OPTRALIS_TEST_WINDOWS_AGENT", &windows_exe);
     cmd.env("OPTRALIS_TEST_WINDOWS_INSTALLER", &dist.windows.installer);
     cmd.env("WINEPREFIX", crate::windows::wine_prefix());
@@ -88,6 +90,39 @@ fn e2e_with_built_bins() -> Result<()> {
     dashboard::e2e(&proc::root().join("target/debug"))
 }
 
+/// The version of the "next" agent the update tests roll out: above the workspace's.
+const NEXT_AGENT_VERSION_SUFFIX: &str = "next";
+
+/// The agent built again as a newer version (same code, `OPTRALIS_AGENT_VERSION` set), in
+/// a profile of its own so that it does not rebuild over the ordinary build.
+fn build_next_agent() -> Result<std::path::PathBuf> {
+    let version = next_version(env!("CARGO_PKG_VERSION"))?;
+    println!("==> the agent as version {version}, for the update tests");
+    proc::status(
+        proc::cargo()
+            .args(["build", "-p", "optralis-agent", "--profile", "agent-next"])
+            .env("OPTRALIS_AGENT_VERSION", &version),
+    )?;
+    Ok(proc::root().join("target/agent-next/optralis-agent"))
+}
+
+/// `0.1.0` -> `0.1.1-next`: above this version, below the next real patch release.
+fn next_version(current: &str) -> Result<String> {
+    let core = current.split(['-', '+']).next().unwrap_or(current);
+    let parts: Vec<u64> = core
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("workspace version {current:?} is not MAJOR.MINOR.PATCH"))?;
+    let [major, minor, patch] = parts[..] else {
+        bail!("workspace version {current:?} is not MAJOR.MINOR.PATCH");
+    };
+    Ok(format!(
+        "{major}.{minor}.{}-{NEXT_AGENT_VERSION_SUFFIX}",
+        patch + 1
+    ))
+}
+
 /// Programs the tests run, checked first so a missing one is named rather than failing a
 /// test halfway. (PostgreSQL is handled by `postgres::ensure`.)
 fn require_tools() -> Result<()> {
@@ -106,6 +141,9 @@ fn require_tools() -> Result<()> {
     }
     if !journal_remote {
         missing.push("systemd-journal-remote (Debian package systemd-journal-remote)");
+    }
+    if proc::which("minisign").is_none() {
+        missing.push("minisign (Debian package minisign, to verify release signatures by hand)");
     }
     if proc::which("npm").is_none() {
         missing.push("Node.js 20.19+ with npm (for the dashboard)");

@@ -43,6 +43,20 @@ pub struct FileConfig {
     pub outbox: OutboxFile,
     #[serde(default)]
     pub events: EventsFile,
+    #[serde(default)]
+    pub update: UpdateFileConfig,
+}
+
+/// `[update]`: signed self-update from the server.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFileConfig {
+    /// `false` refuses every offer [default: true when a key is trusted].
+    pub enabled: Option<bool>,
+    /// The minisign public keys (base64, the second line of a `.pub` file) a release must be
+    /// signed by. Set at install; never taken from the server.
+    #[serde(default)]
+    pub public_keys: Vec<String>,
 }
 
 /// `[events]`: system events (journald, Windows Event Log).
@@ -76,6 +90,23 @@ impl FileConfig {
         toml::from_str(&text).map_err(|source| ConfigError::Parse {
             path: path.to_owned(),
             source,
+        })
+    }
+
+    /// The update settings; a key that does not parse is an error, not a silent "off".
+    pub fn update_config(&self) -> Result<crate::update::UpdateConfig, String> {
+        let keys = self
+            .update
+            .public_keys
+            .iter()
+            .map(|k| {
+                optralis_proto::release::verify::TrustedKey::parse(k)
+                    .map_err(|e| format!("[update] public_keys: {k:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::update::UpdateConfig {
+            enabled: self.update.enabled.unwrap_or(true),
+            keys,
         })
     }
 

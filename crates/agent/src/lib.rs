@@ -2,7 +2,7 @@
 //!
 //! `collect` reads the OS, `send` queues and transmits, `runner` is the loop, `state` keeps
 //! the enrollment between runs, `service` installs it as a system service and talks to the
-//! service manager.
+//! service manager, `update` takes signed releases from the server.
 
 pub mod clock;
 pub mod collect;
@@ -13,6 +13,7 @@ pub mod send;
 pub mod service;
 pub mod smart;
 pub mod state;
+pub mod update;
 #[cfg(windows)]
 pub mod win32;
 

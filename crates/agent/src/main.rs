@@ -19,7 +19,7 @@ use optralis_agent::{Agent, AgentOptions, clock, state};
 /// Settings come from (lowest first) built-in defaults, the TOML file given with --config,
 /// OPTRALIS_* environment variables, then flags.
 #[derive(Parser)]
-#[command(name = "optralis-agent", version)]
+#[command(name = "optralis-agent", version = optralis_agent::update::AGENT_VERSION)]
 struct Cli {
     /// TOML configuration file.
     #[arg(
@@ -68,6 +68,15 @@ enum Command {
     },
     /// Enroll (once) and report in a loop until SIGINT or SIGTERM.
     Run(RunArgs),
+    /// What runs and where the last update offered by the server stands.
+    Update {
+        /// Show the update state (the only action: updates come from the server).
+        #[arg(long, required = true)]
+        check: bool,
+        /// Where the enrollment and the offline buffer are kept.
+        #[arg(long, env = "OPTRALIS_STATE_DIR", value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
     /// Install the agent as a hardened systemd service and start it (Linux, as root):
     /// creates the optralis-agent system user, writes /etc/optralis-agent/agent.toml (0600)
     /// and the unit, enrolls this machine (the key is not kept), enables and starts the
@@ -183,6 +192,9 @@ struct RunArgs {
     /// Read this journal file instead of the system journal (repeatable; Linux).
     #[arg(long = "journal-file", value_name = "PATH")]
     journal_files: Vec<PathBuf>,
+    /// Refuse the server's update offers (the server is told why).
+    #[arg(long, env = "OPTRALIS_NO_AUTO_UPDATE")]
+    no_auto_update: bool,
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -217,6 +229,10 @@ fn main() -> Result<()> {
             journal_files,
         } => events(json, journal_files, &file),
         Command::Run(args) => run(agent_options(args, &file)?),
+        Command::Update {
+            check: _,
+            state_dir,
+        } => update_check(state_dir, &file),
         Command::Install {
             server,
             enroll_key,
@@ -296,7 +312,7 @@ fn windows_service(file: FileConfig) -> Result<()> {
         .with_context(|| format!("cannot open the service's log in {}", dir.display()))?;
     windows::run(Box::new(move |stop| {
         agent_options(RunArgs::default(), &file)
-            .and_then(|opts| run_until(opts, stop))
+            .and_then(|opts| run_until(opts, stop, ServiceNotifier::from_env()))
             .map_err(|e| format!("{e:#}"))
     }))?;
     Ok(())
@@ -314,7 +330,10 @@ fn agent_options(args: RunArgs, file: &FileConfig) -> Result<AgentOptions> {
         labels,
         no_events,
         journal_files,
+        no_auto_update,
     } = args;
+    let mut update = file.update_config().map_err(anyhow::Error::msg)?;
+    update.enabled &= !no_auto_update;
 
     let mut all_labels = file.labels.clone();
     all_labels.extend(labels);
@@ -358,6 +377,7 @@ fn agent_options(args: RunArgs, file: &FileConfig) -> Result<AgentOptions> {
             },
             max_per_report: file.events.max_per_report.unwrap_or(DEFAULT_MAX_PER_REPORT),
         }),
+        update,
     };
     Ok(opts)
 }
@@ -641,25 +661,119 @@ fn run(opts: AgentOptions) -> Result<()> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
-    run_until(opts, &stop)
+    let mut service = ServiceNotifier::from_env();
+    // A staged release runs instead of this binary, or its trial is supervised from here.
+    #[cfg(unix)]
+    match optralis_agent::update::launch::before_run(
+        &opts.state_dir,
+        &opts.update,
+        &stop,
+        &mut service,
+    ) {
+        Ok(()) => {}
+        Err(optralis_agent::update::launch::LaunchError::Stopped(version)) => {
+            tracing::info!(%version, "stopped during the trial; it resumes at the next start");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    run_until(opts, &stop, service)
 }
 
 /// Reports until `stop` is set; the report in flight is finished and kept in the outbox.
-fn run_until(opts: AgentOptions, stop: &AtomicBool) -> Result<()> {
-    tracing::info!(server = %opts.server, state_dir = %opts.state_dir.display(), "optralis-agent starting");
+fn run_until(opts: AgentOptions, stop: &AtomicBool, mut service: ServiceNotifier) -> Result<()> {
+    tracing::info!(server = %opts.server, state_dir = %opts.state_dir.display(), version = optralis_agent::update::AGENT_VERSION, "optralis-agent starting");
     let server = opts.server.clone();
     let mut agent = Agent::new(opts, native())?;
     // Under systemd (Type=notify): ready once the outbox is open, then the loop's pings.
-    let mut service = ServiceNotifier::from_env();
     service.ready(&format!("reporting to {server}"));
     let result = agent.run_with(stop, &mut || service.alive());
-    service.stopping();
     match result {
         // Asked to stop while waiting for the server: a clean stop, not a failure.
         Err(optralis_agent::AgentError::Stopped) => {
+            service.stopping();
             tracing::info!("stopped before the first enrollment");
             Ok(())
         }
-        other => Ok(other?),
+        Ok(Some(handover)) => {
+            // The outbox is closed before the next binary opens it.
+            drop(agent);
+            hand_over(handover)
+        }
+        other => {
+            service.stopping();
+            other?;
+            Ok(())
+        }
     }
+}
+
+#[cfg(unix)]
+fn hand_over(handover: optralis_agent::update::fetch::Handover) -> Result<()> {
+    tracing::info!(version = %handover.version, "handing over to the new version");
+    Err(optralis_agent::update::launch::hand_over().into())
+}
+
+#[cfg(not(unix))]
+fn hand_over(handover: optralis_agent::update::fetch::Handover) -> Result<()> {
+    bail!(
+        "cannot hand over to {}: self-update is not available on Windows yet",
+        handover.version
+    )
+}
+
+/// `update --check`: what runs, what is staged, and the last offer's fate.
+fn update_check(state_dir: Option<PathBuf>, file: &FileConfig) -> Result<()> {
+    use optralis_agent::update::{AGENT_VERSION, state as update_state};
+    let dir = state_dir
+        .or(file.state_dir.clone())
+        .unwrap_or_else(state::default_state_dir);
+    let config = file.update_config().map_err(anyhow::Error::msg)?;
+    let saved = update_state::load(&update_state::dir(&dir))?;
+    println!(
+        "this binary {AGENT_VERSION} ({})",
+        std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    );
+    let on = if !config.enabled {
+        "off ([update] enabled = false)".to_owned()
+    } else if config.keys.is_empty() {
+        "off: no trusted release key ([update] public_keys)".to_owned()
+    } else {
+        let ids: Vec<&str> = config.keys.iter().map(|k| k.id.as_str()).collect();
+        format!("on, trusting key {}", ids.join(", "))
+    };
+    println!("updates     {on}");
+    let staged = |s: &Option<optralis_agent::update::state::Staged>| {
+        s.as_ref().map_or("the installed binary".to_owned(), |s| {
+            format!("{} ({})", s.version, s.binary().display())
+        })
+    };
+    println!("runs        {}", staged(&saved.current));
+    println!("previous    {}", staged(&saved.previous));
+    if let Some(a) = &saved.accepted {
+        println!(
+            "accepted    {} (serial {}): nothing lower or older is taken",
+            a.version, a.serial
+        );
+    }
+    if let Some(t) = &saved.trial {
+        println!(
+            "on trial    {} (started {} times, health window {} s)",
+            t.version, t.starts, t.health_window_s
+        );
+    }
+    match &saved.last {
+        Some(last) => println!(
+            "last offer  {} {}{}",
+            last.version,
+            last.state.as_str(),
+            last.reason
+                .as_ref()
+                .map_or(String::new(), |r| format!(": {r}"))
+        ),
+        None => println!("last offer  none"),
+    }
+    Ok(())
 }

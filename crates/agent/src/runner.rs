@@ -13,6 +13,7 @@ use crate::events::{EventCollector, EventOptions, native_source};
 use crate::send::client::{Client, SendError};
 use crate::send::outbox::{Outbox, OutboxError, OutboxLimits};
 use crate::state::{self, Enrollment, StateError};
+use crate::update::{UpdateConfig, Updater, fetch::Handover};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -51,6 +52,8 @@ pub struct AgentOptions {
     pub labels: std::collections::BTreeMap<String, String>,
     /// System events to read; `None` reads none.
     pub events: Option<EventOptions>,
+    /// Signed self-update: the trusted keys, on or off.
+    pub update: UpdateConfig,
 }
 
 /// What one flush achieved.
@@ -77,6 +80,7 @@ pub struct Agent<P> {
     events: Option<EventCollector>,
     /// The last machine token this agent held for this server (see `reenroll`).
     proof: Option<String>,
+    updater: Updater,
 }
 
 /// Shortest span the first report's rates may cover.
@@ -92,6 +96,7 @@ impl<P: Platform> Agent<P> {
         // The token proves who this machine is when it enrolls again.
         let proof = saved.as_ref().map(|e| e.machine_token.clone());
         let enrollment = saved.filter(|_| !outbox.is_new());
+        let updater = Updater::new(&opts.state_dir, opts.update.clone())?;
         let mut collector = Collector::new(platform);
         let primed_at = Instant::now();
         collector.prime(primed_at)?;
@@ -102,6 +107,7 @@ impl<P: Platform> Agent<P> {
             outbox,
             enrollment,
             proof,
+            updater,
             facts_pending: true,
             server_interval: None,
             local_interval: HEALTHY_INTERVAL_S,
@@ -233,11 +239,21 @@ impl<P: Platform> Agent<P> {
             if batch.is_empty() {
                 return Ok(done);
             }
-            match self
-                .client
-                .send_reports(&enrollment.machine_token, &batch, clock::now_ms())
-            {
+            let status = self.updater.status();
+            match self.client.send_reports(
+                &enrollment.machine_token,
+                &batch,
+                clock::now_ms(),
+                Some(&status),
+            ) {
                 Ok(reply) => {
+                    if let Some(offer) = reply.update.clone() {
+                        self.updater
+                            .offer(offer, &self.client, &enrollment.machine_token);
+                    }
+                    if !reply.accepted.is_empty() {
+                        self.updater.reported();
+                    }
                     for r in &reply.rejected {
                         tracing::error!(seq = ?r.seq, field = %r.field, message = %r.message, "server rejected a report; dropping it");
                     }
@@ -303,18 +319,20 @@ impl<P: Platform> Agent<P> {
     }
 
     /// Runs until `stop` is set: enroll (retrying while the server is unreachable), then
-    /// collect and send every interval.
+    /// collect and send every interval. Also ends once an update is staged (see
+    /// [`Agent::run_with`]).
     pub fn run(&mut self, stop: &AtomicBool) -> Result<(), AgentError> {
-        self.run_with(stop, &mut || {})
+        self.run_with(stop, &mut || {}).map(|_| ())
     }
 
     /// [`Agent::run`], calling `alive` from the loop at least every 100 ms while it waits and
     /// after each report (a service manager's watchdog: a hung loop stops calling it).
+    /// Returns the staged update to hand over to, or `None` once stopped.
     pub fn run_with(
         &mut self,
         stop: &AtomicBool,
         alive: &mut dyn FnMut(),
-    ) -> Result<(), AgentError> {
+    ) -> Result<Option<Handover>, AgentError> {
         let mut backoff = Duration::from_secs(2);
         while let Err(e) = self.enroll() {
             match e {
@@ -345,10 +363,25 @@ impl<P: Platform> Agent<P> {
                 }
             }
             alive();
-            let wait = self.current_interval().saturating_sub(started.elapsed());
+            let mut wait = self.current_interval().saturating_sub(started.elapsed());
+            // While a download runs, look in on it every second.
+            while self.updater.downloading() && !wait.is_zero() {
+                let step = wait.min(Duration::from_secs(1));
+                if !sleep_unless_stopped(step, stop, alive) {
+                    tracing::info!("stopping");
+                    return Ok(None);
+                }
+                wait -= step;
+                if let Some(handover) = self.updater.poll() {
+                    return Ok(Some(handover));
+                }
+            }
+            if let Some(handover) = self.updater.poll() {
+                return Ok(Some(handover));
+            }
             if !sleep_unless_stopped(wait, stop, alive) {
                 tracing::info!("stopping");
-                return Ok(());
+                return Ok(None);
             }
         }
     }

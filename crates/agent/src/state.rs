@@ -25,7 +25,10 @@ pub enum StateError {
     Sealed { path: PathBuf, detail: String },
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StateError + use<> {
+pub(crate) fn io(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> StateError + use<> {
     let path = path.to_owned();
     move |source| StateError::Io {
         action,
@@ -208,7 +211,8 @@ mod token_at_rest {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+/// Writes `path` through a temporary file and a rename, readable by the owner only.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -221,6 +225,17 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     f.write_all(bytes).map_err(io("write", &tmp))?;
     f.sync_all().map_err(io("sync", &tmp))?;
     std::fs::rename(&tmp, path).map_err(io("replace", path))
+}
+
+/// Makes a rename in `dir` durable (a no-op where directories cannot be synced).
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StateError> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync", dir))?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// A stable, hashed identity for this machine: from the OS's machine id when it has one,

@@ -190,6 +190,9 @@ pub struct ReportBatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_at_ms: Option<i64>,
     pub reports: Vec<Report>,
+    /// What the agent runs and how its last update went; absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::release::AgentStatus>,
 }
 
 /// Reply to a report batch. `accepted` lists sequence numbers the server has committed
@@ -204,6 +207,9 @@ pub struct IngestResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_interval_s: Option<u32>,
     pub server_time_ms: i64,
+    /// The release this machine should run, while a rollout offers it one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::release::UpdateOffer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

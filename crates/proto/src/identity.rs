@@ -67,6 +67,10 @@ names! {
         SilenceCreated = "silence.created",
         SilenceDeleted = "silence.deleted",
         AlertAcknowledged = "alert.acknowledged",
+        ReleaseKeyTrusted = "release.key_trusted",
+        ReleasePublished = "release.published",
+        RolloutCreated = "rollout.created",
+        RolloutChanged = "rollout.changed",
     }
 }
 

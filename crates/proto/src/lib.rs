@@ -18,5 +18,6 @@ pub const AGENT_API_PREFIX: &str = "/api/v1/agent";
 pub mod interval;
 pub mod labels;
 pub mod metrics;
+pub mod release;
 pub mod sample;
 pub mod smart;

@@ -48,6 +48,11 @@ id_type!(
     SessionId
 );
 
+id_type!(
+    /// A rollout of an agent release, always paired with its organisation's [`OrgId`].
+    RolloutId
+);
+
 macro_rules! from_path {
     ($($name:ident),*) => {$(
         impl $name {
@@ -59,4 +64,4 @@ macro_rules! from_path {
         }
     )*};
 }
-from_path!(MachineId, UserId, SessionId);
+from_path!(MachineId, UserId, SessionId, RolloutId);

@@ -1,7 +1,7 @@
 //! Optralis server: enrollment, ingest, storage and the REST API.
 //!
 //! Boundaries (see docs/ARCHITECTURE.md): `api` translates HTTP (extractors, bodies, status
-//! codes) and calls the domain; `ingest`, `fleet`, `alerting` and `notify` decide; `store` is
+//! codes) and calls the domain; `ingest`, `fleet`, `alerting`, `notify` and `updates` decide; `store` is
 //! the only code that speaks SQL; `jobs` runs maintenance in the background.
 
 pub mod alerting;
@@ -22,5 +22,6 @@ pub mod sealing;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod updates;
 
 pub use api::{ApiSettings, AppState, app};

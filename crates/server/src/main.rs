@@ -78,8 +78,73 @@ enum Command {
     /// User accounts: the first admin, and recovery when nobody can sign in.
     #[command(subcommand)]
     User(UserCommand),
+    /// Signed agent releases: make the signing key, sign, trust a key, publish.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
     /// Print the OpenAPI document (JSON) of this server's REST API.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Make a release signing key pair (minisign format) in DIR: optralis-release.key (the
+    /// secret key: keep it offline, never on the server) and optralis-release.pub.
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Encrypt the secret key with the password on this file's first line [default:
+        /// asked for on the terminal].
+        #[arg(long, value_name = "FILE", conflicts_with = "unencrypted")]
+        password_file: Option<PathBuf>,
+        /// Leave the secret key unencrypted (for a CI signer that keeps it in a vault).
+        #[arg(long)]
+        unencrypted: bool,
+    },
+    /// Sign an agent binary as a release: writes FILE.minisig, whose signed comment binds
+    /// the file to its version, platform and serial.
+    Sign {
+        #[arg(long, value_name = "KEY")]
+        secret_key: PathBuf,
+        #[arg(long, value_name = "BIN")]
+        file: PathBuf,
+        /// The agent's version (what `optralis-agent --version` prints), e.g. 0.2.0.
+        #[arg(long)]
+        version: String,
+        #[arg(long, value_parser = ["linux-x86_64", "linux-aarch64", "windows-x86_64"])]
+        platform: String,
+        /// Replay guard: agents refuse a release whose serial is not above the highest they
+        /// accepted [default: the time now, in seconds].
+        #[arg(long)]
+        serial: Option<u64>,
+        /// The secret key's password, on this file's first line [default: asked for].
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Where to write the signature [default: BIN.minisig].
+        #[arg(long, value_name = "SIG")]
+        out: Option<PathBuf>,
+    },
+    /// Trust a public key for releases (on the server's host, like the other credential
+    /// commands). Add a second key before retiring the first to rotate.
+    Trust {
+        #[arg(long, value_name = "FILE")]
+        public_key: PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Store a signed release on the server after checking its signature against the keys
+    /// the server trusts (or POST /api/v1/agent-releases as a platform admin).
+    Publish {
+        #[arg(long, value_name = "BIN")]
+        file: PathBuf,
+        #[arg(long, value_name = "SIG")]
+        signature: PathBuf,
+        #[arg(long)]
+        version: String,
+        #[arg(long, value_parser = ["linux-x86_64", "linux-aarch64", "windows-x86_64"])]
+        platform: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,6 +361,7 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
             Ok(())
         }
         Command::User(command) => users::run(command, &file).await,
+        Command::Release(command) => releases::run(command, &file).await,
         Command::Openapi => {
             let spec = optralis::api::openapi::spec();
             println!(
@@ -460,6 +526,176 @@ mod users {
         }
         cli_audit(store, &id, AuditAction::UserCreated, email).await;
         Ok(id)
+    }
+}
+
+mod releases {
+    use super::*;
+    use optralis::updates::signing;
+    use optralis_proto::release::verify::TrustedKey;
+    use optralis_proto::release::{Platform, ReleaseComment, Version};
+
+    fn read_password_file(path: &std::path::Path) -> Result<String> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let password = text.lines().next().unwrap_or("").to_owned();
+        anyhow::ensure!(
+            !password.is_empty(),
+            "{}: the first line is empty",
+            path.display()
+        );
+        Ok(password)
+    }
+
+    pub(super) async fn run(command: ReleaseCommand, file: &FileConfig) -> Result<()> {
+        match command {
+            ReleaseCommand::Keygen {
+                out,
+                password_file,
+                unencrypted,
+            } => {
+                let password = match (&password_file, unencrypted) {
+                    (Some(path), _) => Some(read_password_file(path)?),
+                    (None, true) => None,
+                    (None, false) => Some(ask_new_password()?),
+                };
+                let key = signing::keygen(&out, password)?;
+                let (secret, public) = signing::key_paths(&out);
+                println!(
+                    "Secret key: {} (keep it offline; it never goes on the server)",
+                    secret.display()
+                );
+                println!(
+                    "Public key: {} (trust it on the server with `optralis release trust --public-key`, and give it to the agents' installers)",
+                    public.display()
+                );
+                println!("Key id {}:", key.id);
+                println!("{}", key.base64);
+                Ok(())
+            }
+            ReleaseCommand::Sign {
+                secret_key,
+                file: bin,
+                version,
+                platform,
+                serial,
+                password_file,
+                out,
+            } => {
+                Version::parse(&version).map_err(|e| anyhow::anyhow!("--version: {e}"))?;
+                let platform: Platform = platform.parse().map_err(anyhow::Error::msg)?;
+                let password = password_file
+                    .as_deref()
+                    .map(read_password_file)
+                    .transpose()?;
+                let sk = signing::load_secret_key(&secret_key, password)?;
+                let comment = ReleaseComment {
+                    version,
+                    platform,
+                    // The signing time in seconds only grows: a later release, a larger serial.
+                    serial: serial.unwrap_or_else(|| {
+                        use optralis::clock::Clock;
+                        u64::try_from(SystemClock.now_ms() / 1000).unwrap_or(0)
+                    }),
+                };
+                let signature = signing::sign(&sk, &bin, &comment)?;
+                let out = out.unwrap_or_else(|| {
+                    let mut name = bin.clone().into_os_string();
+                    name.push(".minisig");
+                    PathBuf::from(name)
+                });
+                std::fs::write(&out, signature)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                println!("Signed {} as {:?}:", bin.display(), comment.format());
+                println!("{}", out.display());
+                Ok(())
+            }
+            ReleaseCommand::Trust { public_key, db } => {
+                let text = std::fs::read_to_string(&public_key)
+                    .with_context(|| format!("cannot read {}", public_key.display()))?;
+                let key =
+                    TrustedKey::parse(&text).with_context(|| public_key.display().to_string())?;
+                let store = open_store(&db, file).await?;
+                let added = store.trust_release_key(&key).await?;
+                let _ = store
+                    .record_audit(optralis::store::AuditEvent {
+                        org: None,
+                        actor: "cli",
+                        action: AuditAction::ReleaseKeyTrusted,
+                        target: Some(&key.id),
+                        ip: None,
+                        detail: None,
+                    })
+                    .await;
+                let trusted = store.release_keys().await?;
+                let ids: Vec<&str> = trusted.iter().map(|k| k.id.as_str()).collect();
+                println!(
+                    "Key {} {}; releases may be signed by: {}",
+                    key.id,
+                    if added {
+                        "trusted"
+                    } else {
+                        "was already trusted"
+                    },
+                    ids.join(", ")
+                );
+                Ok(())
+            }
+            ReleaseCommand::Publish {
+                file: bin,
+                signature,
+                version,
+                platform,
+                db,
+            } => {
+                let platform: Platform = platform.parse().map_err(anyhow::Error::msg)?;
+                let bytes = std::fs::read(&bin)
+                    .with_context(|| format!("cannot read {}", bin.display()))?;
+                let sig = std::fs::read_to_string(&signature)
+                    .with_context(|| format!("cannot read {}", signature.display()))?;
+                let store = open_store(&db, file).await?;
+                let keys = store.release_keys().await?;
+                let checked = optralis::updates::check_release(
+                    &keys,
+                    &bytes,
+                    &sig,
+                    Some((&version, platform)),
+                )
+                .with_context(|| format!("{} refused", bin.display()))?;
+                let release = store.publish_release(&checked, &sig, &bytes).await?;
+                let _ = store
+                    .record_audit(optralis::store::AuditEvent {
+                        org: None,
+                        actor: "cli",
+                        action: AuditAction::ReleasePublished,
+                        target: Some(&format!("{} {}", release.version, platform.as_str())),
+                        ip: None,
+                        detail: None,
+                    })
+                    .await;
+                println!(
+                    "Published {} for {} (serial {}, {} bytes, signed by key {}); roll it out with POST /api/v1/rollouts or the dashboard's Updates page.",
+                    release.version,
+                    platform.as_str(),
+                    release.serial,
+                    release.size,
+                    release.key_id
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// A new password, typed twice on the terminal.
+    fn ask_new_password() -> Result<String> {
+        let first = rpassword::prompt_password("Password for the new secret key: ").context(
+            "cannot read a password from the terminal (or pass --password-file or --unencrypted)",
+        )?;
+        let again = rpassword::prompt_password("Password again: ")
+            .context("cannot read a password from the terminal")?;
+        anyhow::ensure!(first == again, "the passwords differ");
+        anyhow::ensure!(first.len() >= 8, "use a password of at least 8 characters");
+        Ok(first)
     }
 }
 

@@ -146,7 +146,7 @@ impl Platform for WindowsPlatform {
                 .unwrap_or_default(),
             cpu_physical_cores: System::physical_core_count().map(|c| c as u32),
             cpu_logical_cores: sys.cpus().len() as u32,
-            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            agent_version: crate::update::AGENT_VERSION.to_owned(),
         }
     }
 

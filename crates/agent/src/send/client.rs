@@ -9,6 +9,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse};
 use optralis_proto::api::ErrorBody;
+use optralis_proto::release::AgentStatus;
 use ureq::tls::{TlsConfig, TlsProvider};
 
 use super::outbox::Queued;
@@ -31,9 +32,12 @@ pub enum SendError {
 
 /// Longest a single request may take, connection included.
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a release download may take.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// Largest response body read.
 const MAX_RESPONSE: u64 = 4 * 1024 * 1024;
 
+#[derive(Clone)]
 pub struct Client {
     base: String,
     http: ureq::Agent,
@@ -49,7 +53,7 @@ impl Client {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
             .http_status_as_error(false)
-            .user_agent(concat!("optralis-agent/", env!("CARGO_PKG_VERSION")))
+            .user_agent(format!("optralis-agent/{}", crate::update::AGENT_VERSION))
             .tls_config(tls)
             .build();
         Self {
@@ -78,8 +82,9 @@ impl Client {
         token: &str,
         reports: &[Queued],
         sent_at_ms: i64,
+        agent: Option<&AgentStatus>,
     ) -> Result<IngestResponse, SendError> {
-        let body = batch_body(reports, sent_at_ms);
+        let body = batch_body(reports, sent_at_ms, agent);
         let (status, bytes) = self.post("/api/v1/agent/reports", Some(token), &body)?;
         match status {
             // 422: some reports were rejected; the reply still lists what was committed.
@@ -87,6 +92,81 @@ impl Client {
                 .map_err(|e| SendError::Unavailable(format!("unreadable ingest reply: {e}"))),
             other => Err(classify(other, &bytes)),
         }
+    }
+
+    /// Downloads `path` (a server path) into `dest`, `size` bytes exactly: what `dest`
+    /// already holds is kept and the rest asked for with a range, so a download cut short
+    /// resumes; a server sending more than `size` is refused.
+    pub fn download(
+        &self,
+        token: &str,
+        path: &str,
+        dest: &std::path::Path,
+        size: u64,
+    ) -> Result<(), SendError> {
+        let have = std::fs::metadata(dest).map_or(0, |m| m.len());
+        if have > size {
+            std::fs::remove_file(dest).map_err(|e| SendError::Unavailable(e.to_string()))?;
+            return self.download(token, path, dest, size);
+        }
+        if have == size {
+            return Ok(());
+        }
+        let mut req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .config()
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .build();
+        if have > 0 {
+            req = req.header("Range", format!("bytes={have}-"));
+        }
+        let mut resp = req
+            .call()
+            .map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let append = match status {
+            206 => true,
+            200 => false,
+            other => {
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_RESPONSE)
+                    .read_to_vec()
+                    .unwrap_or_default();
+                return Err(classify(other, &body));
+            }
+        };
+        let mut out = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(dest)
+            .map_err(|e| SendError::Unavailable(format!("{}: {e}", dest.display())))?;
+        let left = if append { size - have } else { size };
+        // One byte more than expected is enough to know the server sends too much.
+        let mut body = resp.body_mut().with_config().limit(left + 1).reader();
+        let copied = std::io::copy(&mut body, &mut out)
+            .map_err(|e| SendError::Unavailable(format!("download cut short: {e}")))?;
+        out.sync_all()
+            .map_err(|e| SendError::Unavailable(format!("{}: {e}", dest.display())))?;
+        if copied > left {
+            let _ = std::fs::remove_file(dest);
+            return Err(SendError::Refused {
+                status,
+                message: format!("the server sent more than the {size} bytes offered"),
+            });
+        }
+        if copied < left {
+            return Err(SendError::Unavailable(format!(
+                "download cut short at {} of {size} bytes",
+                size - left + copied
+            )));
+        }
+        Ok(())
     }
 
     fn post(
@@ -123,11 +203,17 @@ impl Client {
     }
 }
 
-/// `{"sent_at_ms":…,"reports":[…]}` from the stored JSON, without re-encoding it.
-fn batch_body(reports: &[Queued], sent_at_ms: i64) -> Vec<u8> {
-    let len = reports.iter().map(|r| r.json.len() + 1).sum::<usize>() + 48;
+/// `{"sent_at_ms":…,"agent":…,"reports":[…]}` from the stored JSON, without re-encoding it.
+fn batch_body(reports: &[Queued], sent_at_ms: i64, agent: Option<&AgentStatus>) -> Vec<u8> {
+    let len = reports.iter().map(|r| r.json.len() + 1).sum::<usize>() + 256;
     let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(format!("{{\"sent_at_ms\":{sent_at_ms},\"reports\":[").as_bytes());
+    out.extend_from_slice(format!("{{\"sent_at_ms\":{sent_at_ms},").as_bytes());
+    if let Some(agent) = agent.and_then(|a| serde_json::to_vec(a).ok()) {
+        out.extend_from_slice(b"\"agent\":");
+        out.extend_from_slice(&agent);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"reports\":[");
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -160,11 +246,20 @@ mod tests {
             seq,
             json: json.as_bytes().to_vec(),
         };
-        let body = batch_body(&[q(1, r#"{"a":1}"#), q(2, r#"{"b":2}"#)], 42);
+        let body = batch_body(&[q(1, r#"{"a":1}"#), q(2, r#"{"b":2}"#)], 42, None);
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["sent_at_ms"], 42);
         assert_eq!(v["reports"][1]["b"], 2);
-        let empty: serde_json::Value = serde_json::from_slice(&batch_body(&[], 1)).unwrap();
+        assert!(v.get("agent").is_none());
+        let status = AgentStatus {
+            version: "1.2.3".into(),
+            platform: None,
+            update: None,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&batch_body(&[q(1, "{}")], 1, Some(&status))).unwrap();
+        assert_eq!(v["agent"]["version"], "1.2.3");
+        let empty: serde_json::Value = serde_json::from_slice(&batch_body(&[], 1, None)).unwrap();
         assert_eq!(empty["reports"].as_array().unwrap().len(), 0);
     }
 }

@@ -39,6 +39,7 @@ pub fn enroll_for_service<P: Platform>(
         smartctl: None,
         labels: labels.clone(),
         events: None,
+        update: Default::default(),
     };
     let mut agent = Agent::new(opts, platform)?;
     agent.enroll()?;

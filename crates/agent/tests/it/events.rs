@@ -28,6 +28,7 @@ fn options(dir: &Path, events: Option<EventOptions>) -> AgentOptions {
         smartctl: None,
         labels: Default::default(),
         events,
+        update: Default::default(),
     }
 }
 

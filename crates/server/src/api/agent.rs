@@ -7,6 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use optralis_proto::agent::{EnrollRequest, EnrollResponse, IngestResponse, ReportBatch};
 use optralis_proto::api::{ErrorBody, ErrorDetail};
+use optralis_proto::release::AgentStatus;
 use serde::Serialize;
 
 use super::extract::Client;
@@ -116,13 +117,14 @@ pub async fn reports(
         limits: &state.settings.ingest,
         thresholds: &state.settings.thresholds,
     };
-    let ack = ingest
+    let mut ack = ingest
         .accept(&agent, &batch, client.ip.as_deref())
         .await
         .map_err(|e| match e {
             IngestError::TooManyReports { .. } => ApiError::PayloadTooLarge(e.to_string()),
             IngestError::Store(e) => e.into(),
         })?;
+    ack.update = update_offer(&state, &agent, batch.agent).await;
     let error = ack.rejected.first().map(|r| ErrorDetail {
         code: "invalid_report".to_owned(),
         message: format!("{}: {}", r.field, r.message),
@@ -134,4 +136,27 @@ pub async fn reports(
         StatusCode::OK
     };
     Ok((status, Json(IngestReply { ack, error })))
+}
+
+/// The update offer for this batch's agent. The reports are stored whatever happens here:
+/// a status that does not parse, or a failure to read the rollout, only costs the offer.
+async fn update_offer(
+    state: &AppState,
+    agent: &crate::store::AgentIdentity,
+    status: Option<&serde_json::value::RawValue>,
+) -> Option<optralis_proto::release::UpdateOffer> {
+    let status: AgentStatus = match serde_json::from_str(status?.get()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(machine = %agent.machine_id, error = %e, "agent status not understood");
+            return None;
+        }
+    };
+    match crate::updates::offer::handle_status(&state.store, agent, &status).await {
+        Ok(offer) => offer,
+        Err(e) => {
+            tracing::warn!(machine = %agent.machine_id, error = %e, "update offer skipped");
+            None
+        }
+    }
 }

@@ -23,6 +23,7 @@ mod orgs;
 mod responses;
 mod session;
 mod stream;
+mod updates;
 mod users;
 
 use std::sync::Arc;
@@ -131,6 +132,7 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
     let agent = OpenApiRouter::new()
         .routes(routes!(agent::enroll))
         .routes(routes!(agent::reports))
+        .routes(routes!(updates::download))
         // The limit applies to the decompressed body, so a small bomb cannot grow past it.
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestDecompressionLayer::new().gzip(true).zstd(true));
@@ -204,6 +206,16 @@ fn v1_routes(max_body_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::acknowledge))
         .routes(routes!(alerts::list_silences, alerts::create_silence))
         .routes(routes!(alerts::delete_silence))
+        .routes(routes!(updates::list_rollouts, updates::create_rollout))
+        .routes(routes!(updates::get_rollout, updates::update_rollout))
+        .routes(routes!(updates::rollout_machines))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(updates::list_releases, updates::publish))
+                .layer(DefaultBodyLimit::max(
+                    crate::updates::releases::MAX_RELEASE_BYTES,
+                )),
+        )
         .nest("/agent", agent)
 }
 

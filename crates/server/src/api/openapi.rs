@@ -31,6 +31,7 @@ pick one with the `X-Optralis-Org: <id>` header. Errors are `{\"error\": {\"code
         (name = "fleet", description = "Groups, labels, status, live updates"),
         (name = "events", description = "System events: journald, Windows Event Log"),
         (name = "alerts", description = "Alert rules, alerts, silences, notification channels and deliveries"),
+        (name = "updates", description = "Signed agent releases and their rollout"),
         (name = "agent", description = "Routes the agent calls"),
         (name = "meta", description = "Health and catalog"),
     )

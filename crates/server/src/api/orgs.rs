@@ -80,7 +80,7 @@ pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-async fn platform_audit(
+pub(super) async fn platform_audit(
     state: &AppState,
     admin: &PlatformAdmin,
     action: AuditAction,

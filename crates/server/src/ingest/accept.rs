@@ -100,6 +100,7 @@ impl Ingest<'_> {
             rejected: checked.rejected,
             next_interval_s,
             server_time_ms: now,
+            update: None,
         })
     }
 }

@@ -19,6 +19,10 @@ pub struct RawBatch<'a> {
     pub sent_at_ms: Option<i64>,
     #[serde(borrow)]
     pub reports: Vec<&'a RawValue>,
+    /// The agent's version and update status, read apart: a status this server does not
+    /// understand must not refuse the reports.
+    #[serde(default, borrow)]
+    pub agent: Option<&'a RawValue>,
 }
 
 /// Skew under which the agent's clock is trusted as is.

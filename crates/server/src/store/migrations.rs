@@ -81,6 +81,11 @@ pub static SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
             "membership_consent",
             include_str!("../../migrations/sqlite/0011_membership_consent.sql"),
         ),
+        (
+            12,
+            "agent_updates",
+            include_str!("../../migrations/sqlite/0012_agent_updates.sql"),
+        ),
     ])
 });
 
@@ -140,6 +145,11 @@ pub static POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
             11,
             "membership_consent",
             include_str!("../../migrations/postgres/0011_membership_consent.sql"),
+        ),
+        (
+            12,
+            "agent_updates",
+            include_str!("../../migrations/postgres/0012_agent_updates.sql"),
         ),
     ])
 });

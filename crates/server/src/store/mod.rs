@@ -21,6 +21,7 @@ mod orgs;
 mod rollup;
 mod series;
 mod sessions;
+mod updates;
 mod users;
 mod writes;
 
@@ -48,6 +49,7 @@ pub use orgs::{DEFAULT_ORG, OrgInfo};
 pub use rollup::{DAY_MS, Retention, Tier};
 pub use series::SeriesQuery;
 pub use sessions::{ClientInfo, REFRESH_GRACE_MS, Refresh};
+pub use updates::{NewRollout, RolloutMachine, StoredRollout};
 pub use users::{LinkPurpose, Membership, OrgUser, UserAuth, normalize_email};
 pub use writes::WriteHealth;
 

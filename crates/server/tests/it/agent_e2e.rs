@@ -370,11 +370,12 @@ fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
         smartctl: None,
         labels: [("site".to_owned(), "e2e-lab".to_owned())].into(),
         events: None,
+        update: Default::default(),
     }
 }
 
 /// The agent binary cargo built beside this test binary.
-fn agent_binary() -> std::path::PathBuf {
+pub(crate) fn agent_binary() -> std::path::PathBuf {
     let built = std::env::current_exe()
         .unwrap()
         .parent()

@@ -43,6 +43,7 @@ enum IdKind {
     Rule,
     Alert,
     Silence,
+    Rollout,
     /// A throw-away organisation (platform routes).
     Org,
 }
@@ -408,6 +409,53 @@ fn routes() -> Vec<Route> {
         ),
         route("DELETE", "/api/v1/orgs/{id}", Platform, K::Org, None, GONE),
         route("GET", "/api/v1/platform/audit", Platform, K::None, None, OK),
+        // Releases are platform-wide: published by platform admins (the matrix sends no
+        // signature, so a platform admin's answer is 400; updates.rs publishes for real),
+        // listed to every member, downloaded by machines.
+        route(
+            "POST",
+            "/api/v1/agent-releases",
+            Platform,
+            K::None,
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        route("GET", "/api/v1/agent-releases", Member, K::None, None, OK),
+        route(
+            "GET",
+            "/api/v1/agent/releases/linux-x86_64/9.9.9",
+            Agent,
+            K::None,
+            None,
+            OK,
+        ),
+        // Rollouts are the organisation's.
+        route("GET", "/api/v1/rollouts", Member, K::None, None, OK),
+        route(
+            "POST",
+            "/api/v1/rollouts",
+            Admin,
+            K::None,
+            Some(|| json!({"version": "9.9.9"})),
+            CREATED,
+        ),
+        route("GET", "/api/v1/rollouts/{id}", Member, K::Rollout, None, OK),
+        route(
+            "PATCH",
+            "/api/v1/rollouts/{id}",
+            Admin,
+            K::Rollout,
+            Some(|| json!({"state": "paused"})),
+            OK,
+        ),
+        route(
+            "GET",
+            "/api/v1/rollouts/{id}/machines",
+            Member,
+            K::Rollout,
+            None,
+            OK,
+        ),
     ]
 }
 
@@ -475,6 +523,7 @@ struct Resources {
     rule: String,
     alert: String,
     silence: String,
+    rollout: String,
 }
 
 /// An admin API token of `org`, to create what has no store shortcut.
@@ -609,7 +658,25 @@ async fn resources(app: &TestApp, org: &OrgId) -> Resources {
         .await
         .unwrap()
         .id;
+    let rollout = app
+        .store
+        .create_rollout(
+            org,
+            &optralis::store::NewRollout {
+                version: "9.9.9".into(),
+                scope: Default::default(),
+                canaries: vec![enrolled.machine_id.clone()],
+                others: vec![],
+                halt_failure_percent: 20,
+                health_window_s: 120,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
     Resources {
+        rollout,
         rule: rule.id,
         alert,
         silence,
@@ -635,6 +702,7 @@ fn id_of(r: &Resources, kind: IdKind) -> &str {
         IdKind::Rule => &r.rule,
         IdKind::Alert => &r.alert,
         IdKind::Silence => &r.silence,
+        IdKind::Rollout => &r.rollout,
         IdKind::None | IdKind::Org => "",
     }
 }
@@ -686,6 +754,23 @@ async fn isolation_matrix(backend: Backend) {
         )
         .await
         .unwrap();
+    // A release every organisation may roll out (releases are platform-wide).
+    let release_key = crate::support::releases::ReleaseKey::new();
+    app.store
+        .trust_release_key(&release_key.public)
+        .await
+        .unwrap();
+    let file = release_key.dir.path().join("agent");
+    std::fs::write(&file, b"#!/bin/sh\nexit 0\n").unwrap();
+    release_key
+        .publish(
+            &app.store,
+            &file,
+            "9.9.9",
+            optralis_proto::release::Platform::LinuxX86_64,
+            1,
+        )
+        .await;
 
     let caller = |name, kind, token: Option<String>, home: &OrgId, headers| Caller {
         name,
@@ -762,7 +847,8 @@ async fn isolation_matrix(backend: Backend) {
                 .split('?')
                 .next()
                 .unwrap()
-                .replace("/ZFN0TEST/", "/{key}/");
+                .replace("/ZFN0TEST/", "/{key}/")
+                .replace("/linux-x86_64/9.9.9", "/{platform}/{version}");
             format!("{} {path}", r.method)
         })
         .chain(ELSEWHERE.iter().map(|(r, _)| (*r).to_owned()))
@@ -831,6 +917,7 @@ async fn isolation_matrix(backend: Backend) {
                         theirs.channel.as_str(),
                         theirs.rule.as_str(),
                         theirs.silence.as_str(),
+                        theirs.rollout.as_str(),
                         away.as_str(),
                         away_name.as_str(),
                     ] {

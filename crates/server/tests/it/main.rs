@@ -25,4 +25,5 @@ mod openapi;
 mod secrets_at_rest;
 mod store_story;
 mod throttle;
+mod updates;
 mod windows_agent;

@@ -249,7 +249,7 @@ impl Platform for LinuxPlatform {
             cpu_model: cpu_model.unwrap_or_default(),
             cpu_physical_cores: physical,
             cpu_logical_cores: logical,
-            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            agent_version: crate::update::AGENT_VERSION.to_owned(),
         }
     }
 

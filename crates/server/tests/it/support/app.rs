@@ -279,12 +279,32 @@ impl Req<'_> {
         self
     }
 
+    /// `body` as is, with `content_type`.
+    pub fn bytes(mut self, content_type: &str, body: Vec<u8>) -> Self {
+        self.builder = self.builder.header("Content-Type", content_type);
+        self.body = Body::from(body);
+        self
+    }
+
     /// The body when there is one.
     pub fn maybe_json(self, body: Option<&Value>) -> Self {
         match body {
             Some(b) => self.json(b),
             None => self,
         }
+    }
+
+    /// The status and the body's bytes, for answers that are not JSON.
+    pub async fn send_raw(self) -> (StatusCode, Vec<u8>) {
+        let resp = self
+            .app
+            .router()
+            .oneshot(self.builder.body(self.body).unwrap())
+            .await
+            .expect("router never fails");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, bytes.to_vec())
     }
 
     pub async fn send(self) -> Resp {

@@ -5,6 +5,7 @@
 mod app;
 mod db;
 pub mod receiver;
+pub mod releases;
 mod server;
 
 pub use app::{Resp, TestApp};
