@@ -376,8 +376,9 @@ fn manual_page(binary: &Path) -> Result<String> {
     }
     include.push_str(
         "[FILES]\n.TP\n.I /etc/optralis-agent/agent.toml\nThe configuration `install` writes \
-         (server, labels).\n.TP\n.I /var/lib/optralis-agent\nThe state: the enrollment and \
-         machine token (mode 0600), the outbox of reports not yet sent.\n.TP\n\
+         (server, labels, the release keys updates must be signed by; root's, mode \
+         0640).\n.TP\n.I /var/lib/optralis-agent\nThe state: the enrollment and machine token \
+         (mode 0600), the outbox of reports not yet sent, and update/ (staged releases).\n.TP\n\
          .I /lib/systemd/system/optralis-agent.service\nThe hardened unit.\n\
          [SEE ALSO]\n.BR systemctl (1),\n.BR journalctl (1),\n.BR smartctl (8)\n",
     );

@@ -78,8 +78,8 @@ enum Command {
         state_dir: Option<PathBuf>,
     },
     /// Install the agent as a hardened systemd service and start it (Linux, as root):
-    /// creates the optralis-agent system user, writes /etc/optralis-agent/agent.toml (0600)
-    /// and the unit, enrolls this machine (the key is not kept), enables and starts the
+    /// creates the optralis-agent system user, writes /etc/optralis-agent/agent.toml (root's,
+    /// 0640) and the unit, enrolls this machine (the key is not kept), enables and starts the
     /// service. Run it again to change the server or the labels; the enrollment is kept.
     #[cfg_attr(windows, command(hide = true))]
     Install {
@@ -98,6 +98,10 @@ enum Command {
         /// A label this machine declares, key=value (repeatable).
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
         labels: Vec<(String, String)>,
+        /// A release key (minisign public key: the base64 line, or a .pub file) that updates
+        /// from the server must be signed by (repeatable; none: updates are refused).
+        #[arg(long = "update-key", value_name = "KEY", value_parser = parse_update_key)]
+        update_keys: Vec<String>,
         /// Install under this directory instead of / (an image being built); nothing is
         /// started.
         #[arg(long, value_name = "DIR", default_value = "/")]
@@ -197,6 +201,17 @@ struct RunArgs {
     no_auto_update: bool,
 }
 
+/// A release key given as its base64 line or as the path of a `.pub` file.
+fn parse_update_key(s: &str) -> Result<String, String> {
+    let text = match std::fs::read_to_string(s) {
+        Ok(file) => file,
+        Err(_) => s.to_owned(),
+    };
+    optralis_proto::release::verify::TrustedKey::parse(&text)
+        .map(|k| k.base64)
+        .map_err(|e| format!("{s:?}: {e}"))
+}
+
 fn parse_label(s: &str) -> Result<(String, String), String> {
     let (k, v) = s
         .split_once('=')
@@ -237,9 +252,10 @@ fn main() -> Result<()> {
             server,
             enroll_key,
             labels,
+            update_keys,
             root,
             no_start,
-        } => install(server, enroll_key, labels, root, !no_start),
+        } => install(server, enroll_key, labels, update_keys, root, !no_start),
         Command::Uninstall { purge, root } => uninstall(root, purge),
         #[cfg(windows)]
         Command::InstallService {
@@ -387,6 +403,7 @@ fn install(
     server: String,
     enroll_key: String,
     labels: Vec<(String, String)>,
+    update_keys: Vec<String>,
     root: PathBuf,
     start: bool,
 ) -> Result<()> {
@@ -396,6 +413,7 @@ fn install(
         server,
         enroll_key,
         labels,
+        update_keys,
         start: start && root == std::path::Path::new("/"),
         root,
     };
@@ -440,6 +458,7 @@ fn install(
     _server: String,
     _enroll_key: String,
     _labels: Vec<(String, String)>,
+    _update_keys: Vec<String>,
     _root: PathBuf,
     _start: bool,
 ) -> Result<()> {

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the Optralis agent from the server that served this script, as a systemd service:
-#   curl -fsSL @SERVER@/install.sh | sudo sh -s -- --key oek_… [--label env=prod]
-# Options: --key KEY (required), --label KEY=VALUE (repeatable), --dry-run (download and
-# verify, change nothing), --root DIR (install under DIR, start nothing).
+#   curl -fsSL @SERVER@/install.sh | sudo sh -s -- --key oek_… [--label env=prod] [--update-key RWQ…]
+# Options: --key KEY (required), --label KEY=VALUE (repeatable), --update-key KEY (a release
+# key updates must be signed by, repeatable; none: updates are refused), --dry-run (download
+# and verify, change nothing), --root DIR (install under DIR, start nothing).
 set -eu
 
 server='@SERVER@'
@@ -16,10 +17,12 @@ key=''
 root=''
 dry_run=0
 labels=''
+update_keys=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --key) key="${2:-}"; shift 2 ;;
         --label) labels="$labels --label ${2:-}"; shift 2 ;;
+        --update-key) update_keys="$update_keys --update-key ${2:-}"; shift 2 ;;
         --root) root="${2:-}"; shift 2 ;;
         --dry-run) dry_run=1; shift ;;
         *) echo "install.sh: unknown option $1 (see the top of this script)" >&2; exit 2 ;;
@@ -72,9 +75,9 @@ if [ -n "$root" ]; then
     set -- "$@" --root "$root" --no-start
 fi
 if [ "$dry_run" = 1 ]; then
-    echo "Dry run: would run optralis-agent install --server $server --enroll-key (hidden)${root:+ --root $root --no-start}$labels"
+    echo "Dry run: would run optralis-agent install --server $server --enroll-key (hidden)${root:+ --root $root --no-start}$labels$update_keys"
     exit 0
 fi
-# Labels are key=value without spaces; optralis-agent checks them.
+# Labels are key=value without spaces and release keys base64; optralis-agent checks them.
 # shellcheck disable=SC2086
-"$tmp/optralis-agent" "$@" $labels
+"$tmp/optralis-agent" "$@" $labels $update_keys

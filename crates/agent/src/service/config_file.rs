@@ -1,11 +1,17 @@
-//! The config file an installer writes: the server, the state directory and the labels.
-//! The enrollment key is never written (the installer enrolls the machine itself).
+//! The config file an installer writes: the server, the state directory, the labels and
+//! the release keys updates must be signed by. The enrollment key is never written (the
+//! installer enrolls the machine itself).
 
 use std::collections::BTreeMap;
 
-/// The config file: the server and the labels. The state directory is the service's; the
-/// enrollment key is not kept (the machine is enrolled already).
-pub fn config_text(server: &str, state_dir: &str, labels: &BTreeMap<String, String>) -> String {
+/// The config file: the server, the labels and the release keys. The state directory is
+/// the service's; the enrollment key is not kept (the machine is enrolled already).
+pub fn config_text(
+    server: &str,
+    state_dir: &str,
+    labels: &BTreeMap<String, String>,
+    update_keys: &[String],
+) -> String {
     let mut out =
         String::from("# Written by the agent's installer; installing again rewrites it.\n");
     out += &format!("server = {}\n", toml_string(server));
@@ -15,6 +21,11 @@ pub fn config_text(server: &str, state_dir: &str, labels: &BTreeMap<String, Stri
         for (k, v) in labels {
             out += &format!("{} = {}\n", toml_key(k), toml_string(v));
         }
+    }
+    if !update_keys.is_empty() {
+        let keys: Vec<String> = update_keys.iter().map(|k| toml_string(k)).collect();
+        out += "\n# Updates from the server run only when signed by one of these keys.\n";
+        out += &format!("[update]\npublic_keys = [{}]\n", keys.join(", "));
     }
     out
 }
@@ -57,7 +68,8 @@ mod tests {
             ("note".to_owned(), "a \"quoted\" \\ value".to_owned()),
             ("app.example/tier".to_owned(), "web".to_owned()),
         ]);
-        let text = config_text("https://optralis.example", STATE_DIR, &labels);
+        let key = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3".to_owned();
+        let text = config_text("https://optralis.example", STATE_DIR, &labels, &[key]);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agent.toml");
         std::fs::write(&path, &text).unwrap();
@@ -66,5 +78,8 @@ mod tests {
         assert_eq!(back.state_dir.as_deref(), Some(Path::new(STATE_DIR)));
         assert_eq!(back.labels, labels);
         assert!(back.enroll_key.is_none(), "the key is never written");
+        let update = back.update_config().unwrap();
+        assert!(update.enabled);
+        assert_eq!(update.keys[0].id, "E7620F1842B4E81F");
     }
 }

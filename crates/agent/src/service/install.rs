@@ -85,6 +85,8 @@ pub struct InstallOptions {
     pub enroll_key: String,
     /// Labels this machine declares (written to the config file's `[labels]`).
     pub labels: BTreeMap<String, String>,
+    /// Release keys (base64) updates must be signed by (`[update] public_keys`).
+    pub update_keys: Vec<String>,
     /// The system's root: `/`, or a directory laid out like one.
     pub root: PathBuf,
     /// Reload systemd, enable and (re)start the service. Only for root `/`.
@@ -145,9 +147,10 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
     make_dir(&config_dir, 0o750, Some((0, gid)))?;
     write_file(
         &under(&opts.root, CONFIG_FILE),
-        config_text(&opts.server, STATE_DIR, &opts.labels).as_bytes(),
-        0o600,
-        Some((uid, gid)),
+        config_text(&opts.server, STATE_DIR, &opts.labels, &opts.update_keys).as_bytes(),
+        // Root's, readable by the agent: a compromised agent cannot trust a key of its own.
+        0o640,
+        Some((0, gid)),
     )?;
 
     // A running agent holds its outbox open: stop it before enrolling here (it is restarted

@@ -145,7 +145,7 @@ pub fn install<P: Platform>(opts: &InstallOptions, platform: P) -> Result<Instal
     state::ensure_dir(&dir).map_err(AgentError::from)?;
     crate::win32::acl::restrict_to_admins(&dir).map_err(io("restrict", &dir))?;
     let config = config_file();
-    let text = config_text(&opts.server, &dir.to_string_lossy(), &opts.labels);
+    let text = config_text(&opts.server, &dir.to_string_lossy(), &opts.labels, &[]);
     std::fs::write(&config, text).map_err(io("write", &config))?;
 
     let machine_id =

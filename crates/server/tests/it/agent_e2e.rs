@@ -193,6 +193,7 @@ async fn install_lays_out_a_hardened_service_and_enrolls_once() {
         server: server.url.clone(),
         enroll_key: key.clone(),
         labels: [("env".to_owned(), "prod".to_owned())].into(),
+        update_keys: vec!["RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3".to_owned()],
         root: root.path().to_owned(),
         start: false,
     };
@@ -222,17 +223,25 @@ async fn install_lays_out_a_hardened_service_and_enrolls_once() {
     );
 
     assert_eq!(mode(install::CONFIG_DIR), 0o750);
-    assert_eq!(mode(install::CONFIG_FILE), 0o600);
+    // Root's, read by the agent's group: the agent cannot trust a release key of its own.
+    assert_eq!(mode(install::CONFIG_FILE), 0o640);
     assert_eq!(
         std::fs::metadata(at(install::CONFIG_FILE)).unwrap().uid(),
-        uid
+        0
     );
+    assert_ne!(uid, 0);
     let config = std::fs::read_to_string(at(install::CONFIG_FILE)).unwrap();
     assert!(
         config.contains(&format!("server = \"{}\"", server.url)),
         "{config}"
     );
     assert!(config.contains("env = \"prod\""), "{config}");
+    assert!(
+        config.contains(
+            "public_keys = [\"RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3\"]"
+        ),
+        "{config}"
+    );
     assert!(!config.contains(&key), "the enrollment key is not kept");
 
     assert_eq!(mode(install::STATE_DIR), 0o700);
