@@ -65,12 +65,24 @@ pub struct Dist {
 }
 
 pub fn dist(args: &[String]) -> Result<()> {
+    // Checked before the long build: a bad flag or an undescribed version fails at once.
+    let sign_with = crate::sign::SignWith::from_args(args)?;
+    if sign_with.is_some() {
+        crate::sign::check_changelog(&workspace_version(&proc::root())?)?;
+    }
     let windows_exe = crate::windows::build_release()?;
     let aarch64 = crate::cross::build_aarch64_agent("release")?;
     let d = build(&windows_exe, &aarch64, &proc::root().join("target/dist"))?;
     if args.iter().any(|a| a == "--check") {
         crate::dist_check::check(&d)?;
     }
+    let signatures = match &sign_with {
+        Some(with) => crate::sign::sign(&d, with)?,
+        None => {
+            println!("==> not signed (give --sign-key KEY to sign the agent binaries for updates)");
+            Vec::new()
+        }
+    };
     println!("==> {}", d.dir.display());
     for f in d.files() {
         let size = std::fs::metadata(f)?.len();
@@ -79,6 +91,9 @@ pub fn dist(args: &[String]) -> Result<()> {
             file_name(f),
             size as f64 / 1048576.0
         );
+    }
+    for sig in &signatures {
+        println!("    {}", file_name(sig));
     }
     println!("    SHA256SUMS");
     Ok(())

@@ -15,6 +15,7 @@ mod postgres;
 mod proc;
 mod run;
 mod schemathesis;
+mod sign;
 mod test;
 mod venv;
 mod windows;
@@ -29,8 +30,10 @@ commands:
                                     the dashboard's unit and browser tests, then schemathesis
   e2e                               only the dashboard's browser tests (builds what they need)
   dist [--check]                    the agent's release binary, .deb, .rpm (x86_64, aarch64), Windows .exe and installer,
-                                    smartctl.exe and its source, SHA256SUMS in target/dist;
-                                    --check: lintian, and the .deb installed and purged in a Debian root
+       [--sign-key KEY]             smartctl.exe and its source, SHA256SUMS in target/dist;
+       [--sign-password-file F]     --check: lintian, and the .deb installed and purged in a Debian root;
+       [--serial N]                 --sign-key: a .minisig beside each agent binary (optralis release
+                                    sign; the version must be in CHANGELOG.md)
   windows                           the agent for Windows (x86_64-pc-windows-gnu): clippy, its unit
                                     tests under Wine, the debug .exe (Debian's rustc-web, mingw, Wine)
   installer-screenshot              the Windows installer's wizard under Wine and xvfb, into

@@ -68,6 +68,10 @@ pub fn test(_args: &[String]) -> Result<()> {
     e2e_with_built_bins()?;
     println!("==> the agent's packages (cargo xtask dist --check)");
     crate::dist_check::check(&dist)?;
+    println!(
+        "==> the agent's release signatures (cargo xtask dist --sign-key), checked by minisign"
+    );
+    crate::sign::check(&dist)?;
     crate::schemathesis::run()
 }
 
