@@ -187,14 +187,7 @@ fn supervise(
         u64::try_from(trial.deadline_ms - crate::clock::now_ms()).unwrap_or(0),
     );
     if deadline_in.is_zero() {
-        return roll_back(
-            dir,
-            file,
-            format!(
-                "{version} did not report healthy within {} s",
-                trial.health_window_s
-            ),
-        );
+        return roll_back(dir, file, too_late(&trial));
     }
     state::clear_healthy(dir);
     let mut child = match start_child(&staged, &version) {
@@ -234,17 +227,18 @@ fn supervise(
         }
         if Instant::now() >= deadline {
             stop_child(&mut child);
-            return roll_back(
-                dir,
-                file,
-                format!(
-                    "{version} did not report healthy within {} s",
-                    trial.health_window_s
-                ),
-            );
+            return roll_back(dir, file, too_late(&trial));
         }
         std::thread::sleep(TICK);
     }
+}
+
+/// Why a trial that ran out of time is rolled back.
+fn too_late(trial: &state::Trial) -> String {
+    format!(
+        "{} did not report healthy within {} s",
+        trial.version, trial.health_window_s
+    )
 }
 
 fn start_child(staged: &Staged, version: &str) -> std::io::Result<Child> {

@@ -369,8 +369,6 @@ pub struct MachineUpdate {
     pub hostname: String,
     /// What the machine's agent last said it runs.
     pub agent_version: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
     /// Absent while the machine waits for its turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<UpdateState>,

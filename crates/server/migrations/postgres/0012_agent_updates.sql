@@ -53,3 +53,7 @@ CREATE TABLE rollout_machines (
     PRIMARY KEY (rollout_id, machine_id)
 );
 CREATE INDEX rollout_machines_machine ON rollout_machines (machine_id);
+-- What each report batch of a running rollout asks: its canaries still out, its updates
+-- silent past the health window.
+CREATE INDEX rollout_machines_progress ON rollout_machines (rollout_id, canary, state, updated_ms);
+CREATE INDEX rollout_machines_stale ON rollout_machines (rollout_id, state, updated_ms);

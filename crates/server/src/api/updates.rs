@@ -397,16 +397,21 @@ pub async fn rollout_machines(
     let id = RolloutId::from_path(&id);
     state.store.get_rollout(&who.org_id, &id).await?;
     let rows = state.store.rollout_machines(&who.org_id, &id).await?;
-    let machines = state.store.list_machines(&who.org_id).await?;
+    let machines: std::collections::HashMap<String, optralis_proto::api::Machine> = state
+        .store
+        .list_machines(&who.org_id)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.clone(), m))
+        .collect();
     let out = rows
         .into_iter()
         .map(|row| {
-            let m = machines.iter().find(|m| m.id == row.machine_id.as_str());
+            let m = machines.get(row.machine_id.as_str());
             MachineUpdate {
                 machine_id: row.machine_id.to_string(),
                 hostname: m.map(|m| m.hostname.clone()).unwrap_or_default(),
                 agent_version: m.map(|m| m.facts.agent_version.clone()).unwrap_or_default(),
-                platform: None,
                 state: row.slot.state,
                 reason: row.reason,
                 canary: row.slot.canary,

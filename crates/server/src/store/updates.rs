@@ -64,6 +64,18 @@ super::row! {
     }
 }
 
+/// The states of a rollout that is not over, as an SQL list (`'running', …`): at most one
+/// per organisation. Written from the vocabulary's names, which are constants.
+static ACTIVE_STATES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    [
+        RolloutState::Running,
+        RolloutState::Paused,
+        RolloutState::Halted,
+    ]
+    .map(|s| format!("'{}'", s.as_str()))
+    .join(", ")
+});
+
 const ROLLOUT_COLUMNS: &str = "id, version, scope, canary_count, halt_failure_percent, \
      health_window_s, failures_accepted, state, reason, created_ms, updated_ms";
 
@@ -199,27 +211,40 @@ impl Store {
         platform: Platform,
         version: &str,
     ) -> Result<(AgentRelease, String)> {
+        super::row! {
+            struct SignedRow {
+                platform: String,
+                version: String,
+                serial: i64,
+                size: i64,
+                sha256: String,
+                key_id: String,
+                published_ms: i64,
+                signature: String,
+            }
+        }
         let sql = format!(
-            "SELECT {RELEASE_COLUMNS} FROM agent_releases WHERE platform = $1 AND version = $2"
+            "SELECT {RELEASE_COLUMNS}, signature FROM agent_releases \
+             WHERE platform = $1 AND version = $2"
         );
-        let row = on_reader!(self, pool => {
-            sqlx::query_as::<_, ReleaseRow>(&sql)
+        let r = on_reader!(self, pool => {
+            sqlx::query_as::<_, SignedRow>(&sql)
                 .bind(platform.as_str())
                 .bind(version)
                 .fetch_optional(pool)
                 .await
         })?
         .ok_or(StoreError::NotFound)?;
-        let signature = on_reader!(self, pool => {
-            sqlx::query_scalar::<_, String>(
-                "SELECT signature FROM agent_releases WHERE platform = $1 AND version = $2",
-            )
-            .bind(platform.as_str())
-            .bind(version)
-            .fetch_one(pool)
-            .await
+        let release = release_from_row(ReleaseRow {
+            platform: r.platform,
+            version: r.version,
+            serial: r.serial,
+            size: r.size,
+            sha256: r.sha256,
+            key_id: r.key_id,
+            published_ms: r.published_ms,
         })?;
-        Ok((release_from_row(row)?, signature))
+        Ok((release, r.signature))
     }
 
     /// The bytes of a release's file.
@@ -253,22 +278,21 @@ impl Store {
         let now = self.now_ms();
         let scope = json_text(&new.scope)?;
         let canaries = i64::try_from(new.canaries.len()).map_err(corrupt)?;
+        let cancel = format!(
+            "UPDATE rollouts SET state = $1, reason = $2, updated_ms = $3 \
+             WHERE org_id = $4 AND state IN ({})",
+            *ACTIVE_STATES
+        );
         on_writer!(self, pool => {
             async {
                 let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "UPDATE rollouts SET state = $1, reason = $2, updated_ms = $3 \
-                     WHERE org_id = $4 AND state IN ($5, $6, $7)",
-                )
-                .bind(RolloutState::Cancelled.as_str())
-                .bind(format!("replaced by the rollout of {}", new.version))
-                .bind(now)
-                .bind(org.as_str())
-                .bind(RolloutState::Running.as_str())
-                .bind(RolloutState::Paused.as_str())
-                .bind(RolloutState::Halted.as_str())
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(&cancel)
+                    .bind(RolloutState::Cancelled.as_str())
+                    .bind(format!("replaced by the rollout of {}", new.version))
+                    .bind(now)
+                    .bind(org.as_str())
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(
                     "INSERT INTO rollouts (id, org_id, version, scope, canary_count, \
                      halt_failure_percent, health_window_s, state, created_ms, updated_ms) \
@@ -312,17 +336,11 @@ impl Store {
         // The active one first (two made in the same millisecond would tie).
         let sql = format!(
             "SELECT {ROLLOUT_COLUMNS} FROM rollouts WHERE org_id = $1 \
-             ORDER BY CASE WHEN state IN ($2, $3, $4) THEN 0 ELSE 1 END, created_ms DESC, id \
-             LIMIT 100"
+             ORDER BY CASE WHEN state IN ({}) THEN 0 ELSE 1 END, created_ms DESC, id LIMIT 100",
+            *ACTIVE_STATES
         );
         let rows = on_reader!(self, pool => {
-            sqlx::query_as::<_, RolloutRow>(&sql)
-                .bind(org.as_str())
-                .bind(RolloutState::Running.as_str())
-                .bind(RolloutState::Paused.as_str())
-                .bind(RolloutState::Halted.as_str())
-                .fetch_all(pool)
-                .await
+            sqlx::query_as::<_, RolloutRow>(&sql).bind(org.as_str()).fetch_all(pool).await
         })?;
         rows.into_iter().map(rollout_from_row).collect()
     }
@@ -415,6 +433,43 @@ impl Store {
         Ok(tally)
     }
 
+    /// Applied updates of `rollout` silent past its health window (see [`stale_before`]).
+    pub async fn stale_updates(&self, rollout: &StoredRollout) -> Result<u32> {
+        let stale = stale_before(self.now_ms(), rollout.health_window_s);
+        let n = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM rollout_machines \
+                 WHERE rollout_id = $1 AND state = $2 AND updated_ms < $3",
+            )
+            .bind(rollout.id.as_str())
+            .bind(UpdateState::Applied.as_str())
+            .bind(stale)
+            .fetch_one(pool)
+            .await
+        })?;
+        u32::try_from(n).map_err(corrupt)
+    }
+
+    /// Canaries of `rollout` not finished yet (waiting, pending, downloading or applied and
+    /// within their window).
+    pub async fn unfinished_canaries(&self, rollout: &StoredRollout) -> Result<u32> {
+        let stale = stale_before(self.now_ms(), rollout.health_window_s);
+        let n = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM rollout_machines WHERE rollout_id = $1 AND canary \
+                 AND (state IS NULL OR state IN ($2, $3) OR (state = $4 AND updated_ms >= $5))",
+            )
+            .bind(rollout.id.as_str())
+            .bind(UpdateState::Pending.as_str())
+            .bind(UpdateState::Downloading.as_str())
+            .bind(UpdateState::Applied.as_str())
+            .bind(stale)
+            .fetch_one(pool)
+            .await
+        })?;
+        u32::try_from(n).map_err(corrupt)
+    }
+
     pub async fn rollout_machines(
         &self,
         org: &OrgId,
@@ -462,21 +517,19 @@ impl Store {
                 slot_updated_ms: Option<i64>,
             }
         }
+        let sql = format!(
+            "SELECT r.id, rm.canary, rm.state AS slot_state, rm.updated_ms AS slot_updated_ms \
+             FROM rollout_machines rm JOIN rollouts r ON r.id = rm.rollout_id \
+             WHERE r.org_id = $1 AND rm.machine_id = $2 \
+             ORDER BY CASE WHEN r.state IN ({}) THEN 0 ELSE 1 END, r.created_ms DESC LIMIT 1",
+            *ACTIVE_STATES
+        );
         let row = on_reader!(self, pool => {
-            sqlx::query_as::<_, SlotRow>(
-                "SELECT r.id, rm.canary, rm.state AS slot_state, rm.updated_ms AS slot_updated_ms \
-                 FROM rollout_machines rm JOIN rollouts r ON r.id = rm.rollout_id \
-                 WHERE r.org_id = $1 AND rm.machine_id = $2 \
-                 ORDER BY CASE WHEN r.state IN ($3, $4, $5) THEN 0 ELSE 1 END, r.created_ms DESC \
-                 LIMIT 1",
-            )
-            .bind(org.as_str())
-            .bind(machine.as_str())
-            .bind(RolloutState::Running.as_str())
-            .bind(RolloutState::Paused.as_str())
-            .bind(RolloutState::Halted.as_str())
-            .fetch_optional(pool)
-            .await
+            sqlx::query_as::<_, SlotRow>(&sql)
+                .bind(org.as_str())
+                .bind(machine.as_str())
+                .fetch_optional(pool)
+                .await
         })?;
         let Some(row) = row else { return Ok(None) };
         let rollout = self.get_rollout(org, &RolloutId::from_db(row.id)).await?;

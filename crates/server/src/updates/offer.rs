@@ -3,7 +3,7 @@
 
 use optralis_proto::release::{AgentStatus, Platform, RolloutState, UpdateOffer, UpdateState};
 
-use super::rollout::{Decision, decide, verdict};
+use super::rollout::{Decision, decide, verdict, waits_for_canaries};
 use crate::store::{AgentIdentity, Result, Store, StoreError, StoredRollout};
 
 /// Where an agent downloads a release from (with its machine token).
@@ -50,26 +50,24 @@ pub async fn handle_status(
             rollout = judge(store, agent, rollout).await?;
         }
     }
-    let mut tally = store.rollout_tally(&rollout).await?;
-    // An update that never reported healthy is judged here too, by whoever asks next.
-    if rollout.state == RolloutState::Running
-        && verdict(
-            &tally,
-            rollout.halt_failure_percent,
-            rollout.failures_accepted,
-        )
-        .is_some()
-    {
+    // An update that never reported healthy is judged here too, by whoever asks next (an
+    // index lookup; the whole tally only when there is one).
+    if rollout.state == RolloutState::Running && store.stale_updates(&rollout).await? > 0 {
         rollout = judge(store, agent, rollout).await?;
-        tally = store.rollout_tally(&rollout).await?;
     }
     let slot = super::Slot { state, ..slot };
+    let canaries_done =
+        if waits_for_canaries(rollout.state, &rollout.version, &status.version, &slot) {
+            store.unfinished_canaries(&rollout).await? == 0
+        } else {
+            true
+        };
     match decide(
         rollout.state,
         &rollout.version,
         &status.version,
         &slot,
-        &tally,
+        canaries_done,
     ) {
         Decision::Nothing => Ok(None),
         Decision::AlreadyThere => {

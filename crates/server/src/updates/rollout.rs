@@ -148,13 +148,20 @@ pub enum Decision {
     Offer,
 }
 
-/// Whether `slot`'s machine, running `running`, is offered `target` now.
+/// Whether a waiting machine's offer depends on the canaries: the one case [`decide`]
+/// needs to know whether they are all done (the caller asks the store only then).
+pub fn waits_for_canaries(state: RolloutState, target: &str, running: &str, slot: &Slot) -> bool {
+    state == RolloutState::Running && running != target && slot.state.is_none() && !slot.canary
+}
+
+/// Whether `slot`'s machine, running `running`, is offered `target` now; `canaries_done`:
+/// every canary finished (see [`waits_for_canaries`]).
 pub fn decide(
     state: RolloutState,
     target: &str,
     running: &str,
     slot: &Slot,
-    tally: &Tally,
+    canaries_done: bool,
 ) -> Decision {
     if slot.state.is_some_and(UpdateState::is_final) {
         return Decision::Nothing;
@@ -171,7 +178,7 @@ pub fn decide(
     if state != RolloutState::Running {
         return Decision::Nothing;
     }
-    if slot.state.is_some() || slot.canary || tally.canaries_done == tally.canaries {
+    if slot.state.is_some() || slot.canary || canaries_done {
         Decision::Offer
     } else {
         Decision::Nothing
@@ -216,6 +223,11 @@ mod tests {
         }
     }
 
+    /// What the store answers for a tally: every canary finished.
+    fn done(t: &Tally) -> bool {
+        t.canaries_done == t.canaries
+    }
+
     fn tally(rows: &[(bool, Option<UpdateState>)]) -> Tally {
         let mut t = Tally::default();
         for &(c, s) in rows {
@@ -225,15 +237,47 @@ mod tests {
     }
 
     #[test]
+    fn only_a_waiting_machine_of_a_running_rollout_waits_for_the_canaries() {
+        let run = RolloutState::Running;
+        assert!(waits_for_canaries(
+            run,
+            "0.2.0",
+            "0.1.0",
+            &slot(false, None)
+        ));
+        assert!(!waits_for_canaries(
+            run,
+            "0.2.0",
+            "0.1.0",
+            &slot(true, None)
+        ));
+        let pending = slot(false, Some(UpdateState::Pending));
+        assert!(!waits_for_canaries(run, "0.2.0", "0.1.0", &pending));
+        assert!(!waits_for_canaries(
+            run,
+            "0.2.0",
+            "0.2.0",
+            &slot(false, None)
+        ));
+        let paused = RolloutState::Paused;
+        assert!(!waits_for_canaries(
+            paused,
+            "0.2.0",
+            "0.1.0",
+            &slot(false, None)
+        ));
+    }
+
+    #[test]
     fn canaries_go_first_and_alone() {
         let t = tally(&[(true, None), (true, None), (false, None)]);
         let run = RolloutState::Running;
         assert_eq!(
-            decide(run, "0.2.0", "0.1.0", &slot(true, None), &t),
+            decide(run, "0.2.0", "0.1.0", &slot(true, None), done(&t)),
             Decision::Offer
         );
         assert_eq!(
-            decide(run, "0.2.0", "0.1.0", &slot(false, None), &t),
+            decide(run, "0.2.0", "0.1.0", &slot(false, None), done(&t)),
             Decision::Nothing
         );
         let t = tally(&[
@@ -242,7 +286,7 @@ mod tests {
             (false, None),
         ]);
         assert_eq!(
-            decide(run, "0.2.0", "0.1.0", &slot(false, None), &t),
+            decide(run, "0.2.0", "0.1.0", &slot(false, None), done(&t)),
             Decision::Offer
         );
     }
@@ -257,13 +301,13 @@ mod tests {
             RolloutState::Cancelled,
         ] {
             assert_eq!(
-                decide(state, "0.2.0", "0.1.0", &pending, &t),
+                decide(state, "0.2.0", "0.1.0", &pending, done(&t)),
                 Decision::Nothing
             );
         }
         let failed = slot(true, Some(UpdateState::RolledBack));
         assert_eq!(
-            decide(RolloutState::Running, "0.2.0", "0.1.0", &failed, &t),
+            decide(RolloutState::Running, "0.2.0", "0.1.0", &failed, done(&t)),
             Decision::Nothing
         );
         assert_eq!(
@@ -272,14 +316,14 @@ mod tests {
                 "0.2.0",
                 "0.2.0",
                 &slot(false, None),
-                &t
+                done(&t)
             ),
             Decision::AlreadyThere
         );
         // On trial: the new version runs, but only the agent's report makes it healthy.
         let applied = slot(true, Some(UpdateState::Applied));
         assert_eq!(
-            decide(RolloutState::Running, "0.2.0", "0.2.0", &applied, &t),
+            decide(RolloutState::Running, "0.2.0", "0.2.0", &applied, done(&t)),
             Decision::Nothing
         );
     }

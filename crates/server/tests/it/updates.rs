@@ -769,14 +769,33 @@ async fn settles(
     }
 }
 
+/// A server on SQLite with an enrollment key, trusting a fresh release key.
+async fn trusting_server() -> (
+    crate::support::TestDb,
+    crate::support::RunningServer,
+    optralis::ids::OrgId,
+    String,
+    ReleaseKey,
+) {
+    let (db, server, org, key) = server_with_key(Backend::Sqlite).await;
+    let trusted = ReleaseKey::new();
+    server
+        .store()
+        .trust_release_key(&trusted.public)
+        .await
+        .unwrap();
+    (db, server, org, key, trusted)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_refuses_bad_releases_then_updates_to_a_good_one() {
-    let (db, server, _org, key) = server_with_key(Backend::Sqlite).await;
-    let trusted = ReleaseKey::new();
+    let (db, server, _org, key, trusted) = trusting_server().await;
     let other = ReleaseKey::new();
-    for k in [&trusted, &other] {
-        server.store().trust_release_key(&k.public).await.unwrap();
-    }
+    server
+        .store()
+        .trust_release_key(&other.public)
+        .await
+        .unwrap();
     let files = tempfile::tempdir().unwrap();
     let mut agent = AgentProc::new(&[&trusted]);
     agent.start(&server.url, &key, &[]);
@@ -917,13 +936,7 @@ async fn an_agent_refuses_bad_releases_then_updates_to_a_good_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_that_fails_its_trial_is_rolled_back() {
-    let (_db, server, _org, key) = server_with_key(Backend::Sqlite).await;
-    let trusted = ReleaseKey::new();
-    server
-        .store()
-        .trust_release_key(&trusted.public)
-        .await
-        .unwrap();
+    let (_db, server, _org, key, trusted) = trusting_server().await;
     let files = tempfile::tempdir().unwrap();
     let mut agent = AgentProc::new(&[&trusted]);
     agent.start(&server.url, &key, &[]);
@@ -984,13 +997,7 @@ async fn a_release_that_fails_its_trial_is_rolled_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_each_step_of_the_swap_leaves_exactly_one_version_running() {
-    let (_db, server, _org, key) = server_with_key(Backend::Sqlite).await;
-    let trusted = ReleaseKey::new();
-    server
-        .store()
-        .trust_release_key(&trusted.public)
-        .await
-        .unwrap();
+    let (_db, server, _org, key, trusted) = trusting_server().await;
     let (next, next_version) = next_agent();
     trusted
         .publish(server.store(), &next, &next_version, X86, 100)
@@ -1071,13 +1078,7 @@ async fn kill_9_at_each_step_of_the_swap_leaves_exactly_one_version_running() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollout_halts_after_its_canaries_fail_and_the_others_never_download() {
-    let (_db, server, org, key) = server_with_key(Backend::Sqlite).await;
-    let trusted = ReleaseKey::new();
-    server
-        .store()
-        .trust_release_key(&trusted.public)
-        .await
-        .unwrap();
+    let (_db, server, org, key, trusted) = trusting_server().await;
     let files = tempfile::tempdir().unwrap();
     let bad = script(files.path(), "bad", "exit 3");
     trusted
