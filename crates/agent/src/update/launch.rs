@@ -7,7 +7,7 @@
 //!   binary (or the installed one), so a broken new binary cannot stop its own rollback.
 //! - else a staged release newer than this binary: its signature is checked again with this
 //!   machine's keys, then it replaces this process (`exec`, same pid for the service
-//!   manager);
+//!   manager); a package upgraded past it runs itself;
 //! - else this binary runs.
 //!
 //! A process killed at any step restarts (the service manager's `Restart=`) into one of
@@ -65,7 +65,8 @@ pub fn before_run(
     }
     state::sweep(&dir, &file);
     match &file.current {
-        Some(staged) if staged.version != AGENT_VERSION => match check(staged, config) {
+        // A package upgraded past the staged release runs itself.
+        Some(staged) if newer_than_this(&staged.version) => match check(staged, config) {
             Ok(()) => Err(exec(&staged.binary())),
             Err(reason) => {
                 tracing::error!(version = %staged.version, %reason, "the staged release does not verify; running this binary");
@@ -73,6 +74,15 @@ pub fn before_run(
             }
         },
         _ => Ok(()),
+    }
+}
+
+/// Whether `version` is above this binary's (an unreadable one is not).
+fn newer_than_this(version: &str) -> bool {
+    use optralis_proto::release::Version;
+    match (Version::parse(version), Version::parse(AGENT_VERSION)) {
+        (Ok(staged), Ok(this)) => staged > this,
+        _ => false,
     }
 }
 
@@ -291,5 +301,19 @@ fn roll_back(dir: &Path, mut file: UpdateFile, reason: String) -> Result<(), Lau
         Some(binary) => Err(exec(&binary)),
         // No installed binary known: this one is it.
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_newer_staged_release_replaces_this_binary() {
+        assert!(super::newer_than_this("999.0.0"));
+        assert!(!super::newer_than_this(super::AGENT_VERSION));
+        assert!(
+            !super::newer_than_this("0.0.1"),
+            "a package upgraded past it runs itself"
+        );
+        assert!(!super::newer_than_this("not a version"));
     }
 }
