@@ -1,7 +1,10 @@
 // End-to-end tests of the dashboard in Debian's Chromium against a real server and agent
 // (started by `cargo xtask e2e` / `cargo xtask test`, which pass their address here).
 // Screenshots of every main screen go to test-results/screenshots/.
-import { mkdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 import { apiSession, assert, currentStep, receiver, runTests, totp } from "./lib.mjs";
@@ -10,8 +13,13 @@ const BASE = process.env.E2E_BASE_URL;
 const EMAIL = process.env.E2E_ADMIN_EMAIL;
 const PASSWORD = process.env.E2E_ADMIN_PASSWORD;
 const EXECUTABLE = process.env.E2E_CHROMIUM ?? "/usr/bin/chromium";
-if (!BASE || !EMAIL || !PASSWORD) {
-  console.error("E2E_BASE_URL, E2E_ADMIN_EMAIL and E2E_ADMIN_PASSWORD are needed (cargo xtask e2e sets them)");
+// The agent binary (for a second machine) and the version of the signed release the server holds.
+const AGENT_BIN = process.env.E2E_AGENT_BIN;
+const NEXT_VERSION = process.env.E2E_NEXT_VERSION;
+if (!BASE || !EMAIL || !PASSWORD || !AGENT_BIN || !NEXT_VERSION) {
+  console.error(
+    "E2E_BASE_URL, E2E_ADMIN_EMAIL, E2E_ADMIN_PASSWORD, E2E_AGENT_BIN and E2E_NEXT_VERSION are needed (cargo xtask e2e sets them)",
+  );
   process.exit(2);
 }
 // Evaluated through the DevTools protocol, which the page's CSP (scripts from 'self' only) does not cover.
@@ -44,6 +52,46 @@ const settled = async (p) => {
 };
 const shot = (name, p = page) => p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 const state = { machineId: null, mfaSecret: null, recovery: [], hook: await receiver() };
+
+/** An API call with the browser's session (the admin has MFA once that test ran). */
+const browserApi = (method, path, body) =>
+  page.evaluate(
+    async ([method, path, body]) => {
+      const r = await fetch("/api/v1/auth/refresh", { method: "POST" });
+      const { access_token } = await r.json();
+      const res = await fetch(`/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json" },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: await res.json().catch(() => null) };
+    },
+    [method, path, body],
+  );
+
+/** Enrolls a second machine with a real agent that reports once or twice, then falls silent. */
+async function silentMachine() {
+  const key = await browserApi("POST", "/enroll-keys", { max_uses: 1 });
+  assert(key.status === 201, `an enrollment key: ${JSON.stringify(key)}`);
+  const before = (await browserApi("GET", "/machines?limit=100")).body.machines.length;
+  const dir = mkdtempSync(join(tmpdir(), "optralis-e2e-silent-"));
+  const agent = spawn(AGENT_BIN, ["run", "--server", BASE, "--interval", "2s", "--enroll-key", key.body.secret, "--state-dir", dir], {
+    stdio: "ignore",
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  try {
+    for (let i = 0; i < 60; i++) {
+      const now = (await browserApi("GET", "/machines?limit=100")).body.machines;
+      if (now.length > before && now.some((m) => m.facts?.agent_version)) return;
+      await page.waitForTimeout(500);
+    }
+    throw new Error("the second agent did not enroll within 30 s");
+  } finally {
+    agent.kill("SIGTERM");
+    await new Promise((r) => (agent.exitCode !== null ? r() : agent.once("exit", r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 async function signIn(p, email, password, code) {
   await p.getByLabel("Email").fill(email);
@@ -250,6 +298,46 @@ const tests = [
     },
   ],
   [
+    "the admin rolls out a signed release: the agent updates itself, a silent machine waits, pause, resume, cancel",
+    async () => {
+      await silentMachine();
+      await page.goto(`${BASE}/updates`);
+      await page.getByTestId("release-row").filter({ hasText: NEXT_VERSION }).waitFor();
+      await page.getByTestId("agent-version").first().waitFor();
+      await page.getByTestId("rollout-new").click();
+      const dialog = page.getByRole("dialog");
+      assert((await dialog.getByTestId("rollout-version").inputValue()) === NEXT_VERSION, "the newest release is proposed");
+      // No canary: both machines are offered at once; the silent one never answers.
+      await dialog.getByTestId("rollout-canary").fill("0");
+      await dialog.getByTestId("rollout-start").click();
+      await dialog.waitFor({ state: "detached" });
+      const machines = page.getByTestId("rollout-machine");
+      const updated = machines.filter({ has: page.getByTestId("rollout-machine-state").getByText("Healthy") });
+      await updated.first().waitFor({ timeout: 90_000 });
+      await updated.getByTestId("rollout-machine-version").getByText(NEXT_VERSION).waitFor({ timeout: 20_000 });
+      await machines
+        .filter({ has: page.getByTestId("rollout-machine-state").getByText("Waiting") })
+        .first()
+        .waitFor();
+      const row = page.getByTestId("rollout-row").first();
+      await row.getByTestId("progress-healthy").getByText("Healthy: 1").waitFor();
+      await row.getByTestId("progress-waiting").getByText("Waiting: 1").waitFor();
+      await page.getByTestId("agent-version").filter({ hasText: NEXT_VERSION }).waitFor();
+      await shot("18-updates");
+
+      const state = row.getByTestId("rollout-state");
+      await row.getByTestId("rollout-pause").click();
+      await state.getByText("Paused").waitFor();
+      await row.getByTestId("rollout-resume").click();
+      await state.getByText("Running").waitFor();
+      page.once("dialog", (d) => void d.accept());
+      await row.getByTestId("rollout-cancel").click();
+      await state.getByText("Cancelled").waitFor();
+      assert((await row.getByTestId("rollout-pause").count()) === 0, "a cancelled rollout has no actions");
+      assert(/cancelled by/.test(await row.innerText()), "the row says who cancelled");
+    },
+  ],
+  [
     "the interface switches to French",
     async () => {
       await page.goto(BASE);
@@ -291,6 +379,7 @@ const tests = [
           "/rules",
           "/channels",
           "/groups",
+          "/updates",
           "/enroll",
           "/users",
           "/audit",
@@ -349,11 +438,11 @@ const tests = [
       await signIn(p, "observer@e2e.test", "quiet-meadow-lantern-7");
       await p.getByTestId("read-only").waitFor();
       await p.getByTestId("machine-card").first().waitFor();
-      for (const path of ["/groups", "/channels", "/rules", "/alerts", `/machines/${encodeURIComponent(state.machineId)}`]) {
+      for (const path of ["/groups", "/channels", "/rules", "/alerts", "/updates", `/machines/${encodeURIComponent(state.machineId)}`]) {
         await p.goto(BASE + path);
         await p.locator("main h1").waitFor();
         await settled(p);
-        for (const testid of ["group-new", "channel-new", "rule-new"]) {
+        for (const testid of ["group-new", "channel-new", "rule-new", "rollout-new", "rollout-pause", "rollout-cancel"]) {
           assert((await p.getByTestId(testid).count()) === 0, `${path}: no ${testid}`);
         }
         for (const name of [/^(Edit|Delete|Create|Add|Acknowledge|Silence|Send test|Edit groups|Add label)\b/]) {

@@ -14,6 +14,7 @@ const Alerts = lazy(() => import("./pages/Alerts"));
 const Rules = lazy(() => import("./pages/Rules"));
 const Channels = lazy(() => import("./pages/Channels"));
 const Groups = lazy(() => import("./pages/Groups"));
+const Updates = lazy(() => import("./pages/Updates"));
 const Enroll = lazy(() => import("./pages/Enroll"));
 const Users = lazy(() => import("./pages/Users"));
 const Audit = lazy(() => import("./pages/Audit"));
@@ -30,6 +31,7 @@ const ROUTES: [string, Page][] = [
   ["/rules", Rules],
   ["/channels", Channels],
   ["/groups", Groups],
+  ["/updates", Updates],
   ["/enroll", Enroll],
   ["/users", Users],
   ["/audit", Audit],

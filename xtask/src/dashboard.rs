@@ -73,9 +73,10 @@ pub fn chromium() -> Option<PathBuf> {
 }
 
 /// Starts a server (SQLite, fresh data directory) with an admin and a local agent reporting
-/// every 2 s, then runs `dashboard/e2e/run.mjs` against it. Screenshots land in
-/// `dashboard/test-results/`.
-pub fn e2e(debug_bin: &Path) -> Result<()> {
+/// every 2 s, then runs `dashboard/e2e/run.mjs` against it. The server holds `next_agent`
+/// as a signed release of `next_version`, whose key the agent trusts: the updates page rolls
+/// it out for real. Screenshots land in `dashboard/test-results/`.
+pub fn e2e(debug_bin: &Path, next_agent: &Path, next_version: &str) -> Result<()> {
     let chromium = chromium().context(
         "the dashboard's end-to-end tests need Chromium (Debian: apt-get install chromium)",
     )?;
@@ -111,6 +112,7 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
             .arg(&data_dir),
     )?;
     let key = key.lines().last().unwrap_or_default().trim().to_owned();
+    let agent_config = publish_release(&server_bin, &data_dir, &work, next_agent, next_version)?;
     let smartctl = fake_smartctl(&work)?;
     let mut agent = Guard::spawn(
         "agent",
@@ -128,6 +130,8 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
             .arg(&smartctl)
             .arg("--state-dir")
             .arg(work.join("agent"))
+            .arg("--config")
+            .arg(&agent_config)
             .env("RUST_LOG", "warn"),
     )?;
     println!(
@@ -140,7 +144,9 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
             .env("E2E_BASE_URL", &url)
             .env("E2E_ADMIN_EMAIL", email)
             .env("E2E_ADMIN_PASSWORD", password)
-            .env("E2E_CHROMIUM", &chromium),
+            .env("E2E_CHROMIUM", &chromium)
+            .env("E2E_AGENT_BIN", debug_bin.join("optralis-agent"))
+            .env("E2E_NEXT_VERSION", next_version),
     );
     let alive = server.check_alive().and_then(|()| agent.check_alive());
     agent.stop();
@@ -148,6 +154,77 @@ pub fn e2e(debug_bin: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&work);
     result?;
     alive
+}
+
+/// Makes a release key, trusts it on the server, signs and publishes `next_agent` with it (the
+/// operator's commands, as the user guide gives them) and writes an agent config trusting it.
+fn publish_release(
+    server_bin: &Path,
+    data_dir: &Path,
+    work: &Path,
+    next_agent: &Path,
+    version: &str,
+) -> Result<PathBuf> {
+    let keys = work.join("release-keys");
+    let release = |args: &[&str]| -> Result<String> {
+        let mut cmd = Command::new(server_bin);
+        cmd.arg("release").args(args);
+        proc::output(&mut cmd)
+    };
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    release(&["keygen", "--out", &path(&keys), "--unencrypted"])?;
+    let public = keys.join("optralis-release.pub");
+    release(&[
+        "trust",
+        "--public-key",
+        &path(&public),
+        "--data-dir",
+        &path(data_dir),
+    ])?;
+    let signature = work.join("next-agent.minisig");
+    let platform = if cfg!(target_arch = "aarch64") {
+        "linux-aarch64"
+    } else {
+        "linux-x86_64"
+    };
+    release(&[
+        "sign",
+        "--secret-key",
+        &path(&keys.join("optralis-release.key")),
+        "--file",
+        &path(next_agent),
+        "--version",
+        version,
+        "--platform",
+        platform,
+        "--out",
+        &path(&signature),
+    ])?;
+    release(&[
+        "publish",
+        "--file",
+        &path(next_agent),
+        "--signature",
+        &path(&signature),
+        "--version",
+        version,
+        "--platform",
+        platform,
+        "--data-dir",
+        &path(data_dir),
+    ])?;
+    let key_line = std::fs::read_to_string(&public)?
+        .lines()
+        .nth(1)
+        .context("the public key file has no key line")?
+        .trim()
+        .to_owned();
+    let config = work.join("agent.toml");
+    std::fs::write(
+        &config,
+        format!("[update]\npublic_keys = [\"{key_line}\"]\n"),
+    )?;
+    Ok(config)
 }
 
 /// A stand-in for smartctl (test machines have no disks it can read): one SATA disk, answered

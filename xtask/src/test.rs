@@ -48,7 +48,7 @@ pub fn test(_args: &[String]) -> Result<()> {
     );
 
     let python = crate::venv::ensure()?;
-    let next_agent = build_next_agent()?;
+    let (next_agent, _) = build_next_agent()?;
     let mut cmd = proc::cargo();
     if proc::which("cargo-nextest").is_some() {
         cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
@@ -91,7 +91,12 @@ fn e2e_with_built_bins() -> Result<()> {
         "optralis-agent",
         "--bins",
     ]))?;
-    dashboard::e2e(&proc::root().join("target/debug"))
+    let (next_agent, next_version) = build_next_agent()?;
+    dashboard::e2e(
+        &proc::root().join("target/debug"),
+        &next_agent,
+        &next_version,
+    )
 }
 
 /// The version of the "next" agent the update tests roll out: above the workspace's.
@@ -99,7 +104,7 @@ const NEXT_AGENT_VERSION_SUFFIX: &str = "next";
 
 /// The agent built again as a newer version (same code, `OPTRALIS_AGENT_VERSION` set), in
 /// a profile of its own so that it does not rebuild over the ordinary build.
-fn build_next_agent() -> Result<std::path::PathBuf> {
+fn build_next_agent() -> Result<(std::path::PathBuf, String)> {
     let version = next_version(env!("CARGO_PKG_VERSION"))?;
     println!("==> the agent as version {version}, for the update tests");
     proc::status(
@@ -107,7 +112,10 @@ fn build_next_agent() -> Result<std::path::PathBuf> {
             .args(["build", "-p", "optralis-agent", "--profile", "agent-next"])
             .env("OPTRALIS_AGENT_VERSION", &version),
     )?;
-    Ok(proc::root().join("target/agent-next/optralis-agent"))
+    Ok((
+        proc::root().join("target/agent-next/optralis-agent"),
+        version,
+    ))
 }
 
 /// `0.1.0` -> `0.1.1-next`: above this version, below the next real patch release.

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/v1/agent-releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every release this server holds, newest first. */
+        get: operations["list_releases"];
+        put?: never;
+        /**
+         * Publishes an agent release: the body is the file, `X-Optralis-Signature` its minisign
+         *     signature (base64 of the `.minisig` file). The server keeps it only when the signature
+         *     verifies under a key it trusts; version and platform are the signed comment's.
+         */
+        post: operations["publish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/agent/enroll": {
         parameters: {
             query?: never;
@@ -15,6 +37,23 @@ export interface paths {
         put?: never;
         /** An agent joins the organisation of its enrollment key and gets its machine token. */
         post: operations["enroll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agent/releases/{platform}/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A release's file, for agents (with their machine token). `Range: bytes=N-` resumes. */
+        get: operations["download"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -809,6 +848,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation's rollouts, newest first (the last 100). */
+        get: operations["list_rollouts"];
+        put?: never;
+        /**
+         * Starts a rollout of a release to the organisation's machines in scope (resolved now);
+         *     the rollout running before is cancelled.
+         */
+        post: operations["create_rollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One rollout with its progress. */
+        get: operations["get_rollout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Pauses (no new offers), resumes (also after a halt) or cancels a rollout. */
+        patch: operations["update_rollout"];
+        trace?: never;
+    };
+    "/api/v1/rollouts/{id}/machines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each machine of a rollout: its agent version and where its update stands. */
+        get: operations["rollout_machines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/rules": {
         parameters: {
             query?: never;
@@ -1036,6 +1131,32 @@ export interface components {
             expires_in: number;
             token_type: string;
         };
+        /**
+         * @description A release the server holds. Releases are platform-wide (every organisation may roll them
+         *     out); their signatures were checked against the server's trusted keys when published.
+         */
+        AgentRelease: {
+            /** @description The signing key's id, as minisign prints it (16 hex digits). */
+            key_id: string;
+            platform: components["schemas"]["Platform"];
+            /** Format: int64 */
+            published_ms: number;
+            /** Format: int64 */
+            serial: number;
+            sha256: string;
+            /** Format: int64 */
+            size: number;
+            version: string;
+        };
+        AgentReleaseList: {
+            releases: components["schemas"]["AgentRelease"][];
+        };
+        /** @description In each report batch: what the agent runs and where its last update stands. */
+        AgentStatus: {
+            platform?: components["schemas"]["Platform"] | null;
+            update?: components["schemas"]["UpdateReport"] | null;
+            version: string;
+        };
         /** @description One rule on one machine. */
         Alert: {
             acknowledged_by?: string | null;
@@ -1109,7 +1230,7 @@ export interface components {
          * @description What an audit log entry records.
          * @enum {string}
          */
-        AuditAction: "auth.login" | "auth.login_failed" | "auth.mfa_failed" | "auth.refresh_reuse" | "auth.logout_all" | "user.created" | "user.invited" | "user.joined" | "user.declined" | "user.role_changed" | "user.enabled" | "user.disabled" | "user.removed" | "user.password_set" | "user.password_changed" | "user.password_reset" | "user.verified" | "mfa.enabled" | "mfa.disabled" | "mfa.reset" | "org.created" | "org.updated" | "org.deleted" | "org.require_mfa" | "org.settings" | "token.created" | "token.revoked" | "enroll_key.created" | "enroll_key.revoked" | "group.created" | "group.updated" | "group.deleted" | "group.members_changed" | "machine.groups_set" | "machine.labels_set" | "machine.decommissioned" | "machine.recommissioned" | "machine.deleted" | "disk.acknowledged" | "disk.unacknowledged" | "channel.created" | "channel.updated" | "channel.deleted" | "channel.tested" | "rule.created" | "rule.updated" | "rule.deleted" | "silence.created" | "silence.deleted" | "alert.acknowledged";
+        AuditAction: "auth.login" | "auth.login_failed" | "auth.mfa_failed" | "auth.refresh_reuse" | "auth.logout_all" | "user.created" | "user.invited" | "user.joined" | "user.declined" | "user.role_changed" | "user.enabled" | "user.disabled" | "user.removed" | "user.password_set" | "user.password_changed" | "user.password_reset" | "user.verified" | "mfa.enabled" | "mfa.disabled" | "mfa.reset" | "org.created" | "org.updated" | "org.deleted" | "org.require_mfa" | "org.settings" | "token.created" | "token.revoked" | "enroll_key.created" | "enroll_key.revoked" | "group.created" | "group.updated" | "group.deleted" | "group.members_changed" | "machine.groups_set" | "machine.labels_set" | "machine.decommissioned" | "machine.recommissioned" | "machine.deleted" | "disk.acknowledged" | "disk.unacknowledged" | "channel.created" | "channel.updated" | "channel.deleted" | "channel.tested" | "rule.created" | "rule.updated" | "rule.deleted" | "silence.created" | "silence.deleted" | "alert.acknowledged" | "release.key_trusted" | "release.published" | "rollout.created" | "rollout.changed";
         AuditEntry: {
             action: components["schemas"]["AuditAction"];
             /** @description `user:EMAIL`, `token:NAME (ID)`, `cli`, or the address a failed login tried. */
@@ -1206,6 +1327,32 @@ export interface components {
         };
         CreateOrg: {
             name: string;
+        };
+        /** @description `POST /api/v1/rollouts`. */
+        CreateRollout: {
+            /**
+             * Format: int32
+             * @description Machines updated first, alone, before any other (default 1).
+             */
+            canary_count?: number | null;
+            /**
+             * Format: int32
+             * @description Or a share of the machines in scope, 0–100, rounded up (instead of `canary_count`).
+             */
+            canary_percent?: number | null;
+            /**
+             * Format: int32
+             * @description Halt once more than this share of the updated machines failed, 0–100 (default 20).
+             */
+            halt_failure_percent?: number | null;
+            /**
+             * Format: int32
+             * @description How long a new version has to report healthy, seconds (default 120).
+             */
+            health_window_s?: number | null;
+            scope?: components["schemas"]["RolloutScope"];
+            /** @description The version to run; a release of it must exist for each machine's platform. */
+            version: string;
         };
         /**
          * @description `POST /api/v1/silences`: no notification for alerts in `scope` (and of `rule_id`, if
@@ -1538,6 +1685,7 @@ export interface components {
             rejected?: components["schemas"]["RejectedReport"][];
             /** Format: int64 */
             server_time_ms: number;
+            update?: components["schemas"]["UpdateOffer"] | null;
         };
         /** @description An organisation that added this account and waits for its answer. */
         Invitation: {
@@ -1683,6 +1831,21 @@ export interface components {
          * @enum {string}
          */
         MachineStatus: "online" | "warning" | "critical" | "offline";
+        /** @description One machine of a rollout. */
+        MachineUpdate: {
+            /** @description What the machine's agent last said it runs. */
+            agent_version: string;
+            canary: boolean;
+            hostname: string;
+            machine_id: string;
+            reason?: string | null;
+            state?: components["schemas"]["UpdateState"] | null;
+            /** Format: int64 */
+            updated_ms?: number | null;
+        };
+        MachineUpdateList: {
+            machines: components["schemas"]["MachineUpdate"][];
+        };
         /** @description `GET /me`. */
         Me: {
             email: string;
@@ -1866,6 +2029,11 @@ export interface components {
             link?: components["schemas"]["OneTimeLink"] | null;
         };
         /**
+         * @description What an agent binary runs on. A release is for exactly one.
+         * @enum {string}
+         */
+        Platform: "linux-x86_64" | "linux-aarch64" | "windows-x86_64";
+        /**
          * @description How smartctl talks to the device.
          * @enum {string}
          */
@@ -1928,6 +2096,7 @@ export interface components {
         };
         /** @description `POST /api/v1/agent/reports` body (gzip or zstd compressed). */
         ReportBatch: {
+            agent?: components["schemas"]["AgentStatus"] | null;
             reports: components["schemas"]["Report"][];
             /**
              * Format: int64
@@ -1942,6 +2111,70 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "observer";
+        Rollout: {
+            /**
+             * Format: int32
+             * @description Canary machines, resolved from the count or the share when the rollout was made.
+             */
+            canary_count: number;
+            /** Format: int64 */
+            created_ms: number;
+            /** Format: int32 */
+            halt_failure_percent: number;
+            /** Format: int32 */
+            health_window_s: number;
+            id: string;
+            progress: components["schemas"]["RolloutProgress"];
+            /** @description Why it halted, in words. */
+            reason?: string | null;
+            scope: components["schemas"]["RolloutScope"];
+            state: components["schemas"]["RolloutState"];
+            /** Format: int64 */
+            updated_ms: number;
+            version: string;
+        };
+        RolloutList: {
+            rollouts: components["schemas"]["Rollout"][];
+        };
+        /** @description How many machines of a rollout stand where. */
+        RolloutProgress: {
+            /** Format: int32 */
+            applied: number;
+            /** Format: int32 */
+            downloading: number;
+            /** Format: int32 */
+            failed: number;
+            /** Format: int32 */
+            healthy: number;
+            /** Format: int32 */
+            pending: number;
+            /** Format: int32 */
+            rolled_back: number;
+            /**
+             * Format: int32
+             * @description Machines in scope.
+             */
+            total: number;
+            /**
+             * Format: int32
+             * @description Not offered yet.
+             */
+            waiting: number;
+        };
+        /**
+         * @description Which machines a rollout covers: every machine of the organisation when empty; otherwise
+         *     those matching every given part.
+         */
+        RolloutScope: {
+            /** @description Machines in any of these groups. */
+            groups?: string[];
+            /** @description Only these machines (ids). */
+            machines?: string[];
+            /** @description A label selector, e.g. `env=prod,tier in (web,api)`. */
+            selector?: string | null;
+        };
+        /** @enum {string} */
+        RolloutState: "running" | "paused" | "halted" | "completed" | "cancelled";
         Rule: {
             /** Format: int64 */
             created_ms: number;
@@ -2200,6 +2433,31 @@ export interface components {
             notes?: string | null;
         };
         /**
+         * @description In the ingest reply: the release this machine should run. The agent checks everything
+         *     itself (its own trusted keys, platform, version, serial) before it trusts a byte of it.
+         */
+        UpdateOffer: {
+            /**
+             * Format: int32
+             * @description How long the new version has to report healthy before the agent goes back to the
+             *     previous one, seconds.
+             */
+            health_window_s?: number;
+            platform: components["schemas"]["Platform"];
+            /** @description Hex SHA-256 of the file (the signature is what is trusted; this names the file). */
+            sha256: string;
+            /** @description The minisign signature file (`.minisig`), text. */
+            signature: string;
+            /**
+             * Format: int64
+             * @description Bytes of the file; the agent downloads no more.
+             */
+            size: number;
+            /** @description Path on this server to download it from, with the machine token. */
+            url: string;
+            version: string;
+        };
+        /**
          * @description `PATCH /orgs/{id}` (platform admin) and `PATCH /org` (the organisation's admins, who may
          *     change only `require_mfa`).
          */
@@ -2218,6 +2476,22 @@ export interface components {
             offline_after_intervals?: number | null;
             require_mfa?: boolean | null;
         };
+        UpdateReport: {
+            /** @description Why it failed or was rolled back, in words. */
+            reason?: string | null;
+            state: components["schemas"]["UpdateState"];
+            version: string;
+        };
+        /** @description `PATCH /api/v1/rollouts/{id}`: pause, resume or cancel. */
+        UpdateRollout: {
+            /** @description `paused`, `running` (resume, also after a halt) or `cancelled`. */
+            state: components["schemas"]["RolloutState"];
+        };
+        /**
+         * @description Where one machine stands in a rollout.
+         * @enum {string}
+         */
+        UpdateState: "pending" | "downloading" | "applied" | "healthy" | "rolled_back" | "failed";
         UpdateUser: {
             disabled?: boolean | null;
             role?: components["schemas"]["Role"] | null;
@@ -2250,6 +2524,117 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_releases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Releases */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentReleaseList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    publish: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Base64 of the .minisig file */
+                "x-optralis-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The agent binary */
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description Published */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentRelease"];
+                };
+            };
+            /** @description No or bad signature, untrusted key, not a release */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a platform admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This version is already published for this platform */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Larger than 64 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     enroll: {
         parameters: {
             query?: never;
@@ -2292,6 +2677,67 @@ export interface operations {
             };
             /** @description Body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description linux-x86_64, linux-aarch64 or windows-x86_64 */
+                platform: string;
+                /** @description Release version */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description The rest of the file from the range's start */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description Invalid machine token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such release */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The range starts past the end */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5257,6 +5703,267 @@ export interface operations {
             };
             /** @description Not a platform admin */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_rollouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rollouts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRollout"];
+            };
+        };
+        responses: {
+            /** @description Started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            /** @description Bad version, scope or settings; no such release; nothing in scope */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rollout id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rollout */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rollout here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_rollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rollout id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRollout"];
+            };
+        };
+        responses: {
+            /** @description Changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollout"];
+                };
+            };
+            /** @description Not a state one may ask for */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rollout here */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The rollout is finished */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rollout_machines: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Rollout id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Machines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineUpdateList"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No access */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rollout here */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

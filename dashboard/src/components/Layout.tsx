@@ -27,6 +27,7 @@ const NAV: NavItem[] = [
   { to: "/rules", key: "rules" },
   { to: "/channels", key: "channels" },
   { to: "/groups", key: "groups" },
+  { to: "/updates", key: "updates" },
   { to: "/enroll", key: "enroll", admin: true },
   { to: "/users", key: "users", admin: true },
   { to: "/audit", key: "audit", admin: true },

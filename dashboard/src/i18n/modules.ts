@@ -11,6 +11,7 @@ import { machine } from "./machine";
 import { orgs } from "./orgs";
 import { profile } from "./profile";
 import { rules } from "./rules";
+import { updates } from "./updates";
 import { users } from "./users";
 
-export const modules = { common, login, fleet, machine, alerts, rules, channels, groups, enroll, users, audit, profile, orgs };
+export const modules = { common, login, fleet, machine, alerts, rules, channels, groups, updates, enroll, users, audit, profile, orgs };
