@@ -152,6 +152,18 @@ async fn update_offer(
             return None;
         }
     };
+    match state
+        .rollouts
+        .may_concern(&state.store, &agent.org_id)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::warn!(machine = %agent.machine_id, error = %e, "update offer skipped");
+            return None;
+        }
+    }
     match crate::updates::offer::handle_status(&state.store, agent, &status).await {
         Ok(offer) => offer,
         Err(e) => {

@@ -95,6 +95,8 @@ pub struct AppState {
     /// The server's own mail (invitations, resets), set once at start when `[smtp]` is
     /// configured.
     pub mailer: Arc<std::sync::OnceLock<crate::notify::mail::Mailer>>,
+    /// Which organisations' reports need a rollout lookup (see updates/presence.rs).
+    pub rollouts: Arc<crate::updates::RolloutPresence>,
 }
 
 impl AppState {
@@ -120,6 +122,7 @@ impl AppState {
             notifier,
             streams: Arc::default(),
             mailer: Arc::default(),
+            rollouts: Arc::default(),
         })
     }
 }

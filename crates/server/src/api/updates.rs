@@ -261,6 +261,7 @@ pub async fn create_rollout(
         health_window_s,
     };
     let rollout = state.store.create_rollout(&who.org_id, &new).await?;
+    state.rollouts.changed(&who.org_id);
     record_org(
         &state,
         &who,
@@ -361,6 +362,7 @@ pub async fn update_rollout(
             .set_rollout_state(&who.org_id, &id, from, req.state, Some(&reason))
             .await?
     };
+    state.rollouts.changed(&who.org_id);
     if !changed {
         return Err(ApiError::Conflict(format!(
             "the rollout is {}; it cannot become {}",

@@ -502,6 +502,32 @@ impl Store {
             .collect()
     }
 
+    /// Whether `org` has a rollout under way, or a machine mid-update in a finished one and
+    /// heard from within its health window (its last word is still worth recording; one
+    /// silent longer counts as failed anyway): when not, no report needs a rollout lookup.
+    pub async fn org_has_open_rollout(&self, org: &OrgId) -> Result<bool> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM rollouts WHERE org_id = $1 AND state IN ({})) \
+             OR EXISTS (SELECT 1 FROM rollout_machines rm JOIN rollouts r ON r.id = rm.rollout_id \
+                        WHERE r.org_id = $1 AND rm.state IN ($2, $3, $4) \
+                        AND rm.updated_ms >= $5 - r.health_window_s * 1000)",
+            *ACTIVE_STATES
+        );
+        // stale_before(now, 0): the slack, the window subtracted per rollout in SQL.
+        let stale = stale_before(self.now_ms(), 0);
+        let open = on_reader!(self, pool => {
+            sqlx::query_scalar::<_, bool>(&sql)
+                .bind(org.as_str())
+                .bind(UpdateState::Pending.as_str())
+                .bind(UpdateState::Downloading.as_str())
+                .bind(UpdateState::Applied.as_str())
+                .bind(stale)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(open)
+    }
+
     /// The rollout `machine` is part of that is still active (one per organisation), else
     /// the newest, with its slot there.
     pub async fn machine_rollout(

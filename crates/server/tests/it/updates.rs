@@ -365,6 +365,8 @@ async fn rollouts_check_their_input_and_answer_to_pause_resume_cancel(backend: B
     let (web, web_token) = app.enroll("web-1").await;
     let (db, db_token) = app.enroll("db-1").await;
     let (_, current_token) = app.enroll("already-there").await;
+    let open = || app.store.org_has_open_rollout(&app.org);
+    assert!(!open().await.unwrap(), "no rollout: reports need no lookup");
     let create = |body: Value| {
         app.req("POST", "/api/v1/rollouts")
             .token(&app.admin_token)
@@ -477,10 +479,40 @@ async fn rollouts_check_their_input_and_answer_to_pause_resume_cancel(backend: B
     let r = rollout(&app, &id).await;
     assert_eq!(r["progress"]["failed"], 2, "{r}");
     assert_eq!(r["progress"]["applied"], 0, "{r}");
+    assert!(open().await.unwrap());
     assert_eq!(patch("cancelled").await.status, StatusCode::OK);
     assert_eq!(patch("running").await.status, StatusCode::CONFLICT);
     let r = rollout(&app, &id).await;
     assert_eq!(r["state"], "cancelled");
+    assert!(
+        !open().await.unwrap(),
+        "cancelled with every machine final: reports need no lookup"
+    );
+
+    // Cancelled while a machine is mid-update: its last word is still recorded.
+    let r =
+        create(json!({"version": "0.2.0", "scope": {"machines": [web]}, "canary_count": 0})).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let reply = batch(&app, &web_token, 4, status("0.1.0", None)).await;
+    assert_eq!(reply["update"]["version"], "0.2.0", "{reply}");
+    app.req("PATCH", &format!("/api/v1/rollouts/{id}"))
+        .token(&app.admin_token)
+        .json(&json!({"state": "cancelled"}))
+        .send()
+        .await;
+    assert!(
+        open().await.unwrap(),
+        "a machine of the cancelled rollout is still pending"
+    );
+    batch(
+        &app,
+        &web_token,
+        5,
+        status("0.2.0", Some(("0.2.0", "healthy"))),
+    )
+    .await;
+    assert_eq!(rollout(&app, &id).await["progress"]["healthy"], 1);
+    assert!(!open().await.unwrap());
 }
 
 // --- Real agent processes -------------------------------------------------------------------
