@@ -42,6 +42,23 @@ struct DbArgs {
     database_url: Option<String>,
 }
 
+/// How this server is deployed: behind a reverse proxy, beside other replicas.
+#[derive(Args, Clone)]
+struct DeploymentArgs {
+    /// Where users reach the dashboard (https://optralis.example.com): notifications and
+    /// invitation mails link there [default: public_url in the config file].
+    #[arg(long, env = "OPTRALIS_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+    /// Behind a reverse proxy (Caddy): take client addresses from X-Forwarded-For, for login
+    /// throttling and the audit log. Never when clients reach the server directly.
+    #[arg(long, env = "OPTRALIS_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Several servers run side by side (Kubernetes replicas): refuse SQLite, which is for
+    /// one server.
+    #[arg(long, env = "OPTRALIS_REPLICATED")]
+    replicated: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
@@ -63,6 +80,14 @@ enum Command {
         /// one command [default: none].
         #[arg(long, env = "OPTRALIS_DIST_DIR", value_name = "DIR")]
         dist_dir: Option<PathBuf>,
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Apply the database migrations and exit (a Kubernetes Job before the replicas roll;
+    /// `serve` migrates too when it starts, under PostgreSQL's advisory lock).
+    Migrate {
         #[command(flatten)]
         db: DbArgs,
     },
@@ -269,20 +294,64 @@ fn init_logs(format: Option<&str>) {
     }
 }
 
-async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Store> {
+/// The database's URL: the flag, the environment or the config file, else SQLite in the
+/// data directory (created).
+fn database_url(db: &DbArgs, file: &FileConfig) -> Result<String> {
+    if let Some(url) = db.database_url.clone().or(file.database_url.clone()) {
+        return Ok(url);
+    }
     let data_dir = db
         .data_dir
         .clone()
         .or(file.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("optralis-data"));
-    let url = match db.database_url.clone().or(file.database_url.clone()) {
-        Some(url) => url,
-        None => {
-            std::fs::create_dir_all(&data_dir)
-                .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-            config::default_database_url(&data_dir)
-        }
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    Ok(config::default_database_url(&data_dir))
+}
+
+/// One server per SQLite database: a lock on `DB.server-lock`, held while the server runs
+/// (the CLI's commands may still open the database beside it). Several servers share a
+/// PostgreSQL database instead.
+fn hold_sqlite_lock(url: &str) -> Result<Option<std::fs::File>> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(None);
     };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(None);
+    }
+    let lock_path = format!("{path}.server-lock");
+    let mut lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {lock_path}"))?;
+    use rustix::fs::{FlockOperation, flock};
+    match flock(&lock, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {
+            use std::io::{Seek, Write};
+            lock.set_len(0)?;
+            lock.seek(std::io::SeekFrom::Start(0))?;
+            write!(lock, "{}", std::process::id())?;
+            Ok(Some(lock))
+        }
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            anyhow::bail!(
+                "another optralis server (pid {}) is already using {path}: one server per SQLite database; to run several, give them one PostgreSQL database (--database-url postgres://…)",
+                holder.trim()
+            )
+        }
+        Err(e) => Err(std::io::Error::from(e)).with_context(|| format!("cannot lock {lock_path}")),
+    }
+}
+
+async fn open_store(db: &DbArgs, file: &FileConfig) -> Result<Store> {
+    let url = database_url(db, file)?;
     Store::connect(&url, Arc::new(SystemClock))
         .await
         .with_context(|| format!("cannot open the database at {}", redact(&url)))
@@ -306,8 +375,32 @@ async fn run(command: Command, file: FileConfig) -> Result<()> {
             listen,
             notify_allowed_networks,
             dist_dir,
+            deployment,
             db,
-        } => serve(listen, notify_allowed_networks, dist_dir, db, file).await,
+        } => {
+            let mut file = file;
+            if let Some(url) = deployment.public_url {
+                file.public_url = Some(url);
+            }
+            file.trust_forwarded_for |= deployment.trust_forwarded_for;
+            if deployment.replicated {
+                let url = database_url(&db, &file)?;
+                anyhow::ensure!(
+                    !url.starts_with("sqlite:"),
+                    "OPTRALIS_REPLICATED is set but the database is SQLite ({url}), which is for one server: give the replicas one PostgreSQL database (OPTRALIS_DATABASE_URL=postgres://…)"
+                );
+            }
+            serve(listen, notify_allowed_networks, dist_dir, db, file).await
+        }
+        Command::Migrate { db } => {
+            let store = open_store(&db, &file).await?;
+            println!(
+                "The {} database is up to date with this server's migrations.",
+                store.backend_name()
+            );
+            store.close().await;
+            Ok(())
+        }
         Command::EnrollKey(EnrollKeyCommand::Create {
             org,
             expires_in,
@@ -718,6 +811,7 @@ async fn serve(
         tracing::info!(dir = %dir.display(), files = %names.join(","), "serving agent files");
         settings.downloads = Some(std::sync::Arc::new(downloads));
     }
+    let _one_server = hold_sqlite_lock(&database_url(&db, &file)?)?;
     let store = open_store(&db, &file).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

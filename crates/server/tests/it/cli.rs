@@ -162,3 +162,78 @@ async fn users_are_created_and_recovered_from_the_cli() {
     assert!(actions.contains(&"user.created".to_owned()), "{actions:?}");
     assert!(actions.contains(&"mfa.reset".to_owned()), "{actions:?}");
 }
+
+/// `optralis serve` on a free port over `data_dir`, once its health answers.
+fn serving(data_dir: &std::path::Path) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_optralis"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("OPTRALIS_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not listen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (child, port)
+}
+
+#[test]
+fn a_second_server_on_the_same_sqlite_database_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _) = serving(dir.path());
+    let (ok, _, err) = optralis(&["serve", "--listen", "127.0.0.1:0"], dir.path());
+    assert!(!ok, "a second server started on the same SQLite file");
+    assert!(
+        err.contains("another optralis server")
+            && err.contains(&format!("pid {}", first.id()))
+            && err.contains("PostgreSQL"),
+        "{err}"
+    );
+    // The CLI's commands still work beside the running server.
+    let (ok, _, err) = optralis(&["enroll-key", "create"], dir.path());
+    assert!(ok, "{err}");
+    // Once the first is gone, a server starts again.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (mut again, _) = serving(dir.path());
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
+
+#[test]
+fn migrate_brings_the_database_up_to_date_and_replicas_refuse_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = optralis(&["migrate"], dir.path());
+    assert!(ok && out.contains("up to date"), "{out}{err}");
+    assert!(dir.path().join("optralis.db").is_file());
+    let out = Command::new(env!("CARGO_BIN_EXE_optralis"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("OPTRALIS_DATABASE_URL")
+        .env("OPTRALIS_REPLICATED", "true")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "replicas started on SQLite");
+    assert!(
+        err.contains("SQLite") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+}
