@@ -160,6 +160,26 @@ fn require_tools() -> Result<()> {
     if proc::which("npm").is_none() {
         missing.push("Node.js 20.19+ with npm (for the dashboard)");
     }
+    // deploy/: checked offline (no Docker engine, no cluster) with the real tools.
+    for (tool, what) in [
+        (
+            "docker-compose",
+            "docker-compose (Debian package docker-compose, checks deploy/docker-compose.yml)",
+        ),
+        (
+            "caddy",
+            "caddy (Debian package caddy, runs deploy/Caddyfile)",
+        ),
+        ("yamllint", "yamllint (Debian package yamllint)"),
+        (
+            "kubectl",
+            "kubectl (Debian package kubernetes-client, renders deploy/kubernetes with kustomize)",
+        ),
+    ] {
+        if proc::which(tool).is_none() {
+            missing.push(what);
+        }
+    }
     // The agent's service and packages: systemd's tools judge the unit and make the user;
     // the packages are built, linted and installed into a debootstrap root.
     for (tool, package) in [

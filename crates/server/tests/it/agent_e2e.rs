@@ -366,7 +366,7 @@ async fn install_lays_out_a_hardened_service_and_enrolls_once() {
     server.stop().await;
 }
 
-fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
+pub(crate) fn options(server: &str, key: &str, dir: &std::path::Path) -> AgentOptions {
     AgentOptions {
         server: server.to_owned(),
         enroll_key: Some(key.to_owned()),

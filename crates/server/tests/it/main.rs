@@ -12,6 +12,7 @@ mod api_ingest;
 mod api_query;
 mod cli;
 mod dashboard;
+mod deploy;
 mod disk_full;
 mod egress;
 mod enrollment;
