@@ -26,8 +26,8 @@ reports CPU, memory, filesystems, disk and network IO, temperatures, S.M.A.R.T. 
 the system journal's warnings and errors to an Optralis server, keeps what it could not send \
 on disk until the server is back, and runs as a hardened systemd service. After installing \
 the package, enroll the machine with: optralis-agent install --server URL --enroll-key KEY";
-const MAINTAINER: &str = "Optralis <packages@optralis.example>";
-const HOMEPAGE: &str = "https://optralis.example";
+pub(crate) const MAINTAINER: &str = "Optralis <packages@optralis.example>";
+pub(crate) const HOMEPAGE: &str = "https://optralis.example";
 
 /// One Linux architecture's names in each packaging system.
 #[derive(Clone, Copy)]
@@ -61,6 +61,8 @@ pub struct Dist {
     pub x86_64: LinuxDist,
     pub aarch64: LinuxDist,
     pub windows: crate::dist_windows::WindowsDist,
+    /// The server's package (dist_server.rs).
+    pub server_deb: PathBuf,
     pub version: String,
 }
 
@@ -72,7 +74,15 @@ pub fn dist(args: &[String]) -> Result<()> {
     }
     let windows_exe = crate::windows::build_release()?;
     let aarch64 = crate::cross::build_aarch64_agent("release")?;
-    let d = build(&windows_exe, &aarch64, &proc::root().join("target/dist"))?;
+    // The server embeds the dashboard's build.
+    crate::dashboard::build()?;
+    let server = proc::build_release()?.join("optralis");
+    let d = build(
+        &windows_exe,
+        &aarch64,
+        &server,
+        &proc::root().join("target/dist"),
+    )?;
     if args.iter().any(|a| a == "--check") {
         crate::dist_check::check(&d)?;
     }
@@ -101,7 +111,7 @@ pub fn dist(args: &[String]) -> Result<()> {
 
 impl Dist {
     /// Everything `SHA256SUMS` lists.
-    pub fn files(&self) -> [&PathBuf; 10] {
+    pub fn files(&self) -> [&PathBuf; 11] {
         [
             &self.x86_64.binary,
             &self.x86_64.deb,
@@ -113,14 +123,20 @@ impl Dist {
             &self.windows.installer,
             &self.windows.smartctl,
             &self.windows.smartmontools_source,
+            &self.server_deb,
         ]
     }
 }
 
 /// Everything, into `dir`, with `windows_exe` and `aarch64_binary` as the Windows and
-/// aarch64 agents (release for a release; the tests give the debug builds they made, and
-/// their own directory).
-pub fn build(windows_exe: &Path, aarch64_binary: &Path, dir: &Path) -> Result<Dist> {
+/// aarch64 agents and `server_binary` as the server (release for a release; the tests give
+/// the debug builds they made, and their own directory).
+pub fn build(
+    windows_exe: &Path,
+    aarch64_binary: &Path,
+    server_binary: &Path,
+    dir: &Path,
+) -> Result<Dist> {
     for tool in ["dpkg-deb", "rpmbuild"] {
         if proc::which(tool).is_none() {
             bail!("{tool} is needed to build the packages (Debian: apt-get install dpkg-dev rpm)");
@@ -153,12 +169,14 @@ pub fn build(windows_exe: &Path, aarch64_binary: &Path, dir: &Path) -> Result<Di
     let x86_64 = linux(X86_64, &built)?;
     let aarch64 = linux(AARCH64, aarch64_binary)?;
     let windows = crate::dist_windows::build(&dir, &version, windows_exe)?;
+    let server_deb = crate::dist_server::deb(server_binary, &version, &dir)?;
 
     let d = Dist {
         dir,
         x86_64,
         aarch64,
         windows,
+        server_deb,
         version,
     };
     let mut sums = String::new();
@@ -169,14 +187,14 @@ pub fn build(windows_exe: &Path, aarch64_binary: &Path, dir: &Path) -> Result<Di
     Ok(d)
 }
 
-fn file_name(p: &Path) -> String {
+pub(crate) fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
 
 /// `version = "…"` of `[workspace.package]`.
-fn workspace_version(root: &Path) -> Result<String> {
+pub(crate) fn workspace_version(root: &Path) -> Result<String> {
     let text = std::fs::read_to_string(root.join("Cargo.toml"))?;
     let after = text
         .split("[workspace.package]")
@@ -415,7 +433,7 @@ fn manual_page(binary: &Path) -> Result<String> {
 }
 
 /// Debian's long description: each line indented by one space, empty lines as " .".
-fn debian_long_description(text: &str) -> String {
+pub(crate) fn debian_long_description(text: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -434,7 +452,7 @@ fn debian_long_description(text: &str) -> String {
     out
 }
 
-fn copyright() -> String {
+pub(crate) fn copyright() -> String {
     format!(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
          Upstream-Name: optralis\nSource: {HOMEPAGE}\n\n\
@@ -451,7 +469,7 @@ fn copyright() -> String {
 }
 
 /// The highest `GLIBC_2.N` symbol version the binary asks for.
-fn glibc_needed(binary: &Path) -> Result<String> {
+pub(crate) fn glibc_needed(binary: &Path) -> Result<String> {
     let bytes = std::fs::read(binary)?;
     let mut best = (2u32, 17u32);
     let needle = b"GLIBC_2.";
@@ -471,7 +489,7 @@ fn glibc_needed(binary: &Path) -> Result<String> {
     Ok(format!("{}.{}", best.0, best.1))
 }
 
-fn md5sums(stage: &Path) -> Result<String> {
+pub(crate) fn md5sums(stage: &Path) -> Result<String> {
     let mut out = String::new();
     let mut files = Vec::new();
     walk(stage, &mut files)?;
@@ -500,13 +518,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn dir_size(dir: &Path) -> Result<u64> {
+pub(crate) fn dir_size(dir: &Path) -> Result<u64> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
     files.iter().map(|f| Ok(std::fs::metadata(f)?.len())).sum()
 }
 
-fn gzip(path: &Path, content: &[u8]) -> Result<()> {
+pub(crate) fn gzip(path: &Path, content: &[u8]) -> Result<()> {
     // No name or time in the header, as `gzip -9n` (lintian checks).
     let file = std::fs::File::create(path)?;
     let mut gz = flate2::GzBuilder::new()
@@ -517,12 +535,12 @@ fn gzip(path: &Path, content: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
+pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(())
 }
 
-fn sha256_hex(path: &Path) -> Result<String> {
+pub(crate) fn sha256_hex(path: &Path) -> Result<String> {
     let out = proc::output(Command::new("sha256sum").arg(path))?;
     Ok(out.split_whitespace().next().unwrap_or_default().to_owned())
 }

@@ -1,7 +1,8 @@
 //! The packages as a sysadmin meets them: lintian on each `.deb`, each `.rpm`'s file list and
 //! architecture, the x86_64 `.deb` installed into a real Debian root made by debootstrap
 //! (files, modes, the system user, the binary running there), then purged: nothing of it may
-//! be left behind; and the aarch64 binary run under qemu-user.
+//! be left behind; and the aarch64 binary run under qemu-user. The server's `.deb` likewise,
+//! with its conffile kept across a reinstall.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -31,6 +32,7 @@ pub fn check(d: &Dist) -> Result<()> {
         lintian(&linux.deb)?;
         rpm_files(&linux.rpm, linux.arch.rpm)?;
     }
+
     aarch64_runs(&d.aarch64.binary)?;
     let uid = proc::output(Command::new("id").arg("-u"))?;
     if uid.trim() != "0" {
@@ -39,7 +41,33 @@ pub fn check(d: &Dist) -> Result<()> {
              (CI runs as root): run the tests as root"
         );
     }
-    install_in_debian_root(d)
+    install_in_debian_root(d)?;
+    check_server_deb(&d.server_deb, &d.version)
+}
+
+/// `cargo xtask server-deb`: the server's package from the debug build, checked.
+pub fn server_deb_only() -> Result<()> {
+    crate::dashboard::build()?;
+    proc::status(proc::cargo().args(["build", "-p", "optralis", "--bin", "optralis"]))?;
+    let root = proc::root();
+    let out = root.join("target/dist-server");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out)?;
+    let version = crate::dist::workspace_version(&root)?;
+    let deb = crate::dist_server::deb(&root.join("target/debug/optralis"), &version, &out)?;
+    check_server_deb(&deb, &version)?;
+    println!("==> {}", deb.display());
+    Ok(())
+}
+
+/// lintian, then the package in a Debian root (needs root, for chroot).
+fn check_server_deb(deb: &Path, version: &str) -> Result<()> {
+    lintian(deb)?;
+    let uid = proc::output(Command::new("id").arg("-u"))?;
+    if uid.trim() != "0" {
+        bail!("checking the server's .deb in a debootstrap root needs root (chroot)");
+    }
+    install_server_in_debian_root(deb, version)
 }
 
 fn lintian(deb: &Path) -> Result<()> {
@@ -243,6 +271,90 @@ fn install_in_debian_root(d: &Dist) -> Result<()> {
         .collect();
     if !left.is_empty() || !changed.is_empty() {
         bail!("dpkg --purge left {left:?} behind and changed {changed:?}");
+    }
+    println!("    purged: nothing left behind");
+    Ok(())
+}
+
+/// The server's `.deb` in a fresh Debian root: its files and modes, its user, a conffile
+/// readable by that user only, the binary running there (it migrates a database), an
+/// upgrade keeping an edited configuration, and a purge leaving nothing.
+fn install_server_in_debian_root(deb: &Path, version: &str) -> Result<()> {
+    let (_dir, root) = debian_root()?;
+    let before = snapshot(&root)?;
+    std::fs::copy(deb, root.join("tmp/server.deb"))?;
+    println!("==> dpkg -i the server in a {SUITE} root");
+    chroot(&root, &["dpkg", "-i", "/tmp/server.deb"])?;
+    for (path, want) in [
+        ("usr/bin/optralis", 0o755),
+        ("lib/systemd/system/optralis.service", 0o644),
+        ("usr/lib/sysusers.d/optralis.conf", 0o644),
+        ("etc/optralis/optralis.toml", 0o640),
+        ("etc/optralis", 0o750),
+        ("var/lib/optralis", 0o700),
+        ("usr/share/man/man1/optralis.1.gz", 0o644),
+    ] {
+        let meta =
+            std::fs::metadata(root.join(path)).with_context(|| format!("{path} is missing"))?;
+        let got = meta.mode() & 0o7777;
+        if got != want {
+            bail!("{path}: mode {got:o}, expected {want:o}");
+        }
+    }
+    let passwd = std::fs::read_to_string(root.join("etc/passwd"))?;
+    let user = passwd
+        .lines()
+        .find(|l| l.starts_with("optralis:"))
+        .context("the package did not create the optralis user")?;
+    if !user.ends_with(":/var/lib/optralis:/usr/sbin/nologin") {
+        bail!("the system user is not a system account without login: {user}");
+    }
+    let gid: u32 = user.split(':').nth(3).unwrap_or_default().parse()?;
+    let config = std::fs::metadata(root.join("etc/optralis/optralis.toml"))?;
+    if config.uid() != 0 || config.gid() != gid {
+        bail!("optralis.toml is not root's with group optralis");
+    }
+    let out = chroot(
+        &root,
+        &[
+            "/usr/bin/optralis",
+            "migrate",
+            "--config",
+            "/etc/optralis/optralis.toml",
+            "--data-dir",
+            "/tmp/optralis-data",
+        ],
+    )?;
+    if !out.contains("up to date") {
+        bail!("optralis migrate in the {SUITE} root said {out:?}");
+    }
+    std::fs::remove_dir_all(root.join("tmp/optralis-data"))?;
+    let said = chroot(&root, &["/usr/bin/optralis", "--version"])?;
+    if !said.contains(version) {
+        bail!("optralis --version in the {SUITE} root says {said:?}");
+    }
+    // An operator's edit survives reinstalling the package (a conffile).
+    let edited = root.join("etc/optralis/optralis.toml");
+    let mut text = std::fs::read_to_string(&edited)?;
+    text.push_str("public_url = \"https://ops.example\"\n");
+    std::fs::write(&edited, &text)?;
+    chroot(&root, &["dpkg", "--force-confold", "-i", "/tmp/server.deb"])?;
+    if std::fs::read_to_string(&edited)? != text {
+        bail!("reinstalling the package replaced the edited optralis.toml");
+    }
+    println!("    installed: files, modes, user, conffile and `optralis migrate` are right");
+
+    chroot(&root, &["dpkg", "--purge", "optralis"])?;
+    std::fs::remove_file(root.join("tmp/server.deb"))?;
+    let after = snapshot(&root)?;
+    let left: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(p, v)| after.get(*p).is_some_and(|a| a != *v))
+        .map(|(p, _)| p)
+        .collect();
+    if !left.is_empty() || !changed.is_empty() {
+        bail!("dpkg --purge optralis left {left:?} behind and changed {changed:?}");
     }
     println!("    purged: nothing left behind");
     Ok(())

@@ -10,6 +10,7 @@ mod cross;
 mod dashboard;
 mod dist;
 mod dist_check;
+mod dist_server;
 mod dist_windows;
 mod postgres;
 mod proc;
@@ -30,10 +31,12 @@ commands:
                                     the dashboard's unit and browser tests, then schemathesis
   e2e                               only the dashboard's browser tests (builds what they need)
   dist [--check]                    the agent's release binary, .deb, .rpm (x86_64, aarch64), Windows .exe and installer,
-       [--sign-key KEY]             smartctl.exe and its source, SHA256SUMS in target/dist;
+       [--sign-key KEY]             smartctl.exe and its source, the server's .deb, SHA256SUMS in target/dist;
        [--sign-password-file F]     --check: lintian, and the .deb installed and purged in a Debian root;
        [--serial N]                 --sign-key: a .minisig beside each agent binary (optralis release
                                     sign; the version must be in CHANGELOG.md)
+  server-deb                        the server's .deb alone (debug build, stripped) in target/dist-server,
+                                    checked: lintian, installed, upgraded and purged in a Debian root
   windows                           the agent for Windows (x86_64-pc-windows-gnu): clippy, its unit
                                     tests under Wine, the debug .exe (Debian's rustc-web, mingw, Wine)
   installer-screenshot              the Windows installer's wizard under Wine and xvfb, into
@@ -54,6 +57,7 @@ fn main() -> Result<()> {
         Some("schemathesis") => schemathesis::run(),
         Some("e2e") => test::e2e_only(),
         Some("dist") => dist::dist(rest),
+        Some("server-deb") => dist_check::server_deb_only(),
         Some("installer-screenshot") => dist_windows::screenshot(),
         Some("windows") => windows::check().map(|exe| println!("{}", exe.display())),
         Some("-h" | "--help" | "help") | None => {

@@ -30,9 +30,11 @@ pub fn test(_args: &[String]) -> Result<()> {
     // The packages and the Windows installer, which the server's tests install under Wine
     // (in a directory of their own: target/dist keeps what `cargo xtask dist` made).
     let aarch64 = crate::cross::build_aarch64_agent("debug")?;
+    proc::status(proc::cargo().args(["build", "-p", "optralis", "--bin", "optralis"]))?;
     let dist = crate::dist::build(
         &windows_exe,
         &aarch64,
+        &proc::root().join("target/debug/optralis"),
         &proc::root().join("target/dist-test"),
     )?;
 

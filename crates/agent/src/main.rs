@@ -680,6 +680,8 @@ fn run(opts: AgentOptions) -> Result<()> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("cannot watch signals")?;
     }
+    // Only the update's launcher (Unix) tells the service manager about the trial.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut service = ServiceNotifier::from_env();
     // A staged release runs instead of this binary, or its trial is supervised from here.
     #[cfg(unix)]

@@ -24,6 +24,7 @@ mod limits;
 mod notify;
 mod openapi;
 mod secrets_at_rest;
+mod service;
 mod store_story;
 mod throttle;
 mod updates;

@@ -1,0 +1,173 @@
+//! The server's `.deb` (x86_64): the binary, the hardened unit, the sysusers file and the
+//! configuration from `crates/server/packaging/linux/`, a manual page from `--help`. The
+//! configuration is a conffile (an upgrade keeps the operator's edits); purging removes the
+//! data directory and the user.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::dist::{
+    HOMEPAGE, MAINTAINER, copyright, debian_long_description, dir_size, glibc_needed, gzip,
+    md5sums, set_mode,
+};
+use crate::proc;
+
+pub const PACKAGE: &str = "optralis";
+const SUMMARY: &str = "self-hosted infrastructure monitoring server, with its dashboard";
+const DESCRIPTION: &str = "The server of Optralis, self-hosted infrastructure monitoring. It \
+enrolls agents, stores their metrics, disk health and system events (embedded SQLite or \
+PostgreSQL), scores and alerts on them, sends notifications and serves the web dashboard and \
+the REST API. The package runs it as a hardened systemd service; configure it in \
+/etc/optralis/optralis.toml and start it with: systemctl enable --now optralis";
+
+/// The files the package carries, as (path in the package, source, mode).
+fn payload(root: &Path, binary: &Path) -> Vec<(&'static str, PathBuf, u32)> {
+    let packaging = root.join("crates/server/packaging/linux");
+    vec![
+        ("usr/bin/optralis", binary.to_owned(), 0o755),
+        (
+            "lib/systemd/system/optralis.service",
+            packaging.join("optralis.service"),
+            0o644,
+        ),
+        (
+            "usr/lib/sysusers.d/optralis.conf",
+            packaging.join("optralis.sysusers"),
+            0o644,
+        ),
+        (
+            // 0640 once its group exists (postinst): it may come to hold a database URL.
+            "etc/optralis/optralis.toml",
+            packaging.join("optralis.toml"),
+            0o644,
+        ),
+    ]
+}
+
+/// The user, the configuration readable by it (root's, group optralis), its data directory.
+const CONFIGURE: &str = r#"if command -v systemd-sysusers >/dev/null 2>&1; then
+    systemd-sysusers optralis.conf
+elif ! getent passwd optralis >/dev/null; then
+    useradd --system --home-dir /var/lib/optralis --no-create-home \
+        --shell /usr/sbin/nologin --user-group --comment "Optralis monitoring server" optralis
+fi
+chown root:optralis /etc/optralis /etc/optralis/optralis.toml
+chmod 0750 /etc/optralis
+chmod 0640 /etc/optralis/optralis.toml
+# The state directory before the first start, for the CLI (systemd keeps it as it is).
+install -d -o optralis -g optralis -m 0700 /var/lib/optralis"#;
+
+const PURGE: &str = r#"rm -rf /etc/optralis /var/lib/optralis
+if getent passwd optralis >/dev/null; then
+    userdel optralis || true
+fi
+if getent group optralis >/dev/null; then
+    groupdel optralis || true
+fi"#;
+
+const RELOAD: &str = r#"if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload || true
+fi"#;
+
+const STOP: &str = r#"if [ -d /run/systemd/system ]; then
+    systemctl disable --now optralis.service >/dev/null 2>&1 || true
+fi"#;
+
+/// `optralis_VERSION_amd64.deb` in `out`, around `binary` (stripped here).
+pub fn deb(binary: &Path, version: &str, out: &Path) -> Result<PathBuf> {
+    println!("==> the server's .deb (amd64)");
+    let root = proc::root();
+    let work = tempfile::tempdir()?;
+    let stage = work.path().join("pkg");
+    for (path, source, mode) in payload(&root, binary) {
+        let to = stage.join(path);
+        std::fs::create_dir_all(to.parent().unwrap_or(&stage))?;
+        std::fs::copy(&source, &to).with_context(|| format!("copy {}", source.display()))?;
+        set_mode(&to, mode)?;
+    }
+    let bin = stage.join("usr/bin/optralis");
+    proc::status(Command::new("strip").arg(&bin))?;
+    let man = stage.join("usr/share/man/man1");
+    std::fs::create_dir_all(&man)?;
+    gzip(&man.join("optralis.1.gz"), manual_page(&bin)?.as_bytes())?;
+    let doc = stage.join("usr/share/doc").join(PACKAGE);
+    std::fs::create_dir_all(&doc)?;
+    std::fs::write(doc.join("copyright"), copyright())?;
+    gzip(
+        &doc.join("changelog.gz"),
+        format!(
+            "{PACKAGE} ({version}) stable; urgency=medium\n\n  * Release {version}.\n\n -- {MAINTAINER}  Thu, 03 Dec 2026 00:00:00 +0000\n"
+        )
+        .as_bytes(),
+    )?;
+    let control = stage.join("DEBIAN");
+    std::fs::create_dir_all(&control)?;
+    let installed_kib = dir_size(&stage)? / 1024;
+    std::fs::write(
+        control.join("control"),
+        format!(
+            "Package: {PACKAGE}\nVersion: {version}\nArchitecture: amd64\nMaintainer: {MAINTAINER}\n\
+             Installed-Size: {installed_kib}\nDepends: libc6 (>= {glibc}), passwd\n\
+             Suggests: postgresql, caddy\nSection: admin\nPriority: optional\nHomepage: {HOMEPAGE}\n\
+             Description: {SUMMARY}\n{long}",
+            glibc = glibc_needed(&bin)?,
+            long = debian_long_description(DESCRIPTION),
+        ),
+    )?;
+    std::fs::write(control.join("conffiles"), "/etc/optralis/optralis.toml\n")?;
+    let script = |name: &str, body: &str| -> Result<()> {
+        let path = control.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n"))?;
+        set_mode(&path, 0o755)
+    };
+    script(
+        "postinst",
+        &format!("if [ \"$1\" = configure ]; then\n{CONFIGURE}\nfi\n{RELOAD}"),
+    )?;
+    script(
+        "prerm",
+        &format!("if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{STOP}\nfi"),
+    )?;
+    script(
+        "postrm",
+        &format!("if [ \"$1\" = purge ]; then\n{PURGE}\nfi\n{RELOAD}"),
+    )?;
+    std::fs::write(control.join("md5sums"), md5sums(&stage)?)?;
+    let deb = out.join(format!("{PACKAGE}_{version}_amd64.deb"));
+    proc::status(
+        Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-Zxz", "--build"])
+            .arg(&stage)
+            .arg(&deb),
+    )?;
+    Ok(deb)
+}
+
+/// help2man over `--help`, with the files the service uses.
+fn manual_page(binary: &Path) -> Result<String> {
+    if proc::which("help2man").is_none() {
+        bail!("help2man is needed to write the manual page (Debian: apt-get install help2man)");
+    }
+    let include = "[FILES]\n.TP\n.I /etc/optralis/optralis.toml\nThe service's configuration \
+        (root's, group optralis, mode 0640).\n.TP\n.I /etc/optralis/optralis.env\nSecrets as \
+        variables, read by the service when present.\n.TP\n.I /var/lib/optralis\nThe embedded \
+        database and secret.key.\n.TP\n.I /lib/systemd/system/optralis.service\nThe hardened \
+        unit.\n[SEE ALSO]\n.BR optralis-agent (1),\n.BR systemctl (1)\n";
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), include)?;
+    proc::output(
+        Command::new("help2man")
+            .args([
+                "--no-info",
+                "--section",
+                "1",
+                "--name",
+                SUMMARY,
+                "--include",
+            ])
+            .arg(file.path())
+            .arg(binary),
+    )
+}
