@@ -23,6 +23,7 @@ mod isolation;
 mod limits;
 mod notify;
 mod openapi;
+mod replicas;
 mod secrets_at_rest;
 mod service;
 mod store_story;

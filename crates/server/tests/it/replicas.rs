@@ -1,0 +1,64 @@
+//! Several servers on one database: background jobs (rollups, retention, the offline sweep,
+//! the session purge) run on one of them at a time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use optralis::clock::{SharedClock, SystemClock};
+use optralis::store::{Job, Store};
+
+use crate::support::{Backend, TestDb};
+
+async fn store(url: &str) -> Store {
+    Store::connect(url, Arc::new(SystemClock) as SharedClock)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_background_job_runs_on_one_server_at_a_time() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (a, b) = (store(&db.url).await, store(&db.url).await);
+    let lease = a
+        .try_lease(Job::Rollups)
+        .await
+        .unwrap()
+        .expect("a free job");
+    assert!(
+        b.try_lease(Job::Rollups).await.unwrap().is_none(),
+        "a second server ran the rollups at the same time"
+    );
+    let other = b.try_lease(Job::Retention).await.unwrap();
+    other.expect("another job is free").release().await.unwrap();
+    lease.release().await.unwrap();
+
+    let lease = b.try_lease(Job::Rollups).await.unwrap().expect("released");
+    assert!(a.try_lease(Job::Rollups).await.unwrap().is_none());
+    // A run that ends without releasing (an error, a cancelled task) frees the job with its
+    // connection, rather than holding it for good.
+    drop(lease);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(lease) = a.try_lease(Job::Rollups).await.unwrap() {
+            lease.release().await.unwrap();
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a dropped lease still holds the job"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn on_sqlite_the_one_server_always_holds_the_lease() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let s = store(&db.url).await;
+    let first = s.try_lease(Job::Rollups).await.unwrap().expect("granted");
+    let second = s.try_lease(Job::Rollups).await.unwrap().expect("granted");
+    first.release().await.unwrap();
+    second.release().await.unwrap();
+}
