@@ -16,6 +16,7 @@ mod health;
 mod ingest;
 mod ingest_rows;
 mod leases;
+mod live_relay;
 mod machines;
 mod migrations;
 mod orgs;
@@ -315,6 +316,12 @@ impl Store {
                 "{url:?}: expected sqlite://PATH or postgres://…"
             )));
         };
+        let mut live = crate::live::Hub::default();
+        if let Backend::Postgres(pool) = &backend {
+            let (relay, events) = tokio::sync::mpsc::channel(live_relay::QUEUE);
+            live = live.relayed(relay);
+            live_relay::start(pool.clone(), live.clone(), events);
+        }
         let (writer, jobs) = tokio::sync::mpsc::channel(ingest::QUEUE_DEPTH);
         let writes = std::sync::Arc::new(WriteHealth::default());
         tokio::spawn(ingest::supervise_writer(
@@ -329,7 +336,7 @@ impl Store {
             writer,
             writes,
             agents: Default::default(),
-            live: Default::default(),
+            live,
             health_states: Default::default(),
         };
         store.ensure_default_org().await?;

@@ -15,6 +15,7 @@ use optralis_agent::collect::native;
 
 use crate::agent_e2e::{blocking, options, server_with_key};
 use crate::support::Backend;
+use crate::support::stream::{stream_lines, wait_for_line};
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
@@ -239,29 +240,8 @@ async fn an_agent_reports_and_the_live_stream_flows_through_caddy() {
         .create_api_token(&org, "stream", Role::Observer)
         .await
         .unwrap();
-    // The live stream, read through Caddy on a thread of its own, line by line.
-    let (lines, received) = std::sync::mpsc::channel::<String>();
-    let stream_url = format!("{proxy}/api/v1/stream");
-    std::thread::spawn(move || {
-        let mut resp = ureq::get(&stream_url)
-            .header("Authorization", format!("Bearer {token}"))
-            .call()
-            .unwrap();
-        let kind = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let _ = lines.send(format!("content-type: {kind}"));
-        let reader = std::io::BufReader::new(resp.body_mut().as_reader());
-        for line in std::io::BufRead::lines(reader) {
-            let Ok(line) = line else { return };
-            if lines.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    // The live stream, read through Caddy.
+    let received = stream_lines(&proxy, &token);
     let first = received.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(first, "content-type: text/event-stream");
 
@@ -279,16 +259,7 @@ async fn an_agent_reports_and_the_live_stream_flows_through_caddy() {
 
     // The event for that report comes through Caddy, not held in a buffer that a few
     // hundred bytes never fill.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match received.recv_timeout(left) {
-            Ok(line) if line.contains(&machine) => break,
-            Ok(line) => seen.push(line),
-            Err(e) => panic!("no event for {machine} through Caddy ({e}): {seen:?}"),
-        }
-    }
+    wait_for_line(&received, &machine, Duration::from_secs(10));
     // Caddy first: the server's graceful stop waits for the stream it proxies.
     drop(caddy);
     server.stop().await;

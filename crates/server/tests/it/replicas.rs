@@ -1,5 +1,6 @@
 //! Several servers on one database: background jobs (rollups, retention, the offline sweep,
-//! the session purge) run on one of them at a time.
+//! the session purge) run on one of them at a time, and a report one server ingests reaches
+//! the live streams of the others.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -7,7 +8,13 @@ use std::time::{Duration, Instant};
 use optralis::clock::{SharedClock, SystemClock};
 use optralis::store::{Job, Store};
 
-use crate::support::{Backend, TestDb};
+use optralis::principal::Role;
+use optralis_agent::Agent;
+use optralis_agent::collect::native;
+
+use crate::agent_e2e::{blocking, options};
+use crate::support::stream::{stream_lines, wait_for_line};
+use crate::support::{Backend, RunningServer, TestDb};
 
 async fn store(url: &str) -> Store {
     Store::connect(url, Arc::new(SystemClock) as SharedClock)
@@ -61,4 +68,37 @@ async fn on_sqlite_the_one_server_always_holds_the_lease() {
     let second = s.try_lease(Job::Rollups).await.unwrap().expect("granted");
     first.release().await.unwrap();
     second.release().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_ingested_by_one_server_reaches_a_live_stream_on_another() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let a = RunningServer::start(&db.url, None).await;
+    let b = RunningServer::start(&db.url, None).await;
+    let org = b.store().org_by_name("default").await.unwrap();
+    let (_, token) = b
+        .store()
+        .create_api_token(&org, "stream", Role::Observer)
+        .await
+        .unwrap();
+    let on_b = stream_lines(&b.url, &token);
+    assert_eq!(
+        on_b.recv_timeout(Duration::from_secs(10)).unwrap(),
+        "content-type: text/event-stream"
+    );
+    let key = a.store().create_enroll_key(&org).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&a.url, &key, dir.path());
+    let machine = blocking(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        agent.enroll().unwrap();
+        agent.collect().unwrap();
+        assert_eq!(agent.flush().unwrap().acknowledged, 1);
+        agent.machine_id().unwrap().to_owned()
+    })
+    .await;
+    // Ingested by A, announced by B (PostgreSQL NOTIFY between them).
+    wait_for_line(&on_b, &machine, Duration::from_secs(10));
+    // B is left running: its graceful stop would wait for the stream still open on it.
+    a.stop().await;
 }

@@ -7,6 +7,7 @@ mod db;
 pub mod receiver;
 pub mod releases;
 mod server;
+pub mod stream;
 
 pub use app::{Resp, TestApp};
 pub use db::{TestDb, postgres_admin_url, raw_texts, run_sql};

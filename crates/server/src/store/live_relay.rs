@@ -1,0 +1,196 @@
+//! Live events across the servers sharing a PostgreSQL database: each server NOTIFYs what it
+//! publishes, in batches, on one channel, and LISTENs to the others'. A lost notification
+//! costs a dashboard a moment of freshness (it refreshes on its own too), never data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::mpsc;
+
+use crate::ids::OrgId;
+use crate::live::{Hub, LiveEvent};
+
+const CHANNEL: &str = "optralis_live";
+/// PostgreSQL refuses payloads of 8,000 bytes and more.
+const MAX_PAYLOAD: usize = 7_500;
+/// Events waiting for the relay; past this, new ones are not relayed.
+pub(super) const QUEUE: usize = 8_192;
+
+#[derive(Serialize, Deserialize)]
+struct WireEvent {
+    org: String,
+    kind: String,
+    data: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    /// The sending server, which ignores its own.
+    from: String,
+    events: Vec<WireEvent>,
+}
+
+/// Starts the sender (events of `rx` out) and the listener (the others' events into `hub`).
+pub(super) fn start(pool: PgPool, hub: Hub, rx: mpsc::Receiver<Arc<LiveEvent>>) {
+    let me = uuid::Uuid::new_v4().to_string();
+    tokio::spawn(send(pool.clone(), me.clone(), rx));
+    tokio::spawn(listen(pool, me, hub));
+}
+
+async fn send(pool: PgPool, me: String, mut rx: mpsc::Receiver<Arc<LiveEvent>>) {
+    let head = format!("{{\"from\":{},\"events\":[", serde_json::json!(me));
+    while let Some(first) = rx.recv().await {
+        let mut events = vec![first];
+        while events.len() < 512 {
+            match rx.try_recv() {
+                Ok(e) => events.push(e),
+                Err(_) => break,
+            }
+        }
+        for payload in payloads(&head, &events) {
+            let sent = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(&payload)
+                .execute(&pool)
+                .await;
+            match sent {
+                Ok(_) => {}
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => tracing::debug!(error = %e, "live events not relayed"),
+            }
+        }
+    }
+}
+
+/// The events as notification payloads, each under [`MAX_PAYLOAD`]; one too large alone is
+/// left out.
+fn payloads(head: &str, events: &[Arc<LiveEvent>]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::from(head);
+    let mut count = 0;
+    for e in events {
+        let wire = WireEvent {
+            org: e.org.as_str().to_owned(),
+            kind: e.kind.to_owned(),
+            data: e.data.clone(),
+        };
+        let Ok(text) = serde_json::to_string(&wire) else {
+            continue;
+        };
+        if head.len() + text.len() + 2 > MAX_PAYLOAD {
+            continue;
+        }
+        if current.len() + text.len() + 2 > MAX_PAYLOAD {
+            current.push_str("]}");
+            out.push(std::mem::replace(&mut current, String::from(head)));
+            count = 0;
+        }
+        if count > 0 {
+            current.push(',');
+        }
+        current.push_str(&text);
+        count += 1;
+    }
+    if count > 0 {
+        current.push_str("]}");
+        out.push(current);
+    }
+    out
+}
+
+async fn listen(pool: PgPool, me: String, hub: Hub) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for the other servers' live events; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot listen for the other servers' live events; retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(n) => deliver(&hub, &me, n.payload()),
+                Err(sqlx::Error::PoolClosed) => return,
+                // recv reconnects by itself on the next call.
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the other servers' live events for a moment");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+fn deliver(hub: &Hub, me: &str, payload: &str) {
+    let Ok(wire) = serde_json::from_str::<Wire>(payload) else {
+        tracing::debug!("a live notification that is not ours");
+        return;
+    };
+    if wire.from == me {
+        return;
+    }
+    for e in wire.events {
+        // The stream's event names, as live.rs publishes them.
+        let kind = match e.kind.as_str() {
+            "machine" => "machine",
+            "status" => "status",
+            "score" => "score",
+            _ => continue,
+        };
+        hub.publish_here(Arc::new(LiveEvent {
+            org: OrgId::from_db(e.org),
+            kind,
+            data: e.data,
+        }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(n: usize) -> Arc<LiveEvent> {
+        Arc::new(LiveEvent {
+            org: OrgId::from_db("org".into()),
+            kind: "machine",
+            data: serde_json::json!({"id": format!("m{n}"), "pad": "x".repeat(90)}),
+        })
+    }
+
+    #[test]
+    fn batches_stay_under_postgres_payload_limit_and_keep_every_event() {
+        let head = "{\"from\":\"me\",\"events\":[";
+        let events: Vec<_> = (0..300).map(event).collect();
+        let out = payloads(head, &events);
+        assert!(
+            out.len() > 1,
+            "300 events of ~130 bytes need several payloads"
+        );
+        let mut seen = 0;
+        for p in &out {
+            assert!(p.len() <= MAX_PAYLOAD, "{}", p.len());
+            let wire: Wire = serde_json::from_str(p).unwrap();
+            seen += wire.events.len();
+        }
+        assert_eq!(seen, 300);
+        let huge = Arc::new(LiveEvent {
+            org: OrgId::from_db("org".into()),
+            kind: "score",
+            data: serde_json::json!({"reasons": "x".repeat(MAX_PAYLOAD)}),
+        });
+        assert!(
+            payloads(head, &[huge]).is_empty(),
+            "too large alone: left out"
+        );
+    }
+}
