@@ -462,3 +462,125 @@ fn the_dockerfile_builds_in_stages_and_runs_unprivileged_with_a_health_check() {
         );
     }
 }
+
+/// `optralis serve` as its own process on `port`, over the PostgreSQL database `url`.
+fn server_process(url: &str, port: u16, data_dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_optralis"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", url, "--data-dir"])
+        .arg(data_dir)
+        // The same sealing key on every replica.
+        .env("OPTRALIS_SECRET_KEY", "cd".repeat(32))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ureq::get(&format!("{base}/api/v1/health"))
+        .call()
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{base} did not answer within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The CLI's last line, over the database `url`.
+fn cli_last_line(url: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_optralis"))
+        .args(args)
+        .args(["--database-url", url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim_end().lines().last().unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_behind_caddy_share_the_fleet_and_outlive_one_of_them() {
+    let db = crate::support::TestDb::new(Backend::Postgres).await;
+    let data = tempfile::tempdir().unwrap();
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = server_process(&db.url, port_a, &data.path().join("a"));
+    let mut b = server_process(&db.url, port_b, &data.path().join("b"));
+    let (direct_a, direct_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
+    );
+    let proxy = format!("http://127.0.0.1:{}", free_port());
+    let caddy = Caddy::start(&proxy, &format!("127.0.0.1:{port_a} 127.0.0.1:{port_b}"));
+    let (url, p, da, db_) = (
+        db.url.clone(),
+        proxy.clone(),
+        direct_a.clone(),
+        direct_b.clone(),
+    );
+    let (key, token) = blocking(move || {
+        wait_healthy(&da);
+        wait_healthy(&db_);
+        wait_healthy(&p);
+        (
+            cli_last_line(&url, &["enroll-key", "create"]),
+            cli_last_line(&url, &["token", "create", "--role", "observer"]),
+        )
+    })
+    .await;
+    // A live-stream client on each server, directly.
+    let on_a = stream_lines(&direct_a, &token);
+    let on_b = stream_lines(&direct_b, &token);
+
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(&proxy, &key, dir.path());
+    let (mut agent, machine) = blocking(move || {
+        let mut agent = Agent::new(opts, native()).unwrap();
+        agent.enroll().unwrap();
+        agent.collect().unwrap();
+        assert_eq!(agent.flush().unwrap().acknowledged, 1, "through Caddy");
+        let machine = agent.machine_id().unwrap().to_owned();
+        (agent, machine)
+    })
+    .await;
+    // Whichever server ingested it, both announce it.
+    wait_for_line(&on_a, &machine, Duration::from_secs(10));
+    wait_for_line(&on_b, &machine, Duration::from_secs(10));
+
+    // One server dies (SIGKILL): the agent's reports still go through Caddy to the other.
+    a.kill().unwrap();
+    a.wait().unwrap();
+    agent = blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut acknowledged = 0;
+        let mut errors = Vec::new();
+        while acknowledged < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "{acknowledged} of 3 reports acknowledged through Caddy after a server died: {errors:?}"
+            );
+            agent.collect().unwrap();
+            match agent.flush() {
+                Ok(f) => acknowledged += f.acknowledged,
+                Err(e) => errors.push(e.to_string()),
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        agent
+    })
+    .await;
+    wait_for_line(&on_b, &machine, Duration::from_secs(10));
+    drop(agent);
+    drop(caddy);
+    b.kill().unwrap();
+    b.wait().unwrap();
+}
