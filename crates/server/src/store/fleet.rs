@@ -343,7 +343,9 @@ impl Store {
             }
             .await
         })?;
-        self.agents.forget_machine(machine.as_str());
+        self.forget_agents(super::live_relay::Forget::Machine(
+            machine.as_str().to_owned(),
+        ));
         self.forget_health_state(Some(machine.as_str()));
         Ok(())
     }

@@ -1,6 +1,8 @@
-//! Live events across the servers sharing a PostgreSQL database: each server NOTIFYs what it
-//! publishes, in batches, on one channel, and LISTENs to the others'. A lost notification
-//! costs a dashboard a moment of freshness (it refreshes on its own too), never data.
+//! What the servers sharing a PostgreSQL database tell each other, on one NOTIFY channel:
+//! the live events each publishes (in batches; a lost one costs a dashboard a moment of
+//! freshness, as it refreshes on its own too), and the machine tokens each stopped accepting
+//! (a replaced or deleted machine's, an organisation's), which the others forget from their
+//! caches at once instead of when the entries expire.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
 
+use super::machines::AgentCache;
 use crate::ids::OrgId;
 use crate::live::{Hub, LiveEvent};
 
@@ -26,18 +29,63 @@ struct WireEvent {
     data: serde_json::Value,
 }
 
+/// Machine tokens a server stopped accepting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Forget {
+    Machine(String),
+    Org(String),
+}
+
 #[derive(Deserialize)]
 struct Wire {
     /// The sending server, which ignores its own.
     from: String,
+    #[serde(default)]
     events: Vec<WireEvent>,
+    #[serde(default)]
+    forget: Vec<Forget>,
 }
 
-/// Starts the sender (events of `rx` out) and the listener (the others' events into `hub`).
-pub(super) fn start(pool: PgPool, hub: Hub, rx: mpsc::Receiver<Arc<LiveEvent>>) {
+/// Starts the senders (`events` and `forgets` out) and the listener (the others' events
+/// into `hub`, their forgotten tokens out of `agents`).
+pub(super) fn start(
+    pool: PgPool,
+    hub: Hub,
+    events: mpsc::Receiver<Arc<LiveEvent>>,
+    forgets: mpsc::Receiver<Forget>,
+    agents: Arc<AgentCache>,
+) {
     let me = uuid::Uuid::new_v4().to_string();
-    tokio::spawn(send(pool.clone(), me.clone(), rx));
-    tokio::spawn(listen(pool, me, hub));
+    tokio::spawn(send(pool.clone(), me.clone(), events));
+    tokio::spawn(send_forgets(pool.clone(), me.clone(), forgets));
+    tokio::spawn(listen(pool, me, hub, agents));
+}
+
+async fn notify(pool: &PgPool, payload: &str) -> bool {
+    match sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(payload)
+        .execute(pool)
+        .await
+    {
+        Ok(_) => true,
+        Err(sqlx::Error::PoolClosed) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not tell the other servers");
+            true
+        }
+    }
+}
+
+/// One notification per forgotten token (rare: a re-enrollment, a deletion).
+async fn send_forgets(pool: PgPool, me: String, mut rx: mpsc::Receiver<Forget>) {
+    while let Some(forget) = rx.recv().await {
+        let payload = serde_json::json!({"from": me, "forget": [forget]}).to_string();
+        if !notify(&pool, &payload).await {
+            return;
+        }
+    }
 }
 
 async fn send(pool: PgPool, me: String, mut rx: mpsc::Receiver<Arc<LiveEvent>>) {
@@ -51,15 +99,8 @@ async fn send(pool: PgPool, me: String, mut rx: mpsc::Receiver<Arc<LiveEvent>>) 
             }
         }
         for payload in payloads(&head, &events) {
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(&payload)
-                .execute(&pool)
-                .await;
-            match sent {
-                Ok(_) => {}
-                Err(sqlx::Error::PoolClosed) => return,
-                Err(e) => tracing::debug!(error = %e, "live events not relayed"),
+            if !notify(&pool, &payload).await {
+                return;
             }
         }
     }
@@ -101,7 +142,7 @@ fn payloads(head: &str, events: &[Arc<LiveEvent>]) -> Vec<String> {
     out
 }
 
-async fn listen(pool: PgPool, me: String, hub: Hub) {
+async fn listen(pool: PgPool, me: String, hub: Hub, agents: Arc<AgentCache>) {
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
@@ -119,7 +160,7 @@ async fn listen(pool: PgPool, me: String, hub: Hub) {
         }
         loop {
             match listener.recv().await {
-                Ok(n) => deliver(&hub, &me, n.payload()),
+                Ok(n) => deliver(&hub, &agents, &me, n.payload()),
                 Err(sqlx::Error::PoolClosed) => return,
                 // recv reconnects by itself on the next call.
                 Err(e) => {
@@ -131,13 +172,19 @@ async fn listen(pool: PgPool, me: String, hub: Hub) {
     }
 }
 
-fn deliver(hub: &Hub, me: &str, payload: &str) {
+fn deliver(hub: &Hub, agents: &AgentCache, me: &str, payload: &str) {
     let Ok(wire) = serde_json::from_str::<Wire>(payload) else {
         tracing::debug!("a live notification that is not ours");
         return;
     };
     if wire.from == me {
         return;
+    }
+    for forget in wire.forget {
+        match forget {
+            Forget::Machine(id) => agents.forget_machine(&id),
+            Forget::Org(id) => agents.forget_org(&OrgId::from_db(id)),
+        }
     }
     for e in wire.events {
         // The stream's event names, as live.rs publishes them.

@@ -104,8 +104,9 @@ impl Store {
         let Some((id, last_seq)) = row else {
             return Ok(None);
         };
-        // The machine's previous token stops working now, not when its cache entry expires.
-        self.agents.forget_machine(&id);
+        // The machine's previous token stops working now, on every server, not when its
+        // cache entries expire.
+        self.forget_agents(super::live_relay::Forget::Machine(id.clone()));
         Ok(Some(EnrolledMachine {
             machine_id: MachineId::from_db(id),
             token,
@@ -250,9 +251,8 @@ fn machine_from_row(row: MachineRow) -> Result<Machine> {
 
 /// Machine tokens recently seen, so a report costs no database read for its credentials.
 ///
-/// Entries live [`AGENT_CACHE_TTL_MS`]; this process forgets a machine's entries as soon as
-/// it re-enrolls. Another server replica sharing the database may accept a replaced token
-/// for up to the TTL.
+/// Entries live [`AGENT_CACHE_TTL_MS`]; a machine's entries are forgotten as soon as it
+/// re-enrolls or is deleted, here and (PostgreSQL) on the other servers (live_relay.rs).
 #[derive(Default)]
 pub(super) struct AgentCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (AgentIdentity, i64)>>,

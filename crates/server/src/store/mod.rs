@@ -266,6 +266,8 @@ pub struct Store {
     writes: std::sync::Arc<WriteHealth>,
     /// Machine tokens recently seen (see machines.rs).
     agents: std::sync::Arc<machines::AgentCache>,
+    /// The other servers on this database, told of tokens no longer accepted (PostgreSQL).
+    peers: Option<tokio::sync::mpsc::Sender<live_relay::Forget>>,
     /// Status and score changes, for live subscribers.
     live: crate::live::Hub,
     /// Assessment inputs of machines recently seen (see health.rs).
@@ -317,10 +319,14 @@ impl Store {
             )));
         };
         let mut live = crate::live::Hub::default();
+        let agents = std::sync::Arc::new(machines::AgentCache::default());
+        let mut peers = None;
         if let Backend::Postgres(pool) = &backend {
             let (relay, events) = tokio::sync::mpsc::channel(live_relay::QUEUE);
+            let (forget, forgets) = tokio::sync::mpsc::channel(live_relay::QUEUE);
             live = live.relayed(relay);
-            live_relay::start(pool.clone(), live.clone(), events);
+            peers = Some(forget);
+            live_relay::start(pool.clone(), live.clone(), events, forgets, agents.clone());
         }
         let (writer, jobs) = tokio::sync::mpsc::channel(ingest::QUEUE_DEPTH);
         let writes = std::sync::Arc::new(WriteHealth::default());
@@ -335,7 +341,8 @@ impl Store {
             clock,
             writer,
             writes,
-            agents: Default::default(),
+            agents,
+            peers,
             live,
             health_states: Default::default(),
         };
@@ -348,6 +355,20 @@ impl Store {
         match self.backend {
             Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Stops accepting a machine's or an organisation's tokens here and on the other
+    /// servers (which forget them from their caches).
+    fn forget_agents(&self, what: live_relay::Forget) {
+        match &what {
+            live_relay::Forget::Machine(id) => self.agents.forget_machine(id),
+            live_relay::Forget::Org(id) => self
+                .agents
+                .forget_org(&crate::ids::OrgId::from_db(id.clone())),
+        }
+        if let Some(peers) = &self.peers {
+            let _ = peers.try_send(what);
         }
     }
 

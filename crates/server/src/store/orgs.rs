@@ -188,7 +188,7 @@ impl Store {
             }
             .await
         })?;
-        self.agents.forget_org(org);
+        self.forget_agents(super::live_relay::Forget::Org(org.as_str().to_owned()));
         Ok(())
     }
 }

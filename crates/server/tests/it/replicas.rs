@@ -102,3 +102,78 @@ async fn a_report_ingested_by_one_server_reaches_a_live_stream_on_another() {
     // B is left running: its graceful stop would wait for the stream still open on it.
     a.stop().await;
 }
+
+/// POST `body` as JSON to `url` with an optional bearer token: the status and the answer.
+fn post(url: &str, token: Option<&str>, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let mut req = ureq::post(url)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let mut resp = req
+        .send(serde_json::to_vec(body).unwrap().as_slice())
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replaced_machine_token_stops_working_on_every_server_at_once() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let a = RunningServer::start(&db.url, None).await;
+    let b = RunningServer::start(&db.url, None).await;
+    let org = a.store().org_by_name("default").await.unwrap();
+    let key = a.store().create_enroll_key(&org).await.unwrap();
+    let (url_a, url_b) = (a.url.clone(), b.url.clone());
+    let clock = a.store().clock();
+    blocking(move || {
+        let enroll = |proof: Option<&str>| {
+            let mut body = serde_json::json!({
+                "enroll_key": key, "fingerprint": "fp-replicas-0123456789abcdef",
+                "facts": crate::support::facts("replica-test"),
+            });
+            if let Some(p) = proof {
+                body["machine_token"] = p.into();
+            }
+            let (status, answer) = post(&format!("{url_a}/api/v1/agent/enroll"), None, &body);
+            assert!(status == 200 || status == 201, "{status} {answer}");
+            answer["machine_token"].as_str().unwrap().to_owned()
+        };
+        let mut seq = 0;
+        let mut report = |token: &str| {
+            seq += 1;
+            let r = optralis_proto::sample::report(seq, clock.now_ms());
+            post(
+                &format!("{url_b}/api/v1/agent/reports"),
+                Some(token),
+                &serde_json::json!({"reports": [r]}),
+            )
+            .0
+        };
+        let old = enroll(None);
+        assert_eq!(report(&old), 200, "server B accepts (and caches) the token");
+        // The machine enrolls again through A, as itself: A issues a new token.
+        let new = enroll(Some(&old));
+        assert_ne!(new, old);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            match report(&old) {
+                401 => break,
+                200 => assert!(
+                    Instant::now() < deadline,
+                    "server B still accepts the replaced token after 1 s"
+                ),
+                other => panic!("unexpected {other}"),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(report(&new), 200, "the new token works on B");
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+}

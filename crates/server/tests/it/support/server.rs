@@ -77,11 +77,6 @@ impl RunningServer {
         &self.store
     }
 
-    /// Gone at once, as a crashed server: the listener and every open connection dropped.
-    pub fn kill(self) {
-        self.task.abort();
-    }
-
     /// Stops accepting, finishes in-flight requests, closes the database.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
