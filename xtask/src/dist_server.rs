@@ -71,6 +71,12 @@ const RELOAD: &str = r#"if [ -d /run/systemd/system ]; then
     systemctl daemon-reload || true
 fi"#;
 
+/// An upgrade ($2: the version before) restarts a running server on the new binary, which
+/// migrates the database.
+const RESTART_ON_UPGRADE: &str = r#"if [ -n "$2" ] && [ -d /run/systemd/system ]; then
+    systemctl try-restart optralis.service || true
+fi"#;
+
 const STOP: &str = r#"if [ -d /run/systemd/system ]; then
     systemctl disable --now optralis.service >/dev/null 2>&1 || true
 fi"#;
@@ -124,7 +130,9 @@ pub fn deb(binary: &Path, version: &str, out: &Path) -> Result<PathBuf> {
     };
     script(
         "postinst",
-        &format!("if [ \"$1\" = configure ]; then\n{CONFIGURE}\nfi\n{RELOAD}"),
+        &format!(
+            "if [ \"$1\" = configure ]; then\n{CONFIGURE}\nfi\n{RELOAD}\nif [ \"$1\" = configure ]; then\n{RESTART_ON_UPGRADE}\nfi"
+        ),
     )?;
     script(
         "prerm",

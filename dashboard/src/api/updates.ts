@@ -1,8 +1,8 @@
 // Agent releases (platform-wide) and this organisation's rollouts of them. A running rollout
-// changes with every agent's report: its queries poll while one is under way.
+// changes with every agent's report: its queries poll while one runs.
 import { queryOptions, useMutation, useQueryClient } from "@tanstack/react-query";
 import { fetchAllMachines, PAGE } from "../lib/fleet";
-import { isUnderWay } from "../lib/updates";
+import { isMoving } from "../lib/updates";
 import { call } from "./http";
 import type { CreateRollout, RolloutList, RolloutState } from "./types";
 
@@ -24,27 +24,27 @@ export const releasesQuery = () =>
     queryFn: ({ signal }) => call("get", "/agent-releases", { signal }),
   });
 
-const anyUnderWay = (data: RolloutList | undefined) => !!data?.rollouts.some((r) => isUnderWay(r.state));
+const anyMoving = (data: RolloutList | undefined) => !!data?.rollouts.some((r) => isMoving(r.state));
 
 export const rolloutsQuery = () =>
   queryOptions({
     queryKey: updateKeys.rollouts(),
     queryFn: ({ signal }) => call("get", "/rollouts", { signal }),
-    refetchInterval: (q) => (anyUnderWay(q.state.data) ? UPDATES_POLL_MS : false),
+    refetchInterval: (q) => (anyMoving(q.state.data) ? UPDATES_POLL_MS : false),
   });
 
-export const rolloutMachinesQuery = (id: string, underWay: boolean) =>
+export const rolloutMachinesQuery = (id: string, moving: boolean) =>
   queryOptions({
     queryKey: updateKeys.machines(id),
     queryFn: ({ signal }) => call("get", "/rollouts/{id}/machines", { path: { id }, signal }),
-    refetchInterval: underWay ? UPDATES_POLL_MS : false,
+    refetchInterval: moving ? UPDATES_POLL_MS : false,
   });
 
-export const fleetVersionsQuery = (underWay: boolean) =>
+export const fleetVersionsQuery = (moving: boolean) =>
   queryOptions({
     queryKey: updateKeys.fleetVersions(),
     queryFn: ({ signal }) => fetchAllMachines((offset) => call("get", "/machines", { query: { limit: PAGE, offset }, signal })),
-    refetchInterval: underWay ? UPDATES_POLL_MS : false,
+    refetchInterval: moving ? UPDATES_POLL_MS : false,
   });
 
 /** A new rollout cancels the one before it: the whole list changes. */

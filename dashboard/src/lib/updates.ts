@@ -14,9 +14,14 @@ import {
 
 export const PLATFORMS = allNames<Platform>({ "linux-x86_64": true, "linux-aarch64": true, "windows-x86_64": true });
 
-/** Not finished: machines may still move (a paused or halted rollout's downloads finish). */
+/** Not finished: a new rollout cancels it. */
 export function isUnderWay(state: RolloutState): boolean {
   return state === "running" || state === "paused" || state === "halted";
+}
+
+/** Machines move: worth reading again every few seconds (a paused or halted rollout offers nothing new). */
+export function isMoving(state: RolloutState): boolean {
+  return state === "running";
 }
 
 /** The states an operator may move a rollout to from `state`, in the order buttons show. */
@@ -43,7 +48,7 @@ function parseVersion(v: string): Parsed | null {
   return { core: [Number(m[1]), Number(m[2]), Number(m[3])], pre: m[4] ? m[4].split(".") : [] };
 }
 
-/** Semantic-version order (a pre-release below its release); unreadable versions last. */
+/** Semantic-version order (a pre-release below its release); unreadable versions below every readable one. */
 export function compareVersions(a: string, b: string): number {
   const pa = parseVersion(a);
   const pb = parseVersion(b);

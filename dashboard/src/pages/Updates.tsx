@@ -36,6 +36,7 @@ import { formatBytes, formatNumber } from "../lib/format";
 import { Link } from "../lib/router";
 import {
   SCOPE_KINDS,
+  isMoving,
   isUnderWay,
   newRolloutForm,
   progressParts,
@@ -95,7 +96,7 @@ export default function Updates(_props: { params: Record<string, string> }) {
           )
         }
       />
-      <VersionsCard underWay={list.some((r) => isUnderWay(r.state))} />
+      <VersionsCard moving={list.some((r) => isMoving(r.state))} />
       <Card title={t("updates.rollouts.title")}>
         <QueryView
           query={rollouts}
@@ -122,10 +123,10 @@ export default function Updates(_props: { params: Record<string, string> }) {
   );
 }
 
-/** Read again with the rollouts while one is under way: machines change version as it goes. */
-function VersionsCard({ underWay }: { underWay: boolean }) {
+/** Read again with the rollouts while one runs: machines change version as it goes. */
+function VersionsCard({ moving }: { moving: boolean }) {
   const { t, i18n } = useTranslation();
-  const machines = useQuery(fleetVersionsQuery(underWay));
+  const machines = useQuery(fleetVersionsQuery(moving));
   return (
     <Card title={t("updates.versions.title")}>
       <QueryView query={machines}>
@@ -276,7 +277,7 @@ function ProgressBar({ rollout }: { rollout: Rollout }) {
 
 function RolloutMachinesCard({ rollout }: { rollout: Rollout }) {
   const { t } = useTranslation();
-  const machines = useQuery(rolloutMachinesQuery(rollout.id, isUnderWay(rollout.state)));
+  const machines = useQuery(rolloutMachinesQuery(rollout.id, isMoving(rollout.state)));
   return (
     <Card title={t("updates.machines.title", { version: rollout.version })}>
       <QueryView query={machines} empty={(d) => d.machines.length === 0} emptyTitle={t("updates.machines.empty")}>

@@ -67,13 +67,16 @@ impl Store {
 }
 
 impl Lease {
+    /// Unlocks and returns the connection to the pool; when the unlock fails, the lease is
+    /// dropped and its connection closed, which unlocks too.
     pub async fn release(mut self) -> Result<()> {
-        if let Some(mut conn) = self.conn.take() {
+        if let Some(conn) = self.conn.as_mut() {
             sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(self.job.key())
-                .execute(&mut *conn)
+                .execute(&mut **conn)
                 .await?;
         }
+        drop(self.conn.take());
         Ok(())
     }
 }

@@ -78,12 +78,25 @@ async fn notify(pool: &PgPool, payload: &str) -> bool {
     }
 }
 
-/// One notification per forgotten token (rare: a re-enrollment, a deletion).
+/// One notification per forgotten token (rare: a re-enrollment, a deletion), retried: the
+/// other servers would trust the token until their cache entries expire.
 async fn send_forgets(pool: PgPool, me: String, mut rx: mpsc::Receiver<Forget>) {
     while let Some(forget) = rx.recv().await {
         let payload = serde_json::json!({"from": me, "forget": [forget]}).to_string();
-        if !notify(&pool, &payload).await {
-            return;
+        for attempt in 0..5u32 {
+            match sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(&payload)
+                .execute(&pool)
+                .await
+            {
+                Ok(_) => break,
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "could not tell the other servers of a replaced token; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+            }
         }
     }
 }
@@ -122,6 +135,11 @@ fn payloads(head: &str, events: &[Arc<LiveEvent>]) -> Vec<String> {
             continue;
         };
         if head.len() + text.len() + 2 > MAX_PAYLOAD {
+            tracing::debug!(
+                kind = e.kind,
+                bytes = text.len(),
+                "a live event too large to relay"
+            );
             continue;
         }
         if current.len() + text.len() + 2 > MAX_PAYLOAD {
@@ -148,24 +166,33 @@ async fn listen(pool: PgPool, me: String, hub: Hub, agents: Arc<AgentCache>) {
             Ok(l) => l,
             Err(sqlx::Error::PoolClosed) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for the other servers' live events; retrying");
+                tracing::warn!(error = %e, "cannot listen to the other servers; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;
             }
         };
         if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "cannot listen for the other servers' live events; retrying");
+            tracing::warn!(error = %e, "cannot listen to the other servers; retrying");
             tokio::time::sleep(Duration::from_secs(2)).await;
             continue;
         }
+        // Whatever was said while this server was not listening is unknown.
+        agents.forget_all();
         loop {
-            match listener.recv().await {
-                Ok(n) => deliver(&hub, &agents, &me, n.payload()),
+            match listener.try_recv().await {
+                Ok(Some(n)) => deliver(&hub, &agents, &me, n.payload()),
+                // The connection was lost and made again: notices in between are lost.
+                Ok(None) => {
+                    tracing::warn!(
+                        "lost the connection to the other servers' notices for a moment"
+                    );
+                    agents.forget_all();
+                }
                 Err(sqlx::Error::PoolClosed) => return,
-                // recv reconnects by itself on the next call.
                 Err(e) => {
-                    tracing::warn!(error = %e, "lost the other servers' live events for a moment");
+                    tracing::warn!(error = %e, "cannot listen to the other servers; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
                 }
             }
         }

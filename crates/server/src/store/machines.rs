@@ -122,6 +122,7 @@ impl Store {
         if let Some(agent) = self.agents.get(&hash, now) {
             return Ok(agent);
         }
+        let generation = self.agents.generation();
         let row = on_reader!(self, pool => {
             sqlx::query_as::<_, (String, String)>("SELECT id, org_id FROM machines WHERE token_hash = $1")
                 .bind(&hash)
@@ -133,7 +134,7 @@ impl Store {
             org_id: OrgId::from_db(org_id),
             machine_id: MachineId::from_db(id),
         };
-        self.agents.put(hash, agent.clone(), now);
+        self.agents.put(hash, agent.clone(), now, generation);
         Ok(agent)
     }
 
@@ -256,6 +257,8 @@ fn machine_from_row(row: MachineRow) -> Result<Machine> {
 #[derive(Default)]
 pub(super) struct AgentCache {
     entries: std::sync::Mutex<std::collections::HashMap<String, (AgentIdentity, i64)>>,
+    /// Bumped by every forget: a row read before one is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 pub(super) const AGENT_CACHE_TTL_MS: i64 = 60_000;
@@ -271,8 +274,17 @@ impl AgentCache {
             .map(|(agent, _)| agent.clone())
     }
 
-    fn put(&self, hash: String, agent: AgentIdentity, now: i64) {
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Caches `agent`, read from the database when the cache was at `read_at`; not if
+    /// something was forgotten since (the row may be the one forgotten).
+    fn put(&self, hash: String, agent: AgentIdentity, now: i64, read_at: u64) {
         if let Ok(mut entries) = self.entries.lock() {
+            if self.generation() != read_at {
+                return;
+            }
             if entries.len() >= AGENT_CACHE_MAX {
                 entries.clear();
             }
@@ -281,14 +293,23 @@ impl AgentCache {
     }
 
     pub(super) fn forget_org(&self, org: &OrgId) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, (agent, _)| &agent.org_id != org);
-        }
+        self.forget(|agent| &agent.org_id == org);
     }
 
     pub(super) fn forget_machine(&self, machine_id: &str) {
+        self.forget(|agent| agent.machine_id.as_str() == machine_id);
+    }
+
+    /// Everything: notices from the other servers may have been missed.
+    pub(super) fn forget_all(&self) {
+        self.forget(|_| true);
+    }
+
+    fn forget(&self, gone: impl Fn(&AgentIdentity) -> bool) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, (agent, _)| agent.machine_id.as_str() != machine_id);
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            entries.retain(|_, (agent, _)| !gone(agent));
         }
     }
 }

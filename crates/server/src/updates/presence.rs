@@ -16,6 +16,9 @@ pub const TTL: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub struct RolloutPresence {
     known: Mutex<HashMap<OrgId, (Instant, bool)>>,
+    /// When each organisation's rollouts last changed here: an answer asked for before
+    /// that is not kept.
+    changed: Mutex<HashMap<OrgId, Instant>>,
 }
 
 impl RolloutPresence {
@@ -25,8 +28,15 @@ impl RolloutPresence {
         if let Some(known) = self.recall(org) {
             return Ok(known);
         }
+        let asked = Instant::now();
         let open = store.org_has_open_rollout(org).await?;
-        if let Ok(mut known) = self.known.lock() {
+        let stale = self
+            .changed
+            .lock()
+            .ok()
+            .and_then(|c| c.get(org).copied())
+            .is_some_and(|at| at >= asked);
+        if !stale && let Ok(mut known) = self.known.lock() {
             known.insert(org.clone(), (Instant::now(), open));
         }
         Ok(open)
@@ -34,6 +44,9 @@ impl RolloutPresence {
 
     /// A rollout of `org` was made or changed here: ask the store next time.
     pub fn changed(&self, org: &OrgId) {
+        if let Ok(mut changed) = self.changed.lock() {
+            changed.insert(org.clone(), Instant::now());
+        }
         if let Ok(mut known) = self.known.lock() {
             known.remove(org);
         }
