@@ -463,9 +463,26 @@ fn the_dockerfile_builds_in_stages_and_runs_unprivileged_with_a_health_check() {
     }
 }
 
+/// A server process, killed when dropped (a failing test leaves none behind).
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    /// SIGKILL, as a crash.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// `optralis serve` as its own process on `port`, over the PostgreSQL database `url`.
-fn server_process(url: &str, port: u16, data_dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_optralis"))
+fn server_process(url: &str, port: u16, data_dir: &Path) -> ServerProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_optralis"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", url, "--data-dir"])
         .arg(data_dir)
@@ -475,7 +492,8 @@ fn server_process(url: &str, port: u16, data_dir: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    ServerProcess(child)
 }
 
 fn wait_healthy(base: &str) {
@@ -557,8 +575,7 @@ async fn two_servers_behind_caddy_share_the_fleet_and_outlive_one_of_them() {
     wait_for_line(&on_b, &machine, Duration::from_secs(10));
 
     // One server dies (SIGKILL): the agent's reports still go through Caddy to the other.
-    a.kill().unwrap();
-    a.wait().unwrap();
+    a.kill();
     agent = blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut acknowledged = 0;
@@ -581,6 +598,5 @@ async fn two_servers_behind_caddy_share_the_fleet_and_outlive_one_of_them() {
     wait_for_line(&on_b, &machine, Duration::from_secs(10));
     drop(agent);
     drop(caddy);
-    b.kill().unwrap();
-    b.wait().unwrap();
+    b.kill();
 }
