@@ -26,8 +26,8 @@ reports CPU, memory, filesystems, disk and network IO, temperatures, S.M.A.R.T. 
 the system journal's warnings and errors to an Optralis server, keeps what it could not send \
 on disk until the server is back, and runs as a hardened systemd service. After installing \
 the package, enroll the machine with: optralis-agent install --server URL --enroll-key KEY";
-pub(crate) const MAINTAINER: &str = "Optralis <packages@optralis.example>";
-pub(crate) const HOMEPAGE: &str = "https://optralis.example";
+const MAINTAINER: &str = "Optralis <packages@optralis.example>";
+const HOMEPAGE: &str = "https://optralis.example";
 
 /// One Linux architecture's names in each packaging system.
 #[derive(Clone, Copy)]
@@ -266,25 +266,71 @@ fn deb(
     arch: Arch,
 ) -> Result<PathBuf> {
     println!("==> .deb ({})", arch.deb);
+    build_deb(
+        &DebPackage {
+            name: PACKAGE,
+            version,
+            arch: arch.deb,
+            payload: payload(root, binary),
+            binary,
+            man_page,
+            relations: "Depends: libc6 (>= {glibc}), passwd\nRecommends: smartmontools",
+            summary: SUMMARY,
+            description: DESCRIPTION,
+            conffiles: &[],
+            postinst: &format!("if [ \"$1\" = configure ]; then\n{CREATE_USER}\nfi\n{RELOAD}"),
+            prerm: &format!("if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{STOP}\nfi"),
+            postrm: &format!("if [ \"$1\" = purge ]; then\n{PURGE}\nfi\n{RELOAD}"),
+        },
+        out,
+    )
+}
+
+/// One native Debian package (the agent's, the server's): its files, manual page, copyright
+/// and changelog, control file and maintainer scripts.
+pub(crate) struct DebPackage<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    /// Debian's architecture name.
+    pub arch: &'a str,
+    /// (path in the package, source, mode).
+    pub payload: Vec<(&'static str, PathBuf, u32)>,
+    /// The binary whose C library needs `{glibc}` in `relations` stands for.
+    pub binary: &'a Path,
+    pub man_page: &'a str,
+    /// The control file's Depends/Recommends/Suggests lines.
+    pub relations: &'a str,
+    pub summary: &'a str,
+    pub description: &'a str,
+    pub conffiles: &'a [&'a str],
+    pub postinst: &'a str,
+    pub prerm: &'a str,
+    pub postrm: &'a str,
+}
+
+/// `NAME_VERSION_ARCH.deb` in `out`, built with dpkg-deb.
+pub(crate) fn build_deb(p: &DebPackage, out: &Path) -> Result<PathBuf> {
     let work = tempfile::tempdir()?;
     let stage = work.path().join("pkg");
-    for (path, source, mode) in payload(root, binary) {
+    for (path, source, mode) in &p.payload {
         let to = stage.join(path);
         std::fs::create_dir_all(to.parent().unwrap_or(&stage))?;
-        std::fs::copy(&source, &to).with_context(|| format!("copy {}", source.display()))?;
-        set_mode(&to, mode)?;
+        std::fs::copy(source, &to).with_context(|| format!("copy {}", source.display()))?;
+        set_mode(&to, *mode)?;
     }
     let man = stage.join("usr/share/man/man1");
     std::fs::create_dir_all(&man)?;
-    gzip(&man.join("optralis-agent.1.gz"), man_page.as_bytes())?;
-    let doc = stage.join("usr/share/doc").join(PACKAGE);
+    gzip(&man.join(format!("{}.1.gz", p.name)), p.man_page.as_bytes())?;
+    let doc = stage.join("usr/share/doc").join(p.name);
     std::fs::create_dir_all(&doc)?;
     std::fs::write(doc.join("copyright"), copyright())?;
     gzip(
         // A native package (no Debian revision): its changelog is changelog.gz.
         &doc.join("changelog.gz"),
         format!(
-            "{PACKAGE} ({version}) stable; urgency=medium\n\n  * Release {version}.\n\n -- {MAINTAINER}  Thu, 03 Dec 2026 00:00:00 +0000\n"
+            "{name} ({version}) stable; urgency=medium\n\n  * Release {version}.\n\n -- {MAINTAINER}  Thu, 03 Dec 2026 00:00:00 +0000\n",
+            name = p.name,
+            version = p.version,
         )
         .as_bytes(),
     )?;
@@ -294,34 +340,32 @@ fn deb(
     std::fs::write(
         control.join("control"),
         format!(
-            "Package: {PACKAGE}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: {MAINTAINER}\n\
-             Installed-Size: {installed_kib}\nDepends: libc6 (>= {glibc}), passwd\n\
-             Recommends: smartmontools\nSection: admin\nPriority: optional\nHomepage: {HOMEPAGE}\n\
-             Description: {SUMMARY}\n{long}",
-            arch = arch.deb,
-            glibc = glibc_needed(binary)?,
-            long = debian_long_description(DESCRIPTION),
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\nMaintainer: {MAINTAINER}\n\
+             Installed-Size: {installed_kib}\n{relations}\nSection: admin\nPriority: optional\n\
+             Homepage: {HOMEPAGE}\nDescription: {summary}\n{long}",
+            name = p.name,
+            version = p.version,
+            arch = p.arch,
+            relations = p.relations.replace("{glibc}", &glibc_needed(p.binary)?),
+            summary = p.summary,
+            long = debian_long_description(p.description),
         ),
     )?;
-    let script = |name: &str, body: &str| -> Result<()> {
+    if !p.conffiles.is_empty() {
+        let list: String = p.conffiles.iter().map(|c| format!("{c}\n")).collect();
+        std::fs::write(control.join("conffiles"), list)?;
+    }
+    for (name, body) in [
+        ("postinst", p.postinst),
+        ("prerm", p.prerm),
+        ("postrm", p.postrm),
+    ] {
         let path = control.join(name);
         std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n"))?;
-        set_mode(&path, 0o755)
-    };
-    script(
-        "postinst",
-        &format!("if [ \"$1\" = configure ]; then\n{CREATE_USER}\nfi\n{RELOAD}"),
-    )?;
-    script(
-        "prerm",
-        &format!("if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{STOP}\nfi"),
-    )?;
-    script(
-        "postrm",
-        &format!("if [ \"$1\" = purge ]; then\n{PURGE}\nfi\n{RELOAD}"),
-    )?;
+        set_mode(&path, 0o755)?;
+    }
     std::fs::write(control.join("md5sums"), md5sums(&stage)?)?;
-    let deb = out.join(format!("{PACKAGE}_{version}_{}.deb", arch.deb));
+    let deb = out.join(format!("{}_{}_{}.deb", p.name, p.version, p.arch));
     proc::status(
         Command::new("dpkg-deb")
             .args(["--root-owner-group", "-Zxz", "--build"])
@@ -433,7 +477,7 @@ fn manual_page(binary: &Path) -> Result<String> {
 }
 
 /// Debian's long description: each line indented by one space, empty lines as " .".
-pub(crate) fn debian_long_description(text: &str) -> String {
+fn debian_long_description(text: &str) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -452,7 +496,7 @@ pub(crate) fn debian_long_description(text: &str) -> String {
     out
 }
 
-pub(crate) fn copyright() -> String {
+fn copyright() -> String {
     format!(
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
          Upstream-Name: optralis\nSource: {HOMEPAGE}\n\n\
@@ -469,7 +513,7 @@ pub(crate) fn copyright() -> String {
 }
 
 /// The highest `GLIBC_2.N` symbol version the binary asks for.
-pub(crate) fn glibc_needed(binary: &Path) -> Result<String> {
+fn glibc_needed(binary: &Path) -> Result<String> {
     let bytes = std::fs::read(binary)?;
     let mut best = (2u32, 17u32);
     let needle = b"GLIBC_2.";
@@ -489,7 +533,7 @@ pub(crate) fn glibc_needed(binary: &Path) -> Result<String> {
     Ok(format!("{}.{}", best.0, best.1))
 }
 
-pub(crate) fn md5sums(stage: &Path) -> Result<String> {
+fn md5sums(stage: &Path) -> Result<String> {
     let mut out = String::new();
     let mut files = Vec::new();
     walk(stage, &mut files)?;
@@ -518,13 +562,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn dir_size(dir: &Path) -> Result<u64> {
+fn dir_size(dir: &Path) -> Result<u64> {
     let mut files = Vec::new();
     walk(dir, &mut files)?;
     files.iter().map(|f| Ok(std::fs::metadata(f)?.len())).sum()
 }
 
-pub(crate) fn gzip(path: &Path, content: &[u8]) -> Result<()> {
+fn gzip(path: &Path, content: &[u8]) -> Result<()> {
     // No name or time in the header, as `gzip -9n` (lintian checks).
     let file = std::fs::File::create(path)?;
     let mut gz = flate2::GzBuilder::new()
@@ -535,12 +579,12 @@ pub(crate) fn gzip(path: &Path, content: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn set_mode(path: &Path, mode: u32) -> Result<()> {
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
     Ok(())
 }
 
-pub(crate) fn sha256_hex(path: &Path) -> Result<String> {
+fn sha256_hex(path: &Path) -> Result<String> {
     let out = proc::output(Command::new("sha256sum").arg(path))?;
     Ok(out.split_whitespace().next().unwrap_or_default().to_owned())
 }

@@ -200,6 +200,41 @@ fn snapshot(root: &Path) -> Result<BTreeMap<PathBuf, (u32, u32, u64)>> {
     Ok(out)
 }
 
+/// `dpkg --purge PACKAGE`, then the root as it was `before` the package came.
+fn purge_leaves_nothing(
+    root: &Path,
+    package: &str,
+    before: &BTreeMap<PathBuf, (u32, u32, u64)>,
+) -> Result<()> {
+    chroot(root, &["dpkg", "--purge", package])?;
+    let after = snapshot(root)?;
+    let left: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    let changed: Vec<_> = before
+        .iter()
+        .filter(|(p, v)| after.get(*p).is_some_and(|a| a != *v))
+        .map(|(p, _)| p)
+        .collect();
+    if !left.is_empty() || !changed.is_empty() {
+        bail!("dpkg --purge {package} left {left:?} behind and changed {changed:?}");
+    }
+    println!("    purged: nothing left behind");
+    Ok(())
+}
+
+/// Each path under `root` has its mode.
+fn modes_are(root: &Path, want: &[(&str, u32)]) -> Result<()> {
+    for (path, mode) in want {
+        let got = std::fs::metadata(root.join(path))
+            .with_context(|| format!("{path} is missing"))?
+            .mode()
+            & 0o7777;
+        if got != *mode {
+            bail!("{path}: mode {got:o}, expected {mode:o}");
+        }
+    }
+    Ok(())
+}
+
 fn chroot(root: &Path, args: &[&str]) -> Result<String> {
     proc::output(
         Command::new("chroot")
@@ -216,24 +251,16 @@ fn install_in_debian_root(d: &Dist) -> Result<()> {
     println!("==> dpkg -i in a {SUITE} root");
     chroot(&root, &["dpkg", "-i", "/tmp/agent.deb"])?;
 
-    let mode = |p: &str| -> Result<u32> {
-        Ok(std::fs::metadata(root.join(p))
-            .with_context(|| format!("{p} is missing"))?
-            .mode()
-            & 0o7777)
-    };
-    for (path, want) in [
-        ("usr/bin/optralis-agent", 0o755),
-        ("lib/systemd/system/optralis-agent.service", 0o644),
-        ("usr/lib/sysusers.d/optralis-agent.conf", 0o644),
-        ("usr/share/doc/optralis-agent/copyright", 0o644),
-        ("usr/share/man/man1/optralis-agent.1.gz", 0o644),
-    ] {
-        let got = mode(path)?;
-        if got != want {
-            bail!("{path}: mode {got:o}, expected {want:o}");
-        }
-    }
+    modes_are(
+        &root,
+        &[
+            ("usr/bin/optralis-agent", 0o755),
+            ("lib/systemd/system/optralis-agent.service", 0o644),
+            ("usr/lib/sysusers.d/optralis-agent.conf", 0o644),
+            ("usr/share/doc/optralis-agent/copyright", 0o644),
+            ("usr/share/man/man1/optralis-agent.1.gz", 0o644),
+        ],
+    )?;
     let passwd = std::fs::read_to_string(root.join("etc/passwd"))?;
     let user = passwd
         .lines()
@@ -260,20 +287,8 @@ fn install_in_debian_root(d: &Dist) -> Result<()> {
         version.trim()
     );
 
-    chroot(&root, &["dpkg", "--purge", "optralis-agent"])?;
     std::fs::remove_file(root.join("tmp/agent.deb"))?;
-    let after = snapshot(&root)?;
-    let left: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
-    let changed: Vec<_> = before
-        .iter()
-        .filter(|(p, v)| after.get(*p).is_some_and(|a| a != *v))
-        .map(|(p, _)| p)
-        .collect();
-    if !left.is_empty() || !changed.is_empty() {
-        bail!("dpkg --purge left {left:?} behind and changed {changed:?}");
-    }
-    println!("    purged: nothing left behind");
-    Ok(())
+    purge_leaves_nothing(&root, "optralis-agent", &before)
 }
 
 /// The server's `.deb` in a fresh Debian root: its files and modes, its user, a conffile
@@ -285,22 +300,18 @@ fn install_server_in_debian_root(deb: &Path, version: &str) -> Result<()> {
     std::fs::copy(deb, root.join("tmp/server.deb"))?;
     println!("==> dpkg -i the server in a {SUITE} root");
     chroot(&root, &["dpkg", "-i", "/tmp/server.deb"])?;
-    for (path, want) in [
-        ("usr/bin/optralis", 0o755),
-        ("lib/systemd/system/optralis.service", 0o644),
-        ("usr/lib/sysusers.d/optralis.conf", 0o644),
-        ("etc/optralis/optralis.toml", 0o640),
-        ("etc/optralis", 0o750),
-        ("var/lib/optralis", 0o700),
-        ("usr/share/man/man1/optralis.1.gz", 0o644),
-    ] {
-        let meta =
-            std::fs::metadata(root.join(path)).with_context(|| format!("{path} is missing"))?;
-        let got = meta.mode() & 0o7777;
-        if got != want {
-            bail!("{path}: mode {got:o}, expected {want:o}");
-        }
-    }
+    modes_are(
+        &root,
+        &[
+            ("usr/bin/optralis", 0o755),
+            ("lib/systemd/system/optralis.service", 0o644),
+            ("usr/lib/sysusers.d/optralis.conf", 0o644),
+            ("etc/optralis/optralis.toml", 0o640),
+            ("etc/optralis", 0o750),
+            ("var/lib/optralis", 0o700),
+            ("usr/share/man/man1/optralis.1.gz", 0o644),
+        ],
+    )?;
     let passwd = std::fs::read_to_string(root.join("etc/passwd"))?;
     let user = passwd
         .lines()
@@ -344,18 +355,6 @@ fn install_server_in_debian_root(deb: &Path, version: &str) -> Result<()> {
     }
     println!("    installed: files, modes, user, conffile and `optralis migrate` are right");
 
-    chroot(&root, &["dpkg", "--purge", "optralis"])?;
     std::fs::remove_file(root.join("tmp/server.deb"))?;
-    let after = snapshot(&root)?;
-    let left: Vec<_> = after.keys().filter(|p| !before.contains_key(*p)).collect();
-    let changed: Vec<_> = before
-        .iter()
-        .filter(|(p, v)| after.get(*p).is_some_and(|a| a != *v))
-        .map(|(p, _)| p)
-        .collect();
-    if !left.is_empty() || !changed.is_empty() {
-        bail!("dpkg --purge optralis left {left:?} behind and changed {changed:?}");
-    }
-    println!("    purged: nothing left behind");
-    Ok(())
+    purge_leaves_nothing(&root, "optralis", &before)
 }

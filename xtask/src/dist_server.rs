@@ -6,12 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use crate::dist::{
-    HOMEPAGE, MAINTAINER, copyright, debian_long_description, dir_size, glibc_needed, gzip,
-    md5sums, set_mode,
-};
+use crate::dist::{DebPackage, build_deb};
 use crate::proc;
 
 pub const PACKAGE: &str = "optralis";
@@ -81,76 +78,33 @@ const STOP: &str = r#"if [ -d /run/systemd/system ]; then
     systemctl disable --now optralis.service >/dev/null 2>&1 || true
 fi"#;
 
-/// `optralis_VERSION_amd64.deb` in `out`, around `binary` (stripped here).
+/// `optralis_VERSION_amd64.deb` in `out`, around `binary` (a stripped copy).
 pub fn deb(binary: &Path, version: &str, out: &Path) -> Result<PathBuf> {
     println!("==> the server's .deb (amd64)");
-    let root = proc::root();
     let work = tempfile::tempdir()?;
-    let stage = work.path().join("pkg");
-    for (path, source, mode) in payload(&root, binary) {
-        let to = stage.join(path);
-        std::fs::create_dir_all(to.parent().unwrap_or(&stage))?;
-        std::fs::copy(&source, &to).with_context(|| format!("copy {}", source.display()))?;
-        set_mode(&to, mode)?;
-    }
-    let bin = stage.join("usr/bin/optralis");
-    proc::status(Command::new("strip").arg(&bin))?;
-    let man = stage.join("usr/share/man/man1");
-    std::fs::create_dir_all(&man)?;
-    gzip(&man.join("optralis.1.gz"), manual_page(&bin)?.as_bytes())?;
-    let doc = stage.join("usr/share/doc").join(PACKAGE);
-    std::fs::create_dir_all(&doc)?;
-    std::fs::write(doc.join("copyright"), copyright())?;
-    gzip(
-        &doc.join("changelog.gz"),
-        format!(
-            "{PACKAGE} ({version}) stable; urgency=medium\n\n  * Release {version}.\n\n -- {MAINTAINER}  Thu, 03 Dec 2026 00:00:00 +0000\n"
-        )
-        .as_bytes(),
-    )?;
-    let control = stage.join("DEBIAN");
-    std::fs::create_dir_all(&control)?;
-    let installed_kib = dir_size(&stage)? / 1024;
-    std::fs::write(
-        control.join("control"),
-        format!(
-            "Package: {PACKAGE}\nVersion: {version}\nArchitecture: amd64\nMaintainer: {MAINTAINER}\n\
-             Installed-Size: {installed_kib}\nDepends: libc6 (>= {glibc}), passwd\n\
-             Suggests: postgresql, caddy\nSection: admin\nPriority: optional\nHomepage: {HOMEPAGE}\n\
-             Description: {SUMMARY}\n{long}",
-            glibc = glibc_needed(&bin)?,
-            long = debian_long_description(DESCRIPTION),
-        ),
-    )?;
-    std::fs::write(control.join("conffiles"), "/etc/optralis/optralis.toml\n")?;
-    let script = |name: &str, body: &str| -> Result<()> {
-        let path = control.join(name);
-        std::fs::write(&path, format!("#!/bin/sh\nset -e\n{body}\n"))?;
-        set_mode(&path, 0o755)
-    };
-    script(
-        "postinst",
-        &format!(
-            "if [ \"$1\" = configure ]; then\n{CONFIGURE}\nfi\n{RELOAD}\nif [ \"$1\" = configure ]; then\n{RESTART_ON_UPGRADE}\nfi"
-        ),
-    )?;
-    script(
-        "prerm",
-        &format!("if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{STOP}\nfi"),
-    )?;
-    script(
-        "postrm",
-        &format!("if [ \"$1\" = purge ]; then\n{PURGE}\nfi\n{RELOAD}"),
-    )?;
-    std::fs::write(control.join("md5sums"), md5sums(&stage)?)?;
-    let deb = out.join(format!("{PACKAGE}_{version}_amd64.deb"));
-    proc::status(
-        Command::new("dpkg-deb")
-            .args(["--root-owner-group", "-Zxz", "--build"])
-            .arg(&stage)
-            .arg(&deb),
-    )?;
-    Ok(deb)
+    let stripped = work.path().join("optralis");
+    std::fs::copy(binary, &stripped)?;
+    proc::status(Command::new("strip").arg(&stripped))?;
+    build_deb(
+        &DebPackage {
+            name: PACKAGE,
+            version,
+            arch: "amd64",
+            payload: payload(&proc::root(), &stripped),
+            binary: &stripped,
+            man_page: &manual_page(&stripped)?,
+            relations: "Depends: libc6 (>= {glibc}), passwd\nSuggests: postgresql, caddy",
+            summary: SUMMARY,
+            description: DESCRIPTION,
+            conffiles: &["/etc/optralis/optralis.toml"],
+            postinst: &format!(
+                "if [ \"$1\" = configure ]; then\n{CONFIGURE}\nfi\n{RELOAD}\nif [ \"$1\" = configure ]; then\n{RESTART_ON_UPGRADE}\nfi"
+            ),
+            prerm: &format!("if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{STOP}\nfi"),
+            postrm: &format!("if [ \"$1\" = purge ]; then\n{PURGE}\nfi\n{RELOAD}"),
+        },
+        out,
+    )
 }
 
 /// help2man over `--help`, with the files the service uses.
